@@ -1,0 +1,1 @@
+print("audiocap-bench: not written yet")

@@ -1,0 +1,89 @@
+// swift-tools-version: 6.2
+import PackageDescription
+
+let package = Package(
+    name: "audiocap",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "audiocapd", targets: ["audiocapd"]),
+        .executable(name: "audiocap", targets: ["audiocap"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+        .package(url: "https://github.com/swiftlang/swift-subprocess.git", from: "1.0.2"),
+        .package(url: "https://github.com/LebJe/TOMLKit.git", from: "0.6.0"),
+    ],
+    targets: [
+        .systemLibrary(
+            name: "CALSA",
+            pkgConfig: "alsa",
+            providers: [.apt(["libasound2-dev"])]
+        ),
+        .target(
+            name: "CaptureCore",
+            dependencies: [
+                .product(name: "TOMLKit", package: "TOMLKit"),
+            ]
+        ),
+        .target(
+            name: "CaptureDaemon",
+            dependencies: [
+                "CaptureCore",
+                "CALSA",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Subprocess", package: "swift-subprocess"),
+            ]
+        ),
+        .target(
+            name: "CaptureCommands",
+            dependencies: [
+                "CaptureCore",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .executableTarget(
+            name: "audiocapd",
+            dependencies: [
+                "CaptureCore",
+                "CaptureDaemon",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        .executableTarget(
+            name: "audiocap",
+            dependencies: ["CaptureCommands"]
+        ),
+        .executableTarget(
+            name: "audiocap-bench",
+            dependencies: ["CaptureCore", "CaptureDaemon", "CMallocCounter"],
+            path: "Benchmarks/audiocap-bench"
+        ),
+        .target(
+            name: "CMallocCounter",
+            path: "Benchmarks/CMallocCounter"
+        ),
+        .target(
+            name: "TestSupport",
+            dependencies: ["CaptureCore"],
+            path: "Tests/TestSupport"
+        ),
+        .testTarget(
+            name: "CaptureCoreTests",
+            dependencies: ["CaptureCore", "TestSupport"]
+        ),
+        .testTarget(
+            name: "CaptureDaemonTests",
+            dependencies: ["CaptureDaemon", "CaptureCore", "TestSupport"]
+        ),
+        .testTarget(
+            name: "EndToEndTests",
+            dependencies: ["CaptureCore", "TestSupport"]
+        ),
+    ],
+    swiftLanguageModes: [.v6]
+)

@@ -1,0 +1,102 @@
+// The daemon's configuration model, with the documented defaults. Loading and validation: ConfigurationLoader.
+
+/// Everything `audiocapd` reads from its TOML file. Defaults here are the documented defaults
+/// (see `config/audiocap.toml`).
+public struct Configuration: Sendable, Equatable {
+    public var source = SourceConfiguration()
+    public var queue = QueueConfiguration()
+    public var levels = LevelsConfiguration()
+    public var recordings: [RecordingConfiguration] = []
+    public var log = LogConfiguration()
+
+    public init() {}
+}
+
+/// `[source]`: what ffmpeg captures and how it is cut into chunks.
+public struct SourceConfiguration: Sendable, Equatable {
+    /// ffmpeg executable: a name looked up in PATH, or a path.
+    public var ffmpeg = "ffmpeg"
+    /// ffmpeg input format (`-f` before `-i`): `alsa`, or `lavfi` for a generated signal.
+    public var inputFormat = "alsa"
+    /// Input device or URL (`-i`).
+    public var device = "default"
+    /// Extra ffmpeg options placed before `-i` (for example `["-re"]`).
+    public var inputOptions: [String] = []
+    public var sampleRate = 48_000
+    public var channels = 2
+    public var sampleFormat = SampleFormat.s16
+    /// Length of one chunk read off ffmpeg's pipe, in milliseconds.
+    public var chunkMilliseconds = 100
+    /// Pause before ffmpeg is started again after it exits on its own, in seconds.
+    public var restartDelaySeconds = 1.0
+
+    public init() {}
+
+    public var audioFormat: AudioFormat {
+        AudioFormat(sampleRate: sampleRate, channels: channels, sampleFormat: sampleFormat)
+    }
+
+    /// Frames in one chunk (at least 1).
+    public var chunkFrames: Int { max(1, sampleRate * chunkMilliseconds / 1000) }
+}
+
+/// `[queue]`: how much audio each consumer may fall behind before its chunks are dropped.
+public struct QueueConfiguration: Sendable, Equatable {
+    public var seconds = 30.0
+    public init() {}
+}
+
+/// `[levels]`: level logging and the silence detector.
+public struct LevelsConfiguration: Sendable, Equatable {
+    public var logIntervalSeconds = 60.0
+    public var silenceDBFS = -60.0
+    public var silenceSeconds = 30.0
+    public init() {}
+}
+
+/// Where segment boundaries fall.
+public enum SegmentAlignment: String, Sendable, Equatable, CaseIterable {
+    /// Boundaries on the wall clock (UTC): with 60 s segments files start at :00 of each minute.
+    case clock
+    /// Every `segment_seconds × rate` frames exactly; boundaries drift with the sound card's clock.
+    case samples
+}
+
+/// Time zone used to expand a filename template.
+public enum FilenameTimeZone: String, Sendable, Equatable, CaseIterable {
+    case utc
+    case local
+}
+
+/// `[[recording]]`: one continuous segmented recording fed by the capture.
+public struct RecordingConfiguration: Sendable, Equatable {
+    /// `[A-Za-z0-9._-]{1,64}`, not `.` or `..`.
+    public var name: String
+    /// Folder the files go in (created as needed).
+    public var directory: String
+    public var segmentSeconds = 60
+    public var align = SegmentAlignment.clock
+    /// strftime template relative to `directory`, with `{name}` and `{seq}`; `.wav` is added when missing.
+    public var filename = RecordingConfiguration.defaultFilename
+    public var timeZone = FilenameTimeZone.utc
+    /// Header refresh and fdatasync interval of the open file, in seconds.
+    public var syncSeconds = 1.0
+
+    public static let defaultFilename = "%Y-%m-%d/{name}-%Y%m%dT%H%M%SZ.wav"
+
+    public init(name: String, directory: String) {
+        self.name = name
+        self.directory = directory
+    }
+}
+
+/// Log verbosity, named as swift-log names its levels.
+public enum LogLevelName: String, Sendable, Equatable, CaseIterable {
+    case trace, debug, info, notice, warning, error, critical
+}
+
+/// `[log]`
+public struct LogConfiguration: Sendable, Equatable {
+    public var level = LogLevelName.info
+    public init() {}
+}
