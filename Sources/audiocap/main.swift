@@ -1,1 +1,5 @@
-print("audiocap")
+// Entry point of `audiocap`; the commands live in CaptureCommands.
+
+import CaptureCommands
+
+AudioCapCommand.main()

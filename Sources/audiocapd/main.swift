@@ -1,1 +1,1 @@
-print("audiocapd")
+print("audiocapd: being written")

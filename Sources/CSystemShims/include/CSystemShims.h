@@ -1,0 +1,11 @@
+// Linux calls that Swift's Glibc module hides behind _GNU_SOURCE.
+#pragma once
+
+/// pipe2(fds, O_CLOEXEC): both ends close on exec, so no child inherits them by accident.
+int audiocap_pipe_cloexec(int fds[2]);
+
+/// fcntl(fd, F_SETPIPE_SZ, bytes); returns the new size or -1.
+int audiocap_set_pipe_size(int fd, int bytes);
+
+/// fcntl(fd, F_GETPIPE_SZ); returns the size or -1.
+int audiocap_get_pipe_size(int fd);

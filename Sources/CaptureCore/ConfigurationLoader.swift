@@ -1,0 +1,647 @@
+// Reads audiocap's TOML file into a `Configuration`, checking every key and reporting all problems at once.
+
+import TOMLKit
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Musl)
+    import Musl
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+
+/// Turns a TOML file into a ``Configuration``.
+///
+/// Keys are the snake_case names documented in `config/audiocap.toml`. Keys that are absent keep the defaults of
+/// ``Configuration``. Unknown tables and keys, values of the wrong type and values out of range are all errors;
+/// the loader collects every one of them before it throws, so one run shows everything to fix.
+public enum ConfigurationLoader {
+    /// Where `audiocapd` and `audiocap check-config` look when no path is given.
+    public static let defaultPath = "/etc/audiocap/audiocap.toml"
+
+    /// Files larger than this are refused rather than read (a configuration file is a few kilobytes).
+    public static let maximumFileSize = 1 << 20
+
+    /// Reads and checks the file at `path`.
+    ///
+    /// - Returns: the configuration, with defaults for every key the file leaves out.
+    /// - Throws: ``ConfigurationError`` with code `.unreadable` when the file cannot be read (missing, no
+    ///   permission, a folder, larger than ``maximumFileSize``, not UTF-8), `.syntax` when it is not TOML,
+    ///   and `.invalid` listing every bad key or value otherwise.
+    public static func load(path: String) throws(ConfigurationError) -> Configuration {
+        let text = try readText(path: path)
+        return try parse(text, path: path)
+    }
+
+    /// Checks TOML `text`; `path` only names the file in errors.
+    ///
+    /// - Returns: the configuration, with defaults for every key `text` leaves out.
+    /// - Throws: ``ConfigurationError`` with code `.syntax` when `text` is not TOML (with line and column), and
+    ///   `.invalid` listing every bad key or value otherwise.
+    public static func parse(_ text: String, path: String) throws(ConfigurationError) -> Configuration {
+        if let nul = text.utf8.firstIndex(of: 0) {
+            let line = text.utf8[..<nul].reduce(1) { $1 == UInt8(ascii: "\n") ? $0 + 1 : $0 }
+            throw .syntax(path: path, message: "NUL characters are not allowed", line: line, column: nil)
+        }
+        let root: TOMLTable
+        do {
+            root = try TOMLTable(string: text)
+        } catch let error as TOMLParseError {
+            throw .syntax(
+                path: path,
+                message: error.description,
+                line: error.source.begin.line,
+                column: error.source.begin.column
+            )
+        } catch {
+            throw .syntax(path: path, message: "\(error)", line: nil, column: nil)
+        }
+        var walker = ConfigurationWalker()
+        let configuration = walker.configuration(from: root)
+        guard walker.problems.isEmpty else {
+            throw .invalid(path: path, problems: walker.problems)
+        }
+        return configuration
+    }
+
+    /// The whole file as UTF-8 text.
+    private static func readText(path: String) throws(ConfigurationError) -> String {
+        let descriptor = open(path, O_RDONLY | O_CLOEXEC)
+        guard descriptor >= 0 else {
+            throw .unreadable(path: path, reason: systemErrorText(errno))
+        }
+        defer { close(descriptor) }
+
+        var bytes: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: 16 * 1024)
+        while true {
+            let (count, error) = buffer.withUnsafeMutableBytes { raw in
+                let count = read(descriptor, raw.baseAddress, raw.count)
+                return (count, errno)
+            }
+            if count > 0 {
+                bytes.append(contentsOf: buffer[0..<count])
+                if bytes.count > maximumFileSize {
+                    throw .unreadable(
+                        path: path,
+                        reason: "larger than \(maximumFileSize) bytes; is this the configuration file?"
+                    )
+                }
+            } else if count == 0 {
+                break
+            } else if error != EINTR {
+                throw .unreadable(path: path, reason: systemErrorText(error))
+            }
+        }
+        guard let text = String(validating: bytes, as: UTF8.self) else {
+            throw .unreadable(path: path, reason: "not UTF-8 text")
+        }
+        return text
+    }
+
+    private static func systemErrorText(_ code: Int32) -> String {
+        guard let text = strerror(code) else { return "error \(code)" }
+        return String(cString: text)
+    }
+}
+
+/// Walks a parsed TOML document by hand, filling a `Configuration` and noting every problem.
+private struct ConfigurationWalker {
+    private(set) var problems: [ConfigurationError.Problem] = []
+
+    private static let sections = ["source", "queue", "levels", "recording", "log"]
+    private static let sourceKeys = [
+        "ffmpeg", "input_format", "device", "input_options", "sample_rate", "channels", "sample_format", "chunk_ms",
+        "restart_delay_seconds",
+    ]
+    private static let queueKeys = ["seconds"]
+    private static let levelsKeys = ["log_interval_seconds", "silence_dbfs", "silence_seconds"]
+    private static let recordingKeys = [
+        "name", "directory", "segment_seconds", "align", "filename", "time_zone", "sync_seconds",
+    ]
+    private static let logKeys = ["level"]
+
+    mutating func configuration(from root: TOMLTable) -> Configuration {
+        var configuration = Configuration()
+        reportUnknownKeys(in: root, at: nil, known: Self.sections)
+
+        if let table = section("source", in: root, known: Self.sourceKeys) {
+            readSource(table, into: &configuration.source)
+        }
+        if let table = section("queue", in: root, known: Self.queueKeys) {
+            if let seconds = number(
+                "seconds", in: table, at: "queue",
+                allowed: "a number greater than 0 and at most 3600", where: { $0 > 0 && $0 <= 3600 })
+            {
+                configuration.queue.seconds = seconds
+            }
+        }
+        if let table = section("levels", in: root, known: Self.levelsKeys) {
+            readLevels(table, into: &configuration.levels)
+        }
+        configuration.recordings = readRecordings(in: root)
+        if let table = section("log", in: root, known: Self.logKeys) {
+            if let level: LogLevelName = choice("level", in: table, at: "log") {
+                configuration.log.level = level
+            }
+        }
+        return configuration
+    }
+
+    // MARK: Sections
+
+    private mutating func readSource(_ table: TOMLTable, into source: inout SourceConfiguration) {
+        let at = "source"
+        if let value = string("ffmpeg", in: table, at: at) {
+            source.ffmpeg = value
+        }
+        if let value = string("input_format", in: table, at: at) {
+            source.inputFormat = value
+        }
+        if let value = string("device", in: table, at: at) {
+            source.device = value
+        }
+        if let value = stringArray("input_options", in: table, at: at) {
+            source.inputOptions = value
+        }
+        if let value = integer("sample_rate", in: table, at: at, range: 8000...768_000) {
+            source.sampleRate = value
+        }
+        if let value = integer("channels", in: table, at: at, range: 1...32) {
+            source.channels = value
+        }
+        if let value: SampleFormat = choice("sample_format", in: table, at: at) {
+            source.sampleFormat = value
+        }
+        if let value = integer("chunk_ms", in: table, at: at, range: 5...1000) {
+            source.chunkMilliseconds = value
+        }
+        if let value = number(
+            "restart_delay_seconds", in: table, at: at,
+            allowed: "a number greater than 0 and at most 300", where: { $0 > 0 && $0 <= 300 })
+        {
+            source.restartDelaySeconds = value
+        }
+    }
+
+    private mutating func readLevels(_ table: TOMLTable, into levels: inout LevelsConfiguration) {
+        let at = "levels"
+        if let value = number(
+            "log_interval_seconds", in: table, at: at,
+            allowed: "a number of 0 or more (0 turns periodic level logging off)", where: { $0 >= 0 })
+        {
+            levels.logIntervalSeconds = value
+        }
+        if let value = number(
+            "silence_dbfs", in: table, at: at,
+            allowed: "a number from -200 to 0", where: { $0 >= -200 && $0 <= 0 })
+        {
+            levels.silenceDBFS = value
+        }
+        if let value = number(
+            "silence_seconds", in: table, at: at,
+            allowed: "a number greater than 0", where: { $0 > 0 })
+        {
+            levels.silenceSeconds = value
+        }
+    }
+
+    private mutating func readRecordings(in root: TOMLTable) -> [RecordingConfiguration] {
+        guard let value = root["recording"] else { return [] }
+        guard let array = value.array else {
+            let hint =
+                value.type == .table
+                ? " (two brackets: `[[recording]]`, not `[recording]`)" : ": one `[[recording]]` table per recording"
+            report("recording", value: value.type == .table ? nil : value, "must be an array of tables" + hint)
+            return []
+        }
+
+        var recordings: [RecordingConfiguration] = []
+        var indexOfName: [String: Int] = [:]
+        // Target path (directory + filename with {name} expanded) → the recording that claimed it first.
+        var indexOfTarget: [String: Int] = [:]
+
+        for (index, element) in array.enumerated() {
+            let at = "recording[\(index)]"
+            guard let table = element.table else {
+                report(at, value: element, "must be a table: write each recording as `[[recording]]` with its keys")
+                continue
+            }
+            reportUnknownKeys(in: table, at: at, known: Self.recordingKeys)
+
+            let name = recordingName(in: table, at: at)
+            var isDuplicate = false
+            if let name {
+                if let first = indexOfName[name] {
+                    isDuplicate = true
+                    report(
+                        at + ".name", value: table["name"],
+                        "duplicates the name of recording[\(first)]; each recording needs its own name")
+                } else {
+                    indexOfName[name] = index
+                }
+            }
+            let directory = string(
+                "directory", in: table, at: at, required: "the folder the recording's files go in")
+
+            var recording = RecordingConfiguration(name: name ?? "", directory: directory ?? "")
+            if let value = integer("segment_seconds", in: table, at: at, range: 1...86_400) {
+                recording.segmentSeconds = value
+            }
+            if let value: SegmentAlignment = choice("align", in: table, at: at) {
+                recording.align = value
+            }
+            let filename = filenameTemplate(in: table, at: at)
+            if let filename {
+                recording.filename = filename
+            }
+            if let value: FilenameTimeZone = choice("time_zone", in: table, at: at) {
+                recording.timeZone = value
+            }
+            if let value = number(
+                "sync_seconds", in: table, at: at,
+                allowed: "a number greater than 0 and at most 3600", where: { $0 > 0 && $0 <= 3600 })
+            {
+                recording.syncSeconds = value
+            }
+
+            // A duplicate name is reported once, not again as a collision of files.
+            if let name, let directory, !isDuplicate, table["filename"] == nil || filename != nil {
+                let target = Self.targetPath(directory: directory, filename: recording.filename, name: name)
+                if let first = indexOfTarget[target] {
+                    // Blame the key this recording sets: its filename when it has one, else its directory.
+                    let key = table["filename"] == nil ? "directory" : "filename"
+                    report(
+                        at + "." + key, value: table[key],
+                        "writes the same files as recording[\(first)]; "
+                            + "give each recording its own directory, or put {name} in filename")
+                } else {
+                    indexOfTarget[target] = index
+                }
+            }
+            recordings.append(recording)
+        }
+        return recordings
+    }
+
+    /// The `name` of a recording, or nil (and a problem) when it is missing or not allowed.
+    private mutating func recordingName(in table: TOMLTable, at prefix: String) -> String? {
+        let allowed = "1 to 64 characters, each a letter, digit, `.`, `_` or `-`"
+        guard
+            let name = string(
+                "name", in: table, at: prefix, required: "a name of " + allowed, allowEmpty: true)
+        else { return nil }
+        let key = prefix + ".name"
+        let isAllowedCharacter: (Unicode.Scalar) -> Bool = { scalar in
+            switch scalar {
+            case "A"..."Z", "a"..."z", "0"..."9", ".", "_", "-": true
+            default: false
+            }
+        }
+        if name.isEmpty || name.unicodeScalars.count > 64 || !name.unicodeScalars.allSatisfy(isAllowedCharacter) {
+            report(key, value: table["name"], "must be " + allowed)
+            return nil
+        }
+        if name == "." {
+            report(key, value: table["name"], "must not be `.`")
+            return nil
+        }
+        if name.contains("..") {
+            report(key, value: table["name"], "must not contain `..`")
+            return nil
+        }
+        return name
+    }
+
+    /// The `filename` template with `.wav` added when missing, or nil when absent or not allowed.
+    private mutating func filenameTemplate(in table: TOMLTable, at prefix: String) -> String? {
+        guard let template = string("filename", in: table, at: prefix, allowEmpty: true) else { return nil }
+        let key = prefix + ".filename"
+        let value = table["filename"]
+        if template.isEmpty {
+            report(key, value: value, "must not be empty")
+            return nil
+        }
+        if template.hasPrefix("/") {
+            report(key, value: value, "must be relative to `directory`, not start with `/`")
+            return nil
+        }
+        if template.split(separator: "/", omittingEmptySubsequences: false).contains("..") {
+            report(key, value: value, "must not contain `..` path components")
+            return nil
+        }
+        if template.hasSuffix("/") {
+            report(key, value: value, "must name a file, not end in `/`")
+            return nil
+        }
+        return template.lowercased().hasSuffix(".wav") ? template : template + ".wav"
+    }
+
+    /// `directory/filename` with `{name}` expanded, empty and `.` components removed: two recordings with the same
+    /// target write the same files.
+    private static func targetPath(directory: String, filename: String, name: String) -> String {
+        let expanded = filename.replacing("{name}", with: name)
+        let components = (directory + "/" + expanded).split(separator: "/").filter { $0 != "." }
+        return (directory.hasPrefix("/") ? "/" : "") + components.joined(separator: "/")
+    }
+
+    // MARK: Tables and keys
+
+    /// The table `[name]` under `root`, with its unknown keys reported; nil when absent or not a table.
+    private mutating func section(_ name: String, in root: TOMLTable, known: [String]) -> TOMLTable? {
+        guard let value = root[name] else { return nil }
+        guard let table = value.table else {
+            report(name, value: value, "must be a table: write `[\(name)]` and put its keys on the lines below")
+            return nil
+        }
+        reportUnknownKeys(in: table, at: name, known: known)
+        return table
+    }
+
+    private mutating func reportUnknownKeys(in table: TOMLTable, at prefix: String?, known: [String]) {
+        for key in table.keys where !known.contains(key) {
+            let value = table[key]
+            var message: String
+            if prefix == nil, let value, Self.isTableOrArrayOfTables(value) {
+                message = "unknown table"
+            } else {
+                message = "unknown key"
+            }
+            if let suggestion = Self.suggestion(for: key, among: known) {
+                let written =
+                    switch (prefix, suggestion) {
+                    case (nil, "recording"): "[[recording]]"
+                    case (nil, _): "[\(suggestion)]"
+                    default: suggestion
+                    }
+                message += "; did you mean `\(written)`?"
+            } else if let prefix {
+                let tableName = prefix.hasPrefix("recording[") ? "[[recording]]" : "[\(prefix)]"
+                message +=
+                    "; the keys of \(tableName) are "
+                    + known.map { "`\($0)`" }.joined(separator: ", ")
+            } else {
+                message += "; the tables are [source], [queue], [levels], [[recording]] and [log]"
+            }
+            report(
+                Self.path(prefix, key),
+                value: value.flatMap { Self.isTableOrArrayOfTables($0) ? nil : $0 },
+                message)
+        }
+    }
+
+    private static func isTableOrArrayOfTables(_ value: any TOMLValueConvertible) -> Bool {
+        if value.type == .table { return true }
+        guard let array = value.array, !array.isEmpty else { return false }
+        return array.allSatisfy { $0.type == .table }
+    }
+
+    // MARK: Values
+
+    /// A string value; nil when absent (a problem when `required` says what is missing) or wrong.
+    private mutating func string(
+        _ key: String, in table: TOMLTable, at prefix: String, required: String? = nil, allowEmpty: Bool = false
+    ) -> String? {
+        guard let value = table[key] else {
+            if let required {
+                report(Self.path(prefix, key), value: nil, "is required: " + required)
+            }
+            return nil
+        }
+        let allowed = allowEmpty ? "must be a string" : "must be a non-empty string"
+        guard let string = value.string else {
+            report(Self.path(prefix, key), value: value, allowed + Self.found(value))
+            return nil
+        }
+        if string.isEmpty && !allowEmpty {
+            report(Self.path(prefix, key), value: value, allowed)
+            return nil
+        }
+        return string
+    }
+
+    private mutating func stringArray(_ key: String, in table: TOMLTable, at prefix: String) -> [String]? {
+        guard let value = table[key] else { return nil }
+        let allowed = "must be an array of strings"
+        guard let array = value.array else {
+            report(Self.path(prefix, key), value: value, allowed + Self.found(value))
+            return nil
+        }
+        var strings: [String] = []
+        var isValid = true
+        for (index, element) in array.enumerated() {
+            if let string = element.string {
+                strings.append(string)
+            } else {
+                report(Self.path(prefix, key) + "[\(index)]", value: element, "must be a string" + Self.found(element))
+                isValid = false
+            }
+        }
+        return isValid ? strings : nil
+    }
+
+    private mutating func integer(
+        _ key: String, in table: TOMLTable, at prefix: String, range: ClosedRange<Int>
+    ) -> Int? {
+        guard let value = table[key] else { return nil }
+        let allowed = "must be an integer from \(range.lowerBound) to \(range.upperBound)"
+        guard value.type == .int, let integer = value.int else {
+            report(Self.path(prefix, key), value: value, allowed + Self.found(value))
+            return nil
+        }
+        guard range.contains(integer) else {
+            report(Self.path(prefix, key), value: value, allowed)
+            return nil
+        }
+        return integer
+    }
+
+    /// A number (integer or float) that is finite and passes `isAllowed`; `allowed` describes what passes.
+    private mutating func number(
+        _ key: String, in table: TOMLTable, at prefix: String, allowed: String, where isAllowed: (Double) -> Bool
+    ) -> Double? {
+        guard let value = table[key] else { return nil }
+        let number: Double
+        if let integer = value.int {
+            number = Double(integer)
+        } else if let double = value.double {
+            number = double
+        } else {
+            report(Self.path(prefix, key), value: value, "must be " + allowed + Self.found(value))
+            return nil
+        }
+        guard number.isFinite, isAllowed(number) else {
+            report(Self.path(prefix, key), value: value, "must be " + allowed)
+            return nil
+        }
+        return number
+    }
+
+    private mutating func choice<Choice: RawRepresentable & CaseIterable>(
+        _ key: String, in table: TOMLTable, at prefix: String
+    ) -> Choice? where Choice.RawValue == String {
+        guard let value = table[key] else { return nil }
+        let names = Choice.allCases.map { Self.quote($0.rawValue) }
+        let allowed = "must be one of " + names.dropLast().joined(separator: ", ") + " or " + (names.last ?? "")
+        guard let string = value.string else {
+            report(Self.path(prefix, key), value: value, allowed + Self.found(value))
+            return nil
+        }
+        guard let choice = Choice(rawValue: string) else {
+            report(Self.path(prefix, key), value: value, allowed)
+            return nil
+        }
+        return choice
+    }
+
+    // MARK: Reporting
+
+    private mutating func report(_ key: String, value: (any TOMLValueConvertible)?, _ message: String) {
+        report(key, value: value.map(Self.render), message)
+    }
+
+    private mutating func report(_ key: String, value: String?, _ message: String) {
+        problems.append(ConfigurationError.Problem(key: key, value: value, message: message))
+    }
+
+    /// `prefix.key`, with `key` quoted when it is not a bare TOML key.
+    private static func path(_ prefix: String?, _ key: String) -> String {
+        let isBare =
+            !key.isEmpty
+            && key.unicodeScalars.allSatisfy { scalar in
+                switch scalar {
+                case "A"..."Z", "a"..."z", "0"..."9", "_", "-": true
+                default: false
+                }
+            }
+        let written = isBare ? key : quote(key)
+        guard let prefix else { return written }
+        return prefix + "." + written
+    }
+
+    /// " (found a string)" and the like, for type errors.
+    private static func found(_ value: any TOMLValueConvertible) -> String {
+        let name =
+            switch value.type {
+            case .table: "a table"
+            case .array: "an array"
+            case .string: "a string"
+            case .int: "an integer"
+            case .double: "a floating-point number"
+            case .bool: "a boolean"
+            case .date: "a date"
+            case .time: "a time"
+            case .dateTime: "a date-time"
+            }
+        return " (found \(name))"
+    }
+
+    /// The value as TOML would write it, shortened to about 80 characters.
+    static func render(_ value: any TOMLValueConvertible) -> String {
+        let text = renderInFull(value)
+        guard text.count > 80 else { return text }
+        return String(text.prefix(77)) + "…"
+    }
+
+    private static func renderInFull(_ value: any TOMLValueConvertible) -> String {
+        switch value.type {
+        case .string:
+            return quote(value.string ?? "")
+        case .int:
+            return value.int.map { String($0) } ?? value.debugDescription
+        case .double:
+            guard let double = value.double else { return value.debugDescription }
+            if double.isNaN { return "nan" }
+            if double.isInfinite { return double < 0 ? "-inf" : "inf" }
+            return String(double)
+        case .bool:
+            return value.bool.map { String($0) } ?? value.debugDescription
+        case .array:
+            guard let array = value.array else { return "[]" }
+            return "[" + array.map { renderInFull($0) }.joined(separator: ", ") + "]"
+        case .table:
+            guard let table = value.table, !table.isEmpty else { return "{}" }
+            return "{ "
+                + table.keys.map { key in
+                    path(nil, key) + " = " + (table[key].map { renderInFull($0) } ?? "")
+                }.joined(separator: ", ") + " }"
+        case .date, .time, .dateTime:
+            return value.debugDescription
+        }
+    }
+
+    /// A TOML basic string: `"…"` with quotes, backslashes and control characters escaped.
+    static func quote(_ string: String) -> String {
+        var quoted = "\""
+        for scalar in string.unicodeScalars {
+            switch scalar {
+            case "\"": quoted += "\\\""
+            case "\\": quoted += "\\\\"
+            case "\n": quoted += "\\n"
+            case "\t": quoted += "\\t"
+            case "\r": quoted += "\\r"
+            case _ where scalar.value < 0x20 || scalar.value == 0x7F:
+                let hex = String(scalar.value, radix: 16, uppercase: true)
+                quoted += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
+            default: quoted.unicodeScalars.append(scalar)
+            }
+        }
+        return quoted + "\""
+    }
+
+    // MARK: Suggestions
+
+    /// The known key closest to a misspelled `key`, if one is close enough to be what was meant.
+    static func suggestion(for key: String, among known: [String]) -> String? {
+        let normalized = snakeCased(key)
+        if known.contains(normalized) { return normalized }
+        var best: (key: String, distance: Int)?
+        for candidate in known {
+            let distance = editDistance(normalized, candidate)
+            if distance <= max(1, min(3, candidate.count / 3)), distance < (best?.distance ?? .max) {
+                best = (candidate, distance)
+            }
+        }
+        return best?.key
+    }
+
+    /// `sampleRate` and `Sample-Rate` → `sample_rate`.
+    private static func snakeCased(_ key: String) -> String {
+        var result = ""
+        for character in key {
+            if character.isUppercase {
+                if let last = result.last, last != "_" { result += "_" }
+                result += character.lowercased()
+            } else if character == "-" {
+                result += "_"
+            } else {
+                result.append(character)
+            }
+        }
+        return result
+    }
+
+    /// Edit distance between `a` and `b` counting insertions, deletions, substitutions and swaps of two
+    /// neighbouring characters as one edit each (optimal string alignment), in characters.
+    static func editDistance(_ a: String, _ b: String) -> Int {
+        let a = Array(a)
+        let b = Array(b)
+        if a.isEmpty { return b.count }
+        if b.isEmpty { return a.count }
+        var beforePrevious = [Int](repeating: 0, count: b.count + 1)
+        var previous = Array(0...b.count)
+        var current = [Int](repeating: 0, count: b.count + 1)
+        for i in 1...a.count {
+            current[0] = i
+            for j in 1...b.count {
+                let substitution = previous[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1)
+                current[j] = min(previous[j] + 1, current[j - 1] + 1, substitution)
+                if i > 1, j > 1, a[i - 1] == b[j - 2], a[i - 2] == b[j - 1] {
+                    current[j] = min(current[j], beforePrevious[j - 2] + 1)
+                }
+            }
+            (beforePrevious, previous, current) = (previous, current, beforePrevious)
+        }
+        return previous[b.count]
+    }
+}

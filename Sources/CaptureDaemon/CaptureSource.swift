@@ -1,0 +1,262 @@
+// Runs ffmpeg against the configured input, feeds its stdout to the reader thread, restarts it when it dies.
+import CSystemShims
+import CaptureCore
+import Foundation
+import Logging
+import Subprocess
+import Synchronization
+import SystemPackage
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Supervises ffmpeg: starts it with the configured argument vector, hands its stdout to a
+/// ``PipeReader`` and its stderr to a ``StderrMonitor``, reports how each run ended, and starts it again
+/// after a pause that doubles from `restartDelaySeconds` up to 30 s (with jitter) and resets once a run
+/// has delivered 30 s of audio. A run that delivers no bytes for `stallSeconds` is killed and restarted.
+public final class CaptureSource: Sendable {
+    public enum Phase: String, Sendable, Codable {
+        case starting, running, restarting, stopped
+    }
+
+    /// A snapshot for status reports.
+    public struct Status: Sendable, Codable {
+        public var phase: Phase
+        public var pid: Int32?
+        public var run: Int
+        public var restarts: Int
+        public var lastExit: String?
+        public var lastErrorLines: [String]
+        public var nextStartInSeconds: Double?
+    }
+
+    enum Signal: Sendable {
+        case ended(run: Int)
+        case stop
+        case tick
+    }
+
+    private let configuration: SourceConfiguration
+    private let pool: ChunkPool
+    private let fanout: ChunkFanout
+    public let counters: CaptureCounters
+    private let events: EventLog
+    private let logger: Logger
+    private let stallSeconds: Double
+    private let maximumDelay = 30.0
+    private let healthyRunSeconds = 30.0
+    private let signals = SignalQueue<Signal>()
+
+    private struct State {
+        var status = Status(phase: .starting, pid: nil, run: 0, restarts: 0, lastExit: nil, lastErrorLines: [], nextStartInSeconds: nil)
+        var stopping = false
+        var nextStart: Double? = nil
+        var nextFrame: Int64 = 0
+        var clock: FrameClock
+    }
+    private let state: Mutex<State>
+
+    public init(
+        configuration: SourceConfiguration, pool: ChunkPool, fanout: ChunkFanout, counters: CaptureCounters,
+        events: EventLog, logger: Logger, stallSeconds: Double = 5
+    ) {
+        self.configuration = configuration
+        self.pool = pool
+        self.fanout = fanout
+        self.counters = counters
+        self.events = events
+        self.logger = logger
+        self.stallSeconds = stallSeconds
+        state = Mutex(State(clock: FrameClock(sampleRate: configuration.sampleRate)))
+    }
+
+    public var status: Status {
+        state.withLock { state in
+            var status = state.status
+            if let next = state.nextStart { status.nextStartInSeconds = max(0, next - SystemClock.monotonic()) }
+            return status
+        }
+    }
+
+    /// Asks the supervision loop to stop ffmpeg (SIGTERM, then SIGKILL after 3 s) and return. Any thread.
+    public func stop() {
+        state.withLock { $0.stopping = true }
+        signals.post(.stop)
+    }
+
+    private var stopping: Bool { state.withLock { $0.stopping } }
+
+    /// Runs ffmpeg until ``stop()``; returns once the last run has ended and its audio is published.
+    public func run() async {
+        await withTaskGroup(of: Void.self) { group in
+            let signals = self.signals
+            group.addTask {
+                while !Task.isCancelled {
+                    try? await Task.sleep(for: .milliseconds(250))
+                    signals.post(.tick)
+                }
+            }
+            await supervise()
+            group.cancelAll()
+        }
+        state.withLock { $0.status.phase = .stopped; $0.status.pid = nil; $0.nextStart = nil }
+    }
+
+    private func supervise() async {
+        var failures = 0
+        while !stopping {
+            let delivered = await runOnce()
+            if stopping { break }
+            if Double(delivered) >= healthyRunSeconds * Double(configuration.sampleRate) { failures = 0 }
+            let base = configuration.restartDelaySeconds * pow(2, Double(failures))
+            let delay = min(maximumDelay, base) * Double.random(in: 0.8...1.2)
+            failures += 1
+            let until = SystemClock.monotonic() + delay
+            state.withLock {
+                $0.status.phase = .restarting
+                $0.status.restarts += 1
+                $0.nextStart = until
+            }
+            events.emit(.notice, "ffmpeg.restart_scheduled", "ffmpeg will be started again", [
+                "delay_seconds": .double(delay), "attempt": .int(Int64(failures)),
+            ])
+            while SystemClock.monotonic() < until, !stopping {
+                if case .stop = await signals.next() { break }
+            }
+            state.withLock { $0.nextStart = nil }
+        }
+    }
+
+    /// One ffmpeg run. Returns the frames it delivered.
+    private func runOnce() async -> Int64 {
+        let (run, firstFrame, clock) = state.withLock { state -> (Int, Int64, FrameClock) in
+            state.status.run += 1
+            state.status.phase = .starting
+            var clock = state.clock
+            clock.reset()
+            return (state.status.run, state.nextFrame, clock)
+        }
+        let arguments = FFmpegCommand(source: configuration).arguments()
+        var output: [Int32] = [-1, -1]
+        var errors: [Int32] = [-1, -1]
+        guard audiocap_pipe_cloexec(&output) == 0 else {
+            events.emit(.error, "ffmpeg.failed", "could not create a pipe for ffmpeg", ["errno": .int(Int64(errno))])
+            return 0
+        }
+        guard audiocap_pipe_cloexec(&errors) == 0 else {
+            close(output[0]); close(output[1])
+            events.emit(.error, "ffmpeg.failed", "could not create a pipe for ffmpeg", ["errno": .int(Int64(errno))])
+            return 0
+        }
+        // A larger pipe holds more than a second of audio if the reader is ever descheduled.
+        _ = audiocap_set_pipe_size(output[0], 1 << 20)
+
+        let signals = self.signals
+        let reader = PipeReader(
+            fd: output[0],
+            configuration: .init(format: configuration.audioFormat, chunkFrames: configuration.chunkFrames, run: run, firstFrame: firstFrame),
+            clock: clock, pool: pool, fanout: fanout, counters: counters)
+        reader.start { _ in signals.post(.ended(run: run)) }
+        let monitor = StderrMonitor(fd: errors[0], logger: logger, counters: counters)
+        monitor.start()
+
+        let executable: Executable = configuration.ffmpeg.contains("/") ? .path(FilePath(configuration.ffmpeg)) : .name(configuration.ffmpeg)
+        let startedAt = SystemClock.monotonic()
+        var termination: String
+        var stalled = false
+        do {
+            let result = try await Subprocess.run(
+                executable,
+                arguments: Arguments(arguments),
+                environment: .inherit,
+                input: .none,
+                output: .fileDescriptor(FileDescriptor(rawValue: output[1]), closeAfterSpawningProcess: false),
+                error: .fileDescriptor(FileDescriptor(rawValue: errors[1]), closeAfterSpawningProcess: false)
+            ) { execution in
+                // The child has its copies; closing ours lets the reader see end of stream when it exits.
+                close(output[1])
+                close(errors[1])
+                let pid = execution.processIdentifier.value
+                counters.ffmpegStarts.add(1, ordering: .relaxed)
+                state.withLock { $0.status.pid = pid; $0.status.phase = .running }
+                events.emit(.info, "ffmpeg.started", "ffmpeg started", [
+                    "ffmpeg.pid": .int(Int64(pid)), "ffmpeg.run": .int(Int64(run)),
+                    "source.device": .string(configuration.device),
+                ])
+                logger.debug("ffmpeg arguments", metadata: ["ffmpeg.arguments": "\(arguments.joined(separator: " "))"])
+                var tornDown = false
+                while true {
+                    switch await signals.next() {
+                    case .ended(let ended) where ended == run:
+                        return
+                    case .ended:
+                        continue
+                    case .stop:
+                        if !tornDown {
+                            tornDown = true
+                            await execution.teardown(using: [.gracefulShutDown(allowedDurationToNextStep: .seconds(3))])
+                        }
+                    case .tick:
+                        let last = counters.lastAudioMonotonic ?? startedAt
+                        let now = SystemClock.monotonic()
+                        if !tornDown, now - max(last, startedAt) > stallSeconds {
+                            tornDown = true
+                            stalled = true
+                            events.emit(.warning, "ffmpeg.stalled", "no audio from ffmpeg; stopping it to start again", [
+                                "stall_seconds": .double(now - max(last, startedAt)), "ffmpeg.pid": .int(Int64(pid)),
+                            ])
+                            await execution.teardown(using: [.gracefulShutDown(allowedDurationToNextStep: .seconds(2))])
+                        }
+                    }
+                }
+            }
+            termination = result.terminationStatus.description
+        } catch {
+            // Not started: our copies of the write ends are still open; closing them ends the reader.
+            close(output[1])
+            close(errors[1])
+            termination = "could not start: \(error)"
+            while true {
+                if case .ended(let ended) = await signals.next(), ended == run { break }
+            }
+        }
+        await monitor.done()
+        let outcome = await reader.outcome()
+        let tail = monitor.tail
+        state.withLock {
+            $0.nextFrame = outcome.nextFrame
+            $0.clock = outcome.clock
+            $0.status.pid = nil
+            $0.status.lastExit = termination
+            $0.status.lastErrorLines = tail
+        }
+        let seconds = configuration.audioFormat.seconds(frames: outcome.frames)
+        var fields: [String: CaptureEvent.Value] = [
+            "ffmpeg.status": .string(termination), "ffmpeg.run": .int(Int64(run)),
+            "frames": .int(outcome.frames), "audio_seconds": .double(seconds),
+            "ffmpeg.stderr_tail": .string(tail.suffix(5).joined(separator: " | ")),
+        ]
+        if stalled { fields["stalled"] = .bool(true) }
+        if stopping {
+            events.emit(.info, "ffmpeg.exited", "ffmpeg stopped", fields)
+        } else {
+            events.emit(.warning, "ffmpeg.exited", "ffmpeg exited on its own", fields)
+            if configuration.inputFormat == "alsa", outcome.frames == 0 {
+                reportDevice(tail: tail)
+            }
+        }
+        return outcome.frames
+    }
+
+    /// After ALSA capture failed to start: says which devices exist.
+    private func reportDevice(tail: [String]) {
+        let devices = ALSADevices.capture()
+        let names = devices.map(\.name).joined(separator: ", ")
+        events.emit(.error, "source.device_unavailable", "the ALSA capture device could not be opened; check [source] device", [
+            "source.device": .string(configuration.device),
+            "alsa.error": .string(ALSADevices.openError(configuration.device) ?? tail.last ?? "unknown"),
+            "alsa.capture_devices": .string(names.isEmpty ? "none" : names),
+        ])
+    }
+}

@@ -1,0 +1,57 @@
+// Preallocated chunk buffers, so the steady state allocates nothing per chunk.
+import Synchronization
+
+/// A pool of equally sized ``ChunkBuffer``s. Buffers are handed out last-in first-out so that a pipeline
+/// that keeps up touches only a few of them and the rest stay unresident.
+public final class ChunkPool: Sendable {
+    public let chunkBytes: Int
+    private struct State {
+        var all: [ChunkBuffer] = []
+        var free: [ChunkBuffer] = []
+        /// Slab addresses (as integers: raw pointers are not Sendable), freed at deinit.
+        var slabs: [UInt] = []
+    }
+    private let state = Mutex(State())
+
+    public init(chunkBytes: Int, initialCount: Int) {
+        self.chunkBytes = chunkBytes
+        grow(by: initialCount)
+    }
+
+    deinit {
+        state.withLock { state in
+            for slab in state.slabs { UnsafeMutableRawPointer(bitPattern: slab)?.deallocate() }
+        }
+    }
+
+    /// Number of buffers owned by the pool.
+    public var count: Int { state.withLock { $0.all.count } }
+    /// Number of buffers not in use.
+    public var available: Int { state.withLock { $0.free.count } }
+
+    /// Adds `count` buffers (one allocation for all of them). Call when a consumer is added, never per chunk.
+    public func grow(by count: Int) {
+        guard count > 0 else { return }
+        let slab = UnsafeMutableRawPointer.allocate(byteCount: chunkBytes * count, alignment: 64)
+        let buffers = (0..<count).map { ChunkBuffer(bytes: slab + $0 * chunkBytes, capacity: chunkBytes, pool: self) }
+        state.withLock { state in
+            state.slabs.append(UInt(bitPattern: slab))
+            state.all.append(contentsOf: buffers)
+            state.free.reserveCapacity(state.all.count)
+            state.free.append(contentsOf: buffers.reversed())
+        }
+    }
+
+    /// A free buffer holding one reference, or nil when every buffer is in use.
+    public func acquire() -> ChunkBuffer? {
+        let buffer = state.withLock { $0.free.popLast() }
+        buffer?.references.store(1, ordering: .relaxed)
+        buffer?.byteCount = 0
+        buffer?.frameCount = 0
+        return buffer
+    }
+
+    func recycle(_ buffer: ChunkBuffer) {
+        state.withLock { $0.free.append(buffer) }
+    }
+}

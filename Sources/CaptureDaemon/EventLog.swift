@@ -1,0 +1,57 @@
+// Where events go: the log, and a recent window in memory for status and the control API.
+import Logging
+import Synchronization
+
+/// Receives ``CaptureEvent``s from any thread, logs each one, and keeps the most recent ones.
+public final class EventLog: Sendable {
+    private let logger: Logger
+    private let capacity: Int
+    private struct State {
+        var recent: [CaptureEvent] = []
+        var listeners: [Int: @Sendable (CaptureEvent) -> Void] = [:]
+        var nextListener = 0
+    }
+    private let state = Mutex(State())
+
+    public init(logger: Logger, capacity: Int = 2000) {
+        self.logger = logger
+        self.capacity = capacity
+    }
+
+    /// Logs `event` at its level with its fields as metadata and records it. Not for the reader thread.
+    public func emit(_ event: CaptureEvent) {
+        var metadata: Logger.Metadata = ["event": .string(event.kind)]
+        if let recording = event.recording { metadata["recording.name"] = .string(recording) }
+        for (key, value) in event.fields { metadata[key] = .string(value.description) }
+        logger.log(level: event.level.loggerLevel, "\(event.message)", metadata: metadata)
+        let listeners = state.withLock { state -> [@Sendable (CaptureEvent) -> Void] in
+            state.recent.append(event)
+            if state.recent.count > capacity { state.recent.removeFirst(state.recent.count - capacity) }
+            return Array(state.listeners.values)
+        }
+        for listener in listeners { listener(event) }
+    }
+
+    public func emit(
+        _ level: CaptureEvent.Level, _ kind: String, _ message: String, recording: String? = nil,
+        _ fields: [String: CaptureEvent.Value] = [:]
+    ) {
+        emit(CaptureEvent(level: level, kind: kind, message: message, recording: recording, fields: fields))
+    }
+
+    /// The events kept in memory, oldest first.
+    public var recent: [CaptureEvent] { state.withLock { $0.recent } }
+
+    /// Calls `listener` for every later event until the returned token is passed to `removeListener`.
+    public func addListener(_ listener: @escaping @Sendable (CaptureEvent) -> Void) -> Int {
+        state.withLock { state in
+            state.nextListener += 1
+            state.listeners[state.nextListener] = listener
+            return state.nextListener
+        }
+    }
+
+    public func removeListener(_ token: Int) {
+        _ = state.withLock { $0.listeners.removeValue(forKey: token) }
+    }
+}

@@ -1,0 +1,140 @@
+// The dedicated thread that reads ffmpeg's stdout and cuts it into chunks.
+import CaptureCore
+import Foundation
+import Synchronization
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Reads one ffmpeg run's stdout on its own thread, cuts the bytes into frame-aligned chunks of
+/// `chunkFrames`, stamps each with its frame position and wall time, and publishes it to the fanout.
+///
+/// It never waits for a consumer: a full consumer queue drops for that consumer only, and when no
+/// buffer is free at all the audio read is counted in ``CaptureCounters/framesLostNoBuffer``.
+/// The thread owns `fd` and closes it at end of stream.
+final class PipeReader: Sendable {
+    struct Configuration: Sendable {
+        var format: AudioFormat
+        var chunkFrames: Int
+        var run: Int
+        /// Frame position of the first frame this run will deliver.
+        var firstFrame: Int64
+    }
+
+    /// What the run delivered, reported at end of stream.
+    struct Outcome: Sendable {
+        var frames: Int64
+        var framesLost: Int64
+        var readError: Int32?
+        var nextFrame: Int64
+        var clock: FrameClock
+    }
+
+    private let fd: Int32
+    private let configuration: Configuration
+    private let pool: ChunkPool
+    private let fanout: ChunkFanout
+    private let counters: CaptureCounters
+    private let finished = Completion<Outcome>()
+    /// The smoothed frame clock, handed in at start and back in the outcome. Touched only by the thread.
+    private let initialClock: FrameClock
+
+    init(
+        fd: Int32, configuration: Configuration, clock: FrameClock, pool: ChunkPool, fanout: ChunkFanout,
+        counters: CaptureCounters
+    ) {
+        self.fd = fd
+        self.configuration = configuration
+        self.initialClock = clock
+        self.pool = pool
+        self.fanout = fanout
+        self.counters = counters
+    }
+
+    /// Starts the thread; `onFinish` is called on it at end of stream.
+    func start(onFinish: @escaping @Sendable (Outcome) -> Void) {
+        let thread = Thread { [self] in
+            let outcome = readLoop()
+            finished.complete(outcome)
+            onFinish(outcome)
+        }
+        thread.name = "audiocap-reader"
+        thread.start()
+    }
+
+    /// Waits until the stream ended (ffmpeg closed its stdout).
+    func outcome() async -> Outcome { await finished.value() }
+
+    var isFinished: Bool { finished.isComplete }
+
+    private func readLoop() -> Outcome {
+        defer { close(fd) }
+        let bytesPerFrame = configuration.format.bytesPerFrame
+        let chunkBytes = configuration.chunkFrames * bytesPerFrame
+        precondition(chunkBytes <= pool.chunkBytes)
+        var clock = initialClock
+        var nextFrame = configuration.firstFrame
+        var delivered: Int64 = 0
+        var lost: Int64 = 0
+        var firstOfRun = configuration.run > 1
+        // Reads land here when no pool buffer is free, so the pipe keeps draining.
+        let scratch = UnsafeMutableRawPointer.allocate(byteCount: chunkBytes, alignment: 64)
+        defer { scratch.deallocate() }
+        var chunk: ChunkBuffer? = nil
+        var filled = 0
+        var readError: Int32? = nil
+
+        func finishChunk(byteCount: Int) {
+            let frames = byteCount / bytesPerFrame
+            guard frames > 0 else { return }
+            let end = nextFrame + Int64(frames)
+            clock.observe(frame: end, at: SystemClock.wall())
+            if let chunk {
+                chunk.byteCount = frames * bytesPerFrame
+                chunk.frameCount = frames
+                chunk.firstFrame = nextFrame
+                chunk.startTime = clock.time(ofFrame: nextFrame) ?? SystemClock.wall()
+                chunk.run = configuration.run
+                chunk.followsRestart = firstOfRun
+                firstOfRun = false
+                fanout.publish(chunk)
+            } else {
+                lost += Int64(frames)
+                counters.framesLostNoBuffer.add(Int64(frames), ordering: .relaxed)
+            }
+            nextFrame = end
+            delivered += Int64(frames)
+            counters.framesCaptured.add(Int64(frames), ordering: .relaxed)
+        }
+
+        while true {
+            if chunk == nil && filled == 0 { chunk = pool.acquire() }
+            let target = chunk?.bytes ?? scratch
+            let n = read(fd, target + filled, chunkBytes - filled)
+            if n > 0 {
+                filled += n
+                counters.bytesRead.add(Int64(n), ordering: .relaxed)
+                counters.markAudio(at: SystemClock.monotonic())
+                if filled == chunkBytes {
+                    finishChunk(byteCount: filled)
+                    chunk = nil
+                    filled = 0
+                }
+            } else if n == 0 {
+                break
+            } else {
+                let code = errno
+                if code == EINTR || code == EAGAIN { continue }
+                readError = code
+                break
+            }
+        }
+        // End of stream: publish the whole frames that are left, count a torn frame.
+        let tail = filled % bytesPerFrame
+        finishChunk(byteCount: filled - tail)
+        if chunk != nil && filled - tail == 0 { chunk?.release() }
+        if tail > 0 { counters.trailingBytesDiscarded.add(Int64(tail), ordering: .relaxed) }
+        return Outcome(frames: delivered, framesLost: lost, readError: readError, nextFrame: nextFrame, clock: clock)
+    }
+}

@@ -1,0 +1,41 @@
+// What is known about one closed segment file; reported in its event and kept for status.
+
+/// A closed WAV segment.
+public struct SegmentInfo: Sendable, Codable, Equatable {
+    public var recording: String
+    public var path: String
+    public var sequence: Int
+    /// Capture frame position of the file's first frame.
+    public var firstFrame: Int64
+    public var frames: Int64
+    public var durationSeconds: Double
+    /// Wall time of the first frame, seconds since the epoch (UTC).
+    public var startTime: Double
+    /// Per channel, dBFS over the whole file.
+    public var peakDBFS: [Double]
+    public var rmsDBFS: [Double]
+    /// Frames that belonged inside this file's span but were dropped (queue overflow, write errors).
+    public var droppedFrames: Int64
+    /// Times ffmpeg restarted while this file was open (the audio on either side is joined).
+    public var restarts: Int
+    public var bytes: UInt64
+}
+
+/// A recording's state as status reports it.
+public struct RecordingStatus: Sendable, Codable, Equatable {
+    public enum State: String, Sendable, Codable {
+        case recording, blocked, stopped
+    }
+    public var name: String
+    public var state: State
+    public var directory: String
+    public var currentFile: String?
+    public var currentFrames: Int64
+    public var segmentsClosed: Int
+    public var framesWritten: Int64
+    public var bytesWritten: UInt64
+    /// Frames this recording lost: queue overflow plus audio that could not be written.
+    public var droppedFrames: Int64
+    public var lastError: String?
+    public var lastSegment: SegmentInfo?
+}

@@ -1,0 +1,282 @@
+// The consumer that writes one recording: segmented WAV files cut on the clock or every N frames.
+import CaptureCore
+import Foundation
+import Logging
+import Synchronization
+
+/// Writes every chunk it receives into WAV segments of one recording.
+///
+/// Files are written as `FINAL.wav.partial`, their header refreshed and data fdatasync'd every
+/// `syncSeconds`, and renamed to `FINAL.wav` when closed. Cuts fall exactly on frames: no frame is lost
+/// or repeated between consecutive files. Frames missing from the capture (this consumer's queue
+/// overflowed) are counted in the segment that spans them and reported with their position.
+/// When a write fails (disk full, I/O error) the file is closed with a valid header, the recording is
+/// marked blocked, the audio that arrives meanwhile is counted as lost, and a new file is tried every
+/// `retrySeconds`.
+public final class SegmentWriter: ChunkConsumer, @unchecked Sendable {
+    // @unchecked Sendable: all mutable state except `shared` is touched only on the consumer thread;
+    // `shared` is a Mutex read by status.
+    public let recording: RecordingConfiguration
+    private let format: AudioFormat
+    private let clock: SegmentClock
+    private let template: FilenameTemplate
+    private let events: EventLog
+    private let logger: Logger
+    private let retrySeconds: Double
+
+    private var file: WAVFileWriter?
+    private var sequence = 0
+    private var segmentFirstFrame: Int64 = 0
+    private var segmentStartTime: Double = 0
+    private var segmentPath = ""
+    private var segmentDropped: Int64 = 0
+    private var segmentRestarts = 0
+    private var nextBoundary: Double = 0
+    private var levels: LevelMeter
+    private var chunkLevels: LevelSnapshot
+    private var segmentLevels: LevelSnapshot
+    private var expectedFrame: Int64?
+    private var lastSync = 0.0
+    private var blockedUntil: Double?
+    private var lostSince: (frame: Int64, time: Double, frames: Int64)?
+
+    private let shared: Mutex<RecordingStatus>
+
+    public init(
+        recording: RecordingConfiguration, format: AudioFormat, events: EventLog, logger: Logger,
+        retrySeconds: Double = 5
+    ) {
+        self.recording = recording
+        self.format = format
+        self.clock = SegmentClock(segmentSeconds: recording.segmentSeconds, sampleRate: format.sampleRate, alignment: recording.align)
+        self.template = FilenameTemplate(recording.filename, timeZone: recording.timeZone)
+        self.events = events
+        var logger = logger
+        logger[metadataKey: "recording.name"] = .string(recording.name)
+        self.logger = logger
+        self.retrySeconds = retrySeconds
+        self.levels = LevelMeter(format: format)
+        self.chunkLevels = LevelSnapshot(channels: format.channels)
+        self.segmentLevels = LevelSnapshot(channels: format.channels)
+        self.shared = Mutex(RecordingStatus(
+            name: recording.name, state: .recording, directory: recording.directory, currentFile: nil,
+            currentFrames: 0, segmentsClosed: 0, framesWritten: 0, bytesWritten: 0, droppedFrames: 0,
+            lastError: nil, lastSegment: nil))
+    }
+
+    public var status: RecordingStatus { shared.withLock { $0 } }
+
+    public func consume(_ chunk: ChunkBuffer) {
+        if let expected = expectedFrame, chunk.firstFrame > expected {
+            noteDropped(from: expected, frames: chunk.firstFrame - expected, time: chunk.startTime)
+        }
+        expectedFrame = chunk.firstFrame + Int64(chunk.frameCount)
+        if chunk.followsRestart, file != nil { segmentRestarts += 1 }
+
+        let bytesPerFrame = format.bytesPerFrame
+        var offset = 0
+        while offset < chunk.frameCount {
+            let frame = chunk.firstFrame + Int64(offset)
+            let time = chunk.startTime + Double(offset) / Double(format.sampleRate)
+            if file == nil {
+                guard openSegment(firstFrame: frame, time: time, chunk: chunk) else {
+                    noteLost(frame: frame, frames: Int64(chunk.frameCount - offset), time: time)
+                    return
+                }
+            }
+            let remaining = framesLeftInSegment(at: frame, time: time)
+            if remaining == 0 {
+                closeSegment()
+                continue
+            }
+            let count = Int(min(Int64(chunk.frameCount - offset), remaining))
+            let slice = UnsafeRawBufferPointer(start: chunk.bytes + offset * bytesPerFrame, count: count * bytesPerFrame)
+            guard write(slice) else {
+                noteLost(frame: frame + Int64(count), frames: Int64(chunk.frameCount - offset - count), time: time)
+                return
+            }
+            offset += count
+            if Int64(count) == remaining { closeSegment() }
+        }
+        let now = SystemClock.monotonic()
+        if let file, now - lastSync >= recording.syncSeconds {
+            lastSync = now
+            do {
+                try file.sync()
+            } catch {
+                fail(error, during: "sync")
+            }
+        }
+    }
+
+    public func finish() {
+        closeSegment()
+        reportLost()
+        shared.withLock { $0.state = .stopped; $0.currentFile = nil }
+    }
+
+    // MARK: - Segments
+
+    /// Frames the open segment may still take, counting from `frame` at wall time `time`.
+    private func framesLeftInSegment(at frame: Int64, time: Double) -> Int64 {
+        switch clock.alignment {
+        case .samples:
+            return max(0, segmentFirstFrame + clock.framesPerSegment - frame)
+        case .clock:
+            return clock.framesBefore(boundary: nextBoundary, firstFrameTime: time)
+        }
+    }
+
+    private func openSegment(firstFrame: Int64, time: Double, chunk: ChunkBuffer) -> Bool {
+        let now = SystemClock.monotonic()
+        if let until = blockedUntil, now < until { return false }
+        sequence += 1
+        // A segment opened at a boundary is named after the boundary (its first frame may be a few
+        // microseconds either side of it).
+        let chunkSeconds = Double(chunk.frameCount) / Double(format.sampleRate)
+        let boundary = clock.boundary(atOrBefore: time)
+        let nameTime = (clock.alignment == .clock && time - boundary < chunkSeconds) ? boundary : time
+        let relative = template.expand(name: recording.name, sequence: sequence, time: nameTime)
+        let path = WAVFileWriter.uniquePath(for: recording.directory + "/" + relative)
+        do {
+            file = try WAVFileWriter(finalPath: path, format: format)
+        } catch {
+            fail(error, during: "create")
+            return false
+        }
+        if blockedUntil != nil {
+            blockedUntil = nil
+            events.emit(.notice, "recording.resumed", "recording resumed after a write error", recording: recording.name, [
+                "segment.path": .string(path),
+            ])
+        }
+        reportLost()
+        segmentFirstFrame = firstFrame
+        segmentStartTime = time
+        segmentPath = path
+        segmentDropped = 0
+        segmentRestarts = 0
+        segmentLevels.reset()
+        nextBoundary = clock.boundary(after: time)
+        lastSync = now
+        shared.withLock {
+            $0.state = .recording
+            $0.currentFile = path + ".partial"
+            $0.currentFrames = 0
+        }
+        logger.debug("segment opened", metadata: ["segment.path": "\(path)", "segment.first_frame": "\(firstFrame)"])
+        return true
+    }
+
+    private func write(_ slice: UnsafeRawBufferPointer) -> Bool {
+        guard let file else { return false }
+        do {
+            try file.append(slice)
+        } catch {
+            fail(error, during: "write")
+            return false
+        }
+        levels.measure(slice, into: &chunkLevels)
+        segmentLevels.accumulate(chunkLevels)
+        let frames = Int64(slice.count / format.bytesPerFrame)
+        shared.withLock {
+            $0.currentFrames += frames
+            $0.framesWritten += frames
+            $0.bytesWritten += UInt64(slice.count)
+        }
+        return true
+    }
+
+    private func closeSegment() {
+        guard let file else { return }
+        self.file = nil
+        let frames = file.frames
+        let bytes = file.dataBytes
+        let path: String
+        do {
+            path = try file.close()
+        } catch {
+            fail(error, during: "close")
+            return
+        }
+        let info = SegmentInfo(
+            recording: recording.name, path: path, sequence: sequence, firstFrame: segmentFirstFrame,
+            frames: frames, durationSeconds: format.seconds(frames: frames), startTime: segmentStartTime,
+            peakDBFS: (0..<format.channels).map { segmentLevels[$0].peakDBFS },
+            rmsDBFS: (0..<format.channels).map { segmentLevels[$0].rmsDBFS },
+            droppedFrames: segmentDropped, restarts: segmentRestarts, bytes: bytes)
+        shared.withLock {
+            $0.segmentsClosed += 1
+            $0.currentFile = nil
+            $0.currentFrames = 0
+            $0.lastSegment = info
+        }
+        events.emit(.info, "segment.closed", "segment closed", recording: recording.name, [
+            "segment.path": .string(path),
+            "segment.first_frame": .int(info.firstFrame),
+            "segment.frames": .int(frames),
+            "segment.duration_seconds": .double(info.durationSeconds),
+            "segment.start_time": .string(Timestamp.iso8601(info.startTime)),
+            "segment.peak_dbfs": .string(info.peakDBFS.map(Timestamp.decibels).joined(separator: ",")),
+            "segment.rms_dbfs": .string(info.rmsDBFS.map(Timestamp.decibels).joined(separator: ",")),
+            "segment.dropped_frames": .int(info.droppedFrames),
+            "segment.restarts": .int(Int64(info.restarts)),
+        ])
+    }
+
+    // MARK: - Losses
+
+    private func noteDropped(from frame: Int64, frames: Int64, time: Double) {
+        if file != nil { segmentDropped += frames }
+        shared.withLock { $0.droppedFrames += frames }
+        events.emit(.warning, "recording.dropped", "audio dropped: this recording fell behind and its queue was full", recording: recording.name, [
+            "drop.first_frame": .int(frame),
+            "drop.frames": .int(frames),
+            "drop.seconds": .double(format.seconds(frames: frames)),
+            "drop.time": .string(Timestamp.iso8601(time - format.seconds(frames: frames))),
+        ])
+    }
+
+    /// Counts audio that arrived while no file could be written; reported as one range when writing resumes.
+    private func noteLost(frame: Int64, frames: Int64, time: Double) {
+        guard frames > 0 else { return }
+        shared.withLock { $0.droppedFrames += frames }
+        if let lost = lostSince {
+            lostSince = (lost.frame, lost.time, lost.frames + frames)
+        } else {
+            lostSince = (frame, time, frames)
+        }
+    }
+
+    private func reportLost() {
+        guard let lost = lostSince else { return }
+        lostSince = nil
+        events.emit(.error, "recording.lost", "audio could not be written and is lost", recording: recording.name, [
+            "lost.first_frame": .int(lost.frame),
+            "lost.frames": .int(lost.frames),
+            "lost.seconds": .double(format.seconds(frames: lost.frames)),
+            "lost.time": .string(Timestamp.iso8601(lost.time)),
+        ])
+    }
+
+    private func fail(_ error: any Error, during operation: String) {
+        if let file {
+            file.abandon()
+            self.file = nil
+        }
+        let diskFull = (error as? WAVWriteError)?.isDiskFull ?? false
+        blockedUntil = SystemClock.monotonic() + retrySeconds
+        let message = "\(error)"
+        shared.withLock {
+            $0.state = .blocked
+            $0.lastError = message
+            $0.currentFile = nil
+        }
+        events.emit(.error, diskFull ? "recording.disk_full" : "recording.write_failed",
+            diskFull ? "disk full: recording is blocked until space is freed" : "could not write the recording; retrying",
+            recording: recording.name, [
+                "error": .string(message), "operation": .string(operation),
+                "segment.path": .string(segmentPath), "retry_seconds": .double(retrySeconds),
+            ])
+    }
+}

@@ -1,0 +1,125 @@
+// Reads ffmpeg's stderr on its own thread: rate-limited logging, xrun counting, and the last lines kept.
+import Foundation
+import Logging
+import Synchronization
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Follows one ffmpeg run's stderr line by line.
+///
+/// Every line is kept in a short tail (reported when ffmpeg exits). At most `burst` lines are logged per
+/// `window` seconds; the rest are counted and summarised once per window, so a device that prints
+/// thousands of "non monotonically increasing dts" errors a second cannot flood the journal. That known
+/// harmless message is logged at debug level. Lines mentioning "xrun" are counted as xruns.
+final class StderrMonitor: Sendable {
+    private let fd: Int32
+    private let logger: Logger
+    private let counters: CaptureCounters
+    private let window: Double
+    private let burst: Int
+    private let tailLength: Int
+    private struct State {
+        var tail: [String] = []
+        var lines = 0
+    }
+    private let state = Mutex(State())
+    private let finished = Completion<Void>()
+
+    init(fd: Int32, logger: Logger, counters: CaptureCounters, window: Double = 10, burst: Int = 10, tailLength: Int = 20) {
+        self.fd = fd
+        self.logger = logger
+        self.counters = counters
+        self.window = window
+        self.burst = burst
+        self.tailLength = tailLength
+    }
+
+    func start() {
+        let thread = Thread { [self] in
+            readLoop()
+            finished.complete(())
+        }
+        thread.name = "audiocap-ffmpeg-stderr"
+        thread.start()
+    }
+
+    /// Waits until ffmpeg closed its stderr.
+    func done() async { await finished.value() }
+
+    /// The last lines ffmpeg printed, oldest first.
+    var tail: [String] { state.withLock { $0.tail } }
+
+    private func readLoop() {
+        defer { close(fd) }
+        var buffer = [UInt8](repeating: 0, count: 16384)
+        var pending: [UInt8] = []
+        var windowStart = SystemClock.monotonic()
+        var logged = 0
+        var suppressed = 0
+        var suppressedTimestamps = 0
+
+        func handle(_ raw: ArraySlice<UInt8>) {
+            var line = String(decoding: raw, as: UTF8.self)
+            while line.last == "\r" || line.last == " " { line.removeLast() }
+            guard !line.isEmpty else { return }
+            state.withLock { state in
+                state.tail.append(line)
+                if state.tail.count > tailLength { state.tail.removeFirst() }
+                state.lines += 1
+            }
+            let lower = line.lowercased()
+            if lower.contains("xrun") { counters.xruns.add(1, ordering: .relaxed) }
+            let harmless = lower.contains("non monotonically increasing dts")
+            let now = SystemClock.monotonic()
+            if now - windowStart >= window {
+                if suppressed > 0 {
+                    logger.notice(
+                        "ffmpeg printed more lines than are logged; the rest of the window was counted",
+                        metadata: [
+                            "ffmpeg.suppressed_lines": "\(suppressed)",
+                            "ffmpeg.suppressed_dts_lines": "\(suppressedTimestamps)",
+                            "window_seconds": "\(Int(window))",
+                        ])
+                }
+                windowStart = now
+                logged = 0
+                suppressed = 0
+                suppressedTimestamps = 0
+            }
+            if logged < burst {
+                logged += 1
+                logger.log(level: harmless ? .debug : .warning, "ffmpeg: \(line)")
+            } else {
+                suppressed += 1
+                if harmless { suppressedTimestamps += 1 }
+            }
+        }
+
+        while true {
+            let n = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+            if n < 0 && errno == EINTR { continue }
+            if n <= 0 { break }
+            var start = 0
+            for i in 0..<n where buffer[i] == 0x0A {
+                if pending.isEmpty {
+                    handle(buffer[start..<i])
+                } else {
+                    pending += buffer[start..<i]
+                    handle(pending[...])
+                    pending.removeAll(keepingCapacity: true)
+                }
+                start = i + 1
+            }
+            if start < n {
+                pending += buffer[start..<n]
+                if pending.count > 65536 {
+                    handle(pending[...])
+                    pending.removeAll(keepingCapacity: true)
+                }
+            }
+        }
+        if !pending.isEmpty { handle(pending[...]) }
+    }
+}

@@ -1,0 +1,397 @@
+// Writes one WAV segment so that a crash or power cut at any moment leaves a readable file.
+
+import CaptureCore
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Musl)
+    import Musl
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+
+/// Writes one WAV file as `finalPath + ".partial"`, and renames it to `finalPath` when it is closed.
+///
+/// The header has a fixed size (see `WAVHeader`), so `sync()` rewrites it in place with the sizes
+/// written so far; after a crash the `.partial` file is a valid WAV file holding at least the audio
+/// of the last `sync()`, and `PartialRepair` recovers the rest. Files that grow past 4 GiB get an RF64
+/// header at the next `sync()` or `close()`.
+///
+/// Blocking: every method does file system calls and must run on a dedicated thread, never on
+/// Swift's shared async executors. Used by one thread at a time; not `Sendable`.
+/// After `append` or `sync` throws, the file still holds whole frames and a valid header; the caller
+/// may retry, `close()` or `abandon()`.
+public final class WAVFileWriter {
+    /// Suffix of a file that is being written (or was, when the writer crashed).
+    public static let partialSuffix = ".partial"
+
+    /// The name the file gets when it is closed (unless that name is taken by then; see `close()`).
+    public let finalPath: String
+    /// The name of the file while it is written: `finalPath + ".partial"`.
+    public let partialPath: String
+    public let format: AudioFormat
+    /// Bytes of audio written so far (not counting the header).
+    public private(set) var dataBytes: UInt64 = 0
+    /// Whole frames written so far.
+    public var frames: Int64 { Int64(dataBytes / UInt64(format.bytesPerFrame)) }
+
+    private let header: WAVHeader
+    /// The header is rendered here before each rewrite, so `sync()` does not allocate.
+    private let headerBuffer: UnsafeMutableRawBufferPointer
+    private var fd: Int32
+    /// `dataBytes` as declared by the header on disk after the last successful sync.
+    private var syncedDataBytes: UInt64 = 0
+
+    /// Creates `finalPath + ".partial"` (and the missing parent directories, mode 0755) and writes the
+    /// header of an empty file.
+    ///
+    /// - Throws: `WAVWriteError` when a directory or the file cannot be created, including when the
+    ///   `.partial` file already exists: the writer never replaces a file (see `uniquePath(for:)`).
+    public init(finalPath: String, format: AudioFormat) throws(WAVWriteError) {
+        let partialPath = finalPath + Self.partialSuffix
+        let header = WAVHeader(format: format)
+        try Self.createDirectories(Self.parentDirectory(of: finalPath))
+        let fd = open(partialPath, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
+        guard fd >= 0 else {
+            throw WAVWriteError(operation: .create, path: partialPath, errno: errno)
+        }
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: header.headerSize, alignment: 8)
+        header.write(dataBytes: 0, into: buffer)
+        var offset = 0
+        while offset < buffer.count {
+            let written = write(fd, buffer.baseAddress! + offset, buffer.count - offset)
+            if written > 0 {
+                offset += written
+            } else if written < 0 && errno == EINTR {
+                continue
+            } else {
+                let error = WAVWriteError(operation: .writeHeader, path: partialPath, errno: written < 0 ? errno : EIO)
+                _ = closeDescriptor(fd)
+                unlink(partialPath)
+                buffer.deallocate()
+                throw error
+            }
+        }
+        self.finalPath = finalPath
+        self.partialPath = partialPath
+        self.format = format
+        self.header = header
+        self.headerBuffer = buffer
+        self.fd = fd
+    }
+
+    deinit {
+        abandon()
+        headerBuffer.deallocate()
+    }
+
+    /// Appends all of `buffer` to the audio data, retrying on partial writes and `EINTR`. Does not
+    /// allocate.
+    ///
+    /// - Throws: `WAVWriteError` (check `isDiskFull`). Before throwing, the writer drops a trailing
+    ///   partial frame and rewrites the header for the whole frames on disk (best effort), so the file
+    ///   stays valid; `dataBytes` then counts exactly those frames.
+    public func append(_ buffer: UnsafeRawBufferPointer) throws(WAVWriteError) {
+        guard fd >= 0 else { throw WAVWriteError(operation: .write, path: partialPath, errno: EBADF) }
+        guard let base = buffer.baseAddress else { return }
+        var offset = 0
+        while offset < buffer.count {
+            let written = write(fd, base + offset, buffer.count - offset)
+            if written > 0 {
+                offset += written
+                dataBytes += UInt64(written)
+                continue
+            }
+            let code = written < 0 ? errno : EIO
+            if code == EINTR { continue }
+            rescueAfterFailure()
+            throw WAVWriteError(operation: .write, path: partialPath, errno: code)
+        }
+    }
+
+    /// Rewrites the header in place for the audio written so far and flushes the file to disk: first
+    /// the audio, then the header, so the header on disk never declares more audio than the disk
+    /// holds. Does not allocate; does nothing when nothing was appended since the last sync.
+    ///
+    /// - Throws: `WAVWriteError` when the header cannot be written or the disk reports an error.
+    public func sync() throws(WAVWriteError) {
+        guard fd >= 0 else { throw WAVWriteError(operation: .sync, path: partialPath, errno: EBADF) }
+        guard dataBytes != syncedDataBytes else { return }
+        let declared = dataBytes
+        if Self.syncData(fd) != 0 {
+            throw WAVWriteError(operation: .sync, path: partialPath, errno: errno)
+        }
+        if let code = writeHeader(dataBytes: declared) {
+            throw WAVWriteError(operation: .writeHeader, path: partialPath, errno: code)
+        }
+        if Self.syncData(fd) != 0 {
+            throw WAVWriteError(operation: .sync, path: partialPath, errno: errno)
+        }
+        syncedDataBytes = declared
+    }
+
+    /// Finishes the file: drops a trailing partial frame, adds the RIFF pad byte after odd-sized
+    /// audio, writes the final header, fsyncs and closes the file, renames it from `.partial` to its
+    /// final name without replacing any file, and fsyncs the directory so the rename survives a power
+    /// cut (that last step is best effort: the file is complete and named either way).
+    ///
+    /// - Returns: the path of the finished file: `finalPath`, or `uniquePath(for: finalPath)` when
+    ///   another file took that name meanwhile.
+    /// - Throws: `WAVWriteError`; the file is then closed and left as `.partial` for `PartialRepair`.
+    @discardableResult
+    public func close() throws(WAVWriteError) -> String {
+        guard fd >= 0 else { throw WAVWriteError(operation: .close, path: partialPath, errno: EBADF) }
+        let whole = header.wholeFrameBytes(dataBytes)
+        let audioEnd = off_t(header.headerSize) + off_t(whole)
+        if whole != dataBytes {
+            if ftruncate(fd, audioEnd) != 0 {
+                let error = WAVWriteError(operation: .truncate, path: partialPath, errno: errno)
+                abandon()
+                throw error
+            }
+            dataBytes = whole
+        }
+        if whole & 1 == 1 {
+            // RIFF pads odd-sized chunks. Best effort: without it the RIFF size is one byte too large,
+            // which readers accept, and on a full disk this byte may not fit.
+            var pad: UInt8 = 0
+            _ = pwrite(fd, &pad, 1, audioEnd)
+        }
+        if let code = writeHeader(dataBytes: whole) {
+            abandon()
+            throw WAVWriteError(operation: .writeHeader, path: partialPath, errno: code)
+        }
+        if fsync(fd) != 0 {
+            let error = WAVWriteError(operation: .sync, path: partialPath, errno: errno)
+            abandon()
+            throw error
+        }
+        let closeResult = closeDescriptor(fd)
+        fd = -1
+        if closeResult != 0 && errno != EINTR {
+            throw WAVWriteError(operation: .close, path: partialPath, errno: errno)
+        }
+        let path = try Self.moveWithoutReplacing(from: partialPath, preferredDestination: finalPath)
+        _ = Self.syncDirectory(Self.parentDirectory(of: path))
+        return path
+    }
+
+    /// Closes the file without renaming it, after a best-effort header rewrite for the whole frames
+    /// written; the `.partial` file stays for `PartialRepair`. For giving up after write errors.
+    /// Does nothing when the file is already closed.
+    public func abandon() {
+        guard fd >= 0 else { return }
+        _ = writeHeader(dataBytes: dataBytes)
+        _ = closeDescriptor(fd)
+        fd = -1
+    }
+
+    /// A path for a new file: `desired` when neither it nor `desired.partial` exists, otherwise the
+    /// first free name among `name-1.wav`, `name-2.wav`, … (the number goes before `.wav`, or at the
+    /// end when `desired` does not end in `.wav`). Never returns the name of an existing file, but
+    /// another process may create it before the caller does.
+    public static func uniquePath(for desired: String) -> String {
+        uniquePath(for: desired, isFree: { !exists($0) && !exists($0 + partialSuffix) })
+    }
+
+    // MARK: - Internals shared with PartialRepair
+
+    /// The first of `desired`, `name-1.wav`, `name-2.wav`, … for which `isFree` holds.
+    static func uniquePath(for desired: String, isFree: (String) -> Bool) -> String {
+        if isFree(desired) { return desired }
+        let hasWAVExtension = desired.lowercased().hasSuffix(".wav")
+        let stem = hasWAVExtension ? String(desired.dropLast(4)) : desired
+        let ext = hasWAVExtension ? String(desired.suffix(4)) : ""
+        var number = 1
+        while true {
+            let candidate = "\(stem)-\(number)\(ext)"
+            // The bound only matters when every name looks taken, e.g. an unreadable directory;
+            // the caller's create or rename then fails with the real reason.
+            if isFree(candidate) || number >= 1_000_000 { return candidate }
+            number += 1
+        }
+    }
+
+    /// Whether anything (a file, directory or dangling link) has this name; unknown counts as yes.
+    static func exists(_ path: String) -> Bool {
+        var info = stat()
+        return lstat(path, &info) == 0 || errno != ENOENT
+    }
+
+    /// Renames `source` to `preferredDestination`, or to `uniquePath(for: preferredDestination)` when
+    /// that name is taken, never replacing a file.
+    ///
+    /// Uses `link` + `unlink`, which fails instead of replacing; on file systems without hard links it
+    /// checks the name and then renames. A crash between `link` and `unlink` leaves both names on the
+    /// same file, which `PartialRepair` resolves.
+    /// - Returns: the destination used.
+    static func moveWithoutReplacing(
+        from source: String, preferredDestination: String
+    ) throws(WAVWriteError) -> String {
+        var destination = preferredDestination
+        for _ in 0..<100 {
+            if link(source, destination) == 0 {
+                if unlink(source) != 0 {
+                    throw WAVWriteError(operation: .rename, path: source, errno: errno)
+                }
+                return destination
+            }
+            let code = errno
+            switch code {
+            case EEXIST:
+                destination = uniquePath(for: preferredDestination)
+                continue
+            case EPERM, ENOTSUP, EOPNOTSUPP, ENOSYS, EMLINK, EXDEV:
+                if exists(destination) {
+                    destination = uniquePath(for: preferredDestination)
+                    continue
+                }
+                if rename(source, destination) == 0 { return destination }
+                throw WAVWriteError(operation: .rename, path: source, errno: errno)
+            default:
+                throw WAVWriteError(operation: .rename, path: source, errno: code)
+            }
+        }
+        throw WAVWriteError(operation: .rename, path: source, errno: EEXIST)
+    }
+
+    /// fsyncs a directory so that the names created, removed or renamed in it are on disk.
+    /// - Returns: 0, or the errno of the failure.
+    @discardableResult
+    static func syncDirectory(_ directory: String) -> Int32 {
+        let fd = open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        guard fd >= 0 else { return errno }
+        defer { _ = closeDescriptor(fd) }
+        return fsync(fd) == 0 ? 0 : errno
+    }
+
+    /// The directory part of `path` (`.` when there is none).
+    static func parentDirectory(of path: String) -> String {
+        guard let slash = path.lastIndex(of: "/") else { return "." }
+        let parent = String(path[..<slash])
+        return parent.isEmpty ? "/" : parent
+    }
+
+    /// `fdatasync` where there is one, else `fsync`. Returns 0 or -1 with `errno` set.
+    static func syncData(_ fd: Int32) -> Int32 {
+        #if canImport(Darwin)
+            fsync(fd)
+        #else
+            fdatasync(fd)
+        #endif
+    }
+
+    // MARK: - Private
+
+    /// Creates `directory` and its missing parents with mode 0755 (less the umask).
+    private static func createDirectories(_ directory: String) throws(WAVWriteError) {
+        var info = stat()
+        if stat(directory, &info) == 0 { return }
+        let parent = parentDirectory(of: directory)
+        if parent != directory && parent != "." && parent != "/" {
+            try createDirectories(parent)
+        }
+        if mkdir(directory, 0o755) != 0 && errno != EEXIST {
+            throw WAVWriteError(operation: .createDirectory, path: directory, errno: errno)
+        }
+    }
+
+    /// Writes the header for `dataBytes` at offset 0 without allocating.
+    /// - Returns: `nil`, or the errno of the failure.
+    private func writeHeader(dataBytes: UInt64) -> Int32? {
+        header.write(dataBytes: dataBytes, into: headerBuffer)
+        let base = UnsafeRawPointer(headerBuffer.baseAddress!)
+        var offset = 0
+        while offset < headerBuffer.count {
+            let written = pwrite(fd, base + offset, headerBuffer.count - offset, off_t(offset))
+            if written > 0 {
+                offset += written
+            } else if written < 0 && errno == EINTR {
+                continue
+            } else {
+                return written < 0 ? errno : EIO
+            }
+        }
+        return nil
+    }
+
+    /// After a failed write: cut the file back to whole frames, point the file offset at the end of
+    /// them so that a retry continues the stream, and declare them in the header. Best effort.
+    private func rescueAfterFailure() {
+        let whole = header.wholeFrameBytes(dataBytes)
+        let audioEnd = off_t(header.headerSize) + off_t(whole)
+        if whole != dataBytes {
+            _ = ftruncate(fd, audioEnd)
+            _ = lseek(fd, audioEnd, SEEK_SET)
+            dataBytes = whole
+        }
+        if writeHeader(dataBytes: whole) == nil, Self.syncData(fd) == 0 {
+            syncedDataBytes = whole
+        }
+    }
+}
+
+/// `close(2)`, out of reach of `WAVFileWriter.close()` inside the class.
+private func closeDescriptor(_ fd: Int32) -> Int32 {
+    close(fd)
+}
+
+/// A file system call of `WAVFileWriter` or `PartialRepair` failed.
+public struct WAVWriteError: Error, Sendable, Hashable, CustomStringConvertible {
+    /// What was being done.
+    public enum Operation: String, Sendable, Hashable {
+        case createDirectory = "create the directory"
+        case create = "create"
+        case write = "write audio to"
+        case writeHeader = "write the header of"
+        case truncate = "truncate"
+        case sync = "flush to disk"
+        case close = "close"
+        case rename = "rename"
+        case read = "read"
+        case remove = "remove"
+    }
+
+    public var operation: Operation
+    /// The file or directory concerned.
+    public var path: String
+    /// The `errno` the system call reported.
+    public var errno: Int32
+    /// The system's text for `errno`, followed by what to do about it.
+    public var message: String
+
+    /// - Parameter message: defaults to the system's text for `errno` and a next step.
+    public init(operation: Operation, path: String, errno: Int32, message: String? = nil) {
+        self.operation = operation
+        self.path = path
+        self.errno = errno
+        self.message = message ?? Self.defaultMessage(operation: operation, errno: errno)
+    }
+
+    /// The disk or the user's quota is full (`ENOSPC`, `EDQUOT`).
+    public var isDiskFull: Bool { errno == ENOSPC || errno == EDQUOT }
+
+    public var description: String { "Could not \(operation.rawValue) \(path): \(message)" }
+
+    private static func defaultMessage(operation: Operation, errno code: Int32) -> String {
+        let text = String(cString: strerror(code))
+        let hint: String
+        switch code {
+        case ENOSPC, EDQUOT:
+            hint = "free space on the disk (or raise the quota), or record to another disk"
+        case EACCES, EPERM:
+            hint = "check the owner and permissions of the directory"
+        case EROFS:
+            hint = "the file system is mounted read-only; remount it read-write or record elsewhere"
+        case EEXIST where operation == .create:
+            hint = "a file by that name exists already; the writer never replaces files"
+        case EIO:
+            hint = "the disk reported an I/O error; check the kernel log (dmesg) and the disk"
+        case EBADF:
+            hint = "the file was closed already"
+        default:
+            hint = ""
+        }
+        return hint.isEmpty ? "\(text) (errno \(code))." : "\(text) (errno \(code)); \(hint)."
+    }
+}

@@ -1,0 +1,63 @@
+import Foundation
+import Testing
+@testable import CaptureCore
+
+@Suite struct FilenameTemplateTests {
+    // 2026-11-22T00:30:00Z
+    let t = 1_795_307_400.0
+
+    @Test func defaultTemplateIsUTCWithNestedDay() {
+        let template = FilenameTemplate(RecordingConfiguration.defaultFilename)
+        #expect(template.expand(name: "main", sequence: 1, time: t) == "2026-11-22/main-20261122T003000Z.wav")
+    }
+
+    @Test func nameAndSequencePlaceholders() {
+        let template = FilenameTemplate("{name}/{seq}_%H%M%S.wav")
+        #expect(template.expand(name: "bats.north", sequence: 42, time: t + 0.999) == "bats.north/000042_003000.wav")
+    }
+
+    @Test func percentInANameIsNotAField() {
+        let template = FilenameTemplate("{name}.wav")
+        #expect(template.expand(name: "a%Yb", sequence: 1, time: t) == "a%Yb.wav")
+    }
+
+    @Test func localTimeZoneUsesTZ() {
+        setenv("TZ", "UTC", 1)
+        tzset()
+        let template = FilenameTemplate("%H.wav", timeZone: .local)
+        #expect(template.expand(name: "x", sequence: 1, time: t) == "00.wav")
+    }
+}
+
+@Suite struct FFmpegCommandTests {
+    @Test func alsaTakesChannelsAndRateBeforeInput() {
+        var source = SourceConfiguration()
+        source.device = "hw:CARD=USB"
+        source.channels = 1
+        source.sampleRate = 44_100
+        source.sampleFormat = .s24
+        let args = FFmpegCommand(source: source).arguments()
+        let input = args.firstIndex(of: "-i")!
+        #expect(args[input + 1] == "hw:CARD=USB")
+        #expect(args.contains("-nostdin"))
+        let channels = args.firstIndex(of: "-channels")!
+        #expect(channels < input && args[channels + 1] == "1")
+        let rate = args.firstIndex(of: "-sample_rate")!
+        #expect(rate < input && args[rate + 1] == "44100")
+        #expect(Array(args.suffix(3)) == ["-f", "s24le", "pipe:1"])
+        #expect(args[args.firstIndex(of: "-c:a")! + 1] == "pcm_s24le")
+    }
+
+    @Test func lavfiHasNoCaptureOptionsAndKeepsInputOptionsFirst() {
+        var source = SourceConfiguration()
+        source.inputFormat = "lavfi"
+        source.device = "sine=frequency=1000"
+        source.inputOptions = ["-re", "-t", "5"]
+        let args = FFmpegCommand(source: source).arguments()
+        #expect(!args.contains("-channels"))
+        let input = args.firstIndex(of: "-i")!
+        let re = args.firstIndex(of: "-re")!
+        #expect(re < input)
+        #expect(args[args.firstIndex(of: "-f")! + 1] == "lavfi")
+    }
+}

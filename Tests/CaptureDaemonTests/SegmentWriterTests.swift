@@ -1,0 +1,123 @@
+import CaptureCore
+import Foundation
+import Logging
+import TestSupport
+import Testing
+@testable import CaptureDaemon
+
+/// Feeds the segment writer synthetic chunks of the stereo test pattern and checks the files.
+@Suite struct SegmentWriterTests {
+    let format = AudioFormat(sampleRate: 48_000, channels: 2, sampleFormat: .s16)
+
+    func run(
+        recording: RecordingConfiguration, chunks: Int, chunkFrames: Int, startTime: Double,
+        rate: Double = 48_000, skip: Set<Int> = []
+    ) -> (files: [String], events: [CaptureEvent]) {
+        let pattern = TestPattern.data(channels: 2, frames: chunks * chunkFrames)
+        let pool = ChunkPool(chunkBytes: chunkFrames * 4, initialCount: 2)
+        let events = EventLog(logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() }))
+        let writer = SegmentWriter(recording: recording, format: format, events: events, logger: Logger(label: "test"))
+        for i in 0..<chunks where !skip.contains(i) {
+            let c = pool.acquire()!
+            pattern.withUnsafeBytes { bytes in
+                c.bytes.copyMemory(from: bytes.baseAddress! + i * chunkFrames * 4, byteCount: chunkFrames * 4)
+            }
+            c.byteCount = chunkFrames * 4
+            c.frameCount = chunkFrames
+            c.firstFrame = Int64(i * chunkFrames)
+            c.startTime = startTime + Double(i * chunkFrames) / rate
+            writer.consume(c)
+            c.release()
+        }
+        writer.finish()
+        let closed = events.recent.filter { $0.kind == "segment.closed" }
+        let files = closed.compactMap { event -> String? in
+            if case .string(let path) = event.fields["segment.path"] { return path }
+            return nil
+        }
+        return (files, events.recent)
+    }
+
+    func frames(of path: String) throws -> Int {
+        let size = try FileManager.default.attributesOfItem(atPath: path)[.size] as! Int
+        return (size - WAVHeader(format: format).headerSize) / 4
+    }
+
+    @Test func samplesAlignmentCutsExactlyAndJoinsBitExact() throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        var recording = RecordingConfiguration(name: "t", directory: dir.path)
+        recording.segmentSeconds = 1
+        recording.align = .samples
+        recording.filename = "{seq}.wav"
+        // 3.5 s in odd-sized chunks (1234 frames) so cuts fall inside chunks.
+        let (files, _) = run(recording: recording, chunks: 137, chunkFrames: 1234, startTime: 1_000_000.3)
+        #expect(files.count == 4)
+        let sizes = try files.map { try frames(of: $0) }
+        #expect(Array(sizes.prefix(3)) == [48_000, 48_000, 48_000])
+        #expect(sizes.reduce(0, +) == 137 * 1234)
+        let report = try PatternCheck.check(channels: 2, files: files)
+        #expect(report.bitExact, "\(report)")
+        #expect(report.frames == 137 * 1234)
+        let leftovers = try FileManager.default.subpathsOfDirectory(atPath: dir.path).filter { $0.hasSuffix(".partial") }
+        #expect(leftovers.isEmpty)
+    }
+
+    @Test func clockAlignmentCutsOnTheBoundaryFrame() throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        var recording = RecordingConfiguration(name: "t", directory: dir.path)
+        recording.segmentSeconds = 2
+        recording.filename = "%H%M%S.wav"
+        // Start 0.75 s before a 2 s boundary: the first file is short, then 2 s files, frame-exact.
+        let start = 1_795_307_400.0 - 0.75
+        let (files, _) = run(recording: recording, chunks: 60, chunkFrames: 4800, startTime: start)
+        let names = files.map { ($0 as NSString).lastPathComponent }
+        #expect(names == ["002959.wav", "003000.wav", "003002.wav", "003004.wav"])
+        let sizes = try files.map { try frames(of: $0) }
+        #expect(sizes == [36_000, 96_000, 96_000, 60 * 4800 - 36_000 - 192_000])
+        let report = try PatternCheck.check(channels: 2, files: files)
+        #expect(report.bitExact, "\(report)")
+    }
+
+    @Test func startingExactlyOnABoundaryGivesAFullFirstFile() throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        var recording = RecordingConfiguration(name: "t", directory: dir.path)
+        recording.segmentSeconds = 1
+        recording.filename = "%H%M%S.wav"
+        let (files, _) = run(recording: recording, chunks: 25, chunkFrames: 4800, startTime: 1_795_307_400.0)
+        #expect(try files.map { try frames(of: $0) } == [48_000, 48_000, 24_000])
+    }
+
+    @Test func droppedChunksAreCountedInTheSegmentWithTheirPosition() throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        var recording = RecordingConfiguration(name: "t", directory: dir.path)
+        recording.segmentSeconds = 10
+        recording.align = .samples
+        let (files, events) = run(recording: recording, chunks: 20, chunkFrames: 4800, startTime: 1_000_000, skip: [5, 6])
+        #expect(files.count == 1)
+        let drop = try #require(events.first { $0.kind == "recording.dropped" })
+        #expect(drop.fields["drop.first_frame"] == .int(24_000))
+        #expect(drop.fields["drop.frames"] == .int(9600))
+        let closed = try #require(events.first { $0.kind == "segment.closed" })
+        #expect(closed.fields["segment.dropped_frames"] == .int(9600))
+        #expect(closed.fields["segment.frames"] == .int(18 * 4800))
+        let report = try PatternCheck.check(channels: 2, files: files)
+        #expect(report.discontinuities == 1)
+    }
+
+    @Test func neverOverwritesAnExistingFile() throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        var recording = RecordingConfiguration(name: "t", directory: dir.path)
+        recording.segmentSeconds = 60
+        recording.filename = "same.wav"
+        try Data("keep".utf8).write(to: URL(fileURLWithPath: dir.path + "/same.wav"))
+        let (files, _) = run(recording: recording, chunks: 2, chunkFrames: 4800, startTime: 1_000_000)
+        #expect(files.count == 1)
+        #expect(files[0] != dir.path + "/same.wav")
+        #expect(try String(contentsOfFile: dir.path + "/same.wav", encoding: .utf8) == "keep")
+    }
+}
