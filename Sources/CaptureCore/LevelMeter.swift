@@ -321,21 +321,16 @@ enum S32: WideIntegerSample {
 
 /// The SIMD path for s16 with 1 to 16 channels.
 ///
-/// Each step loads four 16-lane vectors, each starting on a frame and holding the same whole number of
-/// frames (16 / channels of them), so lane `i` of every vector carries channel `i % channels`; lanes
-/// past the last whole frame are ignored. Per lane it keeps the extremes in Int16 and the sum of
-/// squares, exactly, in UInt64: the four squares of a step are added in UInt32 first, which cannot
-/// overflow because -32768 is squared as -32767 (4 · 32767² < 2^32) and the difference, 65535 per
-/// -32768, is added back from the rail counts. Rail samples are counted only in blocks whose extremes
-/// reach a rail, so clean audio pays nothing for clip counting.
+/// Each step loads two 16-lane vectors, each starting on a frame and holding the same whole number of
+/// frames (16 / channels of them), so lane `i` of both carries channel `i % channels`; lanes past the
+/// last whole frame are ignored. Per lane it keeps the extremes in Int16 and the sum of squares in
+/// UInt64, exactly: the two squares of a step are added first in UInt32, where they always fit
+/// (at most 2 · 32768² = 2^31). Rail samples are counted only in blocks whose extremes reach a rail,
+/// so clean audio pays nothing for clip counting.
 enum S16Vectors {
     static let lanes = 16
-    /// Vectors per step.
-    static let vectors = 4
-    /// Steps per block; a lane sees at most 4 × 64 rail samples per block, well within Int16.
+    /// Steps per block; a lane sees at most 2 × 64 rail samples per block, well within Int16.
     static let blockSteps = 64
-    /// What squaring -32768 as -32767 leaves out: 32768² - 32767².
-    static let railSquareShortfall: UInt64 = 65535
 
     typealias Lanes = SIMD16<Int16>
 
@@ -344,8 +339,7 @@ enum S16Vectors {
         var high = Lanes(repeating: .min)
         var low = Lanes(repeating: .max)
         var squares = SIMD16<UInt64>.zero
-        var positiveRails = SIMD16<Int64>.zero
-        var negativeRails = SIMD16<Int64>.zero
+        var clipped = SIMD16<Int64>.zero
     }
 
     /// Measures the leading frames that fill whole steps, adding them into `output`, and returns how
@@ -355,11 +349,11 @@ enum S16Vectors {
     ) -> Int {
         let framesPerVector = lanes / channels
         let usedLanes = framesPerVector * channels
-        let vectorBytes = usedLanes * 2
-        let stepBytes = vectorBytes * vectors
-        // The last vector of the last step must end inside the buffer.
+        let secondOffset = usedLanes * 2
+        let stepBytes = usedLanes * 4
+        // The second vector of the last step must end inside the buffer.
         let bytes = frames * channels * 2
-        let reach = vectorBytes * (vectors - 1) + lanes * 2
+        let reach = secondOffset + lanes * 2
         guard bytes >= reach else { return 0 }
         let steps = (bytes - reach) / stepBytes + 1
 
@@ -367,11 +361,11 @@ enum S16Vectors {
         var step = 0
         while step < steps {
             let blockSteps = min(steps - step, Self.blockSteps)
-            accumulate(base + step * stepBytes, steps: blockSteps, vectorBytes: vectorBytes, into: &totals)
+            accumulate(base + step * stepBytes, steps: blockSteps, secondOffset: secondOffset, into: &totals)
             step += blockSteps
         }
 
-        let measuredFrames = steps * vectors * framesPerVector
+        let measuredFrames = steps * 2 * framesPerVector
         for channel in 0..<channels {
             var low = Int32.max
             var high = Int32.min
@@ -380,8 +374,8 @@ enum S16Vectors {
             for lane in Swift.stride(from: channel, to: usedLanes, by: channels) {
                 low = min(low, Int32(totals.low[lane]))
                 high = max(high, Int32(totals.high[lane]))
-                squares &+= totals.squares[lane] &+ UInt64(totals.negativeRails[lane]) &* railSquareShortfall
-                clipped += Int(totals.positiveRails[lane] + totals.negativeRails[lane])
+                squares &+= totals.squares[lane]
+                clipped += Int(totals.clipped[lane])
             }
             output[channel].accumulate(
                 levels(low: low, high: high, squares: squares, clipped: clipped, samples: measuredFrames)
@@ -392,53 +386,49 @@ enum S16Vectors {
 
     /// Adds `steps` steps from `start` (one block) into `totals`.
     @inline(__always)
-    static func accumulate(_ start: UnsafeRawPointer, steps: Int, vectorBytes: Int, into totals: inout Totals) {
+    static func accumulate(_ start: UnsafeRawPointer, steps: Int, secondOffset: Int, into totals: inout Totals) {
         var high = Lanes(repeating: .min)
         var low = Lanes(repeating: .max)
         var squares = totals.squares
         var pointer = start
         for _ in 0..<steps {
-            let a = pointer.loadUnaligned(as: Lanes.self)
-            let b = pointer.loadUnaligned(fromByteOffset: vectorBytes, as: Lanes.self)
-            let c = pointer.loadUnaligned(fromByteOffset: vectorBytes * 2, as: Lanes.self)
-            let d = pointer.loadUnaligned(fromByteOffset: vectorBytes * 3, as: Lanes.self)
-            high = maximum(high, maximum(maximum(a, b), maximum(c, d)))
-            low = minimum(low, minimum(minimum(a, b), minimum(c, d)))
-            let floor = Lanes(repeating: -Int16.max)
-            let four = sumOfSquares(maximum(a, floor), maximum(b, floor))
-                &+ sumOfSquares(maximum(c, floor), maximum(d, floor))
-            for lane in 0..<lanes { squares[lane] &+= UInt64(four[lane]) }
-            pointer += vectorBytes * vectors
+            let first = pointer.loadUnaligned(as: Lanes.self)
+            let second = pointer.loadUnaligned(fromByteOffset: secondOffset, as: Lanes.self)
+            high = maximum(high, maximum(first, second))
+            low = minimum(low, minimum(first, second))
+            let pair = sumOfSquares(first, second)
+            for lane in 0..<lanes { squares[lane] &+= UInt64(pair[lane]) }
+            pointer += secondOffset * 2
         }
         totals.squares = squares
-        if any(high .== .max) || any(low .== .min) {
-            countRails(start, steps: steps, vectorBytes: vectorBytes, into: &totals)
+        var reachedRail = false
+        for lane in 0..<lanes where high[lane] == .max || low[lane] == .min { reachedRail = true }
+        if reachedRail {
+            totals.clipped &+= countRails(start, vectors: steps * 2, vectorBytes: secondOffset)
         }
         totals.high = maximum(totals.high, high)
         totals.low = minimum(totals.low, low)
     }
 
-    /// Adds per-lane counts of Int16.max and Int16.min samples in `steps` steps from `start`.
-    static func countRails(_ start: UnsafeRawPointer, steps: Int, vectorBytes: Int, into totals: inout Totals) {
-        var positive = Lanes.zero
-        var negative = Lanes.zero
+    /// Per-lane counts of rail samples (Int16.max or Int16.min) in `vectors` vectors from `start`.
+    static func countRails(_ start: UnsafeRawPointer, vectors: Int, vectorBytes: Int) -> SIMD16<Int64> {
+        let one = Lanes(repeating: 1)
+        var counts = Lanes.zero
         var pointer = start
-        for _ in 0..<steps * vectors {
+        for _ in 0..<vectors {
             let samples = pointer.loadUnaligned(as: Lanes.self)
-            for lane in 0..<lanes {
-                positive[lane] &+= samples[lane] == .max ? 1 : 0
-                negative[lane] &+= samples[lane] == .min ? 1 : 0
-            }
+            counts &+= Lanes.zero.replacing(with: one, where: samples .== Lanes(repeating: .max))
+            counts &+= Lanes.zero.replacing(with: one, where: samples .== Lanes(repeating: .min))
             pointer += vectorBytes
         }
-        for lane in 0..<lanes {
-            totals.positiveRails[lane] &+= Int64(positive[lane])
-            totals.negativeRails[lane] &+= Int64(negative[lane])
-        }
+        var result = SIMD16<Int64>.zero
+        for lane in 0..<lanes { result[lane] = Int64(counts[lane]) }
+        return result
     }
 
-    // Lane-by-lane loops rather than the standard library's generic SIMD functions: these inline, and
-    // LLVM turns them into single instructions (pmaxsw, pminsw, punpcklwd + pmaddwd on SSE2).
+    // Lane-by-lane loops rather than the standard library's generic SIMD functions (pointwiseMax and
+    // the converting initializers), which do not inline: LLVM turns these into pmaxsw, pminsw and
+    // punpcklwd + pmaddwd on baseline x86_64.
 
     @inline(__always)
     static func maximum(_ a: Lanes, _ b: Lanes) -> Lanes {
@@ -454,7 +444,7 @@ enum S16Vectors {
         return result
     }
 
-    /// `a² + b²` per lane, for samples above -32768: at most 2 · 32767².
+    /// `a² + b²` per lane: at most 2 · 32768² = 2^31, which fits UInt32 (not Int32).
     @inline(__always)
     static func sumOfSquares(_ a: Lanes, _ b: Lanes) -> SIMD16<UInt32> {
         var result = SIMD16<UInt32>()

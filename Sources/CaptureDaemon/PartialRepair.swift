@@ -173,16 +173,19 @@ public struct PartialRepair: Sendable {
     {
         guard unlink(path) == 0 else { throw WAVWriteError(operation: .remove, path: path, errno: errno) }
         WAVFileWriter.syncDirectory(directory)
-        return RepairResult(path: path, originalPath: path, frames: 0, bytesTrimmed: bytesTrimmed, action: .removedEmpty)
+        return RepairResult(
+            path: path, originalPath: path, frames: 0, bytesTrimmed: bytesTrimmed, action: .removedEmpty)
     }
 
     private static func markDamaged(_ path: String, finalPath: String, reason: String) throws(WAVWriteError)
         -> RepairResult
     {
-        let destination = WAVFileWriter.uniquePath(
-            for: finalPath, isFree: { !WAVFileWriter.exists($0 + damagedSuffix) }) + damagedSuffix
+        let destination =
+            WAVFileWriter.uniquePath(
+                for: finalPath, isFree: { !WAVFileWriter.exists($0 + damagedSuffix) }) + damagedSuffix
         guard !WAVFileWriter.exists(destination), rename(path, destination) == 0 else {
-            throw WAVWriteError(operation: .rename, path: path, errno: WAVFileWriter.exists(destination) ? EEXIST : errno)
+            throw WAVWriteError(
+                operation: .rename, path: path, errno: WAVFileWriter.exists(destination) ? EEXIST : errno)
         }
         WAVFileWriter.syncDirectory(WAVFileWriter.parentDirectory(of: path))
         return RepairResult(

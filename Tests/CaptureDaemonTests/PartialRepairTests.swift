@@ -2,8 +2,8 @@
 
 import CaptureCore
 import Foundation
-import Testing
 import TestSupport
+import Testing
 
 @testable import CaptureDaemon
 
@@ -58,11 +58,13 @@ struct PartialRepairTests {
         #expect(try WAVTestFiles.ffmpegDecode(expectedPath, as: .s16) == synced + unsynced)
     }
 
-    @Test("a crash before the first sync keeps all the audio, in every format", arguments: [
-        AudioFormat(sampleRate: 44_100, channels: 1, sampleFormat: .s24),
-        AudioFormat(sampleRate: 48_000, channels: 6, sampleFormat: .f32),
-        AudioFormat(sampleRate: 96_000, channels: 2, sampleFormat: .s32),
-    ])
+    @Test(
+        "a crash before the first sync keeps all the audio (s24, f32, s32)",
+        arguments: [
+            AudioFormat(sampleRate: 44_100, channels: 1, sampleFormat: .s24),
+            AudioFormat(sampleRate: 48_000, channels: 6, sampleFormat: .f32),
+            AudioFormat(sampleRate: 96_000, channels: 2, sampleFormat: .s32),
+        ])
     func crashBeforeFirstSync(format: AudioFormat) throws {
         let directory = try WAVTestFiles.makeDirectory()
         defer { directory.remove() }
@@ -210,7 +212,7 @@ struct PartialRepairTests {
     }
 
     /// A sparse 5 GiB leftover: the repaired header must be RF64. Skipped where sparse files are not
-    /// possible.
+    /// possible. Checked with ffprobe only: SoX 14.4.2 reads an RF64 file to its end (seconds for 5 GiB).
     @Test("a leftover past 4 GiB gets an RF64 header")
     func rf64Repair() throws {
         let directory = try WAVTestFiles.makeDirectory()
@@ -229,6 +231,5 @@ struct PartialRepairTests {
         #expect(parsed.isRF64)
         #expect(parsed.declaredDataSize == audio)
         #expect(try WAVTestFiles.ffprobe(result.path).durationTS == Int(audio / 4))
-        #expect(try WAVTestFiles.soxiSamples(result.path) == Int(audio / 4))
     }
 }

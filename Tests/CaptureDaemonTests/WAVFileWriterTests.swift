@@ -2,8 +2,8 @@
 
 import CaptureCore
 import Foundation
-import Testing
 import TestSupport
+import Testing
 
 @testable import CaptureDaemon
 
