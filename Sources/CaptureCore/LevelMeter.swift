@@ -371,7 +371,7 @@ enum S16Vectors {
             var high = Int32.min
             var squares: UInt64 = 0
             var clipped = 0
-            for lane in Swift.stride(from: channel, to: usedLanes, by: channels) {
+            for lane in Swift.stride(from: (channel + 1) % channels, to: usedLanes, by: channels) {
                 low = min(low, Int32(totals.low[lane]))
                 high = max(high, Int32(totals.high[lane]))
                 squares &+= totals.squares[lane]

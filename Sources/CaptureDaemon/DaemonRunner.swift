@@ -1,0 +1,64 @@
+// Start-up of the daemon process: load the configuration, set up logging, run the service group.
+import CaptureCore
+import Foundation
+import Logging
+import ServiceLifecycle
+
+/// What `audiocapd` does between parsing its flags and exiting.
+public enum DaemonRunner {
+    public static let defaultConfigurationPath = "/etc/audiocap/audiocap.toml"
+
+    /// Loads the configuration at `configurationPath` and runs the daemon until SIGTERM/SIGINT.
+    /// Returns the process exit code: 0 after a clean stop, 78 for a configuration error.
+    public static func run(configurationPath: String, logLevel: String?) async -> Int32 {
+        let configuration: Configuration
+        do {
+            configuration = try ConfigurationLoader.load(path: configurationPath)
+        } catch {
+            writeError("audiocapd: configuration error\n\(error)\nFix the file, then check it with: audiocap check-config \(configurationPath)\n")
+            return ConfigurationError.exitCode
+        }
+        var level = Logger.Level(rawValue: configuration.log.level.rawValue) ?? .info
+        if let logLevel {
+            guard let parsed = Logger.Level(rawValue: logLevel) else {
+                writeError("audiocapd: unknown log level '\(logLevel)'; use trace, debug, info, notice, warning, error or critical\n")
+                return 64
+            }
+            level = parsed
+        }
+        let chosenLevel = level
+        LoggingSystem.bootstrap { label in DaemonLogHandler(label: label, level: chosenLevel) }
+        let logger = Logger(label: "audiocapd")
+        let daemon = AudioCapDaemon(configuration: configuration, logger: logger)
+        let group = ServiceGroup(
+            configuration: .init(
+                services: [.init(service: daemon)],
+                gracefulShutdownSignals: [.sigterm, .sigint],
+                logger: logger
+            ))
+        do {
+            try await group.run()
+        } catch {
+            logger.critical("audiocapd stopped on an error", metadata: ["error": "\(error)"])
+            return 70
+        }
+        return 0
+    }
+
+    /// Prints the ALSA capture devices, one per line: name, then description.
+    public static func printDevices() {
+        let devices = ALSADevices.capture()
+        if devices.isEmpty {
+            print("No ALSA capture devices found. Is the sound card connected? See `arecord -l`.")
+            return
+        }
+        let width = min(40, devices.map(\.name.count).max() ?? 0)
+        for device in devices {
+            print(device.name.padding(toLength: max(width, device.name.count), withPad: " ", startingAt: 0) + "  " + device.description)
+        }
+    }
+
+    static func writeError(_ text: String) {
+        FileHandle.standardError.write(Data(text.utf8))
+    }
+}

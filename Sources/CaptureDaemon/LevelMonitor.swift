@@ -1,0 +1,121 @@
+// The consumer that meters the capture: latest levels, periodic level log, silence and clipping events.
+import CaptureCore
+import Foundation
+import Logging
+import Synchronization
+
+/// Measures every chunk: keeps the latest per-channel levels for status, logs the levels over each
+/// `log_interval_seconds`, reports silence (loudest channel's RMS below `silence_dbfs` for
+/// `silence_seconds`) when it begins and when sound returns, and reports clipping once per interval.
+public final class LevelMonitor: ChunkConsumer, @unchecked Sendable {
+    // @unchecked Sendable: the meters and detectors are touched only on the consumer thread; what status
+    // reads is in `latest`, a Mutex.
+
+    /// The newest levels, as status shows them.
+    public struct Latest: Sendable, Codable, Equatable {
+        public var time: Double
+        public var frame: Int64
+        public var peakDBFS: [Double]
+        public var rmsDBFS: [Double]
+        public var clippedSamples: [Int]
+        public var silent: Bool
+        /// Clipped samples since the daemon started, per channel.
+        public var totalClipped: [Int64]
+    }
+
+    private let format: AudioFormat
+    private let configuration: LevelsConfiguration
+    private let events: EventLog
+    private let logger: Logger
+    private let meter: LevelMeter
+    private var chunk: LevelSnapshot
+    private var interval: LevelSnapshot
+    private var intervalStart: Double?
+    private var silence: SilenceDetector
+    private var silent = false
+    private var totalClipped: [Int64]
+    private let latest: Mutex<Latest?>
+
+    public init(format: AudioFormat, configuration: LevelsConfiguration, events: EventLog, logger: Logger) {
+        self.format = format
+        self.configuration = configuration
+        self.events = events
+        self.logger = logger
+        meter = LevelMeter(format: format)
+        chunk = LevelSnapshot(channels: format.channels)
+        interval = LevelSnapshot(channels: format.channels)
+        silence = SilenceDetector(thresholdDBFS: configuration.silenceDBFS, minimumSeconds: configuration.silenceSeconds)
+        totalClipped = Array(repeating: 0, count: format.channels)
+        latest = Mutex(nil)
+    }
+
+    /// The levels of the newest chunk, or nil before any audio.
+    public var current: Latest? { latest.withLock { $0 } }
+
+    public func consume(_ buffer: ChunkBuffer) {
+        meter.measure(buffer.audio, into: &chunk)
+        interval.accumulate(chunk)
+        let frames = Int64(buffer.frameCount)
+        switch silence.update(levelDBFS: chunk.loudestRMSDBFS, frames: frames, sampleRate: format.sampleRate, atFrame: buffer.firstFrame) {
+        case .began(let frame):
+            silent = true
+            events.emit(.warning, "silence.began", "silence: no channel above the threshold", [
+                "silence.first_frame": .int(frame),
+                "silence.threshold_dbfs": .double(configuration.silenceDBFS),
+                "silence.seconds": .double(format.seconds(frames: buffer.firstFrame + frames - frame)),
+            ])
+        case .ended(let frame, let silentFrames):
+            silent = false
+            events.emit(.info, "silence.ended", "sound is back after silence", [
+                "silence.end_frame": .int(frame),
+                "silence.seconds": .double(format.seconds(frames: silentFrames)),
+            ])
+        case nil:
+            break
+        }
+        latest.withLock { latest in
+            if latest == nil {
+                latest = Latest(time: 0, frame: 0, peakDBFS: Array(repeating: 0, count: format.channels),
+                    rmsDBFS: Array(repeating: 0, count: format.channels), clippedSamples: Array(repeating: 0, count: format.channels),
+                    silent: false, totalClipped: totalClipped)
+            }
+            latest!.time = buffer.startTime
+            latest!.frame = buffer.firstFrame
+            latest!.silent = silent
+            for c in 0..<format.channels {
+                let levels = chunk[c]
+                latest!.peakDBFS[c] = levels.peakDBFS
+                latest!.rmsDBFS[c] = levels.rmsDBFS
+                latest!.clippedSamples[c] = levels.clipped
+                latest!.totalClipped[c] += Int64(levels.clipped)
+            }
+        }
+        let now = SystemClock.monotonic()
+        if intervalStart == nil { intervalStart = now }
+        if configuration.logIntervalSeconds > 0, let start = intervalStart, now - start >= configuration.logIntervalSeconds {
+            logInterval()
+            intervalStart = now
+        }
+    }
+
+    public func finish() {
+        if interval.frames > 0, configuration.logIntervalSeconds > 0 { logInterval() }
+    }
+
+    private func logInterval() {
+        let peaks = interval.map { Timestamp.decibels($0.peakDBFS) }.joined(separator: ",")
+        let rms = interval.map { Timestamp.decibels($0.rmsDBFS) }.joined(separator: ",")
+        logger.info("levels", metadata: [
+            "levels.peak_dbfs": "\(peaks)", "levels.rms_dbfs": "\(rms)",
+            "levels.seconds": "\(String(format: "%.1f", format.seconds(frames: interval.frames)))",
+            "levels.clipped": "\(interval.clipped)",
+        ])
+        if interval.clipped > 0 {
+            events.emit(.warning, "levels.clipping", "clipping: samples at full scale", [
+                "levels.clipped": .int(Int64(interval.clipped)),
+                "levels.peak_dbfs": .string(peaks),
+            ])
+        }
+        interval.reset()
+    }
+}

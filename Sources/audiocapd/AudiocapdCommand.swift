@@ -1,0 +1,42 @@
+// audiocapd: parse flags and hand off to CaptureDaemon.
+import ArgumentParser
+import CaptureCore
+import CaptureDaemon
+
+@main
+struct AudiocapdCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "audiocapd",
+        abstract: "Capture audio from ALSA through ffmpeg into gapless, segmented WAV files.",
+        discussion: """
+            Runs until SIGTERM or SIGINT, then closes every open file with a correct header and exits 0.
+            Recordings declared in the configuration ([[recording]]) start with the daemon.
+
+            Examples:
+              audiocapd --config /etc/audiocap/audiocap.toml
+              audiocapd --config config/demo.toml      # no sound card needed
+              audiocapd --list-devices                 # capture devices ALSA knows
+
+            Exit codes: 0 stopped cleanly, 64 bad flags, 78 configuration error.
+            """,
+        version: AudioCapVersion.string
+    )
+
+    @Option(name: .shortAndLong, help: ArgumentHelp("Configuration file (TOML).", valueName: "path"))
+    var config = DaemonRunner.defaultConfigurationPath
+
+    @Flag(help: "List the ALSA capture devices (name and description) and exit.")
+    var listDevices = false
+
+    @Option(help: ArgumentHelp("Override [log] level: trace, debug, info, notice, warning, error.", valueName: "level"))
+    var logLevel: String?
+
+    func run() async throws {
+        if listDevices {
+            DaemonRunner.printDevices()
+            return
+        }
+        let code = await DaemonRunner.run(configurationPath: config, logLevel: logLevel)
+        if code != 0 { throw ExitCode(code) }
+    }
+}
