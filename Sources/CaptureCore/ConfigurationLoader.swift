@@ -265,16 +265,18 @@ private struct ConfigurationWalker {
                 recording.syncSeconds = value
             }
 
-            // A duplicate name is reported once, not again as a collision of files.
-            if let name, let directory, !isDuplicate, table["filename"] == nil || filename != nil {
+            if let name, let directory, table["filename"] == nil || filename != nil {
                 let target = Self.targetPath(directory: directory, filename: recording.filename, name: name)
                 if let first = indexOfTarget[target] {
-                    // Blame the key this recording sets: its filename when it has one, else its directory.
-                    let key = table["filename"] == nil ? "directory" : "filename"
-                    report(
-                        at + "." + key, value: table[key],
-                        "writes the same files as recording[\(first)]; "
-                            + "give each recording its own directory, or put {name} in filename")
+                    // A duplicate name is reported once, not again as a collision of files.
+                    if !isDuplicate {
+                        // Blame the key this recording sets: its filename when it has one, else its directory.
+                        let key = table["filename"] == nil ? "directory" : "filename"
+                        report(
+                            at + "." + key, value: table[key],
+                            "writes the same files as recording[\(first)]; "
+                                + "give each recording its own directory, or put {name} in filename")
+                    }
                 } else {
                     indexOfTarget[target] = index
                 }

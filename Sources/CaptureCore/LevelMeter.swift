@@ -25,7 +25,7 @@ public struct ChannelLevels: Sendable, Equatable {
     public var samples: Int
 
     /// Levels of no samples at all.
-    public static let none = ChannelLevels(minimum: 0, maximum: 0, sumOfSquares: 0, clipped: 0, samples: 0)
+    public static let empty = ChannelLevels(minimum: 0, maximum: 0, sumOfSquares: 0, clipped: 0, samples: 0)
 
     public init(minimum: Double, maximum: Double, sumOfSquares: Double, clipped: Int, samples: Int) {
         self.minimum = minimum
@@ -93,7 +93,7 @@ public struct LevelSnapshot: Sendable, Equatable, RandomAccessCollection {
     public init(channels: Int) {
         precondition(channels >= 1, "a level snapshot needs at least one channel, got \(channels)")
         frames = 0
-        storage = Array(repeating: .none, count: channels)
+        storage = Array(repeating: .empty, count: channels)
     }
 
     public var channels: Int { storage.count }
@@ -126,7 +126,7 @@ public struct LevelSnapshot: Sendable, Equatable, RandomAccessCollection {
     public mutating func reset() {
         frames = 0
         storage.withUnsafeMutableBufferPointer { channels in
-            for index in channels.indices { channels[index] = .none }
+            for index in channels.indices { channels[index] = .empty }
         }
     }
 
@@ -140,7 +140,7 @@ public struct LevelSnapshot: Sendable, Equatable, RandomAccessCollection {
     }
 
     /// Overwrites the snapshot with `frames` frames whose levels `fill` writes into its argument
-    /// (one element per channel, initially `.none`).
+    /// (one element per channel, initially `.empty`).
     mutating func replace(frames: Int64, _ fill: (UnsafeMutableBufferPointer<ChannelLevels>) -> Void) {
         reset()
         self.frames = frames
@@ -150,9 +150,9 @@ public struct LevelSnapshot: Sendable, Equatable, RandomAccessCollection {
 
 /// Measures the levels of chunks of interleaved little-endian PCM in one format.
 ///
-/// s16 with up to 16 channels runs on SIMD vectors (about 0.3 ns per sample on x86_64 without AVX);
-/// other formats and channel counts, and the last few frames of each chunk, take a scalar path that
-/// gives the same results. Measuring allocates nothing.
+/// s16 with up to 16 channels runs on 16-lane SIMD vectors (baseline SSE2 is enough); other formats
+/// and channel counts, and the last few frames of each chunk, take a scalar path that gives the same
+/// results. Measuring allocates nothing and needs no particular alignment of `bytes`.
 public struct LevelMeter: Sendable {
     public let format: AudioFormat
 
@@ -212,7 +212,7 @@ public struct LevelMeter: Sendable {
     static func scanS16(
         _ base: UnsafeRawPointer, channels: Int, channel: Int, frames: Range<Int>
     ) -> ChannelLevels {
-        guard !frames.isEmpty else { return .none }
+        guard !frames.isEmpty else { return .empty }
         let stride = channels * 2
         var pointer = base + frames.lowerBound * stride + channel * 2
         var low = Int32.max
@@ -371,7 +371,7 @@ enum S16Vectors {
             var high = Int32.min
             var squares: UInt64 = 0
             var clipped = 0
-            for lane in Swift.stride(from: (channel + 1) % channels, to: usedLanes, by: channels) {
+            for lane in Swift.stride(from: channel, to: usedLanes, by: channels) {
                 low = min(low, Int32(totals.low[lane]))
                 high = max(high, Int32(totals.high[lane]))
                 squares &+= totals.squares[lane]

@@ -510,6 +510,33 @@ struct ConfigurationLoaderTests {
             ])
     }
 
+    @Test func collisionWithARecordingWhoseNameIsDuplicatedIsStillReported() {
+        let toml = """
+            [[recording]]
+            name = "a"
+            directory = "/x"
+            filename = "same"
+            [[recording]]
+            name = "a"
+            directory = "/y"
+            filename = "same"
+            [[recording]]
+            name = "b"
+            directory = "/y"
+            filename = "same"
+            """
+        #expect(
+            problems(in: toml) == [
+                Problem(
+                    key: "recording[1].name", value: "\"a\"",
+                    message: "duplicates the name of recording[0]; each recording needs its own name"),
+                Problem(
+                    key: "recording[2].filename", value: "\"same\"",
+                    message: "writes the same files as recording[1]; "
+                        + "give each recording its own directory, or put {name} in filename"),
+            ])
+    }
+
     @Test func recordingWithDefaultFilenameCollidingIsBlamedOnItsDirectory() {
         let toml = """
             [[recording]]

@@ -39,7 +39,7 @@ private func referenceLevels(_ samples: [Double], channels: Int, format: SampleF
     let frames = samples.count / channels
     return (0..<channels).map { channel in
         let values = (0..<frames).map { samples[$0 * channels + channel] }
-        guard !values.isEmpty else { return .none }
+        guard !values.isEmpty else { return .empty }
         let clipped = values.filter { value in
             format == .f32 ? abs(value) >= 1 : (value == rails(format).low || value == rails(format).high)
         }
@@ -214,7 +214,7 @@ private func distinctChannels(frames: Int, channels: Int, format: SampleFormat) 
     @Test func nothingMeasuredIsSilence() {
         let levels = measure([], channels: 2, format: .s16)
         #expect(levels.frames == 0)
-        #expect(levels.allSatisfy { $0 == .none })
+        #expect(levels.allSatisfy { $0 == .empty })
         #expect(levels.loudestRMSDBFS == -.infinity)
         #expect(levels[0].rms == 0)
     }
@@ -270,7 +270,8 @@ private func distinctChannels(frames: Int, channels: Int, format: SampleFormat) 
         let levels = measure(bytes: bytes, channels: channels, format: .s16)
         bytes.withUnsafeBytes { raw in
             for channel in 0..<channels {
-                let scalar = LevelMeter.scanS16(raw.baseAddress!, channels: channels, channel: channel, frames: 0..<frames)
+                let scalar = LevelMeter.scanS16(
+                    raw.baseAddress!, channels: channels, channel: channel, frames: 0..<frames)
                 #expect(levels[channel] == scalar, "channel \(channel) of \(channels)")
             }
         }

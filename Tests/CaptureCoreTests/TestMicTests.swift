@@ -1,8 +1,8 @@
 // Tests of the test fixtures themselves: the pattern, its checker, and the two ALSA test microphones.
 
 import Foundation
-import Testing
 import TestSupport
+import Testing
 
 private let hasPython = ProcessRunner.which("python3") != nil
 private let hasFFmpeg = ProcessRunner.which("ffmpeg") != nil
@@ -33,7 +33,9 @@ struct TestMicTests {
         #expect(TestPattern.sample(channel: 1, frame: 40000) == Int16(truncatingIfNeeded: 40000))
         #expect(TestPattern.sample(channel: 1, frame: 65536 + 7) == 7)
         let shifted = TestPattern.data(channels: 2, frames: 10, startFrame: 65530)
-        #expect(shifted == TestPattern.data(channels: 2, frames: 6, startFrame: 65530) + TestPattern.data(channels: 2, frames: 4))
+        #expect(
+            shifted == TestPattern.data(channels: 2, frames: 6, startFrame: 65530)
+                + TestPattern.data(channels: 2, frames: 4))
     }
 
     // MARK: The checker
@@ -182,6 +184,8 @@ struct TestMicTests {
 
     // MARK: The microphones
 
+    // Not `-t 1`: ffmpeg stamps ALSA input with the wall clock, and reads this unpaced device one frame
+    // per packet, so a second holds anywhere from 25,000 frames (loaded machine) to 125,000.
     @Test("filemic delivers the pattern bit-exact through ffmpeg", .enabled(if: hasFFmpeg, "needs ffmpeg"))
     func fileMicDeliversPattern() throws {
         let directory = try TemporaryDirectory()
@@ -191,11 +195,11 @@ struct TestMicTests {
             "ffmpeg",
             [
                 "-nostdin", "-f", "alsa", "-channels", "2", "-sample_rate", "48000", "-i", mic.deviceName,
-                "-t", "1", "-f", "s16le", "-",
+                "-fs", "192000", "-f", "s16le", "-",
             ],
             environment: TestMic.environment(alsaConfigPath: mic.alsaConfigPath), timeout: 60)
         #expect(result.status == 0, "\(String(decoding: result.stderr.suffix(2000), as: UTF8.self))")
-        #expect(result.stdout.count == 48_000 * 4)
+        #expect(result.stdout.count >= 48_000 * 4)
         let report = PatternCheck.check(channels: 2, data: result.stdout.prefix(48_000 * 4))
         #expect(report.bitExact, "\(report)")
         #expect(report.frames == 48_000 && report.leadingSilence == 1)

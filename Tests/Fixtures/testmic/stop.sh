@@ -24,7 +24,7 @@ end() {
     ours "$1" "$2" "$3" || return 0
     target=$1
     if [ "${4:-}" = group ]; then
-        # Only the group's leader is signalled; its forked children share the marker but not the pgid.
+        # Only the group leader is signalled (as its group): the subshells it forked carry the marker too.
         [ "$(sed 's/.*) //' "/proc/$1/stat" 2>/dev/null | cut -d' ' -f3)" = "$1" ] || return 0
         target=-$1
     fi
