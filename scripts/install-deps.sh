@@ -1,0 +1,30 @@
+#!/bin/sh
+# install-deps.sh [--test]: installs what audiocap needs on Debian/Ubuntu (as root, or through sudo).
+#   runtime and build: ffmpeg, libasound2-dev (ALSA headers for device discovery), pkg-config
+#   --test adds what the test suite's ALSA test microphone needs: alsa-utils, pulseaudio,
+#   pulseaudio-utils, libasound2-plugins; and sox (an independent level reader in the tests).
+# The Swift toolchain (6.2 or later) is not installed here: see https://swift.org/install.
+set -eu
+packages="ffmpeg libasound2-dev pkg-config"
+if [ "${1:-}" = "--test" ]; then
+    packages="$packages alsa-utils pulseaudio pulseaudio-utils libasound2-plugins sox python3"
+fi
+if [ "$(id -u)" -eq 0 ]; then
+    run=""
+elif command -v sudo >/dev/null 2>&1; then
+    run="sudo"
+else
+    echo "install-deps.sh: run as root (or install sudo) to install: $packages" >&2
+    exit 1
+fi
+export DEBIAN_FRONTEND=noninteractive
+$run apt-get update -qq
+$run apt-get install -y -qq --no-install-recommends $packages >/dev/null
+if ! command -v swift >/dev/null 2>&1; then
+    if [ -x /opt/swift/usr/bin/swift ]; then
+        echo "install-deps.sh: Swift is at /opt/swift/usr/bin; add it to PATH: export PATH=/opt/swift/usr/bin:\$PATH" >&2
+    else
+        echo "install-deps.sh: no Swift toolchain found; install Swift 6.2 or later from https://swift.org/install" >&2
+    fi
+fi
+echo "install-deps.sh: installed $packages"
