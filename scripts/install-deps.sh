@@ -19,7 +19,7 @@ else
 fi
 export DEBIAN_FRONTEND=noninteractive
 $run apt-get update -qq
-$run apt-get install -y -qq --no-install-recommends $packages >/dev/null
+$run apt-get install -y -qq $packages >/dev/null
 if ! command -v swift >/dev/null 2>&1; then
     if [ -x /opt/swift/usr/bin/swift ]; then
         echo "install-deps.sh: Swift is at /opt/swift/usr/bin; add it to PATH: export PATH=/opt/swift/usr/bin:\$PATH" >&2

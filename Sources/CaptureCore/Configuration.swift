@@ -27,8 +27,11 @@ public struct SourceConfiguration: Sendable, Equatable {
     public var sampleFormat = SampleFormat.s16
     /// Length of one chunk read off ffmpeg's pipe, in milliseconds.
     public var chunkMilliseconds = 100
-    /// Pause before ffmpeg is started again after it exits on its own, in seconds.
-    public var restartDelaySeconds = 1.0
+    /// First pause before ffmpeg is started again after it exits on its own, in seconds; it doubles at
+    /// each failed start up to 30 s and resets after 30 s of audio.
+    public var restartDelaySeconds = 0.5
+    /// Seconds without any audio from a running ffmpeg after which it is killed and started again.
+    public var stallSeconds = 5.0
 
     public init() {}
 

@@ -112,7 +112,7 @@ private struct ConfigurationWalker {
     private static let sections = ["source", "queue", "levels", "recording", "log"]
     private static let sourceKeys = [
         "ffmpeg", "input_format", "device", "input_options", "sample_rate", "channels", "sample_format", "chunk_ms",
-        "restart_delay_seconds",
+        "restart_delay_seconds", "stall_seconds",
     ]
     private static let queueKeys = ["seconds"]
     private static let levelsKeys = ["log_interval_seconds", "silence_dbfs", "silence_seconds"]
@@ -181,6 +181,12 @@ private struct ConfigurationWalker {
             allowed: "a number greater than 0 and at most 300", where: { $0 > 0 && $0 <= 300 })
         {
             source.restartDelaySeconds = value
+        }
+        if let value = number(
+            "stall_seconds", in: table, at: at,
+            allowed: "a number greater than 0 and at most 3600", where: { $0 > 0 && $0 <= 3600 })
+        {
+            source.stallSeconds = value
         }
     }
 

@@ -35,7 +35,8 @@ public final class AudioCapDaemon: Service, Sendable {
         let pool = ChunkPool(chunkBytes: chunkBytes, initialCount: 2)
         self.pool = pool
         self.source = CaptureSource(
-            configuration: source, pool: pool, fanout: fanout, counters: counters, events: events, logger: logger)
+            configuration: source, pool: pool, fanout: fanout, counters: counters, events: events, logger: logger,
+            stallSeconds: source.stallSeconds)
 
         levelMonitor = LevelMonitor(format: format, configuration: configuration.levels, events: events, logger: logger)
         let writers = configuration.recordings.map {

@@ -11,12 +11,18 @@ public enum DaemonRunner {
     /// Loads the configuration at `configurationPath` and runs the daemon until SIGTERM/SIGINT.
     /// Returns the process exit code: 0 after a clean stop, 78 for a configuration error.
     public static func run(configurationPath: String, logLevel: String?) async -> Int32 {
-        let configuration: Configuration
+        var configuration: Configuration
         do {
             configuration = try ConfigurationLoader.load(path: configurationPath)
         } catch {
             writeError("audiocapd: configuration error\n\(error)\nFix the file, then check it with: audiocap check-config \(configurationPath)\n")
             return ConfigurationError.exitCode
+        }
+        // Relative recording directories are taken from the working directory, once, at start.
+        let workingDirectory = FileManager.default.currentDirectoryPath
+        for index in configuration.recordings.indices where !configuration.recordings[index].directory.hasPrefix("/") {
+            let relative = configuration.recordings[index].directory
+            configuration.recordings[index].directory = URL(fileURLWithPath: relative, relativeTo: URL(fileURLWithPath: workingDirectory + "/")).standardizedFileURL.path
         }
         var level = Logger.Level(rawValue: configuration.log.level.rawValue) ?? .info
         if let logLevel {

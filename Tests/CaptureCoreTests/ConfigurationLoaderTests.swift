@@ -72,6 +72,7 @@ struct ConfigurationLoaderTests {
             sample_format = "s24"
             chunk_ms = 20
             restart_delay_seconds = 2.5
+            stall_seconds = 12
 
             [queue]
             seconds = 12.5
@@ -107,6 +108,7 @@ struct ConfigurationLoaderTests {
         expected.source.sampleFormat = .s24
         expected.source.chunkMilliseconds = 20
         expected.source.restartDelaySeconds = 2.5
+        expected.source.stallSeconds = 12
         expected.queue.seconds = 12.5
         expected.levels.logIntervalSeconds = 0
         expected.levels.silenceDBFS = -72.5
@@ -331,7 +333,7 @@ struct ConfigurationLoaderTests {
             toml: "[source]\nvolume = 11", key: "source.volume", value: "11",
             message: "unknown key; the keys of [source] are `ffmpeg`, `input_format`, `device`, "
                 + "`input_options`, `sample_rate`, `channels`, `sample_format`, `chunk_ms`, "
-                + "`restart_delay_seconds`"),
+                + "`restart_delay_seconds`, `stall_seconds`"),
         InvalidCase(
             toml: "source = 1", key: "source", value: "1",
             message: "must be a table: write `[source]` and put its keys on the lines below"),
