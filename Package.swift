@@ -15,6 +15,8 @@ let package = Package(
         .package(url: "https://github.com/swiftlang/swift-subprocess.git", from: "1.0.2"),
         .package(url: "https://github.com/LebJe/TOMLKit.git", from: "0.6.0"),
         .package(url: "https://github.com/apple/swift-system.git", from: "1.8.1"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
     ],
     targets: [
         .systemLibrary(
@@ -29,6 +31,16 @@ let package = Package(
             ]
         ),
         .target(name: "CSystemShims"),
+        .target(name: "CaptureProtocol"),
+        .target(
+            name: "CaptureClient",
+            dependencies: [
+                "CaptureProtocol",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ]
+        ),
         .target(
             name: "CaptureDaemon",
             dependencies: [
@@ -39,12 +51,16 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Subprocess", package: "swift-subprocess"),
                 .product(name: "SystemPackage", package: "swift-system"),
+                "CaptureProtocol",
+                .product(name: "Hummingbird", package: "hummingbird"),
             ]
         ),
         .target(
             name: "CaptureCommands",
             dependencies: [
                 "CaptureCore",
+                "CaptureProtocol",
+                "CaptureClient",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -85,8 +101,12 @@ let package = Package(
             dependencies: ["CaptureDaemon", "CaptureCore", "TestSupport"]
         ),
         .testTarget(
+            name: "CaptureCommandsTests",
+            dependencies: ["CaptureCommands", "CaptureClient", "CaptureProtocol"]
+        ),
+        .testTarget(
             name: "EndToEndTests",
-            dependencies: ["CaptureCore", "TestSupport"]
+            dependencies: ["CaptureCore", "CaptureProtocol", "TestSupport"]
         ),
     ],
     swiftLanguageModes: [.v6]

@@ -13,22 +13,29 @@ import Glibc
 /// It never waits for a consumer: a full consumer queue drops for that consumer only, and when no
 /// buffer is free at all the audio read is counted in ``CaptureCounters/framesLostNoBuffer``.
 /// The thread owns `fd` and closes it at end of stream.
-final class PipeReader: Sendable {
-    struct Configuration: Sendable {
-        var format: AudioFormat
-        var chunkFrames: Int
-        var run: Int
+public final class PipeReader: Sendable {
+    public struct Configuration: Sendable {
+        public var format: AudioFormat
+        public var chunkFrames: Int
+        public var run: Int
         /// Frame position of the first frame this run will deliver.
-        var firstFrame: Int64
+        public var firstFrame: Int64
+
+        public init(format: AudioFormat, chunkFrames: Int, run: Int, firstFrame: Int64) {
+            self.format = format
+            self.chunkFrames = chunkFrames
+            self.run = run
+            self.firstFrame = firstFrame
+        }
     }
 
     /// What the run delivered, reported at end of stream.
-    struct Outcome: Sendable {
-        var frames: Int64
-        var framesLost: Int64
-        var readError: Int32?
-        var nextFrame: Int64
-        var clock: FrameClock
+    public struct Outcome: Sendable {
+        public var frames: Int64
+        public var framesLost: Int64
+        public var readError: Int32?
+        public var nextFrame: Int64
+        public var clock: FrameClock
     }
 
     private let fd: Int32
@@ -40,7 +47,7 @@ final class PipeReader: Sendable {
     /// The smoothed frame clock, handed in at start and back in the outcome. Touched only by the thread.
     private let initialClock: FrameClock
 
-    init(
+    public init(
         fd: Int32, configuration: Configuration, clock: FrameClock, pool: ChunkPool, fanout: ChunkFanout,
         counters: CaptureCounters
     ) {
@@ -53,7 +60,7 @@ final class PipeReader: Sendable {
     }
 
     /// Starts the thread; `onFinish` is called on it at end of stream.
-    func start(onFinish: @escaping @Sendable (Outcome) -> Void) {
+    public func start(onFinish: @escaping @Sendable (Outcome) -> Void) {
         let thread = Thread { [self] in
             let outcome = readLoop()
             finished.complete(outcome)
@@ -64,9 +71,9 @@ final class PipeReader: Sendable {
     }
 
     /// Waits until the stream ended (ffmpeg closed its stdout).
-    func outcome() async -> Outcome { await finished.value() }
+    public func outcome() async -> Outcome { await finished.value() }
 
-    var isFinished: Bool { finished.isComplete }
+    public var isFinished: Bool { finished.isComplete }
 
     private func readLoop() -> Outcome {
         defer { close(fd) }

@@ -1,0 +1,1 @@
+// Talks to audiocapd over its control socket.

@@ -1,0 +1,108 @@
+// A recording as the API shows it (GET /v1/recordings, status, start and stop replies).
+
+public struct RecordingResponse: Codable, Sendable, Equatable {
+    public var name: String
+    /// `continuous` (declared in the configuration) or `on-demand` (started through the API).
+    public var kind: String
+    /// `recording`, `blocked` (write error or disk full; retrying) or `stopped`.
+    public var state: String
+    public var directory: String
+    public var segmentSeconds: Int
+    public var align: String
+    public var filename: String
+    public var currentFile: String?
+    public var currentFileSeconds: Double
+    public var segmentsClosed: Int
+    public var framesWritten: Int64
+    public var bytesWritten: UInt64
+    public var droppedFrames: Int64
+    public var lastError: String?
+    /// Seconds since the epoch.
+    public var startedAt: Double
+    /// When an on-demand recording with a duration limit stops by itself.
+    public var stopsAt: Double?
+
+    public init(
+        name: String, kind: String, state: String, directory: String, segmentSeconds: Int, align: String,
+        filename: String, currentFile: String?, currentFileSeconds: Double, segmentsClosed: Int, framesWritten: Int64,
+        bytesWritten: UInt64, droppedFrames: Int64, lastError: String?, startedAt: Double, stopsAt: Double?
+    ) {
+        self.name = name
+        self.kind = kind
+        self.state = state
+        self.directory = directory
+        self.segmentSeconds = segmentSeconds
+        self.align = align
+        self.filename = filename
+        self.currentFile = currentFile
+        self.currentFileSeconds = currentFileSeconds
+        self.segmentsClosed = segmentsClosed
+        self.framesWritten = framesWritten
+        self.bytesWritten = bytesWritten
+        self.droppedFrames = droppedFrames
+        self.lastError = lastError
+        self.startedAt = startedAt
+        self.stopsAt = stopsAt
+    }
+}
+
+/// GET /v1/recordings
+public struct RecordingsResponse: Codable, Sendable, Equatable {
+    public var recordings: [RecordingResponse]
+    public init(recordings: [RecordingResponse]) { self.recordings = recordings }
+}
+
+/// A closed segment file.
+public struct SegmentResponse: Codable, Sendable, Equatable {
+    public var recording: String
+    public var path: String
+    public var sequence: Int
+    public var firstFrame: Int64
+    public var frames: Int64
+    public var durationSeconds: Double
+    /// Seconds since the epoch (UTC) of the first frame.
+    public var startTime: Double
+    public var peakDBFS: [Double]
+    public var rmsDBFS: [Double]
+    public var droppedFrames: Int64
+    public var restarts: Int
+    public var bytes: UInt64
+
+    public init(
+        recording: String, path: String, sequence: Int, firstFrame: Int64, frames: Int64, durationSeconds: Double,
+        startTime: Double, peakDBFS: [Double], rmsDBFS: [Double], droppedFrames: Int64, restarts: Int, bytes: UInt64
+    ) {
+        self.recording = recording
+        self.path = path
+        self.sequence = sequence
+        self.firstFrame = firstFrame
+        self.frames = frames
+        self.durationSeconds = durationSeconds
+        self.startTime = startTime
+        self.peakDBFS = peakDBFS
+        self.rmsDBFS = rmsDBFS
+        self.droppedFrames = droppedFrames
+        self.restarts = restarts
+        self.bytes = bytes
+    }
+}
+
+/// GET /v1/recordings/{name}/segments
+public struct SegmentsResponse: Codable, Sendable, Equatable {
+    public var recording: String
+    public var segments: [SegmentResponse]
+    public init(recording: String, segments: [SegmentResponse]) {
+        self.recording = recording
+        self.segments = segments
+    }
+}
+
+/// DELETE /v1/recordings/{name}: the recording as it ended and the files it wrote.
+public struct StopRecordingResponse: Codable, Sendable, Equatable {
+    public var recording: RecordingResponse
+    public var files: [SegmentResponse]
+    public init(recording: RecordingResponse, files: [SegmentResponse]) {
+        self.recording = recording
+        self.files = files
+    }
+}

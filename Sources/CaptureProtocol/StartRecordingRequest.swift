@@ -1,0 +1,55 @@
+// POST /v1/recordings
+
+/// Starts an on-demand recording. Only `name` is required; unknown fields are refused.
+public struct StartRecordingRequest: Codable, Sendable, Equatable {
+    public var name: String
+    public var segmentSeconds: Int?
+    /// strftime template with `{name}` and `{seq}`, relative to the directory.
+    public var filename: String?
+    /// Stop by itself after this many seconds.
+    public var durationSeconds: Double?
+    /// Must lie under the daemon's `[storage] root`; default `ROOT/NAME`.
+    public var directory: String?
+    /// `clock` (default) or `samples`.
+    public var align: String?
+
+    public init(
+        name: String, segmentSeconds: Int? = nil, filename: String? = nil, durationSeconds: Double? = nil,
+        directory: String? = nil, align: String? = nil
+    ) {
+        self.name = name
+        self.segmentSeconds = segmentSeconds
+        self.filename = filename
+        self.durationSeconds = durationSeconds
+        self.directory = directory
+        self.align = align
+    }
+
+    enum CodingKeys: String, CodingKey, CaseIterable {
+        case name, segmentSeconds, filename, durationSeconds, directory, align
+    }
+
+    private struct AnyKey: CodingKey {
+        var stringValue: String
+        var intValue: Int? { nil }
+        init(stringValue: String) { self.stringValue = stringValue }
+        init?(intValue: Int) { nil }
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let all = try decoder.container(keyedBy: AnyKey.self)
+        let known = Set(CodingKeys.allCases.map(\.stringValue))
+        if let unknown = all.allKeys.first(where: { !known.contains($0.stringValue) }) {
+            throw DecodingError.dataCorrupted(.init(
+                codingPath: [unknown],
+                debugDescription: "unknown field `\(unknown.stringValue)`; allowed: \(CodingKeys.allCases.map(\.stringValue).joined(separator: ", "))"))
+        }
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        name = try container.decode(String.self, forKey: .name)
+        segmentSeconds = try container.decodeIfPresent(Int.self, forKey: .segmentSeconds)
+        filename = try container.decodeIfPresent(String.self, forKey: .filename)
+        durationSeconds = try container.decodeIfPresent(Double.self, forKey: .durationSeconds)
+        directory = try container.decodeIfPresent(String.self, forKey: .directory)
+        align = try container.decodeIfPresent(String.self, forKey: .align)
+    }
+}

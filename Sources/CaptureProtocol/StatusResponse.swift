@@ -1,0 +1,121 @@
+// GET /v1/status
+
+/// Everything `audiocap status` shows.
+public struct StatusResponse: Codable, Sendable, Equatable {
+    public var version: String
+    public var pid: Int32
+    public var uptimeSeconds: Double
+    public var source: SourceStatus
+    public var queue: QueueStatus
+    /// Frames lost anywhere: every consumer's queue drops plus audio that could not be written.
+    public var droppedFrames: Int64
+    public var levels: LevelsResponse?
+    public var disk: DiskStatus?
+    public var recordings: [RecordingResponse]
+
+    public init(
+        version: String, pid: Int32, uptimeSeconds: Double, source: SourceStatus, queue: QueueStatus,
+        droppedFrames: Int64, levels: LevelsResponse?, disk: DiskStatus?, recordings: [RecordingResponse]
+    ) {
+        self.version = version
+        self.pid = pid
+        self.uptimeSeconds = uptimeSeconds
+        self.source = source
+        self.queue = queue
+        self.droppedFrames = droppedFrames
+        self.levels = levels
+        self.disk = disk
+        self.recordings = recordings
+    }
+}
+
+/// The capture: ffmpeg and the audio it delivers.
+public struct SourceStatus: Codable, Sendable, Equatable {
+    /// `starting`, `running`, `restarting` or `stopped`.
+    public var state: String
+    public var inputFormat: String
+    public var device: String
+    public var sampleRate: Int
+    public var channels: Int
+    public var sampleFormat: String
+    public var ffmpegPID: Int32?
+    /// ffmpeg runs that ended and were started again.
+    public var restarts: Int
+    public var framesCaptured: Int64
+    /// Seconds since the last byte of audio, nil before the first.
+    public var secondsSinceLastAudio: Double?
+    public var xruns: Int64
+    /// How the last ffmpeg run ended, e.g. `exited(1)` or `signaled(9)`.
+    public var lastExit: String?
+    /// ffmpeg's last stderr lines.
+    public var lastErrorLines: [String]
+    /// Seconds until the next start while restarting.
+    public var nextStartInSeconds: Double?
+
+    public init(
+        state: String, inputFormat: String, device: String, sampleRate: Int, channels: Int, sampleFormat: String,
+        ffmpegPID: Int32?, restarts: Int, framesCaptured: Int64, secondsSinceLastAudio: Double?, xruns: Int64,
+        lastExit: String?, lastErrorLines: [String], nextStartInSeconds: Double?
+    ) {
+        self.state = state
+        self.inputFormat = inputFormat
+        self.device = device
+        self.sampleRate = sampleRate
+        self.channels = channels
+        self.sampleFormat = sampleFormat
+        self.ffmpegPID = ffmpegPID
+        self.restarts = restarts
+        self.framesCaptured = framesCaptured
+        self.secondsSinceLastAudio = secondsSinceLastAudio
+        self.xruns = xruns
+        self.lastExit = lastExit
+        self.lastErrorLines = lastErrorLines
+        self.nextStartInSeconds = nextStartInSeconds
+    }
+}
+
+/// The per-consumer queues between the reader thread and the consumers.
+public struct QueueStatus: Codable, Sendable, Equatable {
+    public struct Consumer: Codable, Sendable, Equatable {
+        public var name: String
+        public var depthChunks: Int
+        public var highWaterChunks: Int
+        public var capacityChunks: Int
+        public var droppedFrames: Int64
+        public init(name: String, depthChunks: Int, highWaterChunks: Int, capacityChunks: Int, droppedFrames: Int64) {
+            self.name = name
+            self.depthChunks = depthChunks
+            self.highWaterChunks = highWaterChunks
+            self.capacityChunks = capacityChunks
+            self.droppedFrames = droppedFrames
+        }
+    }
+    public var chunkMilliseconds: Int
+    /// Deepest queue now and its high-water mark, over all consumers.
+    public var depthChunks: Int
+    public var highWaterChunks: Int
+    public var consumers: [Consumer]
+
+    public init(chunkMilliseconds: Int, depthChunks: Int, highWaterChunks: Int, consumers: [Consumer]) {
+        self.chunkMilliseconds = chunkMilliseconds
+        self.depthChunks = depthChunks
+        self.highWaterChunks = highWaterChunks
+        self.consumers = consumers
+    }
+}
+
+/// Free space where recordings go.
+public struct DiskStatus: Codable, Sendable, Equatable {
+    public var path: String
+    public var freeBytes: UInt64
+    public var totalBytes: UInt64
+    /// Free space divided by what the running recordings write per second; nil when none is running.
+    public var estimatedSecondsLeft: Double?
+
+    public init(path: String, freeBytes: UInt64, totalBytes: UInt64, estimatedSecondsLeft: Double?) {
+        self.path = path
+        self.freeBytes = freeBytes
+        self.totalBytes = totalBytes
+        self.estimatedSecondsLeft = estimatedSecondsLeft
+    }
+}
