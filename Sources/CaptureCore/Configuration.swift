@@ -8,7 +8,28 @@ public struct Configuration: Sendable, Equatable {
     public var levels = LevelsConfiguration()
     public var recordings: [RecordingConfiguration] = []
     public var log = LogConfiguration()
+    public var control = ControlConfiguration()
+    public var storage = StorageConfiguration()
 
+    public init() {}
+}
+
+/// `[control]`: the control socket that `audiocap` and scripts talk to.
+public struct ControlConfiguration: Sendable, Equatable {
+    /// Unix domain socket path (its folder is created if needed). Empty turns the control API off.
+    public var socket = "/run/audiocap/control.sock"
+    /// Group that may use the socket (mode 0660); when the group does not exist the daemon's own group is kept.
+    public var group = "audiocap"
+    public init() {}
+}
+
+/// `[storage]`: where on-demand recordings and the daemon's state go.
+public struct StorageConfiguration: Sendable, Equatable {
+    /// On-demand recordings go to `root/NAME` by default, and any directory asked for through the API
+    /// must lie under it.
+    public var root = "/var/lib/audiocap/recordings"
+    /// The event log (`events.jsonl`, rotated by size) lives here.
+    public var state = "/var/lib/audiocap"
     public init() {}
 }
 

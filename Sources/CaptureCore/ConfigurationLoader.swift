@@ -109,7 +109,7 @@ public enum ConfigurationLoader {
 private struct ConfigurationWalker {
     private(set) var problems: [ConfigurationError.Problem] = []
 
-    private static let sections = ["source", "queue", "levels", "recording", "log"]
+    private static let sections = ["source", "queue", "levels", "recording", "log", "control", "storage"]
     private static let sourceKeys = [
         "ffmpeg", "input_format", "device", "input_options", "sample_rate", "channels", "sample_format", "chunk_ms",
         "restart_delay_seconds", "stall_seconds",
@@ -120,6 +120,8 @@ private struct ConfigurationWalker {
         "name", "directory", "segment_seconds", "align", "filename", "time_zone", "sync_seconds",
     ]
     private static let logKeys = ["level"]
+    private static let controlKeys = ["socket", "group"]
+    private static let storageKeys = ["root", "state"]
 
     mutating func configuration(from root: TOMLTable) -> Configuration {
         var configuration = Configuration()
@@ -140,6 +142,16 @@ private struct ConfigurationWalker {
             readLevels(table, into: &configuration.levels)
         }
         configuration.recordings = readRecordings(in: root)
+        if let table = section("control", in: root, known: Self.controlKeys) {
+            if let value = string("socket", in: table, at: "control", allowEmpty: true) {
+                configuration.control.socket = value
+            }
+            if let value = string("group", in: table, at: "control") { configuration.control.group = value }
+        }
+        if let table = section("storage", in: root, known: Self.storageKeys) {
+            if let value = string("root", in: table, at: "storage") { configuration.storage.root = value }
+            if let value = string("state", in: table, at: "storage") { configuration.storage.state = value }
+        }
         if let table = section("log", in: root, known: Self.logKeys) {
             if let level: LogLevelName = choice("level", in: table, at: "log") {
                 configuration.log.level = level

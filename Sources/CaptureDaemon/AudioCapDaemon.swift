@@ -1,14 +1,18 @@
-// The daemon as one service: the capture source, its consumers, and their orderly shutdown.
+// The daemon as one service: the capture source, its consumers, the control API, and their orderly shutdown.
 import CaptureCore
 import Foundation
 import Logging
 import ServiceLifecycle
 
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// Wires the data path (ffmpeg → reader thread → per-consumer queues → level monitor and segment
-/// writers) from a ``Configuration`` and runs it until graceful shutdown.
+/// writers) from a ``Configuration`` and runs it, with the control API, until graceful shutdown.
 ///
-/// On shutdown ffmpeg is stopped first (SIGTERM, then SIGKILL), the reader publishes the last audio,
-/// every queue is drained and every open segment closed with a correct header.
+/// On shutdown the control API stops first, then ffmpeg (SIGTERM, then SIGKILL), the reader publishes
+/// the last audio, every queue is drained and every open segment closed with a correct header.
 public final class AudioCapDaemon: Service, Sendable {
     public let configuration: Configuration
     public let events: EventLog
@@ -17,16 +21,17 @@ public final class AudioCapDaemon: Service, Sendable {
     public let pool: ChunkPool
     public let source: CaptureSource
     public let levelMonitor: LevelMonitor
-    public let writers: [SegmentWriter]
-    private let consumers: [ConsumerThread]
+    public let recordings: RecordingController
+    private let levelThread: ConsumerThread
+    var levelMonitorQueue: ChunkChannel { levelThread.channel }
     private let logger: Logger
-    /// Monotonic time the daemon started.
-    public let startedAt = SystemClock.monotonic()
+    /// Wall time the daemon started.
+    public let startedAt = Date().timeIntervalSince1970
 
     public init(configuration: Configuration, logger: Logger) {
         self.configuration = configuration
         self.logger = logger
-        let events = EventLog(logger: logger)
+        let events = EventLog(logger: logger, store: EventStore(directory: configuration.storage.state))
         self.events = events
         let source = configuration.source
         let format = source.audioFormat
@@ -37,22 +42,12 @@ public final class AudioCapDaemon: Service, Sendable {
         self.source = CaptureSource(
             configuration: source, pool: pool, fanout: fanout, counters: counters, events: events, logger: logger,
             stallSeconds: source.stallSeconds)
-
         levelMonitor = LevelMonitor(format: format, configuration: configuration.levels, events: events, logger: logger)
-        let writers = configuration.recordings.map {
-            SegmentWriter(recording: $0, format: format, events: events, logger: logger)
-        }
-        self.writers = writers
-        var consumers = [ConsumerThread(channel: ChunkChannel(name: "levels", capacity: queueChunks), consumer: levelMonitor)]
-        for writer in writers {
-            consumers.append(ConsumerThread(channel: ChunkChannel(name: "rec-\(writer.recording.name)", capacity: queueChunks), consumer: writer))
-        }
-        self.consumers = consumers
-        for consumer in consumers {
-            // Each consumer can hold its whole queue plus the chunk it is working on.
-            pool.grow(by: consumer.channel.capacity + 1)
-            fanout.add(consumer.channel)
-        }
+        levelThread = ConsumerThread(channel: ChunkChannel(name: "levels", capacity: queueChunks), consumer: levelMonitor)
+        pool.grow(by: queueChunks + 1)
+        recordings = RecordingController(
+            format: format, queueChunks: queueChunks, pool: pool, fanout: fanout, events: events, logger: logger,
+            storageRoot: configuration.storage.root, continuous: configuration.recordings)
     }
 
     public func run() async throws {
@@ -60,31 +55,56 @@ public final class AudioCapDaemon: Service, Sendable {
         let format = configuration.source.audioFormat
         events.emit(.info, "daemon.started", "audiocapd started", [
             "version": .string(AudioCapVersion.string),
+            "pid": .int(Int64(getpid())),
             "source.input_format": .string(configuration.source.inputFormat),
             "source.device": .string(configuration.source.device),
             "source.format": .string("\(format.sampleFormat.rawValue) \(format.sampleRate) Hz \(format.channels) ch"),
             "recordings": .string(configuration.recordings.map(\.name).joined(separator: ",")),
         ])
-        for consumer in consumers { consumer.start() }
+        levelThread.start()
+        fanout.add(levelThread.channel)
+        await recordings.startContinuous()
+
         let source = self.source
-        await withGracefulShutdownHandler {
-            await source.run()
-        } onGracefulShutdown: {
-            source.stop()
+        let control: ControlServer? =
+            configuration.control.socket.isEmpty ? nil : ControlServer(daemon: self, configuration: configuration.control, logger: logger)
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            if let control {
+                group.addTask { try await control.run() }
+            }
+            group.addTask { [recordings] in
+                // Stops on-demand recordings whose duration is over.
+                while !Task.isCancelled {
+                    try? await Task.sleep(for: .milliseconds(250))
+                    await recordings.stopExpired()
+                }
+            }
+            await withGracefulShutdownHandler {
+                await source.run()
+            } onGracefulShutdown: {
+                source.stop()
+            }
+            group.cancelAll()
+            try? await group.waitForAll()
         }
         // ffmpeg is gone and the reader has published its last chunk: drain and close.
         fanout.closeAll()
-        for consumer in consumers { await consumer.done() }
+        await levelThread.done()
+        await recordings.waitForAll()
         events.emit(.info, "daemon.stopped", "audiocapd stopped", [
             "frames_captured": .int(counters.framesCaptured.load(ordering: .relaxed)),
         ])
     }
 
-    /// Repairs `.partial` files left by a crash or power cut in every recording's directory.
+    /// Repairs `.partial` files left by a crash or power cut in every recording's directory and under
+    /// the on-demand root.
     private func repairPartialFiles() {
-        for recording in configuration.recordings {
-            for result in PartialRepair.repairAll(under: recording.directory) {
-                events.emit(.warning, "segment.repaired", "a file left open by a crash was repaired", recording: recording.name, [
+        var directories = configuration.recordings.map { ($0.directory, Optional($0.name)) }
+        directories.append((configuration.storage.root, nil))
+        var seen = Set<String>()
+        for (directory, name) in directories where seen.insert(directory).inserted {
+            for result in PartialRepair.repairAll(under: directory) {
+                events.emit(.warning, "segment.repaired", "a file left open by a crash was repaired", recording: name, [
                     "segment.path": .string(result.path),
                     "segment.original_path": .string(result.originalPath),
                     "segment.frames": .int(result.frames),

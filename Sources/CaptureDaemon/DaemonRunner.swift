@@ -18,12 +18,17 @@ public enum DaemonRunner {
             writeError("audiocapd: configuration error\n\(error)\nFix the file, then check it with: audiocap check-config \(configurationPath)\n")
             return ConfigurationError.exitCode
         }
-        // Relative recording directories are taken from the working directory, once, at start.
-        let workingDirectory = FileManager.default.currentDirectoryPath
-        for index in configuration.recordings.indices where !configuration.recordings[index].directory.hasPrefix("/") {
-            let relative = configuration.recordings[index].directory
-            configuration.recordings[index].directory = URL(fileURLWithPath: relative, relativeTo: URL(fileURLWithPath: workingDirectory + "/")).standardizedFileURL.path
+        // Relative paths are taken from the working directory, once, at start.
+        let workingDirectory = URL(fileURLWithPath: FileManager.default.currentDirectoryPath + "/")
+        func absolute(_ path: String) -> String {
+            path.isEmpty || path.hasPrefix("/") ? path : URL(fileURLWithPath: path, relativeTo: workingDirectory).standardizedFileURL.path
         }
+        for index in configuration.recordings.indices {
+            configuration.recordings[index].directory = absolute(configuration.recordings[index].directory)
+        }
+        configuration.control.socket = absolute(configuration.control.socket)
+        configuration.storage.root = absolute(configuration.storage.root)
+        configuration.storage.state = absolute(configuration.storage.state)
         var level = Logger.Level(rawValue: configuration.log.level.rawValue) ?? .info
         if let logLevel {
             guard let parsed = Logger.Level(rawValue: logLevel) else {

@@ -6,6 +6,7 @@ import Synchronization
 public final class EventLog: Sendable {
     private let logger: Logger
     private let capacity: Int
+    private let store: EventStore?
     private struct State {
         var recent: [CaptureEvent] = []
         var listeners: [Int: @Sendable (CaptureEvent) -> Void] = [:]
@@ -13,9 +14,16 @@ public final class EventLog: Sendable {
     }
     private let state = Mutex(State())
 
-    public init(logger: Logger, capacity: Int = 2000) {
+    /// Events go to `logger`, to `store` when given (the newest `capacity` of which are loaded back
+    /// at start), and to a window of the newest `capacity` in memory.
+    public init(logger: Logger, capacity: Int = 2000, store: EventStore? = nil) {
         self.logger = logger
         self.capacity = capacity
+        self.store = store
+        if let store {
+            let previous = store.load(limit: capacity)
+            state.withLock { $0.recent = previous }
+        }
     }
 
     /// Logs `event` at its level with its fields as metadata and records it. Not for the reader thread.
@@ -24,6 +32,7 @@ public final class EventLog: Sendable {
         if let recording = event.recording { metadata["recording.name"] = .string(recording) }
         for (key, value) in event.fields { metadata[key] = .string(value.description) }
         logger.log(level: event.level.loggerLevel, "\(event.message)", metadata: metadata)
+        store?.append(event)
         let listeners = state.withLock { state -> [@Sendable (CaptureEvent) -> Void] in
             state.recent.append(event)
             if state.recent.count > capacity { state.recent.removeFirst(state.recent.count - capacity) }

@@ -41,6 +41,9 @@ public final class SegmentWriter: ChunkConsumer, @unchecked Sendable {
     private var lostSince: (frame: Int64, time: Double, frames: Int64)?
 
     private let shared: Mutex<RecordingStatus>
+    /// Closed segments, oldest first (the newest `keptSegments`).
+    private let closed = Mutex<[SegmentInfo]>([])
+    public static let keptSegments = 2000
 
     public init(
         recording: RecordingConfiguration, format: AudioFormat, events: EventLog, logger: Logger,
@@ -65,6 +68,11 @@ public final class SegmentWriter: ChunkConsumer, @unchecked Sendable {
     }
 
     public var status: RecordingStatus { shared.withLock { $0 } }
+
+    /// Closed segments whose first frame's wall time is at or after `since` (all when nil), oldest first.
+    public func segments(since: Double? = nil) -> [SegmentInfo] {
+        closed.withLock { list in since.map { t in list.filter { $0.startTime >= t } } ?? list }
+    }
 
     public func consume(_ chunk: ChunkBuffer) {
         if let expected = expectedFrame, chunk.firstFrame > expected {
@@ -210,6 +218,10 @@ public final class SegmentWriter: ChunkConsumer, @unchecked Sendable {
             $0.currentFile = nil
             $0.currentFrames = 0
             $0.lastSegment = info
+        }
+        closed.withLock { list in
+            list.append(info)
+            if list.count > Self.keptSegments { list.removeFirst(list.count - Self.keptSegments) }
         }
         events.emit(.info, "segment.closed", "segment closed", recording: recording.name, [
             "segment.path": .string(path),

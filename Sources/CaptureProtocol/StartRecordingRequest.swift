@@ -27,6 +27,13 @@ public struct StartRecordingRequest: Codable, Sendable, Equatable {
 
     enum CodingKeys: String, CodingKey, CaseIterable {
         case name, segmentSeconds, filename, durationSeconds, directory, align
+
+        /// The field's name on the wire (snake_case).
+        var wireName: String {
+            stringValue.reduce(into: "") { result, character in
+                if character.isUppercase { result += "_" + character.lowercased() } else { result.append(character) }
+            }
+        }
     }
 
     private struct AnyKey: CodingKey {
@@ -42,7 +49,7 @@ public struct StartRecordingRequest: Codable, Sendable, Equatable {
         if let unknown = all.allKeys.first(where: { !known.contains($0.stringValue) }) {
             throw DecodingError.dataCorrupted(.init(
                 codingPath: [unknown],
-                debugDescription: "unknown field `\(unknown.stringValue)`; allowed: \(CodingKeys.allCases.map(\.stringValue).joined(separator: ", "))"))
+                debugDescription: "unknown field `\(unknown.stringValue)`; allowed: \(CodingKeys.allCases.map(\.wireName).joined(separator: ", "))"))
         }
         let container = try decoder.container(keyedBy: CodingKeys.self)
         name = try container.decode(String.self, forKey: .name)

@@ -1,0 +1,347 @@
+// The CLI's side of the control API: one function per endpoint, every failure a ClientError with a next step.
+
+import CaptureProtocol
+import Foundation
+import NIOCore
+import NIOHTTP1
+
+/// Talks to audiocapd over its control socket (HTTP/1.1 and JSON over a Unix domain socket).
+///
+/// Each call opens its own connection. Calls that return one reply give up after `timeout`; the `follow…` calls
+/// run until the daemon ends the stream or the calling task is cancelled. Every function throws only
+/// `ClientError`.
+public struct ControlClient: Sendable {
+    /// One value of a followed stream, with the JSON line it was decoded from (without the newline).
+    public struct Streamed<Value: Sendable>: Sendable {
+        public var value: Value
+        public var json: String
+        public init(value: Value, json: String) {
+            self.value = value
+            self.json = json
+        }
+    }
+
+    public let socketPath: String
+    /// How long a call that returns one reply waits for it.
+    public var timeout: Duration
+    /// Largest reply body accepted by the calls that return one reply, in bytes.
+    public var maximumReplyBytes = 64 * 1024 * 1024
+
+    private var connection: ControlConnection { ControlConnection(socketPath: socketPath) }
+
+    public init(socketPath: String = ControlAPI.defaultSocketPath, timeout: Duration = .seconds(30)) {
+        self.socketPath = socketPath
+        self.timeout = timeout
+    }
+
+    // MARK: - Endpoints
+
+    /// `GET /v1/status`
+    public func status() async throws(ClientError) -> StatusResponse {
+        try await call(.GET, ControlAPI.status)
+    }
+
+    /// `GET /v1/recordings`
+    public func recordings() async throws(ClientError) -> RecordingsResponse {
+        try await call(.GET, ControlAPI.recordings)
+    }
+
+    /// `POST /v1/recordings`: starts an on-demand recording. A recording of that name that is already running is
+    /// an API error with status 409; a bad name or option is 400.
+    public func start(_ request: StartRecordingRequest) async throws(ClientError) -> RecordingResponse {
+        let body: [UInt8]
+        do {
+            body = Array(try ControlAPI.encoder().encode(request))
+        } catch {
+            throw .badReply("cannot encode the request: \(error)", socketPath: socketPath)
+        }
+        return try await call(
+            .POST, ControlAPI.recordings, body: body,
+            hints: [
+                409: "`audiocap recordings` shows what is running; `audiocap stop \(request.name)` stops it",
+                400: "`audiocap start --help` describes the options",
+            ])
+    }
+
+    /// `DELETE /v1/recordings/{name}`: stops a recording and returns the files it wrote. An unknown name is an API
+    /// error with status 404.
+    public func stop(name: String) async throws(ClientError) -> StopRecordingResponse {
+        try await call(
+            .DELETE, ControlAPI.recording(Self.pathComponent(name)),
+            hints: [404: "`audiocap recordings` lists the recordings"])
+    }
+
+    /// `GET /v1/recordings/{name}/segments[?since=]`: the closed files of a recording, those that start at or after
+    /// `since` when it is given.
+    public func segments(name: String, since: Date? = nil) async throws(ClientError) -> SegmentsResponse {
+        let target = Self.target(ControlAPI.segments(Self.pathComponent(name)), [("since", since.map(Self.epoch))])
+        return try await call(.GET, target, hints: [404: "`audiocap recordings` lists the recordings"])
+    }
+
+    /// `GET /v1/levels`: the newest reading of every channel.
+    public func levels() async throws(ClientError) -> LevelsResponse {
+        try await call(.GET, ControlAPI.levels)
+    }
+
+    /// `GET /v1/events`: past events, oldest first, filtered by time, lowest level, recording and count.
+    public func events(
+        since: Date? = nil, level: String? = nil, recording: String? = nil, limit: Int? = nil
+    ) async throws(ClientError) -> EventsResponse {
+        try await call(.GET, Self.eventsTarget(since: since, level: level, recording: recording, limit: limit))
+    }
+
+    /// `GET /v1/levels?follow=1`: calls `handle` with every reading as it arrives, about every
+    /// `intervalMilliseconds`.
+    ///
+    /// Returns when the calling task is cancelled. Throws a `ClientError` when the daemon cannot be reached,
+    /// refuses, or ends the stream (which it does only when it shuts down).
+    public func followLevels(
+        intervalMilliseconds: Int = 100,
+        _ handle: (Streamed<LevelsResponse>) async -> Void
+    ) async throws(ClientError) {
+        let target = Self.target(
+            ControlAPI.levels, [("follow", "1"), ("interval_ms", String(intervalMilliseconds))])
+        try await follow(target, as: LevelsResponse.self, handle)
+    }
+
+    /// `GET /v1/events?follow=1`: calls `handle` with the matching recent events, then with new ones as they
+    /// happen.
+    ///
+    /// Returns when the calling task is cancelled. Throws a `ClientError` when the daemon cannot be reached,
+    /// refuses, or ends the stream (which it does only when it shuts down).
+    public func followEvents(
+        since: Date? = nil, level: String? = nil, recording: String? = nil, limit: Int? = nil,
+        _ handle: (Streamed<EventResponse>) async -> Void
+    ) async throws(ClientError) {
+        let target = Self.eventsTarget(
+            since: since, level: level, recording: recording, limit: limit, follow: true)
+        try await follow(target, as: EventResponse.self, handle)
+    }
+
+    // MARK: - One reply
+
+    /// Sends a request, waits at most `timeout` for the whole reply, and decodes a 2xx body as `Response`; a
+    /// non-2xx reply becomes an API error carrying the daemon's message and `hints[status]`.
+    private func call<Response: Decodable & Sendable>(
+        _ method: HTTPMethod, _ target: String, body: [UInt8]? = nil, hints: [Int: String] = [:]
+    ) async throws(ClientError) -> Response {
+        let connection = self.connection
+        let limit = maximumReplyBytes
+        let reply: (HTTPResponseHead, ByteBuffer)
+        do {
+            reply = try await withTimeout {
+                try await connection.exchange(method, target, body: body) { head, body in
+                    (head, try await body.collect(upTo: limit))
+                }
+            }
+        } catch {
+            throw mapped(error)
+        }
+        let (head, bytes) = reply
+        guard (200..<300).contains(head.status.code) else {
+            throw apiError(head, bytes, hints: hints)
+        }
+        do {
+            return try ControlAPI.decoder().decode(Response.self, from: Data(bytes.readableBytesView))
+        } catch {
+            throw .badReply(Self.describe(error, decoding: Response.self), socketPath: socketPath)
+        }
+    }
+
+    /// Runs `operation`, throwing an unavailable `ClientError` when it has not finished after `timeout`.
+    private func withTimeout<Result: Sendable>(
+        _ operation: @escaping @Sendable () async throws -> Result
+    ) async throws -> Result {
+        let timeout = self.timeout
+        return try await withThrowingTaskGroup(of: Result?.self) { group in
+            group.addTask { try await operation() }
+            group.addTask {
+                try await Task.sleep(for: timeout)
+                return nil
+            }
+            defer { group.cancelAll() }
+            if case .some(.some(let result)) = try await group.next() {
+                return result
+            }
+            throw ClientError.closed(
+                "no reply within \(timeout.components.seconds) s", socketPath: socketPath)
+        }
+    }
+
+    // MARK: - Streams
+
+    /// Reads a newline-delimited JSON stream, decoding each line as `Value` and handing it to `handle`.
+    private func follow<Value: Decodable & Sendable>(
+        _ target: String, as type: Value.Type, _ handle: (Streamed<Value>) async -> Void
+    ) async throws(ClientError) {
+        let socketPath = self.socketPath
+        do {
+            try await connection.exchange(.GET, target, accept: "application/x-ndjson") { head, body in
+                guard (200..<300).contains(head.status.code) else {
+                    let bytes = try await body.collect(upTo: 1024 * 1024)
+                    throw apiError(head, bytes, hints: [:])
+                }
+                let decoder = ControlAPI.decoder()
+                var lines = LineSplitter()
+                while var part = try await body.next() {
+                    lines.append(&part)
+                    while let line = lines.next() {
+                        let value: Value
+                        do {
+                            value = try decoder.decode(Value.self, from: line)
+                        } catch {
+                            throw ClientError.badReply(
+                                Self.describe(error, decoding: Value.self), socketPath: socketPath)
+                        }
+                        await handle(Streamed(value: value, json: String(decoding: line, as: UTF8.self)))
+                    }
+                }
+                throw ConnectionFailure.closedInBody
+            }
+        } catch {
+            if Task.isCancelled || error is CancellationError { return }
+            if let failure = error as? ConnectionFailure, failure == .closedInBody {
+                throw .closed("audiocapd ended the stream", socketPath: socketPath)
+            }
+            throw mapped(error)
+        }
+    }
+
+    // MARK: - Errors
+
+    private func apiError(_ head: HTTPResponseHead, _ bytes: ByteBuffer, hints: [Int: String]) -> ClientError {
+        let status = Int(head.status.code)
+        let message: String
+        if let decoded = try? ControlAPI.decoder().decode(ErrorResponse.self, from: Data(bytes.readableBytesView)) {
+            message = decoded.error.message
+        } else {
+            let text = String(decoding: bytes.readableBytesView.prefix(200), as: UTF8.self)
+                .trimmingCharacters(in: .whitespacesAndNewlines)
+            message = text.isEmpty ? head.status.reasonPhrase : text
+        }
+        return .api(status: status, message: message, socketPath: socketPath, hint: hints[status])
+    }
+
+    /// Turns what the transport throws into a `ClientError`.
+    func mapped(_ error: any Error) -> ClientError {
+        switch error {
+        case let error as ClientError:
+            return error
+        case let error as IOError:
+            return .connectionFailed(errno: error.errnoCode, socketPath: socketPath)
+        case SocketAddressError.unixDomainSocketPathTooLong:
+            return ClientError(
+                code: .unavailable, socketPath: socketPath, message: "the socket path is too long",
+                hint: "Pass a path of at most 107 bytes with --socket")
+        case let failure as ConnectionFailure:
+            switch failure {
+            case .closedBeforeReply, .closedInBody:
+                return .closed("the daemon closed the connection before replying", socketPath: socketPath)
+            case .noHead:
+                return .badReply("body without a response head", socketPath: socketPath)
+            case .bodyTooLarge(let limit):
+                return .badReply("reply larger than \(limit) bytes", socketPath: socketPath)
+            }
+        case let error as ChannelError:
+            switch error {
+            case .connectTimeout:
+                return ClientError(
+                    code: .unavailable, socketPath: socketPath, message: "connecting timed out",
+                    hint: ClientError.daemonHint)
+            default:
+                return .closed("the connection failed (\(error))", socketPath: socketPath)
+            }
+        case let error as HTTPParserError:
+            return .badReply("not a valid HTTP reply (\(error))", socketPath: socketPath)
+        default:
+            return ClientError(
+                code: .unavailable, socketPath: socketPath, message: String(describing: error),
+                hint: ClientError.daemonHint)
+        }
+    }
+
+    /// A decoding failure in a few words: which key and what was wrong with it.
+    static func describe<Value>(_ error: any Error, decoding type: Value.Type) -> String {
+        func path(_ codingPath: [any CodingKey]) -> String {
+            codingPath.map { key in key.intValue.map { "[\($0)]" } ?? key.stringValue }
+                .joined(separator: ".").replacingOccurrences(of: ".[", with: "[")
+        }
+        let what = "cannot read the \(type) in the reply"
+        guard let error = error as? DecodingError else { return "\(what): \(error)" }
+        switch error {
+        case .keyNotFound(let key, let context):
+            return "\(what): `\(path(context.codingPath + [key]))` is missing"
+        case .typeMismatch(let expected, let context):
+            return "\(what): `\(path(context.codingPath))` is not a \(expected)"
+        case .valueNotFound(let expected, let context):
+            return "\(what): `\(path(context.codingPath))` is null, expected a \(expected)"
+        case .dataCorrupted(let context):
+            let location = context.codingPath.isEmpty ? "" : " at `\(path(context.codingPath))`"
+            return "\(what): not valid JSON\(location)"
+        @unknown default:
+            return "\(what): \(error)"
+        }
+    }
+
+    // MARK: - Targets
+
+    static func eventsTarget(
+        since: Date?, level: String?, recording: String?, limit: Int?, follow: Bool = false
+    ) -> String {
+        target(
+            ControlAPI.events,
+            [
+                ("since", since.map(epoch)),
+                ("level", level),
+                ("recording", recording),
+                ("limit", limit.map(String.init)),
+                ("follow", follow ? "1" : nil),
+            ])
+    }
+
+    /// `path?key=value&...` with the present values percent-encoded.
+    static func target(_ path: String, _ query: [(String, String?)]) -> String {
+        let items = query.compactMap { key, value in value.map { "\(key)=\(percentEncoded($0))" } }
+        return items.isEmpty ? path : path + "?" + items.joined(separator: "&")
+    }
+
+    /// Whole epoch seconds, rounded down, as the API takes them.
+    static func epoch(_ date: Date) -> String {
+        String(Int64(date.timeIntervalSince1970.rounded(.down)))
+    }
+
+    static func pathComponent(_ text: String) -> String { percentEncoded(text) }
+
+    private static let unreserved = CharacterSet(
+        charactersIn: "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")
+
+    private static func percentEncoded(_ text: String) -> String {
+        text.addingPercentEncoding(withAllowedCharacters: unreserved) ?? text
+    }
+}
+
+/// Splits bytes that arrive in arbitrary pieces into lines, dropping empty lines and a trailing `\r`.
+struct LineSplitter {
+    private var pending = ByteBuffer()
+
+    mutating func append(_ part: inout ByteBuffer) {
+        pending.writeBuffer(&part)
+    }
+
+    /// The next complete line without its newline, or nil until more bytes arrive.
+    mutating func next() -> Data? {
+        while let newline = pending.readableBytesView.firstIndex(of: UInt8(ascii: "\n")) {
+            let length = newline - pending.readerIndex
+            var line = pending.readSlice(length: length)!
+            pending.moveReaderIndex(forwardBy: 1)
+            if line.readableBytesView.last == UInt8(ascii: "\r") {
+                line = line.getSlice(at: line.readerIndex, length: line.readableBytes - 1)!
+            }
+            if pending.readableBytes == 0 { pending.clear() }
+            if line.readableBytesView.allSatisfy({ $0 == 0x20 || $0 == 0x09 }) { continue }
+            return Data(line.readableBytesView)
+        }
+        if pending.readerIndex > 64 * 1024 { pending.discardReadBytes() }
+        return nil
+    }
+}

@@ -1,1 +1,0 @@
-// Talks to audiocapd over its control socket.

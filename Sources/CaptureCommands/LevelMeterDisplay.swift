@@ -1,0 +1,181 @@
+// The level meter of `audiocap levels`: one line per channel, a peak hold, and in-place redrawing on a terminal.
+
+import CaptureProtocol
+
+/// Renders one channel's meter line:
+/// `1 [████████████████▒▒▒▒▒·······|·······] -12.3 peak -18.4 rms dBFS  CLIP`.
+///
+/// The bar spans `floor` (-60 dBFS) to 0 dBFS: `█` up to the RMS level, `▒` from there to the peak, `·` above,
+/// and `|` at the held peak. With a style enabled the bar is green below -18 dBFS, yellow to -6 and red above.
+struct MeterLine: Sendable {
+    static let floor = -60.0
+    /// Cells in the bar.
+    var width = 48
+    var style = Style.plain
+
+    func render(label: String, peak: Double, rms: Double, hold: Double? = nil, clip: Bool = false) -> String {
+        let rmsCells = cells(rms)
+        let peakCells = max(cells(peak), rmsCells)
+        let holdCell: Int? = hold.flatMap { value in
+            let count = cells(value)
+            return count > 0 ? count - 1 : nil
+        }
+        var runs: [(text: String, zone: Int)] = []
+        for index in 0..<width {
+            let character: Character
+            if index == holdCell, index >= peakCells - 1 {
+                character = "|"
+            } else if index < rmsCells {
+                character = "█"
+            } else if index < peakCells {
+                character = "▒"
+            } else {
+                character = "·"
+            }
+            let zone = character == "·" ? 0 : zoneOf(cell: index)
+            if let last = runs.last, last.zone == zone {
+                runs[runs.count - 1].text.append(character)
+            } else {
+                runs.append((String(character), zone))
+            }
+        }
+        let bar = runs.map { run in
+            switch run.zone {
+            case 1: style.green(run.text)
+            case 2: style.yellow(run.text)
+            case 3: style.red(run.text)
+            default: style.dim(run.text)
+            }
+        }.joined()
+        var line = "\(label) [\(bar)] \(Self.number(peak)) peak \(Self.number(rms)) rms dBFS"
+        if clip { line += "  " + style.red(style.bold("CLIP")) }
+        return line
+    }
+
+    /// The scale under the bars, aligned with them for a label of `labelWidth` characters:
+    /// `-60     -50     -40 ...      0`.
+    func scale(labelWidth: Int) -> String {
+        var cells = [Character](repeating: " ", count: width + 2)
+        let step = 10.0
+        var level = Self.floor
+        while level <= 0 {
+            let text = level == 0 ? "0" : String(Int(level))
+            let position = Int(((level - Self.floor) / -Self.floor * Double(width)).rounded())
+            let start = min(max(0, position - (level == 0 ? text.count - 1 : 0)), cells.count - text.count)
+            for (offset, character) in text.enumerated() { cells[start + offset] = character }
+            level += step
+        }
+        return String(repeating: " ", count: labelWidth + 2) + String(cells).trimmingTrailingSpaces() + " dBFS"
+    }
+
+    /// How many cells a level fills: 0 at or below the floor, `width` at 0 dBFS and above.
+    func cells(_ dBFS: Double) -> Int {
+        if dBFS.isNaN || dBFS <= Self.floor { return 0 }
+        if dBFS >= 0 { return width }
+        let fraction = (dBFS - Self.floor) / -Self.floor
+        return min(width, max(0, Int((fraction * Double(width)).rounded(.down))))
+    }
+
+    /// 1 green, 2 yellow, 3 red, by the level at the cell's upper edge.
+    private func zoneOf(cell: Int) -> Int {
+        let level = Self.floor + Double(cell + 1) / Double(width) * -Self.floor
+        return level > -6 ? 3 : (level > -18 ? 2 : 1)
+    }
+
+    /// A dBFS value right-aligned in 5 characters: `-12.3`, ` -inf`, `  0.0`.
+    static func number(_ value: Double) -> String {
+        let text = TextFormat.dBFS(value)
+        return String(repeating: " ", count: max(0, 5 - text.count)) + text
+    }
+}
+
+/// Holds each channel's highest peak for `seconds`, and remembers clipping for as long, by the readings' own
+/// times (so the display is the same for the same readings).
+struct PeakHold: Sendable {
+    var seconds = 2.0
+    private var held: [(level: Double, time: Double)] = []
+    private var lastClip: [Double?] = []
+
+    init(seconds: Double = 2.0) {
+        self.seconds = seconds
+    }
+
+    /// Takes in a reading; returns, per channel, the held peak and whether it clipped within the hold time.
+    mutating func update(_ reading: LevelsResponse) -> [(hold: Double, clip: Bool)] {
+        let now = reading.time
+        if held.count != reading.channels.count {
+            held = reading.channels.map { ($0.peakDBFS, now) }
+            lastClip = reading.channels.map { $0.clipped > 0 ? now : nil }
+        }
+        return reading.channels.enumerated().map { index, channel in
+            if channel.peakDBFS >= held[index].level || now - held[index].time >= seconds {
+                held[index] = (channel.peakDBFS, now)
+            }
+            if channel.clipped > 0 { lastClip[index] = now }
+            let clip = lastClip[index].map { now - $0 < seconds } ?? false
+            return (held[index].level, clip)
+        }
+    }
+}
+
+/// The live meter on a terminal: a header, one meter line per channel and the scale, redrawn in place.
+struct MeterScreen: Sendable {
+    var meter: MeterLine
+    var hold = PeakHold()
+    private var linesDrawn = 0
+
+    init(meter: MeterLine) {
+        self.meter = meter
+    }
+
+    /// Hides the cursor; write before the first frame.
+    static let begin = "\u{1B}[?25l"
+    /// Shows the cursor again; write after the last frame.
+    static let end = "\u{1B}[?25h"
+
+    /// The text that replaces the previous frame with one for `reading`, escape sequences included.
+    mutating func frame(_ reading: LevelsResponse) -> String {
+        let holds = hold.update(reading)
+        let labelWidth = String(reading.channels.count).count
+        var lines = [
+            meter.style.bold("audiocapd levels")
+                + "  \(TextFormat.timeOfDay(reading.time)) UTC  frame \(reading.frame)"
+                + (reading.silent ? "  " + meter.style.yellow("silent") : "") + "  (Ctrl-C to quit)"
+        ]
+        for (index, channel) in reading.channels.enumerated() {
+            let label = String(index + 1)
+            lines.append(
+                meter.render(
+                    label: String(repeating: " ", count: labelWidth - label.count) + label,
+                    peak: channel.peakDBFS, rms: channel.rmsDBFS, hold: holds[index].hold, clip: holds[index].clip))
+        }
+        lines.append(meter.scale(labelWidth: labelWidth))
+        var text = linesDrawn > 0 ? "\u{1B}[\(linesDrawn)F" : ""
+        for line in lines { text += "\u{1B}[2K" + line + "\n" }
+        text += "\u{1B}[J"
+        linesDrawn = lines.count
+        return text
+    }
+
+    /// One reading as one plain line, for output that is not a terminal:
+    /// `2026-11-22T01:02:03.4Z 1: peak -12.3 rms -18.4 2: peak -40.1 rms -45.0 CLIP`.
+    static func plainLine(_ reading: LevelsResponse) -> String {
+        var parts = [TextFormat.timeWithTenths(reading.time)]
+        for (index, channel) in reading.channels.enumerated() {
+            var part =
+                "\(index + 1): peak \(TextFormat.dBFS(channel.peakDBFS)) rms \(TextFormat.dBFS(channel.rmsDBFS))"
+            if channel.clipped > 0 { part += " CLIP" }
+            parts.append(part)
+        }
+        if reading.silent { parts.append("silent") }
+        return parts.joined(separator: "  ")
+    }
+}
+
+extension String {
+    fileprivate func trimmingTrailingSpaces() -> String {
+        var text = self
+        while text.last == " " { text.removeLast() }
+        return text
+    }
+}

@@ -1,0 +1,99 @@
+// `audiocap levels`: the input levels per channel, once or as a live meter.
+
+import ArgumentParser
+import CaptureClient
+import CaptureProtocol
+import Foundation
+
+/// `audiocap levels [--follow] [--interval D] [--json]`.
+public struct LevelsCommand: AsyncParsableCommand {
+    public static let configuration = CommandConfiguration(
+        commandName: "levels",
+        abstract: "Show the input levels, once or as a live meter.",
+        discussion: """
+            Shows peak and RMS level per channel in dBFS, from the newest chunk of audio (100 ms by default). \
+            The bar runs from -60 to 0 dBFS: solid up to the RMS level, shaded up to the peak, with a \
+            marker holding the highest peak for 2 seconds; CLIP marks samples at full scale in the last 2 \
+            seconds. Digital silence shows as -inf.
+
+            With --follow the meter is redrawn in place while standard output is a terminal; when it is a \
+            pipe or a file, each reading is one line instead. With --json each reading is printed as the \
+            daemon sends it, one JSON object per line. Ctrl-C ends it (exit 0).
+
+            Examples:
+              audiocap levels
+              audiocap levels --follow
+              audiocap levels --follow --interval 500
+              audiocap levels --follow --json | jq -c '[.channels[].peak_dbfs]'
+            """
+    )
+
+    @Flag(name: [.short, .long], help: "Keep showing new readings until Ctrl-C.")
+    public var follow = false
+
+    @Option(help: ArgumentHelp("Milliseconds between readings with --follow.", valueName: "ms"))
+    public var interval = 100
+
+    @OptionGroup public var options: GlobalOptions
+
+    public init() {}
+
+    public func validate() throws {
+        guard (10...60_000).contains(interval) else {
+            throw ValidationError("--interval must be between 10 and 60000 milliseconds")
+        }
+    }
+
+    public func run() async throws {
+        if follow {
+            try await runFollowing()
+            return
+        }
+        let reading = try await options.withClient { try await $0.levels() }
+        if options.json {
+            Console.line(try GlobalOptions.json(reading))
+        } else {
+            Console.line(Self.render(reading, style: Console.outputStyle))
+        }
+    }
+
+    /// One reading as meter lines, for `audiocap levels` without --follow.
+    static func render(_ reading: LevelsResponse, style: Style = .plain) -> String {
+        let meter = MeterLine(style: style)
+        let labelWidth = String(reading.channels.count).count
+        var lines = ["levels at \(TextFormat.timeWithTenths(reading.time))" + (reading.silent ? "  silent" : "")]
+        for (index, channel) in reading.channels.enumerated() {
+            let label = String(index + 1)
+            lines.append(
+                meter.render(
+                    label: String(repeating: " ", count: labelWidth - label.count) + label,
+                    peak: channel.peakDBFS, rms: channel.rmsDBFS, hold: channel.peakDBFS,
+                    clip: channel.clipped > 0))
+        }
+        lines.append(meter.scale(labelWidth: labelWidth))
+        return lines.joined(separator: "\n")
+    }
+
+    private func runFollowing() async throws {
+        let options = self.options
+        let interval = self.interval
+        let terminal = Console.outputIsTerminal && !options.json
+        let style = Console.outputStyle
+        if terminal { Console.write(MeterScreen.begin) }
+        defer { if terminal { Console.write(MeterScreen.end) } }
+        try await Interruption.runUntilInterrupted {
+            var screen = MeterScreen(meter: MeterLine(style: style))
+            try await options.withClient { client in
+                try await client.followLevels(intervalMilliseconds: interval) { reading in
+                    if options.json {
+                        Console.line(reading.json)
+                    } else if terminal {
+                        Console.write(screen.frame(reading.value))
+                    } else {
+                        Console.line(MeterScreen.plainLine(reading.value))
+                    }
+                }
+            }
+        }
+    }
+}

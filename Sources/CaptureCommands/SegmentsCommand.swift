@@ -1,0 +1,73 @@
+// `audiocap segments`: the closed files of a recording.
+
+import ArgumentParser
+import CaptureClient
+import CaptureProtocol
+import Foundation
+
+/// `audiocap segments NAME [--since WHEN] [--json]`.
+public struct SegmentsCommand: AsyncParsableCommand {
+    public static let configuration = CommandConfiguration(
+        commandName: "segments",
+        abstract: "List the files a recording has closed.",
+        discussion: """
+            Lists the closed files of a recording, oldest first: start time (UTC), duration, frames, the \
+            loudest peak over the channels, frames dropped and ffmpeg restarts inside the file, and the path. \
+            The file being written is not listed; `audiocap recordings` shows it.
+
+            --since takes a duration back from now (90s, 10m, 2h, 1h30m, 1d), an ISO 8601 time \
+            (2026-11-22T01:00:00Z) or epoch seconds (1795309200).
+
+            Exits with 66 when there is no recording of that name.
+
+            Examples:
+              audiocap segments night
+              audiocap segments night --since 1h
+              audiocap segments night --since 2026-11-22T01:00:00Z --json | jq -r '.segments[].path'
+            """
+    )
+
+    @Argument(help: "Name of the recording.")
+    public var name: String
+
+    @Option(
+        help: ArgumentHelp("Only files that start at or after this time.", valueName: "when"),
+        transform: SinceArgument.parse)
+    public var since: SinceArgument?
+
+    @OptionGroup public var options: GlobalOptions
+
+    public init() {}
+
+    public func validate() throws {
+        guard ControlAPI.isValidName(name) else {
+            throw ValidationError("`\(name)` is not a valid recording name; `audiocap recordings` lists them")
+        }
+    }
+
+    public func run() async throws {
+        let name = self.name
+        let since = self.since?.date(now: Date())
+        let reply = try await options.withClient { try await $0.segments(name: name, since: since) }
+        if options.json {
+            Console.line(try GlobalOptions.json(reply))
+        } else {
+            Console.line(Self.render(reply))
+        }
+    }
+
+    /// The table `audiocap segments` prints.
+    static func render(_ reply: SegmentsResponse) -> String {
+        guard !reply.segments.isEmpty else { return "\(reply.recording): no closed files" }
+        var rows = [["START (UTC)", "DURATION", "FRAMES", "PEAK", "DROPPED", "RESTARTS", "PATH"]]
+        for segment in reply.segments {
+            let peak = segment.peakDBFS.max().map { TextFormat.dBFS($0) + " dBFS" } ?? "-"
+            rows.append([
+                TextFormat.time(segment.startTime), TextFormat.duration(segment.durationSeconds),
+                TextFormat.grouped(segment.frames), peak, TextFormat.grouped(segment.droppedFrames),
+                String(segment.restarts), segment.path,
+            ])
+        }
+        return TextFormat.table(rows)
+    }
+}

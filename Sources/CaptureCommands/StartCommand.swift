@@ -1,0 +1,124 @@
+// `audiocap start`: starts an on-demand recording.
+
+import ArgumentParser
+import CaptureClient
+import CaptureProtocol
+import Foundation
+
+/// `audiocap start NAME [--segment D] [--for D] [--filename T] [--directory DIR] [--align clock|samples]`.
+public struct StartCommand: AsyncParsableCommand {
+    public static let configuration = CommandConfiguration(
+        commandName: "start",
+        abstract: "Start an on-demand recording.",
+        discussion: """
+            Starts a recording next to the ones in the configuration file, from the same audio. It runs \
+            until `audiocap stop NAME`, until the time given with --for has passed, or until the daemon \
+            stops; on-demand recordings do not survive a restart of audiocapd.
+
+            Durations are written as 90s, 10m, 2h, 1h30m, 1d or 45 (seconds).
+
+            Exits with 75 when a recording of that name is already running and 65 when the daemon refuses \
+            an option (for example a directory outside its storage root).
+
+            Examples:
+              audiocap start interview
+              audiocap start interview --for 2h --segment 10m
+              audiocap start session-3 --directory sessions/3 --filename '%Y%m%d-%H%M%S-{seq}.wav'
+              audiocap start test --segment 30s --align samples --json
+            """
+    )
+
+    /// How segment boundaries are placed.
+    public enum Alignment: String, ExpressibleByArgument, CaseIterable, Sendable {
+        case clock, samples
+    }
+
+    @Argument(help: "Name of the recording: letters, digits, '.', '_' and '-', at most 64.")
+    public var name: String
+
+    @Option(
+        name: .customLong("segment"),
+        help: ArgumentHelp("Length of each file (default: the daemon's, usually 60s).", valueName: "duration"),
+        transform: DurationParser.seconds)
+    public var segmentSeconds: Int?
+
+    @Option(
+        name: .customLong("for"),
+        help: ArgumentHelp("Stop by itself after this long (default: run until stopped).", valueName: "duration"),
+        transform: DurationParser.seconds)
+    public var durationSeconds: Int?
+
+    @Option(
+        help: ArgumentHelp(
+            "File name template, relative to the directory: strftime fields plus {name} and {seq}.",
+            valueName: "template"))
+    public var filename: String?
+
+    @Option(
+        help: ArgumentHelp(
+            "Where the files go; must lie under the daemon's storage root (default: ROOT/NAME).",
+            valueName: "dir"))
+    public var directory: String?
+
+    @Option(
+        help: ArgumentHelp(
+            "Cut files on the wall clock (clock: at 00, 01, ... minutes) or every N samples from the start "
+                + "(samples)."))
+    public var align: Alignment?
+
+    @OptionGroup public var options: GlobalOptions
+
+    public init() {}
+
+    public func validate() throws {
+        guard ControlAPI.isValidName(name) else {
+            throw ValidationError(
+                "`\(name)` is not a valid recording name: use 1 to 64 letters, digits, '.', '_' or '-' "
+                    + "(not '.' alone, no '..')")
+        }
+        if let segmentSeconds, segmentSeconds < 1 {
+            throw ValidationError("--segment must be at least 1s")
+        }
+        if let durationSeconds, durationSeconds < 1 {
+            throw ValidationError("--for must be at least 1s")
+        }
+    }
+
+    var request: StartRecordingRequest {
+        StartRecordingRequest(
+            name: name, segmentSeconds: segmentSeconds, filename: filename,
+            durationSeconds: durationSeconds.map(Double.init), directory: directory, align: align?.rawValue)
+    }
+
+    public func run() async throws {
+        let request = self.request
+        let recording = try await options.withClient { try await $0.start(request) }
+        if options.json {
+            Console.line(try GlobalOptions.json(recording))
+        } else {
+            Console.line(Self.render(recording, now: Date()))
+        }
+    }
+
+    /// What `audiocap start` prints for the started recording.
+    static func render(_ recording: RecordingResponse, now: Date) -> String {
+        let alignment = recording.align == "samples" ? "every \(recording.segmentSeconds)s of samples" : "on the clock"
+        var lines = [
+            "started \(recording.name): \(TextFormat.duration(Double(recording.segmentSeconds))) files, cut \(alignment)"
+        ]
+        lines.append("  writing to \(join(recording.directory, recording.filename))")
+        if let current = recording.currentFile { lines.append("  current file \(current)") }
+        if let stopsAt = recording.stopsAt {
+            lines.append(
+                "  stops at \(TextFormat.time(stopsAt)) (in \(TextFormat.duration(stopsAt - now.timeIntervalSince1970)))"
+            )
+        } else {
+            lines.append("  runs until `audiocap stop \(recording.name)`")
+        }
+        return lines.joined(separator: "\n")
+    }
+
+    private static func join(_ directory: String, _ filename: String) -> String {
+        directory.hasSuffix("/") ? directory + filename : directory + "/" + filename
+    }
+}

@@ -1,0 +1,145 @@
+// `audiocap status`: what the daemon is doing, in a screenful.
+
+import ArgumentParser
+import CaptureClient
+import CaptureProtocol
+import Foundation
+
+/// `audiocap status [--json]`: source, levels, queue, drops, disk and recordings.
+public struct StatusCommand: AsyncParsableCommand {
+    public static let configuration = CommandConfiguration(
+        commandName: "status",
+        abstract: "Show what audiocapd is doing.",
+        discussion: """
+            Shows the capture source (state, device, format, ffmpeg's pid, restarts, uptime, frames \
+            captured, time since the last audio, xruns), the newest levels per channel, the queues between \
+            the capture and the writers, frames dropped, free disk space with the time it lasts at the \
+            current rate, and one line per recording.
+
+            Exits with 69 when the daemon cannot be reached and 77 when the socket's permissions keep you out.
+
+            Examples:
+              audiocap status
+              audiocap status --json | jq .source.state
+              audiocap status --socket /tmp/audiocap-test/control.sock
+            """
+    )
+
+    @OptionGroup public var options: GlobalOptions
+
+    public init() {}
+
+    public func run() async throws {
+        let status = try await options.withClient { try await $0.status() }
+        if options.json {
+            Console.line(try GlobalOptions.json(status))
+        } else {
+            Console.line(Self.render(status, style: Console.outputStyle))
+        }
+    }
+
+    /// The text `audiocap status` prints for `status`.
+    static func render(_ status: StatusResponse, style: Style = .plain) -> String {
+        let source = status.source
+        var rows: [[String]] = []
+        func row(_ label: String, _ value: String) { rows.append([label + ":", value]) }
+
+        row("daemon", "audiocapd \(status.version), pid \(status.pid), up \(TextFormat.duration(status.uptimeSeconds))")
+
+        var sourceLine =
+            "\(style.state(source.state))  \(source.inputFormat) \(source.device)  "
+            + "\(source.sampleRate) Hz, \(TextFormat.count(source.channels, "channel")), \(source.sampleFormat)"
+        if let pid = source.ffmpegPID { sourceLine += "  ffmpeg pid \(pid)" }
+        row("source", sourceLine)
+        let captured = Double(source.framesCaptured) / Double(max(1, source.sampleRate))
+        var audioLine =
+            "\(TextFormat.grouped(source.framesCaptured)) frames (\(TextFormat.duration(captured))), "
+        if let since = source.secondsSinceLastAudio {
+            let text = "last audio \(TextFormat.duration(since)) ago"
+            audioLine += since >= 2 ? style.yellow(text) : text
+        } else {
+            audioLine += style.yellow("no audio yet")
+        }
+        audioLine += ", \(TextFormat.count(Int(source.xruns), "xrun"))"
+        audioLine += ", \(TextFormat.count(source.restarts, "restart"))"
+        row("", audioLine)
+        if source.state != "running" {
+            var detail: [String] = []
+            if let exit = source.lastExit { detail.append("last exit \(exit)") }
+            if let next = source.nextStartInSeconds { detail.append("next start in \(TextFormat.duration(next))") }
+            if !detail.isEmpty { row("", detail.joined(separator: ", ")) }
+            for line in source.lastErrorLines.suffix(3) { row("", style.dim("ffmpeg: " + line)) }
+        }
+
+        if let levels = status.levels, !levels.channels.isEmpty {
+            for (index, channel) in levels.channels.enumerated() {
+                var text =
+                    "\(index + 1): peak \(MeterLine.number(channel.peakDBFS)) dBFS, "
+                    + "RMS \(MeterLine.number(channel.rmsDBFS)) dBFS"
+                if channel.clippedTotal > 0 {
+                    let clip = "clipped \(TextFormat.grouped(channel.clippedTotal)) samples"
+                    text += ", " + (channel.clipped > 0 ? style.red(clip + " (now)") : clip)
+                }
+                row(index == 0 ? "levels" : "", text)
+            }
+            if levels.silent { row("", style.yellow("silent")) }
+        } else {
+            row("levels", "no reading yet")
+        }
+
+        let queue = status.queue
+        let capacity = queue.consumers.map(\.capacityChunks).max()
+        var queueLine = "depth \(queue.depthChunks), high-water \(queue.highWaterChunks)"
+        if let capacity { queueLine += " of \(capacity)" }
+        queueLine += " chunks of \(queue.chunkMilliseconds) ms"
+        let busiest = queue.consumers.max { $0.highWaterChunks < $1.highWaterChunks }
+        if let busiest, queue.consumers.count > 1 { queueLine += " (deepest: \(busiest.name))" }
+        row("queue", queueLine)
+
+        var dropLine = "\(TextFormat.grouped(status.droppedFrames)) frames"
+        let dropping = queue.consumers.filter { $0.droppedFrames > 0 }
+        if !dropping.isEmpty {
+            dropLine += " (" + dropping.map { "\($0.name) \(TextFormat.grouped($0.droppedFrames))" }
+                .joined(separator: ", ") + ")"
+        }
+        row("dropped", status.droppedFrames > 0 ? style.red(dropLine) : dropLine)
+
+        if let disk = status.disk {
+            var diskLine = "\(TextFormat.bytes(disk.freeBytes)) free of \(TextFormat.bytes(disk.totalBytes)) at \(disk.path)"
+            if let left = disk.estimatedSecondsLeft {
+                let text = "about \(TextFormat.duration(left)) left"
+                diskLine += ", " + (left < 86_400 ? style.yellow(text) : text)
+            }
+            row("disk", diskLine)
+        } else {
+            row("disk", "unknown")
+        }
+
+        var text = TextFormat.table(rows)
+        if status.recordings.isEmpty {
+            text += "\nrecordings: none"
+        } else {
+            text += "\nrecordings:\n" + recordingsTable(status.recordings, style: style, indent: "  ")
+        }
+        return text
+    }
+
+    /// One line per recording: name, kind, state, current file, segments closed, frames dropped.
+    static func recordingsTable(_ recordings: [RecordingResponse], style: Style, indent: String) -> String {
+        var rows: [[String]] = []
+        var errors: [String] = []
+        for recording in recordings {
+            let current = recording.currentFile.map { "\($0) (\(TextFormat.duration(recording.currentFileSeconds)))" }
+            rows.append([
+                indent + recording.name, recording.kind, style.state(recording.state),
+                current ?? "-", TextFormat.count(recording.segmentsClosed, "segment"),
+                recording.droppedFrames > 0
+                    ? style.red("\(TextFormat.grouped(recording.droppedFrames)) dropped") : "0 dropped",
+            ])
+            if let error = recording.lastError {
+                errors.append("\(indent)\(recording.name): \(style.red(error))")
+            }
+        }
+        return ([TextFormat.table(rows)] + errors).joined(separator: "\n")
+    }
+}

@@ -1,0 +1,208 @@
+// The control API's harness: decodes requests, calls the daemon's services, encodes replies.
+import CaptureCore
+import CaptureProtocol
+import Foundation
+import Hummingbird
+import Logging
+import NIOCore
+
+struct ControlRoutes: Sendable {
+    let daemon: AudioCapDaemon
+    let logger: Logger
+
+    func register(on router: Router<ControlContext>) {
+        router.get("/v1/status") { _, _ in
+            Self.json(await daemon.statusResponse())
+        }
+        router.get("/v1/recordings") { _, _ in
+            Self.json(RecordingsResponse(recordings: await daemon.recordings.snapshots.map(AudioCapDaemon.recordingResponse)))
+        }
+        router.post("/v1/recordings") { request, context in
+            try await startRecording(request, context: context)
+        }
+        router.delete("/v1/recordings/:name") { request, context in
+            let name = try Self.name(context)
+            await logChange("stop recording", name: name, context: context)
+            let (snapshot, segments) = try await daemon.recordings.stop(name: name)
+            return Self.json(StopRecordingResponse(
+                recording: AudioCapDaemon.recordingResponse(snapshot), files: segments.map(AudioCapDaemon.segmentResponse)))
+        }
+        router.get("/v1/recordings/:name/segments") { request, context in
+            let name = try Self.name(context)
+            let since = try Self.number(request, "since")
+            let segments = try await daemon.recordings.segments(name: name, since: since)
+            return Self.json(SegmentsResponse(recording: name, segments: segments.map(AudioCapDaemon.segmentResponse)))
+        }
+        router.get("/v1/levels") { request, _ in
+            guard Self.flag(request, "follow") else {
+                guard let levels = daemon.levelsResponse() else {
+                    throw ControlError(status: 503, "no audio yet: levels appear once ffmpeg delivers audio (see `audiocap status`)")
+                }
+                return Self.json(levels)
+            }
+            let interval = try Self.number(request, "interval_ms") ?? 100
+            guard interval >= 20, interval <= 60_000 else {
+                throw ControlError.badRequest("interval_ms must be from 20 to 60000, got \(interval)")
+            }
+            return followLevels(intervalMilliseconds: Int(interval))
+        }
+        router.get("/v1/events") { request, _ in
+            try events(request)
+        }
+    }
+
+    // MARK: - Handlers
+
+    private func startRecording(_ request: Request, context: ControlContext) async throws -> Response {
+        var request = request
+        let body = try await request.collectBody(upTo: ControlAPI.maximumBodyBytes)
+        let start: StartRecordingRequest
+        do {
+            start = try ControlAPI.decoder().decode(StartRecordingRequest.self, from: Data(buffer: body))
+        } catch let error as DecodingError {
+            throw ControlError.badRequest("invalid request body: \(Self.describe(error))")
+        } catch {
+            throw ControlError.badRequest("invalid request body: \(error)")
+        }
+        await logChange("start recording", name: start.name, context: context)
+        let snapshot = try await daemon.recordings.start(
+            name: start.name, segmentSeconds: start.segmentSeconds, filename: start.filename,
+            durationSeconds: start.durationSeconds, directory: start.directory, align: start.align)
+        return Self.json(AudioCapDaemon.recordingResponse(snapshot), status: .created)
+    }
+
+    private func events(_ request: Request) throws -> Response {
+        let since = try Self.number(request, "since")
+        let limit = Int(try Self.number(request, "limit") ?? 100)
+        guard limit >= 1, limit <= 100_000 else {
+            throw ControlError.badRequest("limit must be from 1 to 100000, got \(limit)")
+        }
+        var minimum = CaptureEvent.Level.debug
+        if let level = request.uri.queryParameters.get("level") {
+            guard let parsed = CaptureEvent.Level(rawValue: level) else {
+                throw ControlError.badRequest("level must be one of debug, info, notice, warning, error; got \"\(level)\"")
+            }
+            minimum = parsed
+        }
+        let recording = request.uri.queryParameters.get("recording")
+        let threshold = minimum
+        let matches: @Sendable (CaptureEvent) -> Bool = { event in
+            event.level >= threshold && (since.map { event.time >= $0 } ?? true)
+                && (recording.map { event.recording == $0 } ?? true)
+        }
+        let recent = Array(daemon.events.recent.filter(matches).suffix(limit))
+        guard Self.flag(request, "follow") else {
+            return Self.json(EventsResponse(events: recent.map(Self.eventResponse)))
+        }
+        return followEvents(initial: recent, matches: matches)
+    }
+
+    private func followEvents(initial: [CaptureEvent], matches: @escaping @Sendable (CaptureEvent) -> Bool) -> Response {
+        let log = daemon.events
+        let body = ResponseBody { writer in
+            let (stream, continuation) = AsyncStream.makeStream(of: CaptureEvent.self, bufferingPolicy: .bufferingNewest(1000))
+            let token = log.addListener { event in
+                if matches(event) { continuation.yield(event) }
+            }
+            defer { log.removeListener(token) }
+            for event in initial { try await writer.write(Self.line(Self.eventResponse(event))) }
+            for await event in stream {
+                try await writer.write(Self.line(Self.eventResponse(event)))
+            }
+            try await writer.finish(nil)
+        }
+        return Response(status: .ok, headers: [.contentType: "application/x-ndjson"], body: body)
+    }
+
+    private func followLevels(intervalMilliseconds: Int) -> Response {
+        let daemon = self.daemon
+        let body = ResponseBody { writer in
+            var lastFrame: Int64 = -1
+            while !Task.isCancelled {
+                if let levels = daemon.levelsResponse(), levels.frame != lastFrame {
+                    lastFrame = levels.frame
+                    try await writer.write(Self.line(levels))
+                }
+                try await Task.sleep(for: .milliseconds(intervalMilliseconds))
+            }
+            try await writer.finish(nil)
+        }
+        return Response(status: .ok, headers: [.contentType: "application/x-ndjson"], body: body)
+    }
+
+    /// Logs a state-changing request with the peer's pid and uid.
+    private func logChange(_ action: String, name: String, context: ControlContext) async {
+        let peer = await context.peer()
+        logger.notice("control request", metadata: [
+            "control.action": "\(action)", "recording.name": "\(name)",
+            "peer.pid": "\(peer.map { String($0.pid) } ?? "unknown")",
+            "peer.uid": "\(peer.map { String($0.uid) } ?? "unknown")",
+        ])
+    }
+
+    // MARK: - Encoding
+
+    static func json(_ value: some Encodable, status: HTTPResponse.Status = .ok) -> Response {
+        let data = (try? ControlAPI.encoder().encode(value)) ?? Data("{}".utf8)
+        return Response(status: status, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: data + [0x0A])))
+    }
+
+    static func line(_ value: some Encodable) -> ByteBuffer {
+        let data = (try? ControlAPI.encoder().encode(value)) ?? Data("{}".utf8)
+        return ByteBuffer(bytes: data + [0x0A])
+    }
+
+    static func eventResponse(_ event: CaptureEvent) -> EventResponse {
+        EventResponse(
+            time: event.time, level: event.level.rawValue, kind: event.kind, message: event.message,
+            recording: event.recording,
+            fields: event.fields.mapValues { value in
+                switch value {
+                case .string(let s): .string(s)
+                case .int(let i): .int(i)
+                case .double(let d): .double(d)
+                case .bool(let b): .bool(b)
+                }
+            })
+    }
+
+    // MARK: - Parameters
+
+    static func name(_ context: ControlContext) throws -> String {
+        guard let name = context.parameters.get("name"), RecordingController.isValidName(name) else {
+            throw ControlError.badRequest("invalid recording name: use 1 to 64 of A-Z a-z 0-9 . _ - (not '..')")
+        }
+        return name
+    }
+
+    static func number(_ request: Request, _ key: String) throws -> Double? {
+        guard let text = request.uri.queryParameters.get(key) else { return nil }
+        guard let value = Double(text), value.isFinite else {
+            throw ControlError.badRequest("\(key) must be a number, got \"\(text)\"")
+        }
+        return value
+    }
+
+    static func flag(_ request: Request, _ key: String) -> Bool {
+        guard let value = request.uri.queryParameters.get(key) else { return false }
+        return value == "1" || value == "true" || value.isEmpty
+    }
+
+    static func describe(_ error: DecodingError) -> String {
+        func path(_ context: DecodingError.Context) -> String {
+            context.codingPath.map(\.stringValue).joined(separator: ".")
+        }
+        switch error {
+        case .typeMismatch(let type, let context):
+            return "field `\(path(context))` has the wrong type (expected \(type))"
+        case .valueNotFound(_, let context):
+            return "field `\(path(context))` is null"
+        case .keyNotFound(let key, _):
+            return "field `\(key.stringValue)` is required"
+        case .dataCorrupted(let context):
+            return context.codingPath.isEmpty ? "not valid JSON" : context.debugDescription
+        @unknown default:
+            return "\(error)"
+        }
+    }
+}

@@ -1,0 +1,95 @@
+// Translates the daemon's live state into the control API's status types.
+import CaptureCore
+import CaptureProtocol
+import Foundation
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+extension AudioCapDaemon {
+    /// Everything `GET /v1/status` reports, read now.
+    func statusResponse() async -> StatusResponse {
+        let sourceStatus = source.status
+        let format = configuration.source.audioFormat
+        let snapshots = await recordings.snapshots
+        let last = counters.lastAudioMonotonic
+        let levelQueue = levelMonitorQueue
+        var consumers = [queueEntry(levelQueue)]
+        consumers += snapshots.map { queueEntry($0.queue) }
+        let recordingResponses = snapshots.map(Self.recordingResponse)
+        let droppedFrames = levelQueue.droppedFrames + snapshots.reduce(Int64(0)) { $0 + $1.status.droppedFrames }
+            + counters.framesLostNoBuffer.load(ordering: .relaxed)
+        let active = snapshots.filter { $0.status.state != .stopped }.count
+        return StatusResponse(
+            version: AudioCapVersion.string,
+            pid: getpid(),
+            uptimeSeconds: Date().timeIntervalSince1970 - startedAt,
+            source: SourceStatus(
+                state: sourceStatus.phase.rawValue, inputFormat: configuration.source.inputFormat,
+                device: configuration.source.device, sampleRate: format.sampleRate, channels: format.channels,
+                sampleFormat: format.sampleFormat.rawValue, ffmpegPID: sourceStatus.pid, restarts: sourceStatus.restarts,
+                framesCaptured: counters.framesCaptured.load(ordering: .relaxed),
+                secondsSinceLastAudio: last.map { SystemClock.monotonic() - $0 },
+                xruns: counters.xruns.load(ordering: .relaxed), lastExit: sourceStatus.lastExit,
+                lastErrorLines: sourceStatus.lastErrorLines, nextStartInSeconds: sourceStatus.nextStartInSeconds),
+            queue: QueueStatus(
+                chunkMilliseconds: configuration.source.chunkMilliseconds,
+                depthChunks: consumers.map(\.depthChunks).max() ?? 0,
+                highWaterChunks: consumers.map(\.highWaterChunks).max() ?? 0,
+                consumers: consumers),
+            droppedFrames: droppedFrames,
+            levels: levelsResponse(),
+            disk: Self.disk(at: configuration.storage.root, bytesPerSecond: Double(format.bytesPerSecond * max(active, 0)), directories: snapshots.map(\.configuration.directory)),
+            recordings: recordingResponses)
+    }
+
+    func levelsResponse() -> LevelsResponse? {
+        guard let latest = levelMonitor.current else { return nil }
+        let channels = latest.peakDBFS.indices.map { c in
+            LevelsResponse.Channel(
+                peakDBFS: ChannelLevels.clamped(latest.peakDBFS[c]), rmsDBFS: ChannelLevels.clamped(latest.rmsDBFS[c]),
+                clipped: latest.clippedSamples[c], clippedTotal: latest.totalClipped[c])
+        }
+        return LevelsResponse(time: latest.time, frame: latest.frame, silent: latest.silent, channels: channels)
+    }
+
+    private func queueEntry(_ channel: ChunkChannel) -> QueueStatus.Consumer {
+        QueueStatus.Consumer(
+            name: channel.name, depthChunks: channel.depth, highWaterChunks: channel.highWater,
+            capacityChunks: channel.capacity, droppedFrames: channel.droppedFrames)
+    }
+
+    static func recordingResponse(_ snapshot: RecordingController.Snapshot) -> RecordingResponse {
+        let status = snapshot.status
+        return RecordingResponse(
+            name: snapshot.configuration.name, kind: snapshot.kind.rawValue, state: status.state.rawValue,
+            directory: snapshot.configuration.directory, segmentSeconds: snapshot.configuration.segmentSeconds,
+            align: snapshot.configuration.align.rawValue, filename: snapshot.configuration.filename,
+            currentFile: status.currentFile, currentFileSeconds: snapshot.currentFileSeconds,
+            segmentsClosed: status.segmentsClosed, framesWritten: status.framesWritten, bytesWritten: status.bytesWritten,
+            droppedFrames: status.droppedFrames, lastError: status.lastError, startedAt: snapshot.startedAt,
+            stopsAt: snapshot.stopsAt)
+    }
+
+    static func segmentResponse(_ info: SegmentInfo) -> SegmentResponse {
+        SegmentResponse(
+            recording: info.recording, path: info.path, sequence: info.sequence, firstFrame: info.firstFrame,
+            frames: info.frames, durationSeconds: info.durationSeconds, startTime: info.startTime,
+            peakDBFS: info.peakDBFS.map { ChannelLevels.clamped($0) }, rmsDBFS: info.rmsDBFS.map { ChannelLevels.clamped($0) },
+            droppedFrames: info.droppedFrames, restarts: info.restarts, bytes: info.bytes)
+    }
+
+    /// Free space of the file system holding `path` (or its nearest existing parent).
+    static func disk(at path: String, bytesPerSecond: Double, directories: [String]) -> DiskStatus? {
+        var probe = directories.first ?? path
+        while !FileManager.default.fileExists(atPath: probe), probe != "/", !probe.isEmpty {
+            probe = (probe as NSString).deletingLastPathComponent
+        }
+        var info = statvfs()
+        guard statvfs(probe, &info) == 0 else { return nil }
+        let free = UInt64(info.f_bavail) * UInt64(info.f_frsize)
+        let total = UInt64(info.f_blocks) * UInt64(info.f_frsize)
+        return DiskStatus(path: probe, freeBytes: free, totalBytes: total, estimatedSecondsLeft: bytesPerSecond > 0 ? Double(free) / bytesPerSecond : nil)
+    }
+}

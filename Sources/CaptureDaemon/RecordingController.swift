@@ -1,0 +1,236 @@
+// Starts and stops recordings while the capture runs: each is a SegmentWriter on its own queue and thread.
+import CaptureCore
+import Foundation
+import Logging
+
+/// Owns the running recordings. Continuous ones come from the configuration and run for the daemon's
+/// life; on-demand ones are started and stopped through the control API and may stop by themselves
+/// after a duration. Adding or removing one never disturbs the capture or the other consumers.
+public actor RecordingController {
+    public enum Kind: String, Sendable {
+        case continuous
+        case onDemand = "on-demand"
+    }
+
+    /// A recording with what the API shows about it.
+    public struct Snapshot: Sendable {
+        public var configuration: RecordingConfiguration
+        public var kind: Kind
+        public var status: RecordingStatus
+        public var startedAt: Double
+        public var stopsAt: Double?
+        public var queue: ChunkChannel
+        public var sampleRate: Int
+
+        /// Seconds of audio in the file being written.
+        public var currentFileSeconds: Double { Double(status.currentFrames) / Double(sampleRate) }
+    }
+
+    private struct Entry {
+        var writer: SegmentWriter
+        var thread: ConsumerThread
+        var kind: Kind
+        var startedAt: Double
+        var stopsAt: Double?
+    }
+
+    private struct Finished {
+        var snapshot: RecordingStatus
+        var configuration: RecordingConfiguration
+        var kind: Kind
+        var startedAt: Double
+        var segments: [SegmentInfo]
+    }
+
+    private let format: AudioFormat
+    private let queueChunks: Int
+    private let pool: ChunkPool
+    private let fanout: ChunkFanout
+    private let events: EventLog
+    private let logger: Logger
+    private let storageRoot: String
+    private var entries: [String: Entry] = [:]
+    private var order: [String] = []
+    private var finished: [String: Finished] = [:]
+
+    public init(
+        format: AudioFormat, queueChunks: Int, pool: ChunkPool, fanout: ChunkFanout, events: EventLog,
+        logger: Logger, storageRoot: String, continuous: [RecordingConfiguration]
+    ) {
+        self.format = format
+        self.queueChunks = queueChunks
+        self.pool = pool
+        self.fanout = fanout
+        self.events = events
+        self.logger = logger
+        self.storageRoot = storageRoot
+        for recording in continuous {
+            let entry = Self.makeEntry(recording, kind: .continuous, stopsAt: nil, format: format, queueChunks: queueChunks, pool: pool, events: events, logger: logger)
+            entries[recording.name] = entry
+            order.append(recording.name)
+        }
+    }
+
+    private static func makeEntry(
+        _ recording: RecordingConfiguration, kind: Kind, stopsAt: Double?, format: AudioFormat, queueChunks: Int,
+        pool: ChunkPool, events: EventLog, logger: Logger
+    ) -> Entry {
+        let writer = SegmentWriter(recording: recording, format: format, events: events, logger: logger)
+        let channel = ChunkChannel(name: "rec-\(recording.name)", capacity: queueChunks)
+        // The recording may hold its whole queue plus the chunk it is writing.
+        pool.grow(by: queueChunks + 1)
+        return Entry(writer: writer, thread: ConsumerThread(channel: channel, consumer: writer), kind: kind,
+            startedAt: Date().timeIntervalSince1970, stopsAt: stopsAt)
+    }
+
+    /// Starts the threads of the continuous recordings and attaches them to the capture.
+    public func startContinuous() {
+        for name in order {
+            guard let entry = entries[name], entry.kind == .continuous else { continue }
+            entry.thread.start()
+            fanout.add(entry.thread.channel)
+        }
+    }
+
+    public var snapshots: [Snapshot] {
+        order.compactMap { name in
+            entries[name].map { Snapshot(configuration: $0.writer.recording, kind: $0.kind, status: $0.writer.status, startedAt: $0.startedAt, stopsAt: $0.stopsAt, queue: $0.thread.channel, sampleRate: format.sampleRate) }
+        }
+    }
+
+    /// Starts an on-demand recording. Throws 409 when one of that name runs, 400 for bad values.
+    public func start(
+        name: String, segmentSeconds: Int?, filename: String?, durationSeconds: Double?, directory: String?,
+        align: String?
+    ) throws(ControlError) -> Snapshot {
+        guard Self.isValidName(name) else {
+            throw .badRequest("invalid recording name '\(name)': use 1 to 64 of A-Z a-z 0-9 . _ - (not '..')")
+        }
+        if entries[name] != nil {
+            throw .conflict("a recording named '\(name)' is already running; stop it first (audiocap stop \(name)) or pick another name")
+        }
+        var recording = RecordingConfiguration(name: name, directory: try resolveDirectory(directory, name: name))
+        if let segmentSeconds {
+            guard (1...86_400).contains(segmentSeconds) else {
+                throw .badRequest("segment_seconds must be an integer from 1 to 86400, got \(segmentSeconds)")
+            }
+            recording.segmentSeconds = segmentSeconds
+        }
+        if let align {
+            guard let value = SegmentAlignment(rawValue: align) else {
+                throw .badRequest("align must be \"clock\" or \"samples\", got \"\(align)\"")
+            }
+            recording.align = value
+        }
+        if let filename {
+            guard !filename.isEmpty, !filename.hasPrefix("/"), !filename.split(separator: "/").contains("..") else {
+                throw .badRequest("filename must be a relative template without '..', got \"\(filename)\"")
+            }
+            recording.filename = filename.hasSuffix(".wav") ? filename : filename + ".wav"
+        }
+        var stopsAt: Double? = nil
+        if let durationSeconds {
+            guard durationSeconds > 0, durationSeconds.isFinite, durationSeconds <= 366 * 86_400 else {
+                throw .badRequest("duration_seconds must be greater than 0 and at most a year, got \(durationSeconds)")
+            }
+            stopsAt = Date().timeIntervalSince1970 + durationSeconds
+        }
+        let entry = Self.makeEntry(recording, kind: .onDemand, stopsAt: stopsAt, format: format, queueChunks: queueChunks, pool: pool, events: events, logger: logger)
+        entries[name] = entry
+        order.append(name)
+        finished[name] = nil
+        entry.thread.start()
+        fanout.add(entry.thread.channel)
+        var fields: [String: CaptureEvent.Value] = [
+            "recording.directory": .string(recording.directory),
+            "recording.segment_seconds": .int(Int64(recording.segmentSeconds)),
+        ]
+        if let durationSeconds { fields["recording.duration_seconds"] = .double(durationSeconds) }
+        events.emit(.notice, "recording.started", "recording started", recording: name, fields)
+        return Snapshot(configuration: recording, kind: .onDemand, status: entry.writer.status, startedAt: entry.startedAt, stopsAt: stopsAt, queue: entry.thread.channel, sampleRate: format.sampleRate)
+    }
+
+    /// Stops a recording: it writes what is queued, closes its file, and is removed. Returns its last
+    /// status and the files it wrote.
+    public func stop(name: String, reason: String = "asked to stop") async throws(ControlError) -> (Snapshot, [SegmentInfo]) {
+        guard let entry = entries[name] else {
+            throw .notFound("no running recording named '\(name)'; see `audiocap recordings`")
+        }
+        entries[name] = nil
+        order.removeAll { $0 == name }
+        fanout.remove(entry.thread.channel)
+        await entry.thread.done()
+        let segments = entry.writer.segments()
+        let status = entry.writer.status
+        finished[name] = Finished(snapshot: status, configuration: entry.writer.recording, kind: entry.kind, startedAt: entry.startedAt, segments: segments)
+        if finished.count > 200, let oldest = finished.min(by: { $0.value.startedAt < $1.value.startedAt })?.key {
+            finished[oldest] = nil
+        }
+        events.emit(.notice, "recording.stopped", "recording stopped", recording: name, [
+            "reason": .string(reason), "segments": .int(Int64(segments.count)),
+            "frames_written": .int(status.framesWritten), "dropped_frames": .int(status.droppedFrames),
+        ])
+        return (Snapshot(configuration: entry.writer.recording, kind: entry.kind, status: status, startedAt: entry.startedAt, stopsAt: entry.stopsAt, queue: entry.thread.channel, sampleRate: format.sampleRate), segments)
+    }
+
+    /// Closed segments of a running or recently stopped recording.
+    public func segments(name: String, since: Double?) throws(ControlError) -> [SegmentInfo] {
+        if let entry = entries[name] { return entry.writer.segments(since: since) }
+        if let done = finished[name] { return since.map { t in done.segments.filter { $0.startTime >= t } } ?? done.segments }
+        throw .notFound("no recording named '\(name)'; see `audiocap recordings`")
+    }
+
+    /// Stops on-demand recordings whose duration is over. Called periodically by the daemon.
+    public func stopExpired(now: Double = Date().timeIntervalSince1970) async {
+        let due = order.filter { name in entries[name]?.stopsAt.map { $0 <= now } ?? false }
+        for name in due {
+            _ = try? await stop(name: name, reason: "duration reached")
+        }
+    }
+
+    /// Waits for every recording's thread to finish (after the fanout closed every queue at shutdown).
+    public func waitForAll() async {
+        for name in order {
+            await entries[name]?.thread.done()
+        }
+    }
+
+    public var allWriters: [SegmentWriter] { order.compactMap { entries[$0]?.writer } }
+
+    static func isValidName(_ name: String) -> Bool {
+        guard (1...64).contains(name.utf8.count), name != ".", !name.contains("..") else { return false }
+        return name.utf8.allSatisfy { b in
+            (b >= 0x30 && b <= 0x39) || (b >= 0x41 && b <= 0x5A) || (b >= 0x61 && b <= 0x7A) || b == 0x2E || b == 0x5F || b == 0x2D
+        }
+    }
+
+    /// The directory for an on-demand recording: `root/NAME` by default; a given one (absolute, or
+    /// relative to the root) must resolve inside the root, symbolic links included.
+    private func resolveDirectory(_ requested: String?, name: String) throws(ControlError) -> String {
+        let root = URL(fileURLWithPath: storageRoot).standardizedFileURL.path
+        guard let requested else { return root + "/" + name }
+        guard !requested.isEmpty, !requested.split(separator: "/").contains("..") else {
+            throw .badRequest("directory must not contain '..': \"\(requested)\"")
+        }
+        let absolute = requested.hasPrefix("/") ? requested : root + "/" + requested
+        let path = URL(fileURLWithPath: absolute).standardizedFileURL.path
+        let realRoot = Self.realPathOfExistingPrefix(root)
+        let realPath = Self.realPathOfExistingPrefix(path)
+        guard path == root || path.hasPrefix(root + "/"), realPath == realRoot || realPath.hasPrefix(realRoot + "/") else {
+            throw .badRequest("directory \"\(requested)\" is outside the recordings root \(root) ([storage] root)")
+        }
+        return path
+    }
+
+    /// The path with its longest existing prefix resolved through symbolic links.
+    private static func realPathOfExistingPrefix(_ path: String) -> String {
+        var existing = path
+        var rest: [String] = []
+        while !existing.isEmpty, existing != "/", !FileManager.default.fileExists(atPath: existing) {
+            rest.insert((existing as NSString).lastPathComponent, at: 0)
+            existing = (existing as NSString).deletingLastPathComponent
+        }
+        let resolved = URL(fileURLWithPath: existing).resolvingSymlinksInPath().path
+        return ([resolved] + rest).joined(separator: "/").replacing("//", with: "/")
+    }
+}

@@ -1,5 +1,0 @@
-// Entry point of `audiocap`; the commands live in CaptureCommands.
-
-import CaptureCommands
-
-AudioCapCommand.main()
