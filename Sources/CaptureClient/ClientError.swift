@@ -134,7 +134,7 @@ public struct ClientError: Error, CustomStringConvertible, Sendable, Equatable {
                 message: "connection refused (the socket exists but nothing listens on it)", hint: daemonHint)
         case ENOTSOCK:
             return ClientError(
-                code: .unavailable, socketPath: socketPath, message: "the path is not a socket", hint: daemonHint)
+                code: .unavailable, socketPath: socketPath, message: "not a socket", hint: "Pass the daemon's control socket with --socket")
         case EACCES, EPERM:
             return ClientError(
                 code: .permissionDenied, socketPath: socketPath, message: "permission denied", hint: permissionHint)

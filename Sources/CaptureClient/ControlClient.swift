@@ -163,8 +163,7 @@ public struct ControlClient: Sendable {
             if case .some(.some(let result)) = try await group.next() {
                 return result
             }
-            throw ClientError.closed(
-                "no reply within \(timeout.components.seconds) s", socketPath: socketPath)
+            throw ClientError.closed("no reply within \(timeout)", socketPath: socketPath)
         }
     }
 
@@ -228,6 +227,10 @@ public struct ControlClient: Sendable {
         case let error as ClientError:
             return error
         case let error as IOError:
+            // Linux answers ECONNREFUSED for a path that is not a socket at all; say so.
+            if error.errnoCode == ECONNREFUSED, Self.isNonSocket(socketPath) {
+                return .connectionFailed(errno: ENOTSOCK, socketPath: socketPath)
+            }
             return .connectionFailed(errno: error.errnoCode, socketPath: socketPath)
         case SocketAddressError.unixDomainSocketPathTooLong:
             return ClientError(
@@ -258,6 +261,13 @@ public struct ControlClient: Sendable {
                 code: .unavailable, socketPath: socketPath, message: String(describing: error),
                 hint: ClientError.daemonHint)
         }
+    }
+
+    /// Whether `path` exists and is something other than a socket.
+    private static func isNonSocket(_ path: String) -> Bool {
+        var info = stat()
+        guard stat(path, &info) == 0 else { return false }
+        return (info.st_mode & S_IFMT) != S_IFSOCK
     }
 
     /// A decoding failure in a few words: which key and what was wrong with it.

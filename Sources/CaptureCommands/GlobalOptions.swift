@@ -6,12 +6,9 @@ import CaptureProtocol
 import Foundation
 
 /// `--socket PATH` and `--json`, included in every subcommand that talks to the daemon.
-public struct GlobalOptions: ParsableArguments {
+public struct GlobalOptions: ParsableArguments, Sendable {
     @Option(
-        help: ArgumentHelp(
-            "The control socket of audiocapd.",
-            discussion: "Defaults to $AUDIOCAP_SOCKET when set, else \(ControlAPI.defaultSocketPath).",
-            valueName: "path"))
+        help: ArgumentHelp("The control socket of audiocapd; $AUDIOCAP_SOCKET sets the default.", valueName: "path"))
     public var socket: String = GlobalOptions.defaultSocket
 
     @Flag(help: "Print the daemon's reply as JSON instead of text.")

@@ -72,16 +72,14 @@ public final class AudioCapDaemon: Service, Sendable {
             if let control {
                 group.addTask { try await control.run() }
             }
-            group.addTask { [recordings] in
-                // Stops on-demand recordings whose duration is over.
-                while !Task.isCancelled {
-                    try? await Task.sleep(for: .milliseconds(250))
-                    await recordings.stopExpired()
-                }
+            group.addTask { [self] in
+                await housekeeping()
             }
+            let notifier = SystemdNotifier()
             await withGracefulShutdownHandler {
                 await source.run()
             } onGracefulShutdown: {
+                notifier.notify("STOPPING=1\nSTATUS=stopping: closing segments")
                 source.stop()
             }
             group.cancelAll()
@@ -94,6 +92,22 @@ public final class AudioCapDaemon: Service, Sendable {
         events.emit(.info, "daemon.stopped", "audiocapd stopped", [
             "frames_captured": .int(counters.framesCaptured.load(ordering: .relaxed)),
         ])
+    }
+
+    /// Every 250 ms: stops on-demand recordings whose duration is over, and reports health to systemd.
+    private func housekeeping() async {
+        var health = HealthMonitor(notifier: SystemdNotifier(), stallSeconds: configuration.source.stallSeconds)
+        while !Task.isCancelled {
+            try? await Task.sleep(for: .milliseconds(250))
+            await recordings.stopExpired()
+            let snapshots = await recordings.snapshots
+            let status = source.status
+            let drops = levelThread.channel.droppedFrames + snapshots.reduce(Int64(0)) { $0 + $1.status.droppedFrames }
+            health.tick(
+                phase: status.phase, lastAudio: counters.lastAudioMonotonic, drops: drops,
+                recordings: snapshots.count, blocked: snapshots.filter { $0.status.state == .blocked }.count,
+                lastExit: status.lastExit)
+        }
     }
 
     /// Repairs `.partial` files left by a crash or power cut in every recording's directory and under
