@@ -148,10 +148,12 @@ public struct ClientError: Error, CustomStringConvertible, Sendable, Equatable {
         }
     }
 
-    /// The error for a non-2xx reply; `hint` is the caller's next step for this request.
-    static func api(status: Int, message: String, socketPath: String, hint: String?) -> ClientError {
-        let next = hint ?? (status >= 500 ? logHint : nil)
-        return ClientError(code: .apiError, socketPath: socketPath, status: status, message: message, hint: next)
+    /// The error for a non-2xx reply. The daemon's messages name their own next step; a 5xx one also points at
+    /// the daemon's log.
+    static func api(status: Int, message: String, socketPath: String) -> ClientError {
+        ClientError(
+            code: .apiError, socketPath: socketPath, status: status, message: message,
+            hint: status >= 500 ? logHint : nil)
     }
 
     static func badReply(_ message: String, socketPath: String) -> ClientError {

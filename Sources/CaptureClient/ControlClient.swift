@@ -55,27 +55,20 @@ public struct ControlClient: Sendable {
         } catch {
             throw .badReply("cannot encode the request: \(error)", socketPath: socketPath)
         }
-        return try await call(
-            .POST, ControlAPI.recordings, body: body,
-            hints: [
-                409: "`audiocap recordings` shows what is running; `audiocap stop \(request.name)` stops it",
-                400: "`audiocap start --help` describes the options",
-            ])
+        return try await call(.POST, ControlAPI.recordings, body: body)
     }
 
     /// `DELETE /v1/recordings/{name}`: stops a recording and returns the files it wrote. An unknown name is an API
     /// error with status 404.
     public func stop(name: String) async throws(ClientError) -> StopRecordingResponse {
-        try await call(
-            .DELETE, ControlAPI.recording(Self.pathComponent(name)),
-            hints: [404: "`audiocap recordings` lists the recordings"])
+        try await call(.DELETE, ControlAPI.recording(Self.pathComponent(name)))
     }
 
     /// `GET /v1/recordings/{name}/segments[?since=]`: the closed files of a recording, those that start at or after
     /// `since` when it is given.
     public func segments(name: String, since: Date? = nil) async throws(ClientError) -> SegmentsResponse {
         let target = Self.target(ControlAPI.segments(Self.pathComponent(name)), [("since", since.map(Self.epoch))])
-        return try await call(.GET, target, hints: [404: "`audiocap recordings` lists the recordings"])
+        return try await call(.GET, target)
     }
 
     /// `GET /v1/levels`: the newest reading of every channel.
@@ -121,9 +114,9 @@ public struct ControlClient: Sendable {
     // MARK: - One reply
 
     /// Sends a request, waits at most `timeout` for the whole reply, and decodes a 2xx body as `Response`; a
-    /// non-2xx reply becomes an API error carrying the daemon's message and `hints[status]`.
+    /// non-2xx reply becomes an API error carrying the daemon's message (which names the next step itself).
     private func call<Response: Decodable & Sendable>(
-        _ method: HTTPMethod, _ target: String, body: [UInt8]? = nil, hints: [Int: String] = [:]
+        _ method: HTTPMethod, _ target: String, body: [UInt8]? = nil
     ) async throws(ClientError) -> Response {
         let connection = self.connection
         let limit = maximumReplyBytes
@@ -139,7 +132,7 @@ public struct ControlClient: Sendable {
         }
         let (head, bytes) = reply
         guard (200..<300).contains(head.status.code) else {
-            throw apiError(head, bytes, hints: hints)
+            throw apiError(head, bytes)
         }
         do {
             return try ControlAPI.decoder().decode(Response.self, from: Data(bytes.readableBytesView))
@@ -178,7 +171,7 @@ public struct ControlClient: Sendable {
             try await connection.exchange(.GET, target, accept: "application/x-ndjson") { head, body in
                 guard (200..<300).contains(head.status.code) else {
                     let bytes = try await body.collect(upTo: 1024 * 1024)
-                    throw apiError(head, bytes, hints: [:])
+                    throw apiError(head, bytes)
                 }
                 let decoder = ControlAPI.decoder()
                 var lines = LineSplitter()
@@ -208,7 +201,7 @@ public struct ControlClient: Sendable {
 
     // MARK: - Errors
 
-    private func apiError(_ head: HTTPResponseHead, _ bytes: ByteBuffer, hints: [Int: String]) -> ClientError {
+    private func apiError(_ head: HTTPResponseHead, _ bytes: ByteBuffer) -> ClientError {
         let status = Int(head.status.code)
         let message: String
         if let decoded = try? ControlAPI.decoder().decode(ErrorResponse.self, from: Data(bytes.readableBytesView)) {
@@ -218,7 +211,7 @@ public struct ControlClient: Sendable {
                 .trimmingCharacters(in: .whitespacesAndNewlines)
             message = text.isEmpty ? head.status.reasonPhrase : text
         }
-        return .api(status: status, message: message, socketPath: socketPath, hint: hints[status])
+        return .api(status: status, message: message, socketPath: socketPath)
     }
 
     /// Turns what the transport throws into a `ClientError`.

@@ -58,11 +58,15 @@ struct MeterLine: Sendable {
         var cells = [Character](repeating: " ", count: width + 2)
         let step = 10.0
         var level = Self.floor
+        var free = 0  // first cell a label may use: labels keep one space between them
         while level <= 0 {
             let text = level == 0 ? "0" : String(Int(level))
             let position = Int(((level - Self.floor) / -Self.floor * Double(width)).rounded())
-            let start = min(max(0, position - (level == 0 ? text.count - 1 : 0)), cells.count - text.count)
-            for (offset, character) in text.enumerated() { cells[start + offset] = character }
+            let start = min(position, cells.count - text.count)
+            if start >= free {
+                for (offset, character) in text.enumerated() { cells[start + offset] = character }
+                free = start + text.count + 1
+            }
             level += step
         }
         return String(repeating: " ", count: labelWidth + 2) + String(cells).trimmingTrailingSpaces() + " dBFS"

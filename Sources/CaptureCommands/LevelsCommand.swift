@@ -39,8 +39,8 @@ public struct LevelsCommand: AsyncParsableCommand {
     public init() {}
 
     public func validate() throws {
-        guard (10...60_000).contains(interval) else {
-            throw ValidationError("--interval must be between 10 and 60000 milliseconds")
+        guard (20...60_000).contains(interval) else {
+            throw ValidationError("--interval must be from 20 to 60000 milliseconds")
         }
     }
 

@@ -42,7 +42,7 @@ public struct StatusCommand: AsyncParsableCommand {
     static func render(_ status: StatusResponse, style: Style = .plain) -> String {
         let source = status.source
         var rows: [[String]] = []
-        func row(_ label: String, _ value: String) { rows.append([label + ":", value]) }
+        func row(_ label: String, _ value: String) { rows.append([label.isEmpty ? "" : label + ":", value]) }
 
         row("daemon", "audiocapd \(status.version), pid \(status.pid), up \(TextFormat.duration(status.uptimeSeconds))")
 

@@ -44,7 +44,9 @@ enum TextFormat {
 
     /// A dBFS value with one decimal; -120 and below (the API's -200 for digital silence) print as `-inf`.
     static func dBFS(_ value: Double) -> String {
-        value <= -120 || !value.isFinite ? "-inf" : String(format: "%.1f", value)
+        if value <= -120 || !value.isFinite { return "-inf" }
+        let tenths = (value * 10).rounded() / 10
+        return tenths == 0 ? "0.0" : String(format: "%.1f", tenths)
     }
 
     /// A UTC time as ISO 8601 with whole seconds: `2026-11-22T01:02:03Z`.

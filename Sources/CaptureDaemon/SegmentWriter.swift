@@ -99,8 +99,10 @@ public final class SegmentWriter: ChunkConsumer, @unchecked Sendable {
             }
             let count = Int(min(Int64(chunk.frameCount - offset), remaining))
             let slice = UnsafeRawBufferPointer(start: chunk.bytes + offset * bytesPerFrame, count: count * bytesPerFrame)
-            guard write(slice) else {
-                noteLost(frame: frame + Int64(count), frames: Int64(chunk.frameCount - offset - count), time: time)
+            let written = write(slice)
+            guard written == count else {
+                let rest = chunk.frameCount - offset - written
+                noteLost(frame: frame + Int64(written), frames: Int64(rest), time: time + Double(written) / Double(format.sampleRate))
                 return
             }
             offset += count
@@ -176,23 +178,30 @@ public final class SegmentWriter: ChunkConsumer, @unchecked Sendable {
         return true
     }
 
-    private func write(_ slice: UnsafeRawBufferPointer) -> Bool {
-        guard let file else { return false }
+    /// Writes `slice` to the open file; returns the frames that reached it (all of them unless the write
+    /// failed, in which case the recording is now blocked and the file closed).
+    private func write(_ slice: UnsafeRawBufferPointer) -> Int {
+        guard let file else { return 0 }
+        let before = file.frames
+        var failure: WAVWriteError? = nil
         do {
             try file.append(slice)
         } catch {
-            fail(error, during: "write")
-            return false
+            failure = error
         }
-        levels.measure(slice, into: &chunkLevels)
-        segmentLevels.accumulate(chunkLevels)
-        let frames = Int64(slice.count / format.bytesPerFrame)
-        shared.withLock {
-            $0.currentFrames += frames
-            $0.framesWritten += frames
-            $0.bytesWritten += UInt64(slice.count)
+        let written = Int(file.frames - before)
+        if written > 0 {
+            let bytes = written * format.bytesPerFrame
+            levels.measure(UnsafeRawBufferPointer(rebasing: slice[..<bytes]), into: &chunkLevels)
+            segmentLevels.accumulate(chunkLevels)
+            shared.withLock {
+                $0.currentFrames += Int64(written)
+                $0.framesWritten += Int64(written)
+                $0.bytesWritten += UInt64(bytes)
+            }
         }
-        return true
+        if let failure { fail(failure, during: "write") }
+        return written
     }
 
     private func closeSegment() {
@@ -204,6 +213,7 @@ public final class SegmentWriter: ChunkConsumer, @unchecked Sendable {
         do {
             path = try file.close()
         } catch {
+            file.abandon()
             fail(error, during: "close")
             return
         }
@@ -271,11 +281,9 @@ public final class SegmentWriter: ChunkConsumer, @unchecked Sendable {
         ])
     }
 
+    /// Marks the recording blocked after a write error, reports it, and closes the open file with a
+    /// valid header (what reached the disk stays playable). Writing is tried again after `retrySeconds`.
     private func fail(_ error: any Error, during operation: String) {
-        if let file {
-            file.abandon()
-            self.file = nil
-        }
         let diskFull = (error as? WAVWriteError)?.isDiskFull ?? false
         blockedUntil = SystemClock.monotonic() + retrySeconds
         let message = "\(error)"
@@ -290,5 +298,6 @@ public final class SegmentWriter: ChunkConsumer, @unchecked Sendable {
                 "error": .string(message), "operation": .string(operation),
                 "segment.path": .string(segmentPath), "retry_seconds": .double(retrySeconds),
             ])
+        if operation != "close" { closeSegment() }
     }
 }

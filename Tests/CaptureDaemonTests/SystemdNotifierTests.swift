@@ -50,10 +50,10 @@ final class NotifyListener {
         let notifier = SystemdNotifier(environment: ["NOTIFY_SOCKET": listener.path, "WATCHDOG_USEC": "2000000"])
         #expect(notifier.watchdogInterval == 1)
         var health = HealthMonitor(notifier: notifier, stallSeconds: 5)
-        // No audio yet: nothing but nothing.
+        // No audio yet: a status, not ready.
         let idle = health.tick(phase: .starting, lastAudio: nil, drops: 0, recordings: 1, blocked: 0, lastExit: nil, now: 100)
         #expect(!idle)
-        #expect(listener.drain().isEmpty)
+        #expect(listener.drain() == ["STATUS=waiting for audio"])
         // Audio flows: READY with a status, and a watchdog ping.
         let flowing = health.tick(phase: .running, lastAudio: 100, drops: 0, recordings: 1, blocked: 0, lastExit: nil, now: 100.5)
         #expect(flowing)

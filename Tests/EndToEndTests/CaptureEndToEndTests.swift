@@ -26,232 +26,236 @@ func fields(of line: String) -> [String: String] {
     return result
 }
 
-@Suite(.serialized) struct CaptureEndToEndTests {
-    @Test func generatorUnpacedIntoSampleAlignedSegmentsIsBitExact() throws {
-        let dir = try TemporaryDirectory()
-        defer { dir.remove() }
-        try writeConfig("""
-            [source]
-            input_format = "lavfi"
-            device = '\(patternGenerator(seconds: 5))'
+extension EndToEnd {
+    @Suite(.serialized) struct CaptureEndToEndTests {
+        @Test func generatorUnpacedIntoSampleAlignedSegmentsIsBitExact() throws {
+            let dir = try TemporaryDirectory()
+            defer { dir.remove() }
+            try writeConfig("""
+                [source]
+                input_format = "lavfi"
+                device = '\(patternGenerator(seconds: 5))'
 
-            restart_delay_seconds = 60
-            [levels]
-            log_interval_seconds = 0
-            [[recording]]
-            name = "gen"
-            directory = "\(dir.path)/out"
-            segment_seconds = 1
-            align = "samples"
-            filename = "{seq}.wav"
-            """, to: dir.file("a.toml"))
-        let daemon = try DaemonProcess(config: dir.file("a.toml"), directory: dir.path)
-        #expect(daemon.waitForLog("ffmpeg exited on its own"), "\(daemon.log)")
-        let (status, seconds) = daemon.terminate()
-        #expect(status == 0)
-        #expect(seconds < 5)
-        let files = wavFiles(under: dir.path + "/out")
-        #expect(files.count == 5)
-        #expect(files.map { ffprobeFrames($0) } == Array(repeating: 48_000, count: 5))
-        let report = try PatternCheck.check(channels: 2, files: files)
-        #expect(report.bitExact, "\(report)")
-        #expect(report.frames == 240_000)
-        #expect(partialFiles(under: dir.path).isEmpty)
-        // Levels in the segment events against the pattern's known levels.
-        let closed = daemon.lines(containing: "event=segment.closed").map(fields)
-        #expect(closed.count == 5)
-        for event in closed {
-            let peaks = event["segment.peak_dbfs"]!.split(separator: ",")
-            let rms = event["segment.rms_dbfs"]!.split(separator: ",").compactMap { Double($0) }
-            #expect(peaks.first == "-20.00")
-            #expect(abs(rms[0] - -23.01) < 0.02)
+                restart_delay_seconds = 60
+                [levels]
+                log_interval_seconds = 0
+                [[recording]]
+                name = "gen"
+                directory = "\(dir.path)/out"
+                segment_seconds = 1
+                align = "samples"
+                filename = "{seq}.wav"
+                """, to: dir.file("a.toml"))
+            let daemon = try DaemonProcess(config: dir.file("a.toml"), directory: dir.path)
+            #expect(daemon.waitForLog("ffmpeg exited on its own"), "\(daemon.log)")
+            let (status, seconds) = daemon.terminate()
+            #expect(status == 0)
+            #expect(seconds < 5)
+            let files = wavFiles(under: dir.path + "/out")
+            #expect(files.count == 5)
+            #expect(files.map { ffprobeFrames($0) } == Array(repeating: 48_000, count: 5))
+            let report = try PatternCheck.check(channels: 2, files: files)
+            #expect(report.bitExact, "\(report)")
+            #expect(report.frames == 240_000)
+            #expect(partialFiles(under: dir.path).isEmpty)
+            // Levels in the segment events against the pattern's known levels.
+            let closed = daemon.lines(containing: "event=segment.closed").map(fields)
+            #expect(closed.count == 5)
+            for event in closed {
+                let peaks = event["segment.peak_dbfs"]!.split(separator: ",")
+                let rms = event["segment.rms_dbfs"]!.split(separator: ",").compactMap { Double($0) }
+                #expect(peaks.first == "-20.00")
+                #expect(abs(rms[0] - -23.01) < 0.02)
+            }
         }
-    }
 
-    @Test func badConfigurationExits78WithTheKey() throws {
-        let dir = try TemporaryDirectory()
-        defer { dir.remove() }
-        try writeConfig("""
-            [source]
-            channels = 0
-            sample_rat = 48000
-            """, to: dir.file("bad.toml"))
-        let daemon = try DaemonProcess(config: dir.file("bad.toml"), directory: dir.path)
-        daemon.process.waitUntilExit()
-        #expect(daemon.process.terminationStatus == 78)
-        #expect(daemon.log.contains("source.channels"))
-        #expect(daemon.log.contains("sample_rat"))
-        let check = try ProcessRunner.run(Binaries.audiocap, ["check-config", dir.file("bad.toml")])
-        #expect(check.status == 78)
-        #expect(String(decoding: check.stderr, as: UTF8.self).contains("source.channels"))
+        @Test func badConfigurationExits78WithTheKey() throws {
+            let dir = try TemporaryDirectory()
+            defer { dir.remove() }
+            try writeConfig("""
+                [source]
+                channels = 0
+                sample_rat = 48000
+                """, to: dir.file("bad.toml"))
+            let daemon = try DaemonProcess(config: dir.file("bad.toml"), directory: dir.path)
+            daemon.process.waitUntilExit()
+            #expect(daemon.process.terminationStatus == 78)
+            #expect(daemon.log.contains("source.channels"))
+            #expect(daemon.log.contains("sample_rat"))
+            let check = try ProcessRunner.run(Binaries.audiocap, ["check-config", dir.file("bad.toml")])
+            #expect(check.status == 78)
+            #expect(String(decoding: check.stderr, as: UTF8.self).contains("source.channels"))
+        }
     }
 }
 
-@Suite(.serialized, .enabled(if: TestMic.isAvailable, "the ALSA test microphone needs pulseaudio, pactl, pacat and libasound2-plugins"))
-struct ALSACaptureEndToEndTests {
-    func config(dir: TemporaryDirectory, device: String = "testmic", extraSource: String = "", recordings: String) -> String {
-        """
-        [source]
-        device = "\(device)"
-        restart_delay_seconds = 0.2
-        \(extraSource)
-        [levels]
-        log_interval_seconds = 1
-        \(recordings)
-        """
-    }
+extension EndToEnd {
+    @Suite(.serialized, .enabled(if: TestMic.isAvailable, "the ALSA test microphone needs pulseaudio, pactl, pacat and libasound2-plugins"))
+    struct ALSACaptureEndToEndTests {
+        func config(dir: TemporaryDirectory, device: String = "testmic", extraSource: String = "", recordings: String) -> String {
+            """
+            [source]
+            device = "\(device)"
+            restart_delay_seconds = 0.2
+            \(extraSource)
+            [levels]
+            log_interval_seconds = 1
+            \(recordings)
+            """
+        }
 
-    @Test func pacedALSACaptureIntoClockAndSampleAlignedRecordings() throws {
-        let mic = try TestMic.start()
-        defer { mic.stop() }
-        let dir = try TemporaryDirectory()
-        defer { dir.remove() }
-        try writeConfig(config(dir: dir, recordings: """
-            [[recording]]
-            name = "clock"
-            directory = "\(dir.path)/clock"
-            segment_seconds = 2
-            filename = "%H%M%S.wav"
-            [[recording]]
-            name = "samples"
-            directory = "\(dir.path)/samples"
-            segment_seconds = 1
-            align = "samples"
-            filename = "{seq}.wav"
-            """), to: dir.file("a.toml"))
-        let daemon = try DaemonProcess(config: dir.file("a.toml"), directory: dir.path, environment: mic.environment)
-        #expect(daemon.waitForLog("recording.name=clock", count: 1, timeout: 15))
-        #expect(daemon.waitForLog("event=segment.closed recording.name=clock", count: 3, timeout: 20), "\(daemon.log)")
-        let (status, seconds) = daemon.terminate()
-        #expect(status == 0)
-        #expect(seconds < 5)
-        #expect(partialFiles(under: dir.path).isEmpty)
+        @Test func pacedALSACaptureIntoClockAndSampleAlignedRecordings() throws {
+            let mic = try TestMic.start()
+            defer { mic.stop() }
+            let dir = try TemporaryDirectory()
+            defer { dir.remove() }
+            try writeConfig(config(dir: dir, recordings: """
+                [[recording]]
+                name = "clock"
+                directory = "\(dir.path)/clock"
+                segment_seconds = 2
+                filename = "%H%M%S.wav"
+                [[recording]]
+                name = "samples"
+                directory = "\(dir.path)/samples"
+                segment_seconds = 1
+                align = "samples"
+                filename = "{seq}.wav"
+                """), to: dir.file("a.toml"))
+            let daemon = try DaemonProcess(config: dir.file("a.toml"), directory: dir.path, environment: mic.environment)
+            #expect(daemon.waitForLog("recording.name=clock", count: 1, timeout: 15))
+            #expect(daemon.waitForLog("event=segment.closed recording.name=clock", count: 3, timeout: 20), "\(daemon.log)")
+            let (status, seconds) = daemon.terminate()
+            #expect(status == 0)
+            #expect(seconds < 5)
+            #expect(partialFiles(under: dir.path).isEmpty)
 
-        let samples = wavFiles(under: dir.path + "/samples")
-        let clock = wavFiles(under: dir.path + "/clock")
-        for files in [samples, clock] {
+            let samples = wavFiles(under: dir.path + "/samples")
+            let clock = wavFiles(under: dir.path + "/clock")
+            for files in [samples, clock] {
+                let report = try PatternCheck.check(channels: 2, files: files)
+                #expect(report.bitExact, "\(report)")
+                #expect(report.frames > 4 * 48_000)
+            }
+            // Both recordings got every frame of the one capture.
+            let totalSamples = samples.compactMap(ffprobeFrames).reduce(0, +)
+            let totalClock = clock.compactMap(ffprobeFrames).reduce(0, +)
+            #expect(totalSamples == totalClock)
+            // align = "samples": every file but the last holds exactly 1 s.
+            #expect(samples.dropLast().allSatisfy { ffprobeFrames($0) == 48_000 })
+            // align = "clock": files are named at even seconds and start within one chunk of the boundary.
+            for file in clock.dropFirst() {
+                let name = (file as NSString).lastPathComponent
+                #expect(Int(name.prefix(6))! % 2 == 0, "\(name)")
+            }
+            let closed = daemon.lines(containing: "event=segment.closed recording.name=clock").map(fields)
+            let formatter = ISO8601DateFormatter()
+            formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+            for event in closed.dropFirst() {
+                let start = formatter.date(from: event["segment.start_time"]!)!.timeIntervalSince1970
+                let offset = start - (start / 2).rounded() * 2
+                #expect(abs(offset) <= 0.1, "segment starts \(offset) s from its boundary")
+            }
+            for file in clock.dropFirst().dropLast() {
+                #expect(abs(ffprobeFrames(file)! - 96_000) <= 4800)
+            }
+            // Levels of the pattern: the sine channel at -20 dBFS peak.
+            let levels = daemon.lines(containing: "levels.peak_dbfs").map(fields)
+            #expect(levels.contains { $0["levels.peak_dbfs"]?.hasPrefix("-20.00,") == true })
+        }
+
+        @Test func sigkillMidSegmentLeavesAReadableFileThatTheNextStartRepairs() throws {
+            let mic = try TestMic.start()
+            defer { mic.stop() }
+            let dir = try TemporaryDirectory()
+            defer { dir.remove() }
+            try writeConfig(config(dir: dir, recordings: """
+                [[recording]]
+                name = "r"
+                directory = "\(dir.path)/r"
+                segment_seconds = 60
+                align = "samples"
+                filename = "{seq}-%H%M%S.wav"
+                sync_seconds = 0.5
+                """), to: dir.file("a.toml"))
+            let first = try DaemonProcess(config: dir.file("a.toml"), directory: dir.path, environment: mic.environment)
+            #expect(first.waitForLog("ffmpeg started"))
+            // Let 3 s of audio reach the file, then kill without warning.
+            #expect(waitUntil(timeout: 15) { (partialFiles(under: dir.path + "/r").first.flatMap(ffprobeFrames) ?? 0) >= 3 * 48_000 })
+            first.kill9()
+            let partials = partialFiles(under: dir.path + "/r")
+            #expect(partials.count == 1)
+            // The header was refreshed at the last sync: an independent reader accepts the file as it is.
+            let synced = try #require(ffprobeFrames(partials[0]))
+            #expect(synced >= 3 * 48_000)
+            let crashed = try PatternCheck.check(channels: 2, files: partials)
+            #expect(crashed.bitExact, "\(crashed)")
+
+            let second = try DaemonProcess(config: dir.file("a.toml"), directory: dir.path, environment: mic.environment)
+            #expect(second.waitForLog("event=segment.repaired"), "\(second.log)")
+            #expect(second.waitForLog("ffmpeg started"))
+            usleep(1_500_000)
+            #expect(second.terminate().status == 0)
+            #expect(partialFiles(under: dir.path).isEmpty)
+            let files = wavFiles(under: dir.path + "/r")
+            #expect(files.count == 2)
+            let repaired = try #require(files.first)
+            #expect(try PatternCheck.check(channels: 2, files: [repaired]).bitExact)
+            #expect(ffprobeFrames(repaired)! >= synced)
+        }
+
+        @Test func killedFFmpegIsRestartedAndTheRecordingContinues() throws {
+            let mic = try TestMic.start()
+            defer { mic.stop() }
+            let dir = try TemporaryDirectory()
+            defer { dir.remove() }
+            try writeConfig(config(dir: dir, recordings: """
+                [[recording]]
+                name = "r"
+                directory = "\(dir.path)/r"
+                segment_seconds = 3600
+                filename = "{seq}.wav"
+                """), to: dir.file("a.toml"))
+            let daemon = try DaemonProcess(config: dir.file("a.toml"), directory: dir.path, environment: mic.environment)
+            #expect(daemon.waitForLog("ffmpeg started"))
+            usleep(1_000_000)
+            let pid = try #require(daemon.ffmpegPID)
+            kill(pid, SIGKILL)
+            #expect(daemon.waitForLog("ffmpeg exited on its own"))
+            #expect(daemon.waitForLog("ffmpeg started", count: 2, timeout: 10), "\(daemon.log)")
+            usleep(1_000_000)
+            #expect(daemon.terminate().status == 0)
+            let exited = try #require(daemon.lines(containing: "ffmpeg exited on its own").first.map(fields))
+            #expect(exited["ffmpeg.status"]?.contains("signaled(9)") == true)
+            let files = wavFiles(under: dir.path + "/r")
+            #expect(files.count == 1)
+            let closed = try #require(daemon.lines(containing: "event=segment.closed").first.map(fields))
+            #expect(closed["segment.restarts"] == "1")
+            // The audio on either side of the restart is intact; the outage is one discontinuity.
             let report = try PatternCheck.check(channels: 2, files: files)
-            #expect(report.bitExact, "\(report)")
-            #expect(report.frames > 4 * 48_000)
+            #expect(report.mismatchingFrames == 0)
+            #expect(report.discontinuities <= 1)
         }
-        // Both recordings got every frame of the one capture.
-        let totalSamples = samples.compactMap(ffprobeFrames).reduce(0, +)
-        let totalClock = clock.compactMap(ffprobeFrames).reduce(0, +)
-        #expect(totalSamples == totalClock)
-        // align = "samples": every file but the last holds exactly 1 s.
-        #expect(samples.dropLast().allSatisfy { ffprobeFrames($0) == 48_000 })
-        // align = "clock": files are named at even seconds and start within one chunk of the boundary.
-        for file in clock.dropFirst() {
-            let name = (file as NSString).lastPathComponent
-            #expect(Int(name.prefix(6))! % 2 == 0, "\(name)")
+
+        @Test func aMissingDeviceIsNamedWithTheDevicesThatExist() throws {
+            let mic = try TestMic.start()
+            defer { mic.stop() }
+            let dir = try TemporaryDirectory()
+            defer { dir.remove() }
+            try writeConfig(config(dir: dir, device: "nosuchmic", recordings: """
+                [[recording]]
+                name = "r"
+                directory = "\(dir.path)/r"
+                """), to: dir.file("a.toml"))
+            let daemon = try DaemonProcess(config: dir.file("a.toml"), directory: dir.path, environment: mic.environment)
+            #expect(daemon.waitForLog("event=source.device_unavailable"), "\(daemon.log)")
+            let line = try #require(daemon.lines(containing: "event=source.device_unavailable").first)
+            #expect(line.contains("nosuchmic"))
+            #expect(fields(of: line)["alsa.capture_devices"]?.contains("testmic") == true)
+            // It keeps retrying rather than exiting, and stops cleanly.
+            #expect(daemon.waitForLog("ffmpeg will be started again", count: 2, timeout: 10))
+            #expect(daemon.process.isRunning)
+            #expect(daemon.terminate().status == 0)
         }
-        let closed = daemon.lines(containing: "event=segment.closed recording.name=clock").map(fields)
-        let formatter = ISO8601DateFormatter()
-        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        for event in closed.dropFirst() {
-            let start = formatter.date(from: event["segment.start_time"]!)!.timeIntervalSince1970
-            let offset = start - (start / 2).rounded() * 2
-            #expect(abs(offset) <= 0.1, "segment starts \(offset) s from its boundary")
-        }
-        for file in clock.dropFirst().dropLast() {
-            #expect(abs(ffprobeFrames(file)! - 96_000) <= 4800)
-        }
-        // Levels of the pattern: the sine channel at -20 dBFS peak.
-        let levels = daemon.lines(containing: "levels.peak_dbfs").map(fields)
-        #expect(levels.contains { $0["levels.peak_dbfs"]?.hasPrefix("-20.00,") == true })
-    }
-
-    @Test func sigkillMidSegmentLeavesAReadableFileThatTheNextStartRepairs() throws {
-        let mic = try TestMic.start()
-        defer { mic.stop() }
-        let dir = try TemporaryDirectory()
-        defer { dir.remove() }
-        try writeConfig(config(dir: dir, recordings: """
-            [[recording]]
-            name = "r"
-            directory = "\(dir.path)/r"
-            segment_seconds = 60
-            align = "samples"
-            filename = "{seq}-%H%M%S.wav"
-            sync_seconds = 0.5
-            """), to: dir.file("a.toml"))
-        let first = try DaemonProcess(config: dir.file("a.toml"), directory: dir.path, environment: mic.environment)
-        #expect(first.waitForLog("ffmpeg started"))
-        // Let 3 s of audio reach the file, then kill without warning.
-        #expect(waitUntil(timeout: 15) { (partialFiles(under: dir.path + "/r").first.flatMap(ffprobeFrames) ?? 0) >= 3 * 48_000 })
-        first.kill9()
-        let partials = partialFiles(under: dir.path + "/r")
-        #expect(partials.count == 1)
-        // The header was refreshed at the last sync: an independent reader accepts the file as it is.
-        let synced = try #require(ffprobeFrames(partials[0]))
-        #expect(synced >= 3 * 48_000)
-        let crashed = try PatternCheck.check(channels: 2, files: partials)
-        #expect(crashed.bitExact, "\(crashed)")
-
-        let second = try DaemonProcess(config: dir.file("a.toml"), directory: dir.path, environment: mic.environment)
-        #expect(second.waitForLog("event=segment.repaired"), "\(second.log)")
-        #expect(second.waitForLog("ffmpeg started"))
-        usleep(1_500_000)
-        #expect(second.terminate().status == 0)
-        #expect(partialFiles(under: dir.path).isEmpty)
-        let files = wavFiles(under: dir.path + "/r")
-        #expect(files.count == 2)
-        let repaired = try #require(files.first)
-        #expect(try PatternCheck.check(channels: 2, files: [repaired]).bitExact)
-        #expect(ffprobeFrames(repaired)! >= synced)
-    }
-
-    @Test func killedFFmpegIsRestartedAndTheRecordingContinues() throws {
-        let mic = try TestMic.start()
-        defer { mic.stop() }
-        let dir = try TemporaryDirectory()
-        defer { dir.remove() }
-        try writeConfig(config(dir: dir, recordings: """
-            [[recording]]
-            name = "r"
-            directory = "\(dir.path)/r"
-            segment_seconds = 3600
-            filename = "{seq}.wav"
-            """), to: dir.file("a.toml"))
-        let daemon = try DaemonProcess(config: dir.file("a.toml"), directory: dir.path, environment: mic.environment)
-        #expect(daemon.waitForLog("ffmpeg started"))
-        usleep(1_000_000)
-        let pid = try #require(daemon.ffmpegPID)
-        kill(pid, SIGKILL)
-        #expect(daemon.waitForLog("ffmpeg exited on its own"))
-        #expect(daemon.waitForLog("ffmpeg started", count: 2, timeout: 10), "\(daemon.log)")
-        usleep(1_000_000)
-        #expect(daemon.terminate().status == 0)
-        let exited = try #require(daemon.lines(containing: "ffmpeg exited on its own").first.map(fields))
-        #expect(exited["ffmpeg.status"]?.contains("signaled(9)") == true)
-        let files = wavFiles(under: dir.path + "/r")
-        #expect(files.count == 1)
-        let closed = try #require(daemon.lines(containing: "event=segment.closed").first.map(fields))
-        #expect(closed["segment.restarts"] == "1")
-        // The audio on either side of the restart is intact; the outage is one discontinuity.
-        let report = try PatternCheck.check(channels: 2, files: files)
-        #expect(report.mismatchingFrames == 0)
-        #expect(report.discontinuities <= 1)
-    }
-
-    @Test func aMissingDeviceIsNamedWithTheDevicesThatExist() throws {
-        let mic = try TestMic.start()
-        defer { mic.stop() }
-        let dir = try TemporaryDirectory()
-        defer { dir.remove() }
-        try writeConfig(config(dir: dir, device: "nosuchmic", recordings: """
-            [[recording]]
-            name = "r"
-            directory = "\(dir.path)/r"
-            """), to: dir.file("a.toml"))
-        let daemon = try DaemonProcess(config: dir.file("a.toml"), directory: dir.path, environment: mic.environment)
-        #expect(daemon.waitForLog("event=source.device_unavailable"), "\(daemon.log)")
-        let line = try #require(daemon.lines(containing: "event=source.device_unavailable").first)
-        #expect(line.contains("nosuchmic"))
-        #expect(fields(of: line)["alsa.capture_devices"]?.contains("testmic") == true)
-        // It keeps retrying rather than exiting, and stops cleanly.
-        #expect(daemon.waitForLog("ffmpeg will be started again", count: 2, timeout: 10))
-        #expect(daemon.process.isRunning)
-        #expect(daemon.terminate().status == 0)
     }
 }

@@ -1,0 +1,118 @@
+// Fault injection: a stalled ffmpeg and a full disk, against the paced ALSA test microphone.
+import Foundation
+import TestSupport
+import Testing
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+let isRoot = getuid() == 0
+
+extension EndToEnd {
+    @Suite(.serialized, .enabled(if: TestMic.isAvailable, "the ALSA test microphone needs pulseaudio, pactl, pacat and libasound2-plugins"))
+    struct FaultEndToEndTests {
+        @Test func aStalledFFmpegIsKilledAndRestarted() throws {
+            let mic = try TestMic.start()
+            defer { mic.stop() }
+            let dir = try TemporaryDirectory()
+            defer { dir.remove() }
+            try writeConfig("""
+                [source]
+                device = "testmic"
+                stall_seconds = 1.5
+                restart_delay_seconds = 0.2
+                [control]
+                socket = ""
+                [storage]
+                state = "\(dir.path)/state"
+                [[recording]]
+                name = "r"
+                directory = "\(dir.path)/r"
+                segment_seconds = 3600
+                filename = "{seq}.wav"
+                """, to: dir.file("a.toml"))
+            let daemon = try DaemonProcess(config: dir.file("a.toml"), directory: dir.path, environment: mic.environment)
+            #expect(daemon.waitForLog("ffmpeg started"))
+            usleep(1_000_000)
+            let pid = try #require(daemon.ffmpegPID)
+            let stoppedAt = Date()
+            kill(pid, SIGSTOP)
+            #expect(daemon.waitForLog("event=ffmpeg.stalled", timeout: 10), "\(daemon.log)")
+            #expect(daemon.waitForLog("ffmpeg started", count: 2, timeout: 15), "\(daemon.log)")
+            #expect(waitUntil(timeout: 10) { daemon.lines(containing: "event=ffmpeg.exited").count >= 1 })
+            let recovery = Date().timeIntervalSince(stoppedAt)
+            #expect(recovery < 10, "recovered after \(recovery) s")
+            usleep(1_000_000)
+            #expect(daemon.terminate().status == 0)
+            let files = wavFiles(under: dir.path + "/r")
+            let report = try PatternCheck.check(channels: 2, files: files)
+            // The audio on either side of the stall is intact; the stall is one discontinuity.
+            #expect(report.mismatchingFrames == 0, "\(report)")
+            #expect(report.discontinuities <= 1, "\(report)")
+        }
+
+        @Test(.enabled(if: isRoot, "mounting a small tmpfs needs root"))
+        func aFullDiskBlocksOneRecordingWhichResumesWhenSpaceReturns() throws {
+            let mic = try TestMic.start()
+            defer { mic.stop() }
+            let dir = try TemporaryDirectory()
+            defer { dir.remove() }
+            let small = dir.file("small")
+            try FileManager.default.createDirectory(atPath: small, withIntermediateDirectories: true)
+            let mount = try ProcessRunner.run("mount", ["-t", "tmpfs", "-o", "size=1m", "tmpfs", small])
+            try #require(mount.status == 0, "cannot mount tmpfs: \(String(decoding: mount.stderr, as: UTF8.self))")
+            defer { _ = try? ProcessRunner.run("umount", ["-l", small]) }
+            try writeConfig("""
+                [source]
+                device = "testmic"
+                [control]
+                socket = ""
+                [storage]
+                state = "\(dir.path)/state"
+                [[recording]]
+                name = "main"
+                directory = "\(dir.path)/main"
+                segment_seconds = 3600
+                filename = "{seq}.wav"
+                [[recording]]
+                name = "small"
+                directory = "\(small)"
+                segment_seconds = 1
+                align = "samples"
+                filename = "{seq}.wav"
+                """, to: dir.file("a.toml"))
+            let daemon = try DaemonProcess(config: dir.file("a.toml"), directory: dir.path, environment: mic.environment)
+            // 1 MiB holds about 5 s of stereo 48 kHz s16.
+            #expect(daemon.waitForLog("event=recording.disk_full", timeout: 20), "\(daemon.log)")
+            #expect(daemon.process.isRunning)
+            // Free the space: remove the closed files.
+            let closedBefore = daemon.lines(containing: "event=segment.closed recording.name=small").map(fields)
+            var deletedFrames: Int64 = 0
+            for event in closedBefore {
+                if let path = event["segment.path"], FileManager.default.fileExists(atPath: path) {
+                    deletedFrames += Int64(event["segment.frames"]!)!
+                    try FileManager.default.removeItem(atPath: path)
+                }
+            }
+            #expect(daemon.waitForLog("event=recording.resumed", timeout: 15), "\(daemon.log)")
+            #expect(daemon.waitForLog("event=recording.lost", timeout: 5))
+            usleep(1_500_000)
+            #expect(daemon.terminate().status == 0)
+
+            // The other recording never noticed.
+            let main = wavFiles(under: dir.path + "/main")
+            let mainReport = try PatternCheck.check(channels: 2, files: main)
+            #expect(mainReport.bitExact, "\(mainReport)")
+            // Every frame of the capture is in a file of `small`, was deleted by us, or is counted as lost.
+            let remaining = wavFiles(under: small)
+            #expect(remaining.allSatisfy { ffprobeFrames($0) != nil })
+            let inFiles = remaining.compactMap(ffprobeFrames).reduce(0, +)
+            let lost = daemon.lines(containing: "event=recording.lost").map(fields).compactMap { $0["lost.frames"].flatMap { Int64($0) } }.reduce(0, +)
+            #expect(lost > 0)
+            #expect(Int64(inFiles) + deletedFrames + lost == Int64(mainReport.frames),
+                "in files \(inFiles) + deleted \(deletedFrames) + lost \(lost) vs captured \(mainReport.frames)")
+            #expect(partialFiles(under: dir.path).isEmpty)
+        }
+    }
+}
