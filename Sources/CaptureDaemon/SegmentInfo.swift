@@ -1,5 +1,25 @@
 // What is known about one closed segment file; reported in its event and kept for status.
 
+/// A discontinuity inside a segment: audio the file does not hold, at a known place.
+public struct SegmentGap: Sendable, Codable, Equatable {
+    public enum Kind: String, Sendable, Codable {
+        /// This recording's queue was full and chunks were dropped (exact).
+        case queueOverflow = "queue_overflow"
+        /// ffmpeg stopped and was started again; the length is the measured outage (an estimate).
+        case ffmpegRestart = "ffmpeg_restart"
+    }
+    public var kind: Kind
+    /// Frames into the file where the missing audio belongs.
+    public var fileFrame: Int64
+    /// Capture frame position of the gap (for queue overflow) or of the first frame after it.
+    public var captureFrame: Int64
+    /// Wall time the gap began, seconds since the epoch.
+    public var time: Double
+    public var frames: Int64
+    /// False when `frames` is estimated from wall time.
+    public var exact: Bool
+}
+
 /// A closed WAV segment.
 public struct SegmentInfo: Sendable, Codable, Equatable {
     public var recording: String
@@ -19,6 +39,8 @@ public struct SegmentInfo: Sendable, Codable, Equatable {
     /// Times ffmpeg restarted while this file was open (the audio on either side is joined).
     public var restarts: Int
     public var bytes: UInt64
+    /// Every discontinuity inside the file, in order.
+    public var gaps: [SegmentGap] = []
 }
 
 /// A recording's state as status reports it.

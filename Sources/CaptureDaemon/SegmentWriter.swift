@@ -31,6 +31,9 @@ public final class SegmentWriter: ChunkConsumer, @unchecked Sendable {
     private var segmentPath = ""
     private var segmentDropped: Int64 = 0
     private var segmentRestarts = 0
+    private var segmentGaps: [SegmentGap] = []
+    /// Wall time just after the last frame received, to measure outages across ffmpeg restarts.
+    private var lastChunkEnd: Double?
     private var nextBoundary: Double = 0
     private var levels: LevelMeter
     private var chunkLevels: LevelSnapshot
@@ -79,7 +82,14 @@ public final class SegmentWriter: ChunkConsumer, @unchecked Sendable {
             noteDropped(from: expected, frames: chunk.firstFrame - expected, time: chunk.startTime)
         }
         expectedFrame = chunk.firstFrame + Int64(chunk.frameCount)
-        if chunk.followsRestart, file != nil { segmentRestarts += 1 }
+        if chunk.followsRestart, let file {
+            segmentRestarts += 1
+            let outage = max(0, chunk.startTime - (lastChunkEnd ?? chunk.startTime))
+            segmentGaps.append(SegmentGap(
+                kind: .ffmpegRestart, fileFrame: file.frames, captureFrame: chunk.firstFrame,
+                time: lastChunkEnd ?? chunk.startTime, frames: format.frames(seconds: outage), exact: false))
+        }
+        lastChunkEnd = chunk.startTime + Double(chunk.frameCount) / Double(format.sampleRate)
 
         let bytesPerFrame = format.bytesPerFrame
         var offset = 0
@@ -166,6 +176,7 @@ public final class SegmentWriter: ChunkConsumer, @unchecked Sendable {
         segmentPath = path
         segmentDropped = 0
         segmentRestarts = 0
+        segmentGaps.removeAll(keepingCapacity: true)
         segmentLevels.reset()
         nextBoundary = clock.boundary(after: time)
         lastSync = now
@@ -222,7 +233,8 @@ public final class SegmentWriter: ChunkConsumer, @unchecked Sendable {
             frames: frames, durationSeconds: format.seconds(frames: frames), startTime: segmentStartTime,
             peakDBFS: (0..<format.channels).map { segmentLevels[$0].peakDBFS },
             rmsDBFS: (0..<format.channels).map { segmentLevels[$0].rmsDBFS },
-            droppedFrames: segmentDropped, restarts: segmentRestarts, bytes: bytes)
+            droppedFrames: segmentDropped, restarts: segmentRestarts, bytes: bytes, gaps: segmentGaps)
+        writeSidecar(info)
         shared.withLock {
             $0.segmentsClosed += 1
             $0.currentFile = nil
@@ -243,13 +255,44 @@ public final class SegmentWriter: ChunkConsumer, @unchecked Sendable {
             "segment.rms_dbfs": .string(info.rmsDBFS.map(Timestamp.decibels).joined(separator: ",")),
             "segment.dropped_frames": .int(info.droppedFrames),
             "segment.restarts": .int(Int64(info.restarts)),
+            "segment.gaps": .int(Int64(info.gaps.count)),
+            "segment.gap_frames": .int(info.gaps.reduce(0) { $0 + $1.frames }),
         ])
+    }
+
+    /// Writes `NAME.wav.json` next to the file: its timing, levels and gaps, for tools that index recordings.
+    private func writeSidecar(_ info: SegmentInfo) {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        encoder.keyEncodingStrategy = .convertToSnakeCase
+        encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
+        var sidecar = info
+        sidecar.peakDBFS = info.peakDBFS.map { ChannelLevels.clamped($0) }
+        sidecar.rmsDBFS = info.rmsDBFS.map { ChannelLevels.clamped($0) }
+        guard let data = try? encoder.encode(Sidecar(segment: sidecar, sampleRate: format.sampleRate, channels: format.channels, sampleFormat: format.sampleFormat.rawValue, startTimeUTC: Timestamp.iso8601(info.startTime))) else { return }
+        let path = info.path + ".json"
+        if !FileManager.default.createFile(atPath: path, contents: data + [0x0A]) {
+            logger.warning("could not write the segment's sidecar file", metadata: ["segment.path": "\(path)"])
+        }
+    }
+
+    private struct Sidecar: Encodable {
+        var segment: SegmentInfo
+        var sampleRate: Int
+        var channels: Int
+        var sampleFormat: String
+        var startTimeUTC: String
     }
 
     // MARK: - Losses
 
     private func noteDropped(from frame: Int64, frames: Int64, time: Double) {
-        if file != nil { segmentDropped += frames }
+        if let file {
+            segmentDropped += frames
+            segmentGaps.append(SegmentGap(
+                kind: .queueOverflow, fileFrame: file.frames, captureFrame: frame,
+                time: time - format.seconds(frames: frames), frames: frames, exact: true))
+        }
         shared.withLock { $0.droppedFrames += frames }
         events.emit(.warning, "recording.dropped", "audio dropped: this recording fell behind and its queue was full", recording: recording.name, [
             "drop.first_frame": .int(frame),

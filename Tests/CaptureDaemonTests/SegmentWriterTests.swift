@@ -106,6 +106,17 @@ import Testing
         #expect(closed.fields["segment.frames"] == .int(18 * 4800))
         let report = try PatternCheck.check(channels: 2, files: files)
         #expect(report.discontinuities == 1)
+        #expect(report.firstDiscontinuities.first?.frame == 24_000)
+        // The sidecar locates the gap in the file.
+        let sidecar = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: files[0] + ".json"))) as! [String: Any]
+        let segment = sidecar["segment"] as! [String: Any]
+        let gaps = segment["gaps"] as! [[String: Any]]
+        #expect(gaps.count == 1)
+        #expect(gaps.first?["file_frame"] as? Int == 24_000)
+        #expect(gaps.first?["frames"] as? Int == 9600)
+        #expect(gaps.first?["kind"] as? String == "queue_overflow")
+        #expect(gaps.first?["exact"] as? Bool == true)
+        #expect(sidecar["sample_rate"] as? Int == 48_000)
     }
 
     @Test func neverOverwritesAnExistingFile() throws {

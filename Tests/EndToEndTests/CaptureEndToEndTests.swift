@@ -231,6 +231,13 @@ extension EndToEnd {
             #expect(files.count == 1)
             let closed = try #require(daemon.lines(containing: "event=segment.closed").first.map(fields))
             #expect(closed["segment.restarts"] == "1")
+            // The sidecar locates the restart in the file, with the outage as an estimate.
+            let sidecar = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: files[0] + ".json"))) as! [String: Any]
+            let gaps = (sidecar["segment"] as! [String: Any])["gaps"] as! [[String: Any]]
+            #expect(gaps.count == 1)
+            #expect(gaps.first?["kind"] as? String == "ffmpeg_restart")
+            #expect(gaps.first?["exact"] as? Bool == false)
+            #expect(((gaps.first?["frames"] as? Int) ?? 0) > 0)
             // The audio on either side of the restart is intact; the outage is one discontinuity.
             let report = try PatternCheck.check(channels: 2, files: files)
             #expect(report.mismatchingFrames == 0)

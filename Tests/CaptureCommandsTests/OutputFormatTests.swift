@@ -1,0 +1,131 @@
+// What the commands print for fixture replies: status, recordings, segments, stop, start, logs.
+
+import CaptureProtocol
+import Foundation
+import Testing
+
+@testable import CaptureCommands
+
+@Suite struct OutputFormatTests {
+    @Test func status() {
+        let expected = """
+            daemon:   audiocapd 0.1.0, pid 812, up 3d 4h
+            source:   running  alsa hw:CARD=USB,DEV=0  48000 Hz, 2 channels, s16le  ffmpeg pid 815
+                      13,132,800,000 frames (3d 4h), last audio 0.1s ago, 0 xruns, 2 restarts
+            levels:   1: peak -12.3 dBFS, RMS -18.4 dBFS
+                      2: peak   0.0 dBFS, RMS  -9.5 dBFS, clipped 17 samples (now)
+            queue:    depth 1, high-water 7 of 50 chunks of 100 ms (deepest: night)
+            dropped:  0 frames
+            disk:     1.23 TB free of 2.00 TB at /srv/audio, about 3d 4h left
+            recordings:
+              night  continuous  recording  2026-11-22/010200.wav (3.2s)  143 segments  0 dropped
+            """
+        #expect(StatusCommand.render(Fixtures.status) == expected)
+    }
+
+    @Test func statusOfAStoppedSourceShowsWhy() {
+        var status = Fixtures.status
+        status.source.state = "restarting"
+        status.source.ffmpegPID = nil
+        status.source.secondsSinceLastAudio = 12
+        status.source.nextStartInSeconds = 0.5
+        status.source.lastErrorLines = ["hw:CARD=USB,DEV=0: No such device"]
+        status.levels = nil
+        status.disk = nil
+        status.droppedFrames = 4_800
+        status.queue.consumers[1].droppedFrames = 4_800
+        status.recordings = [Fixtures.night, Fixtures.interview]
+        let text = StatusCommand.render(status)
+        #expect(text.contains("source:   restarting  alsa hw:CARD=USB,DEV=0  48000 Hz, 2 channels, s16le\n"))
+        #expect(text.contains("last audio 12s ago"))
+        #expect(text.contains("last exit exited(1), next start in 0.5s"))
+        #expect(text.contains("ffmpeg: hw:CARD=USB,DEV=0: No such device"))
+        #expect(text.contains("levels:   no reading yet"))
+        #expect(text.contains("dropped:  4,800 frames (night 4,800)"))
+        #expect(text.contains("disk:     unknown"))
+        #expect(text.contains("  interview  on-demand   blocked    -                             2 segments    4,800 dropped"))
+        #expect(text.hasSuffix("  interview: no space left on device"))
+        #expect(!text.contains("\u{1B}"))
+    }
+
+    @Test func statusInColorOnlyWhenStyled() {
+        #expect(StatusCommand.render(Fixtures.status, style: Style(enabled: true)).contains("\u{1B}[32mrunning"))
+    }
+
+    @Test func recordingsTable() {
+        let now = Date(timeIntervalSince1970: 1_795_309_200)
+        let expected = """
+            NAME       KIND        STATE      SEGMENT  ALIGN    STARTED                                 CURRENT FILE           CLOSED  DROPPED
+            night      continuous  recording  1m       clock    2026-11-21T22:26:40Z                    2026-11-22/010200.wav  143     0
+            interview  on-demand   blocked    10m      samples  2026-11-22T00:40:00Z (stops in 1h 40m)  -                      2       4,800
+            interview: no space left on device
+            """
+        #expect(RecordingsCommand.render([Fixtures.night, Fixtures.interview], now: now) == expected)
+        #expect(RecordingsCommand.render([], now: now) == "no recordings; `audiocap start NAME` starts one")
+    }
+
+    @Test func segmentsTable() {
+        let expected = """
+            START (UTC)           DURATION  FRAMES     PEAK       DROPPED  RESTARTS  PATH
+            2026-11-22T01:00:00Z  1m        2,880,000  -1.5 dBFS  0        0         /srv/audio/night/2026-11-22/010000.wav
+            """
+        #expect(SegmentsCommand.render(SegmentsResponse(recording: "night", segments: [Fixtures.segment])) == expected)
+        #expect(SegmentsCommand.render(SegmentsResponse(recording: "night", segments: [])) == "night: no closed files")
+    }
+
+    @Test func stopListsTheFiles() {
+        var ended = Fixtures.interview
+        ended.state = "stopped"
+        let reply = StopRecordingResponse(recording: ended, files: [Fixtures.segment, Fixtures.segment])
+        let expected = """
+            stopped interview: 2 files, 2m of audio, 4,800 frames dropped
+            PATH                                    DURATION  FRAMES
+            /srv/audio/night/2026-11-22/010000.wav  1m        2,880,000
+            /srv/audio/night/2026-11-22/010000.wav  1m        2,880,000
+            """
+        #expect(StopCommand.render(reply) == expected)
+    }
+
+    @Test func startSummary() {
+        let now = Date(timeIntervalSince1970: 1_795_308_000)
+        let expected = """
+            started interview: 10m files, cut every 600s of samples
+              writing to /srv/audio/interview/{name}-{seq}.wav
+              stops at 2026-11-22T02:40:00Z (in 2h)
+            """
+        #expect(StartCommand.render(Fixtures.interview, now: now) == expected)
+        #expect(StartCommand.render(Fixtures.night, now: now).hasSuffix("runs until `audiocap stop night`"))
+    }
+
+    @Test func logLine() {
+        #expect(
+            LogsCommand.render(Fixtures.event)
+                == "2026-11-22T01:02:03Z WARNING silence.began recording=night Silence began channel=1 dbfs=-71.2 "
+                + "note=\"left mic\"")
+        var bare = Fixtures.event
+        bare.recording = nil
+        bare.fields = [:]
+        bare.level = "info"
+        #expect(LogsCommand.render(bare) == "2026-11-22T01:02:03Z INFO silence.began Silence began")
+    }
+
+    @Test(arguments: [
+        (0.0, "0s"), (0.34, "0.3s"), (9.96, "10s"), (42, "42s"), (725, "12m 5s"), (3_600, "1h"),
+        (15_120, "4h 12m"), (273_600, "3d 4h"), (90_000, "1d 1h"), (86_460, "1d"), (-5, "0s"),
+    ])
+    func durations(seconds: Double, text: String) {
+        #expect(TextFormat.duration(seconds) == text)
+    }
+
+    @Test func sizesAndNumbers() {
+        #expect(TextFormat.bytes(512) == "512 B")
+        #expect(TextFormat.bytes(1_500) == "1.50 kB")
+        #expect(TextFormat.bytes(12_345_678) == "12.3 MB")
+        #expect(TextFormat.bytes(999_000_000_000) == "999 GB")
+        #expect(TextFormat.grouped(1_234_567) == "1,234,567")
+        #expect(TextFormat.grouped(-1_000) == "-1,000")
+        #expect(TextFormat.grouped(12) == "12")
+        #expect(TextFormat.dBFS(-200) == "-inf")
+        #expect(TextFormat.time(1_795_309_323.9) == "2026-11-22T01:02:03Z")
+    }
+}
