@@ -105,6 +105,10 @@ public struct RecordingConfiguration: Sendable, Equatable {
     public var timeZone = FilenameTimeZone.utc
     /// Header refresh and fdatasync interval of the open file, in seconds.
     public var syncSeconds = 1.0
+    /// Closed files older than this many days are deleted (nil keeps them).
+    public var keepDays: Double? = nil
+    /// When the closed files take more than this many bytes, the oldest are deleted (nil: no limit).
+    public var maxBytes: Int64? = nil
 
     public static let defaultFilename = "%Y-%m-%d/{name}-%Y%m%dT%H%M%SZ.wav"
 

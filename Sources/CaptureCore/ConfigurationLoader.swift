@@ -118,6 +118,7 @@ private struct ConfigurationWalker {
     private static let levelsKeys = ["log_interval_seconds", "silence_dbfs", "silence_seconds"]
     private static let recordingKeys = [
         "name", "directory", "segment_seconds", "align", "filename", "time_zone", "sync_seconds",
+        "keep_days", "max_bytes",
     ]
     private static let logKeys = ["level"]
     private static let controlKeys = ["socket", "group"]
@@ -281,6 +282,15 @@ private struct ConfigurationWalker {
                 allowed: "a number greater than 0 and at most 3600", where: { $0 > 0 && $0 <= 3600 })
             {
                 recording.syncSeconds = value
+            }
+            if let value = number(
+                "keep_days", in: table, at: at,
+                allowed: "a number of days greater than 0", where: { $0 > 0 && $0 <= 36_500 })
+            {
+                recording.keepDays = value
+            }
+            if let value = integer("max_bytes", in: table, at: at, range: 1...Int.max) {
+                recording.maxBytes = Int64(value)
             }
 
             if let name, let directory, table["filename"] == nil || filename != nil {

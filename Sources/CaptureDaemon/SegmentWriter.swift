@@ -23,6 +23,7 @@ public final class SegmentWriter: ChunkConsumer, @unchecked Sendable {
     private let events: EventLog
     private let logger: Logger
     private let retrySeconds: Double
+    private let retention: RetentionSweep
 
     private var file: WAVFileWriter?
     private var sequence = 0
@@ -61,6 +62,7 @@ public final class SegmentWriter: ChunkConsumer, @unchecked Sendable {
         logger[metadataKey: "recording.name"] = .string(recording.name)
         self.logger = logger
         self.retrySeconds = retrySeconds
+        self.retention = RetentionSweep(directory: recording.directory, keepDays: recording.keepDays, maxBytes: recording.maxBytes)
         self.levels = LevelMeter(format: format)
         self.chunkLevels = LevelSnapshot(channels: format.channels)
         self.segmentLevels = LevelSnapshot(channels: format.channels)
@@ -235,6 +237,7 @@ public final class SegmentWriter: ChunkConsumer, @unchecked Sendable {
             rmsDBFS: (0..<format.channels).map { segmentLevels[$0].rmsDBFS },
             droppedFrames: segmentDropped, restarts: segmentRestarts, bytes: bytes, gaps: segmentGaps)
         writeSidecar(info)
+        applyRetention()
         shared.withLock {
             $0.segmentsClosed += 1
             $0.currentFile = nil
@@ -282,6 +285,17 @@ public final class SegmentWriter: ChunkConsumer, @unchecked Sendable {
         var channels: Int
         var sampleFormat: String
         var startTimeUTC: String
+    }
+
+    /// Deletes the oldest closed files beyond `keep_days` / `max_bytes`, each one an event.
+    private func applyRetention() {
+        guard retention.isEnabled else { return }
+        for deletion in retention.run() {
+            events.emit(.info, "segment.deleted", "segment deleted by retention", recording: recording.name, [
+                "segment.path": .string(deletion.path), "segment.bytes": .int(deletion.bytes),
+                "reason": .string(deletion.reason),
+            ])
+        }
     }
 
     // MARK: - Losses

@@ -132,3 +132,31 @@ import Testing
         #expect(try String(contentsOfFile: dir.path + "/same.wav", encoding: .utf8) == "keep")
     }
 }
+
+@Suite struct RetentionSweepTests {
+    @Test func deletesByAgeThenBySizeOldestFirstAndNeverPartials() throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        let now = Date()
+        func make(_ name: String, bytes: Int, ageDays: Double) throws {
+            let path = dir.file(name)
+            try FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+            try Data(count: bytes).write(to: URL(fileURLWithPath: path))
+            try FileManager.default.setAttributes([.modificationDate: now.addingTimeInterval(-ageDays * 86_400)], ofItemAtPath: path)
+        }
+        try make("a/old.wav", bytes: 100, ageDays: 10)
+        try Data("{}".utf8).write(to: URL(fileURLWithPath: dir.file("a/old.wav.json")))
+        try make("a/mid.wav", bytes: 100, ageDays: 3)
+        try make("b/new.wav", bytes: 100, ageDays: 2)
+        try make("b/newest.wav", bytes: 100, ageDays: 1)
+        try make("b/open.wav.partial", bytes: 1000, ageDays: 20)
+        let sweep = RetentionSweep(directory: dir.path, keepDays: 7, maxBytes: 250)
+        let deleted = sweep.run(now: now)
+        #expect(deleted.map { ($0.path as NSString).lastPathComponent } == ["old.wav", "mid.wav"])
+        #expect(deleted.map(\.reason) == ["older than keep_days", "over max_bytes"])
+        #expect(!FileManager.default.fileExists(atPath: dir.file("a/old.wav.json")))
+        #expect(FileManager.default.fileExists(atPath: dir.file("b/open.wav.partial")))
+        #expect(FileManager.default.fileExists(atPath: dir.file("b/newest.wav")))
+        #expect(RetentionSweep(directory: dir.path, keepDays: nil, maxBytes: nil).run().isEmpty)
+    }
+}
