@@ -1,11 +1,11 @@
 // What can go wrong when the CLI talks to audiocapd, each case worded as what failed and what to do next.
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Musl)
-import Musl
+    import Musl
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// A failed exchange with audiocapd: the daemon could not be reached, refused the request, or sent a reply that
@@ -56,17 +56,27 @@ public struct ClientError: Error, CustomStringConvertible, Sendable, Equatable {
     /// The next step for the user, if there is one.
     public let hint: String?
 
+    /// Whether the connection was made and then broke (rather than never made).
+    let lostConnection: Bool
+
     public init(code: Code, socketPath: String, status: Int? = nil, message: String, hint: String? = nil) {
+        self.init(code: code, socketPath: socketPath, status: status, message: message, hint: hint, lost: false)
+    }
+
+    private init(code: Code, socketPath: String, status: Int?, message: String, hint: String?, lost: Bool) {
         self.code = code
         self.socketPath = socketPath
         self.status = status
         self.message = message
         self.hint = hint
+        self.lostConnection = lost
     }
 
     public var description: String {
         let what: String
         switch code {
+        case .unavailable where lostConnection:
+            what = "lost the connection to audiocapd at \(socketPath): \(message)"
         case .unavailable, .permissionDenied:
             what = "cannot reach audiocapd at \(socketPath): \(message)"
         case .apiError:
@@ -134,7 +144,8 @@ public struct ClientError: Error, CustomStringConvertible, Sendable, Equatable {
                 message: "connection refused (the socket exists but nothing listens on it)", hint: daemonHint)
         case ENOTSOCK:
             return ClientError(
-                code: .unavailable, socketPath: socketPath, message: "not a socket", hint: "Pass the daemon's control socket with --socket")
+                code: .unavailable, socketPath: socketPath, message: "not a socket",
+                hint: "Pass the daemon's control socket with --socket")
         case EACCES, EPERM:
             return ClientError(
                 code: .permissionDenied, socketPath: socketPath, message: "permission denied", hint: permissionHint)
@@ -160,8 +171,9 @@ public struct ClientError: Error, CustomStringConvertible, Sendable, Equatable {
         ClientError(code: .badReply, socketPath: socketPath, message: message, hint: versionHint)
     }
 
-    static func closed(_ message: String, socketPath: String) -> ClientError {
-        ClientError(code: .unavailable, socketPath: socketPath, message: message, hint: logHint)
+    /// The error for a connection that was made and then ended or stalled.
+    static func closed(_ message: String, socketPath: String, hint: String = logHint) -> ClientError {
+        ClientError(code: .unavailable, socketPath: socketPath, status: nil, message: message, hint: hint, lost: true)
     }
 
     private static func errnoDescription(_ code: Int32) -> String {

@@ -193,7 +193,9 @@ public struct ControlClient: Sendable {
         } catch {
             if Task.isCancelled || error is CancellationError { return }
             if let failure = error as? ConnectionFailure, failure == .closedInBody {
-                throw .closed("audiocapd ended the stream", socketPath: socketPath)
+                throw .closed(
+                    "it ended the stream", socketPath: socketPath,
+                    hint: "Has it stopped? Try `systemctl status audiocapd`")
             }
             throw mapped(error)
         }
@@ -231,8 +233,10 @@ public struct ControlClient: Sendable {
                 hint: "Pass a path of at most 107 bytes with --socket")
         case let failure as ConnectionFailure:
             switch failure {
-            case .closedBeforeReply, .closedInBody:
-                return .closed("the daemon closed the connection before replying", socketPath: socketPath)
+            case .closedBeforeReply:
+                return .closed("it closed the connection before replying", socketPath: socketPath)
+            case .closedInBody:
+                return .closed("it closed the connection in the middle of its reply", socketPath: socketPath)
             case .noHead:
                 return .badReply("body without a response head", socketPath: socketPath)
             case .bodyTooLarge(let limit):

@@ -51,7 +51,13 @@ struct ControlConnection: Sendable {
             var iterator = inbound.makeAsyncIterator()
             var responseHead: HTTPResponseHead?
             while responseHead == nil {
-                switch try await iterator.next() {
+                let part: HTTPClientResponsePart?
+                do {
+                    part = try await iterator.next()
+                } catch HTTPParserError.invalidEOFState {
+                    throw ConnectionFailure.closedBeforeReply
+                }
+                switch part {
                 case .head(let head) where head.status.code >= 200:
                     responseHead = head
                 case .head:
@@ -94,7 +100,15 @@ struct ResponseBody {
     /// `CancellationError` when the task is cancelled while waiting.
     mutating func next() async throws -> ByteBuffer? {
         while !ended {
-            switch try await iterator.next() {
+            let part: HTTPClientResponsePart?
+            do {
+                part = try await iterator.next()
+            } catch HTTPParserError.invalidEOFState {
+                // The connection closed inside a chunked or fixed-length body.
+                ended = true
+                throw ConnectionFailure.closedInBody
+            }
+            switch part {
             case .body(let buffer):
                 return buffer
             case .end:

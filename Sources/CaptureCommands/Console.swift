@@ -3,29 +3,54 @@
 import Foundation
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Musl)
-import Musl
+    import Musl
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
-/// Standard output and standard error, written with one write(2) per call so lines appear at once, even when
-/// the output is a pipe (Glibc's `stdout` and `stderr` globals are not concurrency-safe in Swift 6).
+/// Standard output and standard error, written with write(2) at once, so lines appear as they are produced
+/// even when the output is a pipe (Glibc's `stdout` and `stderr` globals are not concurrency-safe in Swift 6).
+///
+/// When the reader of standard output goes away (`audiocap logs -f | head`) the process exits 0 quietly:
+/// SIGPIPE is ignored in this process (swift-nio ignores it), so the write fails with EPIPE instead. Any other
+/// failure to write exits 74 (EX_IOERR).
 enum Console {
     /// Writes `text` and a newline to standard output.
     static func line(_ text: String) {
-        FileHandle.standardOutput.write(Data((text + "\n").utf8))
+        write(text + "\n")
     }
 
     /// Writes `text` as it is to standard output.
     static func write(_ text: String) {
-        FileHandle.standardOutput.write(Data(text.utf8))
+        if let failure = writeAll(STDOUT_FILENO, text) {
+            if failure == EPIPE { exit(0) }
+            _ = writeAll(
+                STDERR_FILENO, "audiocap: cannot write to standard output: \(String(cString: strerror(failure)))\n")
+            exit(74)
+        }
     }
 
     /// Writes `audiocap: message` and a newline to standard error.
     static func error(_ message: String) {
-        FileHandle.standardError.write(Data(("audiocap: " + message + "\n").utf8))
+        _ = writeAll(STDERR_FILENO, "audiocap: " + message + "\n")
+    }
+
+    /// Writes all of `text` to `descriptor`; returns the errno of a failed write, nil on success.
+    private static func writeAll(_ descriptor: Int32, _ text: String) -> Int32? {
+        var bytes = Array(text.utf8)[...]
+        while !bytes.isEmpty {
+            let written = bytes.withUnsafeBytes { buffer in
+                systemWrite(descriptor, buffer.baseAddress, buffer.count)
+            }
+            if written < 0 {
+                if errno == EINTR { continue }
+                return errno
+            }
+            bytes = bytes.dropFirst(written)
+        }
+        return nil
     }
 
     /// Whether standard output is a terminal.
@@ -35,6 +60,11 @@ enum Console {
     static var outputStyle: Style {
         Style(enabled: outputIsTerminal && ProcessInfo.processInfo.environment["NO_COLOR"] == nil)
     }
+}
+
+/// write(2); named apart from `Console.write`, which shadows it inside the enum.
+private func systemWrite(_ descriptor: Int32, _ bytes: UnsafeRawPointer?, _ count: Int) -> Int {
+    write(descriptor, bytes, count)
 }
 
 /// ANSI colors, or plain text when disabled.

@@ -102,7 +102,7 @@ public struct StartCommand: AsyncParsableCommand {
 
     /// What `audiocap start` prints for the started recording.
     static func render(_ recording: RecordingResponse, now: Date) -> String {
-        let alignment = recording.align == "samples" ? "every \(recording.segmentSeconds)s of samples" : "on the clock"
+        let alignment = recording.align == "samples" ? "by sample count" : "on the clock"
         var lines = [
             "started \(recording.name): \(TextFormat.duration(Double(recording.segmentSeconds))) files, cut \(alignment)"
         ]

@@ -99,13 +99,16 @@ public struct StatusCommand: AsyncParsableCommand {
         var dropLine = "\(TextFormat.grouped(status.droppedFrames)) frames"
         let dropping = queue.consumers.filter { $0.droppedFrames > 0 }
         if !dropping.isEmpty {
-            dropLine += " (" + dropping.map { "\($0.name) \(TextFormat.grouped($0.droppedFrames))" }
+            dropLine +=
+                " ("
+                + dropping.map { "\($0.name) \(TextFormat.grouped($0.droppedFrames))" }
                 .joined(separator: ", ") + ")"
         }
         row("dropped", status.droppedFrames > 0 ? style.red(dropLine) : dropLine)
 
         if let disk = status.disk {
-            var diskLine = "\(TextFormat.bytes(disk.freeBytes)) free of \(TextFormat.bytes(disk.totalBytes)) at \(disk.path)"
+            var diskLine =
+                "\(TextFormat.bytes(disk.freeBytes)) free of \(TextFormat.bytes(disk.totalBytes)) at \(disk.path)"
             if let left = disk.estimatedSecondsLeft {
                 let text = "about \(TextFormat.duration(left)) left"
                 diskLine += ", " + (left < 86_400 ? style.yellow(text) : text)

@@ -3,6 +3,7 @@ import CaptureCore
 import Foundation
 import Logging
 import ServiceLifecycle
+import UnixSignals
 
 #if canImport(Glibc)
 import Glibc
@@ -28,8 +29,13 @@ public final class AudioCapDaemon: Service, Sendable {
     /// Wall time the daemon started.
     public let startedAt = Date().timeIntervalSince1970
 
-    public init(configuration: Configuration, logger: Logger) {
+    /// Where the configuration came from, for SIGHUP reloads (nil: no reloading).
+    public let configurationPath: String?
+    private let workingDirectory = FileManager.default.currentDirectoryPath
+
+    public init(configuration: Configuration, configurationPath: String? = nil, logger: Logger) {
         self.configuration = configuration
+        self.configurationPath = configurationPath
         self.logger = logger
         let events = EventLog(logger: logger, store: EventStore(directory: configuration.storage.state))
         self.events = events
@@ -75,6 +81,13 @@ public final class AudioCapDaemon: Service, Sendable {
             group.addTask { [self] in
                 await housekeeping()
             }
+            if configurationPath != nil {
+                group.addTask { [self] in
+                    for await _ in await UnixSignalsSequence(trapping: .sighup) {
+                        await reload()
+                    }
+                }
+            }
             let notifier = SystemdNotifier()
             await withGracefulShutdownHandler {
                 await source.run()
@@ -92,6 +105,33 @@ public final class AudioCapDaemon: Service, Sendable {
         events.emit(.info, "daemon.stopped", "audiocapd stopped", [
             "frames_captured": .int(counters.framesCaptured.load(ordering: .relaxed)),
         ])
+    }
+
+    /// SIGHUP: reads the configuration again and applies its recordings — added ones start, removed
+    /// ones stop, changed ones restart — without touching the capture. A file with errors is refused and
+    /// the running configuration stays. Changes outside `[[recording]]` need a restart, and say so.
+    func reload() async {
+        guard let configurationPath else { return }
+        let next: Configuration
+        do {
+            next = try ConfigurationLoader.load(path: configurationPath).resolvingRelativePaths(against: workingDirectory)
+        } catch {
+            events.emit(.error, "config.reload_failed", "the new configuration has errors; the running one stays", [
+                "config.path": .string(configurationPath), "error": .string("\(error)"),
+            ])
+            return
+        }
+        let applied = await recordings.apply(next.recordings)
+        var unchanged = next
+        unchanged.recordings = configuration.recordings
+        let needsRestart = unchanged != configuration
+        events.emit(needsRestart ? .warning : .notice, "config.reloaded",
+            needsRestart ? "recordings reloaded; other changed settings take effect at the next restart" : "configuration reloaded", [
+                "config.path": .string(configurationPath),
+                "recordings.started": .string(applied.started.joined(separator: ",")),
+                "recordings.stopped": .string(applied.stopped.joined(separator: ",")),
+                "recordings.restarted": .string(applied.restarted.joined(separator: ",")),
+            ])
     }
 
     /// Every 250 ms: stops on-demand recordings whose duration is over, and reports health to systemd.

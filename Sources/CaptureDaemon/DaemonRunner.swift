@@ -18,17 +18,7 @@ public enum DaemonRunner {
             writeError("audiocapd: configuration error\n\(error)\nFix the file, then check it with: audiocap check-config \(configurationPath)\n")
             return ConfigurationError.exitCode
         }
-        // Relative paths are taken from the working directory, once, at start.
-        let workingDirectory = URL(fileURLWithPath: FileManager.default.currentDirectoryPath + "/")
-        func absolute(_ path: String) -> String {
-            path.isEmpty || path.hasPrefix("/") ? path : URL(fileURLWithPath: path, relativeTo: workingDirectory).standardizedFileURL.path
-        }
-        for index in configuration.recordings.indices {
-            configuration.recordings[index].directory = absolute(configuration.recordings[index].directory)
-        }
-        configuration.control.socket = absolute(configuration.control.socket)
-        configuration.storage.root = absolute(configuration.storage.root)
-        configuration.storage.state = absolute(configuration.storage.state)
+        configuration = configuration.resolvingRelativePaths(against: FileManager.default.currentDirectoryPath)
         var level = Logger.Level(rawValue: configuration.log.level.rawValue) ?? .info
         if let logLevel {
             guard let parsed = Logger.Level(rawValue: logLevel) else {
@@ -40,7 +30,7 @@ public enum DaemonRunner {
         let chosenLevel = level
         LoggingSystem.bootstrap { label in DaemonLogHandler(label: label, level: chosenLevel) }
         let logger = Logger(label: "audiocapd")
-        let daemon = AudioCapDaemon(configuration: configuration, logger: logger)
+        let daemon = AudioCapDaemon(configuration: configuration, configurationPath: configurationPath, logger: logger)
         let group = ServiceGroup(
             configuration: .init(
                 services: [.init(service: daemon)],
@@ -71,5 +61,24 @@ public enum DaemonRunner {
 
     static func writeError(_ text: String) {
         FileHandle.standardError.write(Data(text.utf8))
+    }
+}
+
+extension Configuration {
+    /// This configuration with relative recording directories, socket and storage paths made absolute
+    /// against `directory` (the daemon's working directory at start).
+    public func resolvingRelativePaths(against directory: String) -> Configuration {
+        let base = URL(fileURLWithPath: directory.hasSuffix("/") ? directory : directory + "/")
+        func absolute(_ path: String) -> String {
+            path.isEmpty || path.hasPrefix("/") ? path : URL(fileURLWithPath: path, relativeTo: base).standardizedFileURL.path
+        }
+        var copy = self
+        for index in copy.recordings.indices {
+            copy.recordings[index].directory = absolute(copy.recordings[index].directory)
+        }
+        copy.control.socket = absolute(copy.control.socket)
+        copy.storage.root = absolute(copy.storage.root)
+        copy.storage.state = absolute(copy.storage.state)
+        return copy
     }
 }

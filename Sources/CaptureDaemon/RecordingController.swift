@@ -173,6 +173,32 @@ public actor RecordingController {
         return (Snapshot(configuration: entry.writer.recording, kind: entry.kind, status: status, startedAt: entry.startedAt, stopsAt: entry.stopsAt, queue: entry.thread.channel, sampleRate: format.sampleRate), segments)
     }
 
+    /// Makes the continuous recordings match `wanted` (a reloaded configuration): starts new ones,
+    /// stops removed ones, restarts changed ones. On-demand recordings are left alone.
+    public func apply(_ wanted: [RecordingConfiguration]) async -> (started: [String], stopped: [String], restarted: [String]) {
+        var started: [String] = [], stopped: [String] = [], restarted: [String] = []
+        let wantedNames = Set(wanted.map(\.name))
+        for name in order where entries[name]?.kind == .continuous && !wantedNames.contains(name) {
+            _ = try? await stop(name: name, reason: "removed from the configuration")
+            stopped.append(name)
+        }
+        for recording in wanted {
+            if let entry = entries[recording.name] {
+                guard entry.writer.recording != recording else { continue }
+                _ = try? await stop(name: recording.name, reason: "changed in the configuration")
+                restarted.append(recording.name)
+            } else {
+                started.append(recording.name)
+            }
+            let entry = Self.makeEntry(recording, kind: .continuous, stopsAt: nil, format: format, queueChunks: queueChunks, pool: pool, events: events, logger: logger)
+            entries[recording.name] = entry
+            order.append(recording.name)
+            entry.thread.start()
+            fanout.add(entry.thread.channel)
+        }
+        return (started, stopped, restarted)
+    }
+
     /// Closed segments of a running or recently stopped recording.
     public func segments(name: String, since: Double?) throws(ControlError) -> [SegmentInfo] {
         if let entry = entries[name] { return entry.writer.segments(since: since) }

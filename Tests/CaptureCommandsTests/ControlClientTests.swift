@@ -91,16 +91,17 @@ import Testing
     }
 
     @Test func notFoundCarriesTheServersMessage() async throws {
-        try await withTestServer({ _ in Self.error(404, "no recording named `nope`") }) { path in
+        let message = "no running recording named 'nope'; see `audiocap recordings`"
+        try await withTestServer({ _ in Self.error(404, message) }) { path in
             do {
                 _ = try await ControlClient(socketPath: path).stop(name: "nope")
                 Issue.record("expected an error")
             } catch let error as ClientError {
                 #expect(error.code == .apiError)
                 #expect(error.status == 404)
-                #expect(error.message == "no running recording named 'nope'; see `audiocap recordings`")
+                #expect(error.message == message)
                 #expect(error.exitCode == 66)
-                #expect(error.description == "no running recording named 'nope'; see `audiocap recordings` (HTTP 404)")
+                #expect(error.description == message + " (HTTP 404)")
             }
         }
     }
@@ -197,7 +198,8 @@ import Testing
                 Issue.record("expected an error")
             } catch let error as ClientError {
                 #expect(error.code == .unavailable)
-                #expect(error.message.contains("closed the connection"))
+                #expect(error.message == "it closed the connection before replying")
+                #expect(error.description.hasPrefix("lost the connection to audiocapd at "))
             }
         }
     }
@@ -264,11 +266,31 @@ import Testing
                 Issue.record("expected an error")
             } catch let error as ClientError {
                 #expect(error.code == .unavailable)
-                #expect(error.message == "audiocapd ended the stream")
+                #expect(error.message == "it ended the stream")
+                #expect(error.exitCode == 69)
+                #expect(
+                    error.description
+                        == "lost the connection to audiocapd at \(path): it ended the stream. Has it stopped? Try "
+                        + "`systemctl status audiocapd`")
             }
             #expect(count == 2)
         }
         #expect(uri.withLock { $0 } == "/v1/events?level=warning&recording=night&follow=1")
+    }
+
+    @Test func streamCutOffIsReportedAsEnded() async throws {
+        let line = Self.json(Self.reading(4_800)) + "\n"
+        try await withTestServer({ _ in .streamThenClose(chunks: [line]) }) { path in
+            var count = 0
+            do {
+                try await ControlClient(socketPath: path).followLevels { _ in count += 1 }
+                Issue.record("expected an error")
+            } catch let error as ClientError {
+                #expect(error.code == .unavailable)
+                #expect(error.message == "it ended the stream")
+            }
+            #expect(count == 1)
+        }
     }
 
     @Test func streamRefusedWithAnError() async throws {

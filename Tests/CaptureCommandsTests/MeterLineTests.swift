@@ -47,8 +47,11 @@ import Testing
         let styled = MeterLine(width: 12, style: Style(enabled: true))
         let line = styled.render(label: "1", peak: -3, rms: -10, hold: -3, clip: true)
         #expect(line.contains("\u{1B}[31m"))
-        #expect(TextFormat.visibleWidth(line) == TextFormat.visibleWidth(meter.render(
-            label: "1", peak: -3, rms: -10, hold: -3, clip: true)))
+        #expect(
+            TextFormat.visibleWidth(line)
+                == TextFormat.visibleWidth(
+                    meter.render(
+                        label: "1", peak: -3, rms: -10, hold: -3, clip: true)))
         #expect(!meter.render(label: "1", peak: -3, rms: -10, hold: -3, clip: true).contains("\u{1B}"))
     }
 

@@ -43,7 +43,9 @@ import Testing
         #expect(text.contains("levels:   no reading yet"))
         #expect(text.contains("dropped:  4,800 frames (night 4,800)"))
         #expect(text.contains("disk:     unknown"))
-        #expect(text.contains("  interview  on-demand   blocked    -                             2 segments    4,800 dropped"))
+        #expect(
+            text.contains(
+                "  interview  on-demand   blocked    -                             2 segments    4,800 dropped"))
         #expect(text.hasSuffix("  interview: no space left on device"))
         #expect(!text.contains("\u{1B}"))
     }
@@ -89,7 +91,7 @@ import Testing
     @Test func startSummary() {
         let now = Date(timeIntervalSince1970: 1_795_308_000)
         let expected = """
-            started interview: 10m files, cut every 600s of samples
+            started interview: 10m files, cut by sample count
               writing to /srv/audio/interview/{name}-{seq}.wav
               stops at 2026-11-22T02:40:00Z (in 2h)
             """

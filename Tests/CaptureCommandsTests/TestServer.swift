@@ -20,6 +20,9 @@ enum CannedReply: Sendable {
     /// A chunked 200 reply: each string is written as its own chunk (a chunk may hold part of a line or several
     /// lines); then the reply ends when `end` is true, or stays open until the client goes.
     case stream(chunks: [String], end: Bool)
+    /// A chunked 200 reply whose connection closes after the chunks, without the closing empty chunk, as when the
+    /// daemon is killed.
+    case streamThenClose(chunks: [String])
     /// Reads the request and never answers.
     case silence
     /// Closes the connection without answering.
@@ -96,6 +99,16 @@ private func answer(
                     } else {
                         try await Task.sleep(for: .seconds(3_600))
                     }
+                case .streamThenClose(let chunks):
+                    var headers = HTTPHeaders()
+                    headers.add(name: "Content-Type", value: "application/x-ndjson")
+                    headers.add(name: "Transfer-Encoding", value: "chunked")
+                    try await outbound.write(.head(HTTPResponseHead(version: .http1_1, status: .ok, headers: headers)))
+                    for chunk in chunks {
+                        try await outbound.write(.body(.byteBuffer(ByteBuffer(string: chunk))))
+                    }
+                    try await Task.sleep(for: .milliseconds(20))
+                    try await connection.channel.close()
                 case .silence:
                     try await Task.sleep(for: .seconds(3_600))
                 case .close:

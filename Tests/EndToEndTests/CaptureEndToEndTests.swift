@@ -69,6 +69,59 @@ extension EndToEnd {
             }
         }
 
+        @Test func sighupAppliesRecordingChangesAndRefusesABadFile() throws {
+            let dir = try TemporaryDirectory()
+            defer { dir.remove() }
+            func config(_ recordings: String) -> String {
+                """
+                [source]
+                input_format = "lavfi"
+                device = '\(patternGenerator(seconds: 600))'
+                input_options = ["-re"]
+                [control]
+                socket = ""
+                [storage]
+                state = "\(dir.path)/state"
+                \(recordings)
+                """
+            }
+            try writeConfig(config("""
+                [[recording]]
+                name = "a"
+                directory = "\(dir.path)/a"
+                """), to: dir.file("a.toml"))
+            let daemon = try DaemonProcess(config: dir.file("a.toml"), directory: dir.path)
+            #expect(daemon.waitForLog("ffmpeg started"))
+            usleep(500_000)
+            try writeConfig(config("""
+                [[recording]]
+                name = "b"
+                directory = "\(dir.path)/b"
+                segment_seconds = 1
+                align = "samples"
+                filename = "{seq}.wav"
+                """), to: dir.file("a.toml"))
+            daemon.signal(SIGHUP)
+            #expect(daemon.waitForLog("event=config.reloaded"), "\(daemon.log)")
+            let reloaded = fields(of: daemon.lines(containing: "event=config.reloaded")[0])
+            #expect(reloaded["recordings.started"] == "b")
+            #expect(reloaded["recordings.stopped"] == "a")
+            #expect(daemon.waitForLog("event=segment.closed recording.name=b", count: 1, timeout: 10))
+            try writeConfig("[source]\nchannels = 99\n", to: dir.file("a.toml"))
+            daemon.signal(SIGHUP)
+            #expect(daemon.waitForLog("event=config.reload_failed"), "\(daemon.log)")
+            #expect(daemon.lines(containing: "event=config.reload_failed")[0].contains("source.channels"))
+            #expect(daemon.waitForLog("event=segment.closed recording.name=b", count: 2, timeout: 10))
+            #expect(daemon.process.isRunning)
+            let (status, seconds) = daemon.terminate()
+            #expect(status == 0)
+            #expect(seconds < 5)
+            #expect(wavFiles(under: dir.path + "/a").count == 1)
+            let b = wavFiles(under: dir.path + "/b")
+            #expect(try PatternCheck.check(channels: 2, files: b).mismatchingFrames == 0)
+            #expect(partialFiles(under: dir.path).isEmpty)
+        }
+
         @Test func badConfigurationExits78WithTheKey() throws {
             let dir = try TemporaryDirectory()
             defer { dir.remove() }
