@@ -84,6 +84,11 @@ let package = Package(
             dependencies: ["CaptureCore", "CaptureDaemon", "CMallocCounter"],
             path: "Benchmarks/audiocap-bench"
         ),
+        .executableTarget(
+            name: "testmic-check",
+            dependencies: ["TestSupport"],
+            path: "Benchmarks/testmic-check"
+        ),
         .target(
             name: "CMallocCounter",
             path: "Benchmarks/CMallocCounter"
