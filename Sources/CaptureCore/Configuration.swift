@@ -10,8 +10,25 @@ public struct Configuration: Sendable, Equatable {
     public var log = LogConfiguration()
     public var control = ControlConfiguration()
     public var storage = StorageConfiguration()
+    public var metrics = MetricsConfiguration()
 
     public init() {}
+}
+
+/// `[metrics]`: an optional Prometheus endpoint.
+public struct MetricsConfiguration: Sendable, Equatable {
+    /// `HOST:PORT` to serve `/metrics` on, e.g. `127.0.0.1:9750`; empty (the default) turns it off.
+    public var listen = ""
+    public init() {}
+
+    /// The host and port of `listen`, or nil when it is empty or malformed.
+    public var address: (host: String, port: Int)? {
+        guard let colon = listen.lastIndex(of: ":"), let port = Int(listen[listen.index(after: colon)...]),
+            (1...65_535).contains(port)
+        else { return nil }
+        let host = String(listen[..<colon])
+        return host.isEmpty ? nil : (host, port)
+    }
 }
 
 /// `[control]`: the control socket that `audiocap` and scripts talk to.

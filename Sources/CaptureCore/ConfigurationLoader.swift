@@ -109,7 +109,7 @@ public enum ConfigurationLoader {
 private struct ConfigurationWalker {
     private(set) var problems: [ConfigurationError.Problem] = []
 
-    private static let sections = ["source", "queue", "levels", "recording", "log", "control", "storage"]
+    private static let sections = ["source", "queue", "levels", "recording", "log", "control", "storage", "metrics"]
     private static let sourceKeys = [
         "ffmpeg", "input_format", "device", "input_options", "sample_rate", "channels", "sample_format", "chunk_ms",
         "restart_delay_seconds", "stall_seconds",
@@ -123,6 +123,7 @@ private struct ConfigurationWalker {
     private static let logKeys = ["level"]
     private static let controlKeys = ["socket", "group"]
     private static let storageKeys = ["root", "state"]
+    private static let metricsKeys = ["listen"]
 
     mutating func configuration(from root: TOMLTable) -> Configuration {
         var configuration = Configuration()
@@ -152,6 +153,14 @@ private struct ConfigurationWalker {
         if let table = section("storage", in: root, known: Self.storageKeys) {
             if let value = string("root", in: table, at: "storage") { configuration.storage.root = value }
             if let value = string("state", in: table, at: "storage") { configuration.storage.state = value }
+        }
+        if let table = section("metrics", in: root, known: Self.metricsKeys) {
+            if let value = string("listen", in: table, at: "metrics", allowEmpty: true) {
+                configuration.metrics.listen = value
+                if !value.isEmpty, configuration.metrics.address == nil {
+                    report("metrics.listen", value: table["listen"], "must be HOST:PORT, e.g. \"127.0.0.1:9750\", or \"\" to turn metrics off")
+                }
+            }
         }
         if let table = section("log", in: root, known: Self.logKeys) {
             if let level: LogLevelName = choice("level", in: table, at: "log") {

@@ -78,6 +78,10 @@ public final class AudioCapDaemon: Service, Sendable {
             if let control {
                 group.addTask { try await control.run() }
             }
+            if let address = configuration.metrics.address {
+                let metrics = MetricsServer(daemon: self, host: address.host, port: address.port, logger: logger)
+                group.addTask { try await metrics.run() }
+            }
             group.addTask { [self] in
                 await housekeeping()
             }

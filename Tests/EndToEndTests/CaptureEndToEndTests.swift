@@ -1,6 +1,9 @@
 // End to end: the built audiocapd against ffmpeg's generator and against a real ALSA capture device.
 import CaptureCore
 import Foundation
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
 import TestSupport
 import Testing
 
@@ -120,6 +123,50 @@ extension EndToEnd {
             let b = wavFiles(under: dir.path + "/b")
             #expect(try PatternCheck.check(channels: 2, files: b).mismatchingFrames == 0)
             #expect(partialFiles(under: dir.path).isEmpty)
+        }
+
+        @Test func metricsEndpointServesPrometheusText() async throws {
+            let dir = try TemporaryDirectory()
+            defer { dir.remove() }
+            let port = 20_000 + Int(getpid() % 20_000)
+            try writeConfig("""
+                [source]
+                input_format = "lavfi"
+                device = '\(patternGenerator(seconds: 600))'
+                input_options = ["-re"]
+                [control]
+                socket = ""
+                [storage]
+                state = "\(dir.path)/state"
+                [metrics]
+                listen = "127.0.0.1:\(port)"
+                [[recording]]
+                name = "m"
+                directory = "\(dir.path)/m"
+                """, to: dir.file("a.toml"))
+            let daemon = try DaemonProcess(config: dir.file("a.toml"), directory: dir.path)
+            #expect(daemon.waitForLog("metrics endpoint listening"), "\(daemon.log)")
+            #expect(daemon.waitForLog("ffmpeg started"))
+            func scrape() async throws -> [String: Double] {
+                let (data, response) = try await URLSession.shared.data(from: URL(string: "http://127.0.0.1:\(port)/metrics")!)
+                #expect((response as? HTTPURLResponse)?.statusCode == 200)
+                var values: [String: Double] = [:]
+                for line in String(decoding: data, as: UTF8.self).split(separator: "\n") where !line.hasPrefix("#") {
+                    let parts = line.split(separator: " ")
+                    if parts.count == 2 { values[String(parts[0])] = Double(parts[1]) }
+                }
+                return values
+            }
+            usleep(1_000_000)
+            let first = try await scrape()
+            usleep(1_000_000)
+            let second = try await scrape()
+            #expect((second["audiocap_frames_captured_total"] ?? 0) > (first["audiocap_frames_captured_total"] ?? 0))
+            #expect(abs((second["audiocap_peak_dbfs{channel=\"0\"}"] ?? 0) - -20) < 0.01)
+            #expect(second["audiocap_dropped_frames_total"] == 0)
+            #expect(second["audiocap_source_up"] == 1)
+            #expect(second["audiocap_recording_blocked{recording=\"m\"}"] == 0)
+            #expect(daemon.terminate().status == 0)
         }
 
         @Test func badConfigurationExits78WithTheKey() throws {

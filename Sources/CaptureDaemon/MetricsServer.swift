@@ -1,0 +1,109 @@
+// The optional Prometheus endpoint: GET /metrics on [metrics] listen, built from the daemon's status.
+import CaptureCore
+import CaptureProtocol
+import Foundation
+import Hummingbird
+import Logging
+import NIOCore
+import Prometheus
+import Synchronization
+
+/// Serves `/metrics` in Prometheus text format. Values are read from the daemon at each scrape; counters
+/// advance by what changed since the previous scrape.
+final class MetricsServer: Sendable {
+    private let daemon: AudioCapDaemon
+    private let host: String
+    private let port: Int
+    private let logger: Logger
+    private let registry = PrometheusCollectorRegistry()
+    private let previous = Mutex<[String: Double]>([:])
+
+    init(daemon: AudioCapDaemon, host: String, port: Int, logger: Logger) {
+        self.daemon = daemon
+        self.host = host
+        self.port = port
+        self.logger = logger
+    }
+
+    func run() async throws {
+        let router = Router()
+        router.get("/metrics") { _, _ in
+            let text = await self.scrape()
+            return Response(
+                status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
+                body: .init(byteBuffer: ByteBuffer(bytes: text)))
+        }
+        var serverLogger = logger
+        serverLogger.logLevel = .warning
+        let events = daemon.events
+        let listen = "\(host):\(port)"
+        let app = Application(
+            router: router, configuration: .init(address: .hostname(host, port: port), serverName: "audiocapd"),
+            onServerRunning: { _ in
+                events.emit(.info, "metrics.listening", "metrics endpoint listening", ["metrics.listen": .string(listen)])
+            },
+            logger: serverLogger)
+        do {
+            try await app.run()
+        } catch {
+            events.emit(.error, "metrics.unavailable", "the metrics endpoint cannot listen; the daemon records without it", [
+                "metrics.listen": .string(listen), "error": .string("\(error)"),
+            ])
+        }
+    }
+
+    /// The current metrics in Prometheus text format.
+    func scrape() async -> [UInt8] {
+        let status = await daemon.statusResponse()
+        gauge("audiocap_source_up", "1 while ffmpeg runs and delivers audio", status.source.state == "running" ? 1 : 0)
+        counter("audiocap_frames_captured_total", "Frames read from ffmpeg", Double(status.source.framesCaptured))
+        counter("audiocap_dropped_frames_total", "Frames lost: queue overflows and audio that could not be written", Double(status.droppedFrames))
+        counter("audiocap_ffmpeg_restarts_total", "ffmpeg runs that ended and were started again", Double(status.source.restarts))
+        counter("audiocap_xruns_total", "xruns ffmpeg reported", Double(status.source.xruns))
+        gauge("audiocap_seconds_since_last_audio", "Seconds since the last audio arrived", status.source.secondsSinceLastAudio ?? -1)
+        gauge("audiocap_queue_depth_chunks", "Deepest consumer queue now", Double(status.queue.depthChunks))
+        gauge("audiocap_queue_high_water_chunks", "Deepest any consumer queue has been", Double(status.queue.highWaterChunks))
+        if let levels = status.levels {
+            gauge("audiocap_silence", "1 while the input is silent (below silence_dbfs for silence_seconds)", levels.silent ? 1 : 0)
+            for (index, channel) in levels.channels.enumerated() {
+                let labels = [("channel", String(index))]
+                gauge("audiocap_peak_dbfs", "Peak level of the newest chunk", channel.peakDBFS, labels)
+                gauge("audiocap_rms_dbfs", "RMS level of the newest chunk", channel.rmsDBFS, labels)
+                counter("audiocap_clipped_samples_total", "Samples at full scale", Double(channel.clippedTotal), labels)
+            }
+        }
+        if let disk = status.disk {
+            gauge("audiocap_disk_free_bytes", "Free bytes where recordings go", Double(disk.freeBytes))
+            if let left = disk.estimatedSecondsLeft {
+                gauge("audiocap_disk_seconds_left", "Recording time left at the current rate", left)
+            }
+        }
+        for recording in status.recordings {
+            let labels = [("recording", recording.name)]
+            counter("audiocap_recording_bytes_written_total", "Audio bytes written", Double(recording.bytesWritten), labels)
+            counter("audiocap_recording_segments_closed_total", "Segments closed", Double(recording.segmentsClosed), labels)
+            counter("audiocap_recording_dropped_frames_total", "Frames this recording lost", Double(recording.droppedFrames), labels)
+            gauge("audiocap_recording_blocked", "1 while writing fails (disk full, I/O error)", recording.state == "blocked" ? 1 : 0, labels)
+        }
+        var buffer: [UInt8] = []
+        registry.emit(into: &buffer)
+        return buffer
+    }
+
+    private func gauge(_ name: String, _ help: String, _ value: Double, _ labels: [(String, String)] = []) {
+        registry.makeGauge(name: name, labels: labels, help: help).set(value)
+    }
+
+    /// Advances a counter to `total` (counters only go up; a smaller total, e.g. a recording started
+    /// again, restarts the count from there).
+    private func counter(_ name: String, _ help: String, _ total: Double, _ labels: [(String, String)] = []) {
+        let key = name + labels.map { "|\($0.0)=\($0.1)" }.joined()
+        let delta = previous.withLock { previous -> Double in
+            let last = previous[key] ?? 0
+            previous[key] = total
+            return total >= last ? total - last : total
+        }
+        if delta > 0 { registry.makeCounter(name: name, labels: labels, help: help).increment(by: delta) }
+        else { _ = registry.makeCounter(name: name, labels: labels, help: help) }
+    }
+}
