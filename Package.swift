@@ -110,7 +110,12 @@ let package = Package(
         ),
         .testTarget(
             name: "CaptureCommandsTests",
-            dependencies: ["CaptureCommands", "CaptureClient", "CaptureProtocol"]
+            dependencies: [
+                "CaptureCommands", "CaptureClient", "CaptureProtocol",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ]
         ),
         .testTarget(
             name: "EndToEndTests",

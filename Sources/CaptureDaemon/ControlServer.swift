@@ -128,13 +128,13 @@ struct JSONErrorMiddleware: RouterMiddleware {
             return try await next(request, context)
         } catch let error as ControlError {
             return Self.response(status: error.status, message: error.message)
-        } catch let error as HTTPError {
+        } catch let error as any HTTPResponseError {
             let message: String
             switch error.status {
             case .notFound: message = "no such endpoint: \(request.method) \(request.uri.path); see the API table in the README"
             case .contentTooLarge: message = "request body is larger than \(ControlAPI.maximumBodyBytes) bytes"
             case .methodNotAllowed: message = "\(request.method) is not allowed on \(request.uri.path)"
-            default: message = error.body ?? error.status.reasonPhrase
+            default: message = (error as? HTTPError)?.body ?? error.status.reasonPhrase
             }
             return Self.response(status: error.status.code, message: message)
         }

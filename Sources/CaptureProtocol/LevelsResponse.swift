@@ -9,6 +9,12 @@ public struct LevelsResponse: Codable, Sendable, Equatable {
         /// Samples at full scale in the last chunk, and since the daemon started.
         public var clipped: Int
         public var clippedTotal: Int64
+
+        // "DBFS" would round-trip through snake_case as "Dbfs"; name the keys so the wire says `peak_dbfs`.
+        enum CodingKeys: String, CodingKey {
+            case peakDBFS = "peakDbfs", rmsDBFS = "rmsDbfs", clipped, clippedTotal
+        }
+
         public init(peakDBFS: Double, rmsDBFS: Double, clipped: Int, clippedTotal: Int64) {
             self.peakDBFS = peakDBFS
             self.rmsDBFS = rmsDBFS

@@ -68,6 +68,12 @@ public struct SegmentResponse: Codable, Sendable, Equatable {
     public var restarts: Int
     public var bytes: UInt64
 
+    // "DBFS" would round-trip through snake_case as "Dbfs"; name the keys so the wire says `peak_dbfs`.
+    enum CodingKeys: String, CodingKey {
+        case recording, path, sequence, firstFrame, frames, durationSeconds, startTime
+        case peakDBFS = "peakDbfs", rmsDBFS = "rmsDbfs", droppedFrames, restarts, bytes
+    }
+
     public init(
         recording: String, path: String, sequence: Int, firstFrame: Int64, frames: Int64, durationSeconds: Double,
         startTime: Double, peakDBFS: [Double], rmsDBFS: [Double], droppedFrames: Int64, restarts: Int, bytes: UInt64

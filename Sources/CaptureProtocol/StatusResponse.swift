@@ -52,6 +52,12 @@ public struct SourceStatus: Codable, Sendable, Equatable {
     /// Seconds until the next start while restarting.
     public var nextStartInSeconds: Double?
 
+    // "PID" would round-trip through snake_case as "Pid"; name the key so the wire says `ffmpeg_pid`.
+    enum CodingKeys: String, CodingKey {
+        case state, inputFormat, device, sampleRate, channels, sampleFormat, ffmpegPID = "ffmpegPid", restarts
+        case framesCaptured, secondsSinceLastAudio, xruns, lastExit, lastErrorLines, nextStartInSeconds
+    }
+
     public init(
         state: String, inputFormat: String, device: String, sampleRate: Int, channels: Int, sampleFormat: String,
         ffmpegPID: Int32?, restarts: Int, framesCaptured: Int64, secondsSinceLastAudio: Double?, xruns: Int64,
