@@ -137,7 +137,24 @@ public final class CaptureSource: Sendable {
             clock.reset()
             return (state.status.run, state.nextFrame, clock)
         }
-        let arguments = FFmpegCommand(source: configuration).arguments()
+        var device = configuration.device
+        if configuration.inputFormat == "alsa" {
+            switch DeviceResolver().resolve(configuration.device) {
+            case .device(let name):
+                if name != configuration.device {
+                    events.emit(.info, "source.device_resolved", "device link resolved to its current ALSA card", [
+                        "source.device": .string(configuration.device), "alsa.device": .string(name),
+                    ])
+                }
+                device = name
+            case .missing(let message):
+                events.emit(.error, "source.device_unavailable", "the capture device is not there; retrying", [
+                    "source.device": .string(configuration.device), "error": .string(message),
+                    "alsa.capture_devices": .string(ALSADevices.capture().map(\.name).joined(separator: ", ")),
+                ])
+            }
+        }
+        let arguments = FFmpegCommand(source: configuration).arguments(device: device)
         var output: [Int32] = [-1, -1]
         var errors: [Int32] = [-1, -1]
         guard audiocap_pipe_cloexec(&output) == 0 else {

@@ -122,7 +122,10 @@ extension EndToEnd {
             usleep(300_000)
             close(follower)
 
-            usleep(1_000_000)
+            // Let the on-demand recording close two whole segments before stopping it.
+            #expect(waitUntil(timeout: 10) {
+                ((try? status(socket))?.recordings.first { $0.name == "od" }?.segmentsClosed ?? 0) >= 2
+            })
             let stopped = try cli(socket, ["stop", "od", "--json"])
             #expect(stopped.status == 0, "\(stopped.err)")
             let reply = try ControlAPI.decoder().decode(StopRecordingResponse.self, from: Data(stopped.out.utf8))
