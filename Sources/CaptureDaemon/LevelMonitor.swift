@@ -32,6 +32,9 @@ public final class LevelMonitor: ChunkConsumer, @unchecked Sendable {
     private var interval: LevelSnapshot
     private var intervalStart: Double?
     private var silence: SilenceDetector
+    /// Exact digital zero (the device delivers nothing at all), reported after 5 s: a different fault
+    /// from quiet audio — a muted or dead input, not a quiet night.
+    private var digitalZero = SilenceDetector(thresholdDBFS: -150, minimumSeconds: 5)
     private var silent = false
     private var totalClipped: [Int64]
     private let latest: Mutex<Latest?>
@@ -69,6 +72,18 @@ public final class LevelMonitor: ChunkConsumer, @unchecked Sendable {
             events.emit(.info, "silence.ended", "sound is back after silence", [
                 "silence.end_frame": .int(frame),
                 "silence.seconds": .double(format.seconds(frames: silentFrames)),
+            ])
+        case nil:
+            break
+        }
+        switch digitalZero.update(levelDBFS: chunk.loudestRMSDBFS, frames: frames, sampleRate: format.sampleRate, atFrame: buffer.firstFrame) {
+        case .began(let frame):
+            events.emit(.error, "levels.digital_zero", "the input delivers exact zeros: check the microphone, its cable and the mixer (alsamixer)", [
+                "zero.first_frame": .int(frame),
+            ])
+        case .ended(let frame, let zeroFrames):
+            events.emit(.notice, "levels.digital_zero_ended", "the input delivers audio again after exact zeros", [
+                "zero.end_frame": .int(frame), "zero.seconds": .double(format.seconds(frames: zeroFrames)),
             ])
         case nil:
             break
