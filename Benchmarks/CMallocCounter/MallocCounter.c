@@ -23,7 +23,7 @@ extern void __libc_free(void *);
 
 #define MAX_THREADS 4096
 #define MAX_TRACES 256
-#define TRACE_DEPTH 40
+#define TRACE_DEPTH 64
 
 static uint64_t counter;
 
@@ -39,7 +39,10 @@ static __thread int32_t tracing __attribute__((tls_model("initial-exec")));
 static int32_t trace_on;
 static int32_t trace_tid;
 static int32_t trace_max;
+static int32_t trace_per_thread;
 static int32_t trace_next;
+// Stacks recorded per thread slot, so that one busy thread does not use up the whole record.
+static int32_t slot_traced[MAX_THREADS];
 static void *trace_frames[MAX_TRACES][TRACE_DEPTH];
 static int32_t trace_depth[MAX_TRACES];
 static int32_t trace_thread[MAX_TRACES];
@@ -50,10 +53,11 @@ static int32_t current_tid(void) {
     return my_tid;
 }
 
-static void take_trace(size_t size) {
+static void take_trace(int32_t slot, size_t size) {
     if (__atomic_load_n(&trace_on, __ATOMIC_RELAXED) == 0) return;
     int32_t wanted = __atomic_load_n(&trace_tid, __ATOMIC_RELAXED);
     if (wanted != 0 && wanted != current_tid()) return;
+    if (__atomic_fetch_add(&slot_traced[slot], 1, __ATOMIC_RELAXED) >= __atomic_load_n(&trace_per_thread, __ATOMIC_RELAXED)) return;
     int32_t index = __atomic_fetch_add(&trace_next, 1, __ATOMIC_RELAXED);
     if (index >= __atomic_load_n(&trace_max, __ATOMIC_RELAXED)) return;
     tracing = 1;
@@ -78,7 +82,7 @@ static inline void count(size_t size) {
         my_slot = slot;
     }
     __atomic_fetch_add(&slot_counts[slot], 1, __ATOMIC_RELAXED);
-    take_trace(size);
+    take_trace(slot, size);
 }
 
 uint64_t audiocap_malloc_count(void) { return __atomic_load_n(&counter, __ATOMIC_RELAXED); }
@@ -99,7 +103,7 @@ int32_t audiocap_malloc_threads(int32_t *tids, uint64_t *counts, int32_t max) {
     return n;
 }
 
-void audiocap_malloc_trace_start(int32_t tid, int32_t max) {
+void audiocap_malloc_trace_start(int32_t tid, int32_t max, int32_t per_thread) {
     // Let backtrace() load its unwinder now, not inside a traced allocation.
     void *warm[2];
     tracing = 1;
@@ -107,6 +111,8 @@ void audiocap_malloc_trace_start(int32_t tid, int32_t max) {
     tracing = 0;
     __atomic_store_n(&trace_on, 0, __ATOMIC_SEQ_CST);
     __atomic_store_n(&trace_next, 0, __ATOMIC_SEQ_CST);
+    for (int32_t i = 0; i < MAX_THREADS; i++) __atomic_store_n(&slot_traced[i], 0, __ATOMIC_RELAXED);
+    __atomic_store_n(&trace_per_thread, per_thread, __ATOMIC_SEQ_CST);
     __atomic_store_n(&trace_tid, tid, __ATOMIC_SEQ_CST);
     __atomic_store_n(&trace_max, max < MAX_TRACES ? max : MAX_TRACES, __ATOMIC_SEQ_CST);
     __atomic_store_n(&trace_on, 1, __ATOMIC_SEQ_CST);

@@ -23,7 +23,8 @@ enum AllocationCounter {
         let threadDelta = threadAfter - threadBefore
         let processDelta = processAfter - processBefore
         if threadDelta == 1 && processDelta >= 1 { return nil }
-        return "an Array of \(size) Int counted \(threadDelta) allocation(s) on this thread and \(processDelta) in the process, expected 1"
+        return
+            "an Array of \(size) Int counted \(threadDelta) allocation(s) on this thread and \(processDelta) in the process, expected 1"
     }
 }
 
@@ -77,58 +78,72 @@ struct AllocationSite: Codable {
 }
 
 enum AllocationTracer {
-    /// Records the stacks of the next `limit` allocations of any thread.
-    static func start(limit: Int) { audiocap_malloc_trace_start(0, Int32(limit)) }
+    static let depth = 64
+
+    /// Records the stacks of the next `limit` allocations of any thread, at most `perThread` per thread.
+    static func start(limit: Int, perThread: Int) {
+        audiocap_malloc_trace_start(0, Int32(limit), Int32(perThread))
+    }
 
     /// Stops recording (without allocating) and returns how many stacks were recorded.
     static func stop() -> Int32 { audiocap_malloc_trace_stop() }
 
     /// The first `recorded` stacks, resolved; `threadNames` names the known threads.
     static func resolve(recorded: Int32, threadNames: [Int32: String]) -> [AllocationSite] {
-        var raw: [(tid: Int32, size: UInt64, addresses: [UnsafeMutableRawPointer?])] = []
-        for index in 0..<Int(recorded) {
-            var frames = [UnsafeMutableRawPointer?](repeating: nil, count: 40)
+        var stacks: [(tid: Int32, size: UInt64, frames: [Location])] = []
+        for index in 0..<recorded {
+            var addresses = [UnsafeMutableRawPointer?](repeating: nil, count: depth)
             var tid: Int32 = 0
             var size: UInt64 = 0
-            let depth = Int(audiocap_malloc_trace_get(Int32(index), &frames, 40, &tid, &size))
-            raw.append((tid, size, Array(frames[..<depth])))
+            let count = Int(audiocap_malloc_trace_get(index, &addresses, Int32(depth), &tid, &size))
+            stacks.append((tid, size, addresses[..<count].compactMap { $0.flatMap(locate) }))
         }
-        return raw.map { entry in
-            AllocationSite(
-                thread: threadNames[entry.tid] ?? "thread \(entry.tid)", size: entry.size,
-                frames: symbolize(entry.addresses))
+        var unique: [Location] = []
+        var seen = Set<Location>()
+        for stack in stacks {
+            for frame in stack.frames where seen.insert(frame).inserted { unique.append(frame) }
+        }
+        let resolved = runSymbolizer(unique)
+        return stacks.map { stack in
+            let frames = stack.frames.map { frame in
+                resolved[frame]
+                    ?? "\(frame.symbol ?? "?") (\((frame.object as NSString).lastPathComponent)+0x\(String(frame.offset, radix: 16)))"
+            }
+            return AllocationSite(
+                thread: threadNames[stack.tid] ?? "thread \(stack.tid)", size: stack.size,
+                // The interposer's own frames (malloc, count, take_trace) come first; leave them out.
+                frames: Array(
+                    frames.drop {
+                        $0.contains("MallocCounter.c") || $0.hasPrefix("malloc ") || $0.hasPrefix("take_trace")
+                    }))
         }
     }
 
-    /// Function and file:line of each return address, innermost first, via llvm-symbolizer when it is
-    /// installed (else object+offset and the nearest exported symbol). Frames inside this file's C
-    /// counter are dropped.
-    private static func symbolize(_ addresses: [UnsafeMutableRawPointer?]) -> [String] {
-        var located: [(object: String, offset: UInt64, symbol: String?)] = []
-        for address in addresses {
-            guard let address else { continue }
-            var object: UnsafePointer<CChar>? = nil
-            var offset: UInt64 = 0
-            var symbol: UnsafePointer<CChar>? = nil
-            guard audiocap_locate(address, &object, &offset, &symbol) != 0, let object else { continue }
-            // A return address points after the call; the call itself is one byte earlier.
-            located.append((String(cString: object), offset > 0 ? offset - 1 : 0, symbol.map { String(cString: $0) }))
-        }
-        let resolved = runSymbolizer(located.map { ($0.object, $0.offset) })
-        var frames: [String] = []
-        for (index, entry) in located.enumerated() {
-            let text = resolved?[index] ?? "\(entry.symbol ?? "?") (\((entry.object as NSString).lastPathComponent)+0x\(String(entry.offset, radix: 16)))"
-            if text.contains("MallocCounter.c") || text.hasPrefix("take_trace") || text.hasPrefix("count ") { continue }
-            frames.append(text)
-        }
-        return frames
+    /// A return address as the loaded object holding it and the offset of the call instruction in it.
+    struct Location: Hashable {
+        var object: String
+        var offset: UInt64
+        var symbol: String?
     }
 
-    /// One line per input (inlined frames joined with " <- "), or nil when llvm-symbolizer is missing.
-    private static func runSymbolizer(_ queries: [(object: String, offset: UInt64)]) -> [String]? {
+    private static func locate(_ address: UnsafeMutableRawPointer) -> Location? {
+        var object: UnsafePointer<CChar>? = nil
+        var offset: UInt64 = 0
+        var symbol: UnsafePointer<CChar>? = nil
+        guard audiocap_locate(address, &object, &offset, &symbol) != 0, let object else { return nil }
+        // A return address points after the call; the call itself is one byte earlier.
+        return Location(
+            object: String(cString: object), offset: offset > 0 ? offset - 1 : 0,
+            symbol: symbol.map { String(cString: $0) })
+    }
+
+    /// "function at file:line:column" per location (inlined frames joined innermost first with " <- "),
+    /// from one run of llvm-symbolizer; empty when it is not installed.
+    private static func runSymbolizer(_ locations: [Location]) -> [Location: String] {
         let candidates = ["/usr/bin/llvm-symbolizer", "/opt/swift/usr/bin/llvm-symbolizer"]
-        guard !queries.isEmpty, let tool = candidates.first(where: { FileManager.default.isExecutableFile(atPath: $0) })
-        else { return nil }
+        guard !locations.isEmpty,
+            let tool = candidates.first(where: { FileManager.default.isExecutableFile(atPath: $0) })
+        else { return [:] }
         let process = Process()
         process.executableURL = URL(fileURLWithPath: tool)
         process.arguments = ["--demangle", "--functions=short", "--inlining", "--relativenames", "--output-style=LLVM"]
@@ -137,16 +152,22 @@ enum AllocationTracer {
         process.standardInput = input
         process.standardOutput = output
         process.standardError = FileHandle.nullDevice
-        do { try process.run() } catch { return nil }
-        let request = queries.map { "\"\($0.object)\" 0x\(String($0.offset, radix: 16))\n" }.joined()
-        input.fileHandleForWriting.write(Data(request.utf8))
-        try? input.fileHandleForWriting.close()
+        do { try process.run() } catch { return [:] }
+        let request = locations.map { "\"\($0.object)\" 0x\(String($0.offset, radix: 16))\n" }.joined()
+        // Write from another thread: the symbolizer's answers could fill the output pipe meanwhile.
+        let writer = Thread {
+            input.fileHandleForWriting.write(Data(request.utf8))
+            try? input.fileHandleForWriting.close()
+        }
+        writer.start()
         let data = output.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
-        // LLVM style: for each query, pairs of lines (function, file:line:column), then a blank line.
+        // LLVM style: per query, pairs of lines (function, file:line:column), then a blank line.
         let blocks = String(decoding: data, as: UTF8.self).components(separatedBy: "\n\n")
-        var lines: [String] = []
-        for block in blocks where !block.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty {
+            .filter { !$0.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty }
+        guard blocks.count == locations.count else { return [:] }
+        var result: [Location: String] = [:]
+        for (location, block) in zip(locations, blocks) {
             let parts = block.split(separator: "\n", omittingEmptySubsequences: true).map(String.init)
             var inlined: [String] = []
             var index = 0
@@ -154,8 +175,9 @@ enum AllocationTracer {
                 inlined.append("\(parts[index]) at \(parts[index + 1])")
                 index += 2
             }
-            lines.append(inlined.joined(separator: " <- "))
+            let text = inlined.joined(separator: " <- ")
+            if !text.hasPrefix("?? at ??") { result[location] = text }
         }
-        return lines.count == queries.count ? lines : nil
+        return result
     }
 }

@@ -1,6 +1,6 @@
 // Wall, thread and process CPU clocks for the benchmark; none of them allocates.
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 enum Clocks {
@@ -13,7 +13,7 @@ enum Clocks {
     /// User + system CPU seconds of the whole process so far (getrusage).
     static func processCPU() -> Double {
         var usage = rusage()
-        getrusage(RUSAGE_SELF, &usage)
+        getrusage(__rusage_who_t(RUSAGE_SELF.rawValue), &usage)
         return seconds(usage.ru_utime) + seconds(usage.ru_stime)
     }
 

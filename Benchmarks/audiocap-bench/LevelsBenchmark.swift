@@ -22,12 +22,12 @@ enum LevelsBenchmark {
         var rmsDBFS: [Double]
     }
 
-    /// Measures `passes` passes over a 2^19-frame buffer cut into chunks of `chunkMilliseconds`, `runs`
+    /// Measures `passes` passes over `samples` (interleaved stereo) cut into chunks of `chunkMilliseconds`, `runs`
     /// times; each chunk is measured into a snapshot that is then added to a running total.
-    static func run(signal: TestSignal, chunkMilliseconds: Int, passes: Int = 128, runs: Int = 7) -> Result {
+    static func run(
+        signal: TestSignal, samples: [Int16], chunkMilliseconds: Int, passes: Int = 128, runs: Int = 7
+    ) -> Result {
         let format = AudioFormat(sampleRate: TestSignal.sampleRate, channels: TestSignal.channels, sampleFormat: .s16)
-        let frames = 1 << 19
-        let samples = signal.samples(frames: frames)
         let chunkFrames = max(1, format.sampleRate * chunkMilliseconds / 1000)
         let chunkBytes = chunkFrames * format.bytesPerFrame
         let meter = LevelMeter(format: format)

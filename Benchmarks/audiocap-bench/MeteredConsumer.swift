@@ -30,6 +30,9 @@ final class MeteredConsumer: ChunkConsumer, @unchecked Sendable {
         var trace: Bool
     }
 
+    /// Call stacks recorded per thread during the window.
+    static let tracedPerThread = 128
+
     let name: String
     private let inner: (any ChunkConsumer)?
     private let window: Range<Int>
@@ -72,7 +75,7 @@ final class MeteredConsumer: ChunkConsumer, @unchecked Sendable {
         if index == window.lowerBound, snapshots != nil {
             snapshots!.startWall = Clocks.wall()
             snapshots!.start.take()
-            if snapshots!.trace { AllocationTracer.start(limit: 200) }
+            if snapshots!.trace { AllocationTracer.start(limit: 256, perThread: Self.tracedPerThread) }
         }
         let before = AllocationCounter.thread
         inner?.consume(chunk)
@@ -84,11 +87,13 @@ final class MeteredConsumer: ChunkConsumer, @unchecked Sendable {
             if delta > 0, allocatingChunks.count < allocatingChunks.capacity {
                 let first = chunk.firstFrame
                 let end = first + Int64(chunk.frameCount)
-                let boundary = first % framesPerSegment == 0 || first / framesPerSegment != (end - 1) / framesPerSegment
+                let boundary =
+                    first % framesPerSegment == 0 || first / framesPerSegment != (end - 1) / framesPerSegment
                     || end % framesPerSegment == 0
-                allocatingChunks.append(AllocatingChunk(
-                    consumer: name, chunk: index, firstFrame: first, frames: chunk.frameCount, allocations: delta,
-                    segmentBoundary: boundary))
+                allocatingChunks.append(
+                    AllocatingChunk(
+                        consumer: name, chunk: index, firstFrame: first, frames: chunk.frameCount, allocations: delta,
+                        segmentBoundary: boundary))
             }
         }
         if index + 1 == window.upperBound, snapshots != nil {

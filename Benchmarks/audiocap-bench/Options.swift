@@ -1,7 +1,5 @@
 // Command-line flags of audiocap-bench, parsed by hand (no ArgumentParser dependency).
-#if canImport(Glibc)
-import Glibc
-#endif
+import Foundation
 
 struct Options {
     enum Section: String, CaseIterable {
@@ -54,13 +52,17 @@ struct Options {
             switch flag {
             case "--only":
                 let text = value(flag)
-                guard let section = Section(rawValue: text) else { fail("--only takes levels, pipeline or allocs, got \(text)") }
+                guard let section = Section(rawValue: text) else {
+                    fail("--only takes levels, pipeline or allocs, got \(text)")
+                }
                 options.sections = [section]
             case "--seconds": options.seconds = positive(flag)
             case "--json": options.json = true
             case "--signal":
                 let text = value(flag)
-                guard let signal = TestSignal(rawValue: text) else { fail("--signal takes music, pattern or noise, got \(text)") }
+                guard let signal = TestSignal(rawValue: text) else {
+                    fail("--signal takes music, pattern or noise, got \(text)")
+                }
                 options.signal = signal
             case "--dir": options.directory = value(flag)
             case "--alloc-chunks": options.allocationChunks = Int(positive(flag))
@@ -83,5 +85,5 @@ struct Options {
 }
 
 struct StandardError: TextOutputStream {
-    mutating func write(_ string: String) { fputs(string, Glibc.stderr) }
+    mutating func write(_ string: String) { FileHandle.standardError.write(Data(string.utf8)) }
 }

@@ -7,7 +7,7 @@ import Logging
 import Synchronization
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 enum PipelineBenchmark {
@@ -32,6 +32,8 @@ enum PipelineBenchmark {
         var consumers = Consumers.levelsAndWriter
         var queueSeconds = 30.0
         var signal = TestSignal.music
+        /// `periodFrames` frames of `signal` (see `TestSignal.samples`), generated once for all runs.
+        var samples: [Int16] = []
         var baseDirectory = "/dev/shm"
         /// Chunk indices whose allocations are counted (per consumer; 0 = first chunk).
         var allocationWindow: Range<Int> = 0..<0
@@ -98,9 +100,20 @@ enum PipelineBenchmark {
         var error: String?
     }
 
+    /// Frames of the looped signal: 2^19 (10.9 s), a multiple of the pattern's period of 65536.
+    static let periodFrames = 1 << 19
     static let pipeBytes = 1 << 20
     static let pieceBytes = 64 << 10
     static let segmentSeconds = 600
+
+    /// Audio long enough that the reader reaches end of stream only after every consumer has passed
+    /// `window`: the window then holds steady-state chunks only, not the end-of-stream teardown.
+    static func audioSeconds(covering window: Range<Int>, _ setup: Setup) -> Double {
+        let chunkBytes = 48 * setup.chunkMilliseconds * TestSignal.channels * 2
+        let queueChunks = Int((setup.queueSeconds * 1000 / Double(setup.chunkMilliseconds)).rounded(.up))
+        let inFlight = queueChunks + (pipeBytes + pieceBytes) / chunkBytes + 2
+        return Double(window.upperBound + inFlight + 50) * Double(setup.chunkMilliseconds) / 1000
+    }
 
     static func run(_ setup: Setup) -> Result {
         let format = AudioFormat(sampleRate: TestSignal.sampleRate, channels: TestSignal.channels, sampleFormat: .s16)
@@ -112,10 +125,10 @@ enum PipelineBenchmark {
         let totalBytes = totalFrames * Int64(format.bytesPerFrame)
         let framesPerSegment = Int64(segmentSeconds * format.sampleRate)
 
-        // The signal: a period of 2^19 frames (a multiple of the pattern's 65536) plus one piece.
-        let periodFrames = 1 << 19
+        // The signal: one period followed by a copy of its first piece.
+        let samples = setup.samples.isEmpty ? setup.signal.samples(frames: periodFrames) : setup.samples
+        precondition(samples.count == periodFrames * format.channels)
         let periodBytes = periodFrames * format.bytesPerFrame
-        let samples = setup.signal.samples(frames: periodFrames)
         let signal = UnsafeMutableRawBufferPointer.allocate(byteCount: periodBytes + pieceBytes, alignment: 64)
         defer { signal.deallocate() }
         samples.withUnsafeBytes { bytes in
@@ -126,7 +139,8 @@ enum PipelineBenchmark {
 
         var template = Array("\(setup.baseDirectory)/audiocap-bench-XXXXXX".utf8CString)
         guard let made = mkdtemp(&template) else {
-            return failed(setup, "could not create a directory under \(setup.baseDirectory): \(String(cString: strerror(errno)))")
+            return failed(
+                setup, "could not create a directory under \(setup.baseDirectory): \(String(cString: strerror(errno)))")
         }
         let directory = String(cString: made)
         defer { try? FileManager.default.removeItem(atPath: directory) }
@@ -153,7 +167,10 @@ enum PipelineBenchmark {
         switch setup.consumers {
         case .levelsAndWriter:
             inners = [
-                ("levels", LevelMonitor(format: format, configuration: LevelsConfiguration(), events: events, logger: logger)),
+                (
+                    "levels",
+                    LevelMonitor(format: format, configuration: LevelsConfiguration(), events: events, logger: logger)
+                ),
                 ("wav", writer),
             ]
         case .trivial:
@@ -163,7 +180,8 @@ enum PipelineBenchmark {
         var consumers: [MeteredConsumer] = []
         var threads: [ConsumerThread] = []
         for (index, (name, inner)) in inners.enumerated() {
-            let snapshots = index == 0 && !setup.allocationWindow.isEmpty
+            let snapshots =
+                index == 0 && !setup.allocationWindow.isEmpty
                 ? MeteredConsumer.WindowSnapshots(trace: setup.traceAllocations) : nil
             let consumer = MeteredConsumer(
                 name: name, inner: inner, window: setup.allocationWindow, framesPerSegment: framesPerSegment,
@@ -205,12 +223,13 @@ enum PipelineBenchmark {
 
         var consumerResults: [ConsumerResult] = []
         for (consumer, thread) in zip(consumers, threads) {
-            consumerResults.append(ConsumerResult(
-                name: consumer.name, framesConsumed: consumer.frames, droppedFrames: thread.channel.droppedFrames,
-                droppedChunks: thread.channel.droppedChunkCount, queueCapacity: thread.channel.capacity,
-                queueHighWater: thread.channel.highWater, cpuSeconds: consumer.cpuSeconds,
-                realTime: format.seconds(frames: consumer.frames) / max(consumer.cpuSeconds, 1e-9),
-                allocations: consumer.allocations))
+            consumerResults.append(
+                ConsumerResult(
+                    name: consumer.name, framesConsumed: consumer.frames, droppedFrames: thread.channel.droppedFrames,
+                    droppedChunks: thread.channel.droppedChunkCount, queueCapacity: thread.channel.capacity,
+                    queueHighWater: thread.channel.highWater, cpuSeconds: consumer.cpuSeconds,
+                    realTime: format.seconds(frames: consumer.frames) / max(consumer.cpuSeconds, 1e-9),
+                    allocations: consumer.allocations))
         }
         let audioSeconds = format.seconds(frames: producer.bytesWritten / Int64(format.bytesPerFrame))
         var result = Result(
@@ -231,7 +250,10 @@ enum PipelineBenchmark {
         if let snapshots = consumers.first?.snapshots, !setup.allocationWindow.isEmpty,
             consumers.allSatisfy({ $0.windowChunks == setup.allocationWindow.count })
         {
-            var names: [Int32: String] = [producer.tid: "producer", info.tid: "reader", AllocationCounter.tid: "main"]
+            var names: [Int32: String] = [:]
+            names[AllocationCounter.tid] = "main"
+            names[producer.tid] = "producer"
+            names[info.tid] = "reader"
             for consumer in consumers { names[consumer.tid] = "consumer \(consumer.name)" }
             let perThread = snapshots.end.increase(since: snapshots.start).map {
                 ThreadAllocations(thread: names[$0.tid] ?? "thread \($0.tid)", allocations: $0.allocations)
@@ -243,7 +265,9 @@ enum PipelineBenchmark {
                 processAllocations: processAllocations,
                 processPerChunk: Double(processAllocations) / Double(setup.allocationWindow.count),
                 perThread: perThread,
-                consumerAllocations: consumers.map { ThreadAllocations(thread: $0.name, allocations: $0.windowAllocations) },
+                consumerAllocations: consumers.map {
+                    ThreadAllocations(thread: $0.name, allocations: $0.windowAllocations)
+                },
                 allocatingChunks: consumers.flatMap(\.allocatingChunks),
                 sites: setup.traceAllocations && tracedStacks > 0
                     ? AllocationTracer.resolve(recorded: tracedStacks, threadNames: names) : [])

@@ -2,7 +2,7 @@
 import Foundation
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Writes `totalBytes` of a looped signal into `fd` in pieces of `pieceBytes`, then closes `fd`.

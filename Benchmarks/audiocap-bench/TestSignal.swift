@@ -1,6 +1,6 @@
 // The audio the benchmark feeds through the meter and the pipeline: stereo s16 at 48 kHz.
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// A prepared stretch of interleaved stereo s16le audio that the benchmark plays in a loop.
@@ -27,10 +27,14 @@ enum TestSignal: String, CaseIterable {
             for frame in 0..<frames {
                 let t = Double(frame) / rate
                 let envelope = 0.55 + 0.45 * sin(2 * .pi * 0.37 * t)
-                let left = envelope * (0.20 * sin(2 * .pi * 220 * t) + 0.12 * sin(2 * .pi * 331.3 * t)
-                    + 0.06 * sin(2 * .pi * 1_742 * t)) + 0.03 * random.nextSigned()
-                let right = envelope * (0.18 * sin(2 * .pi * 164.8 * t + 0.5) + 0.10 * sin(2 * .pi * 659.2 * t)
-                    + 0.05 * sin(2 * .pi * 2_489 * t)) + 0.03 * random.nextSigned()
+                let left =
+                    envelope
+                    * (0.20 * sin(2 * .pi * 220 * t) + 0.12 * sin(2 * .pi * 331.3 * t)
+                        + 0.06 * sin(2 * .pi * 1_742 * t)) + 0.03 * random.nextSigned()
+                let right =
+                    envelope
+                    * (0.18 * sin(2 * .pi * 164.8 * t + 0.5) + 0.10 * sin(2 * .pi * 659.2 * t)
+                        + 0.05 * sin(2 * .pi * 2_489 * t)) + 0.03 * random.nextSigned()
                 out[2 * frame] = Int16((left * 32767).rounded())
                 out[2 * frame + 1] = Int16((right * 32767).rounded())
             }
@@ -44,7 +48,7 @@ enum TestSignal: String, CaseIterable {
             for index in out.indices { out[index] = Int16(truncatingIfNeeded: random.next()) }
         }
         #if _endian(big)
-        for index in out.indices { out[index] = out[index].littleEndian }
+            for index in out.indices { out[index] = out[index].littleEndian }
         #endif
         return out
     }

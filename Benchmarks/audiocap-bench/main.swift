@@ -5,7 +5,7 @@
 import Foundation
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 let options = Options.parse(Array(CommandLine.arguments.dropFirst()))
@@ -16,21 +16,27 @@ var uts = utsname()
 uname(&uts)
 let system = withUnsafeBytes(of: uts.release) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
 let counterCheck = AllocationCounter.selfCheck()
-var report = Report(machine: .init(
-    cores: ProcessInfo.processInfo.activeProcessorCount, system: "Linux \(system)",
-    counterCheck: counterCheck.map { "BROKEN: \($0)" } ?? "ok (an Array counts 1 allocation)"))
+let loadAverage = ((try? String(contentsOfFile: "/proc/loadavg", encoding: .utf8)) ?? "?")
+    .split(separator: " ").prefix(3).joined(separator: " ")
+var report = Report(
+    machine: .init(
+        cores: ProcessInfo.processInfo.activeProcessorCount, system: "Linux \(system)", loadAverage: loadAverage,
+        counterCheck: counterCheck.map { "BROKEN: \($0)" } ?? "ok (an Array counts 1 allocation)"))
 
 func show(_ text: String) {
     guard !options.json else { return }
     print(text)
-    fflush(stdout)
+    fflush(nil)
 }
 
 show(Table.header(report.machine))
 
+// 2^19 frames of the signal, generated once: the level meter measures it, the producer loops it.
+let samples = options.signal.samples(frames: PipelineBenchmark.periodFrames)
+
 if options.sections.contains(.levels) {
     report.levels = [100, 20, 500].map {
-        LevelsBenchmark.run(signal: options.signal, chunkMilliseconds: $0)
+        LevelsBenchmark.run(signal: options.signal, samples: samples, chunkMilliseconds: $0)
     }
     show(Table.levels(report.levels))
 }
@@ -48,6 +54,7 @@ if options.sections.contains(.pipeline) {
             setup.pacing = pacing
             setup.consumers = consumers
             setup.signal = options.signal
+            setup.samples = samples
             setup.baseDirectory = options.directory
             report.pipeline.append(PipelineBenchmark.run(setup))
         }
@@ -61,10 +68,10 @@ if options.sections.contains(.allocs) {
         setup.consumers = consumers
         setup.pacing = .flowControlled
         setup.signal = options.signal
+        setup.samples = samples
         setup.baseDirectory = options.directory
         setup.allocationWindow = options.warmupChunks..<(options.warmupChunks + options.allocationChunks)
-        // A few chunks past the window, so every consumer reaches its end.
-        setup.audioSeconds = Double(setup.allocationWindow.upperBound + 10) * Double(setup.chunkMilliseconds) / 1000
+        setup.audioSeconds = PipelineBenchmark.audioSeconds(covering: setup.allocationWindow, setup)
         setup.traceAllocations = options.traceAllocations
         report.allocations.append(PipelineBenchmark.run(setup))
     }

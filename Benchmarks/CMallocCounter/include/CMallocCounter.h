@@ -17,9 +17,10 @@ int32_t audiocap_gettid(void);
 /// its first allocation; threads past the table's size share one counter with tid -1. Does not allocate.
 int32_t audiocap_malloc_threads(int32_t *tids, uint64_t *counts, int32_t max);
 
-/// Starts recording the call stack of the next `max` allocations (at most 256) made by thread `tid`
-/// (0: any thread). Clears earlier records. Allocations made while a stack is taken are not counted.
-void audiocap_malloc_trace_start(int32_t tid, int32_t max);
+/// Starts recording the call stacks of the next `max` allocations (at most 256) made by thread `tid`
+/// (0: any thread), at most `per_thread` of them from any one thread. Clears earlier records.
+/// Allocations made while a stack is taken are not counted.
+void audiocap_malloc_trace_start(int32_t tid, int32_t max, int32_t per_thread);
 
 /// Stops recording; returns how many stacks were recorded.
 int32_t audiocap_malloc_trace_stop(void);

@@ -1,0 +1,738 @@
+#!/usr/bin/env python3
+"""Runs and measures audiocapd against the anchors (arecord, ffmpeg's segment muxer). Python 3 stdlib only.
+
+Called by bench/compare.sh, which builds the binaries and starts the test microphone; see bench/README.md.
+
+  compare.py compare SECONDS          audiocapd, arecord and ffmpeg -f segment side by side
+  compare.py soak MINUTES             audiocapd alone: RSS every minute, growth, drops
+  compare.py ffmpeg-options SECONDS   ffmpeg to a pipe with several option sets side by side
+
+Common flags: --bin DIR (audiocapd, testmic-check, optionally audiocap), --work DIR (an empty scratch
+directory under /tmp), --keep (leave the recordings). The environment must carry ALSA_CONFIG_PATH.
+
+How CPU is measured: utime+stime of /proc/PID/stat (clock ticks), sampled every 0.25 s while a process
+runs. Every measured process is a child of this script and is reaped only after a WNOWAIT wait has seen
+it exit, so its zombie's /proc/PID/stat gives the final figures: utime+stime for the process itself, and
+cutime+cstime for the children it reaped (for audiocapd: its ffmpeg runs, exactly). Wall time runs from
+spawn to exit. Peak RSS is VmHWM of /proc/PID/status, sampled until exit (audiocapd and its ffmpeg child
+separately); for direct children that run no children of their own it is cross-checked with wait4's
+ru_maxrss. Because ticks are coarse (1/CLK_TCK s), the daemon's own CPU is also given from the
+per-thread schedstat run time (nanoseconds).
+"""
+
+import argparse
+import glob
+import http.client
+import json
+import os
+import re
+import shlex
+import signal
+import socket
+import subprocess
+import sys
+import time
+
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+SAMPLE_INTERVAL = 0.25
+WARMUP_SECONDS = 5.0
+FFMPEG_CAPTURE = ["-f", "alsa", "-channels", "2", "-sample_rate", "48000", "-i", "testmic"]
+
+
+# ----------------------------------------------------------------------------------------------- /proc
+
+def read_stat(pid):
+    """(state, ppid, utime+stime ticks, cutime+cstime ticks, comm) or None."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            text = f.read()
+    except OSError:
+        return None
+    comm = text[text.index("(") + 1:text.rindex(")")]
+    rest = text[text.rindex(")") + 2:].split()
+    # rest[0] is field 3 (state); utime is field 14 -> rest[11].
+    return rest[0], int(rest[1]), int(rest[11]) + int(rest[12]), int(rest[13]) + int(rest[14]), comm
+
+
+def read_status_kb(pid):
+    """{'VmRSS': kB, 'VmHWM': kB} (empty for a zombie or a gone process)."""
+    out = {}
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            for line in f:
+                if line.startswith(("VmRSS:", "VmHWM:")):
+                    key, value = line.split(":", 1)
+                    out[key] = int(value.split()[0])
+    except OSError:
+        pass
+    return out
+
+
+def read_schedstat(pid):
+    """{tid: run time ns} over the threads of pid."""
+    out = {}
+    for path in glob.glob(f"/proc/{pid}/task/*/schedstat"):
+        try:
+            with open(path) as f:
+                out[int(path.split("/")[4])] = int(f.read().split()[0])
+        except (OSError, ValueError, IndexError):
+            pass
+    return out
+
+
+def children_of(pid):
+    """Pids whose parent is pid (any of its threads)."""
+    kids = set()
+    found = False
+    for path in glob.glob(f"/proc/{pid}/task/*/children"):
+        found = True
+        try:
+            with open(path) as f:
+                kids.update(int(x) for x in f.read().split())
+        except OSError:
+            pass
+    if not found:  # kernels without CONFIG_PROC_CHILDREN: scan /proc
+        for path in glob.glob("/proc/[0-9]*/stat"):
+            st = read_stat(int(path.split("/")[2]))
+            if st and st[1] == pid:
+                kids.add(int(path.split("/")[2]))
+    return kids
+
+
+class Proc:
+    """What the sampler knows about one process."""
+
+    def __init__(self, name, pid, started):
+        self.name = name
+        self.pid = pid
+        self.started = started  # monotonic time of spawn (or of discovery, for a grandchild)
+        self.ended = None
+        self.ticks = 0  # last utime+stime seen
+        self.child_ticks = 0  # last cutime+cstime seen
+        self.ticks_at = {}  # label -> ticks at a moment (warm-up end, stop)
+        self.hwm_kb = 0
+        self.rss_kb = 0
+        self.sched = {}  # tid -> max run time ns
+        self.comm = ""
+        self.final = False  # ticks read from the zombie
+        self.maxrss_kb = None  # wait4
+        self.exit_status = None
+
+    def sample(self, sched=False):
+        st = read_stat(self.pid)
+        if st is None:
+            return False
+        state, _, ticks, child_ticks, comm = st
+        self.comm = comm
+        self.ticks = max(self.ticks, ticks)
+        self.child_ticks = max(self.child_ticks, child_ticks)
+        if state != "Z":
+            kb = read_status_kb(self.pid)
+            self.hwm_kb = max(self.hwm_kb, kb.get("VmHWM", 0))
+            if "VmRSS" in kb:
+                self.rss_kb = kb["VmRSS"]
+            if sched:
+                for tid, ns in read_schedstat(self.pid).items():
+                    self.sched[tid] = max(self.sched.get(tid, 0), ns)
+        return True
+
+    @property
+    def sched_seconds(self):
+        return sum(self.sched.values()) / 1e9
+
+    def wall(self, now=None):
+        return (self.ended or now or time.monotonic()) - self.started
+
+
+def spawn(name, argv, log_path, env, stdout=None, stdin=None):
+    log = open(log_path, "wb")
+    p = subprocess.Popen(argv, stdin=stdin if stdin is not None else subprocess.DEVNULL,
+                         stdout=stdout if stdout is not None else log, stderr=log, env=env,
+                         start_new_session=True)
+    proc = Proc(name, p.pid, time.monotonic())
+    proc.popen = p
+    proc.argv = argv
+    proc.log = log
+    return proc
+
+
+def reap_if_exited(proc):
+    """If proc (a child of ours) has exited: read its zombie's final figures, reap it, return True."""
+    if proc.ended is not None:
+        return True
+    try:
+        info = os.waitid(os.P_PID, proc.pid, os.WEXITED | os.WNOHANG | os.WNOWAIT)
+    except ChildProcessError:
+        info = None
+        proc.ended = time.monotonic()
+        return True
+    if info is None:
+        return False
+    proc.ended = time.monotonic()
+    st = read_stat(proc.pid)  # the zombie: final utime/stime and cutime/cstime
+    if st is not None:
+        proc.ticks = max(proc.ticks, st[2])
+        proc.child_ticks = max(proc.child_ticks, st[3])
+        proc.final = True
+    _, status, usage = os.wait4(proc.pid, 0)
+    proc.exit_status = os.waitstatus_to_exitcode(status)
+    proc.popen.returncode = proc.exit_status
+    proc.maxrss_kb = usage.ru_maxrss
+    proc.log.close()
+    return True
+
+
+def stop_all(procs, sig=signal.SIGINT, timeout=30.0, on_tick=None):
+    """Signals every process, samples until all have exited (SIGKILL after timeout)."""
+    for p in procs:
+        if p.ended is None:
+            try:
+                os.kill(p.pid, sig)
+            except ProcessLookupError:
+                pass
+    deadline = time.monotonic() + timeout
+    killed = False
+    while True:
+        if on_tick:
+            on_tick()
+        pending = [p for p in procs if not reap_if_exited(p)]
+        if not pending:
+            return
+        for p in pending:
+            p.sample(sched=p.name == "audiocapd")
+        if time.monotonic() > deadline and not killed:
+            for p in pending:
+                print(f"  {p.name} did not exit within {timeout:.0f} s: SIGKILL", file=sys.stderr)
+                os.kill(p.pid, signal.SIGKILL)
+            killed = True
+        time.sleep(0.02)
+
+
+# ----------------------------------------------------------------------------------------------- daemon
+
+class Daemon:
+    """audiocapd under observation: the daemon itself and every ffmpeg child it ran."""
+
+    def __init__(self, args, work, env, ffmpeg_output_options=None, name="audiocapd"):
+        self.dir = os.path.join(work, name)
+        os.makedirs(self.dir, exist_ok=True)
+        self.state = os.path.join(work, name + "-state")
+        os.makedirs(self.state, exist_ok=True)
+        self.socket = os.path.join(work, name + ".sock")
+        ffmpeg = "ffmpeg"
+        if ffmpeg_output_options:
+            # A wrapper that execs ffmpeg with extra options before the output's "-f": the child keeps its
+            # pid and is ffmpeg itself. Used to try output options without touching FFmpegCommand.swift.
+            ffmpeg = os.path.join(work, name + "-ffmpeg.sh")
+            extra = " ".join(shlex.quote(o) for o in ffmpeg_output_options)
+            with open(ffmpeg, "w") as f:
+                f.write("#!/bin/sh\n# ffmpeg with extra output options before the last '-f'\n"
+                        "n=$#; i=0; for a do i=$((i+1)); if [ $i -eq $((n-2)) ] && [ \"$a\" = -f ]; then "
+                        f"set -- \"$@\" {extra}; fi; set -- \"$@\" \"$a\"; done; shift $n; exec ffmpeg \"$@\"\n")
+            os.chmod(ffmpeg, 0o755)
+        self.config = os.path.join(work, name + ".toml")
+        with open(self.config, "w") as f:
+            f.write(f"""# written by bench/compare.py
+[source]
+ffmpeg = {json.dumps(ffmpeg)}
+input_format = "alsa"
+device = "testmic"
+input_options = {json.dumps(args.input_options or [])}
+sample_rate = 48000
+channels = 2
+sample_format = "s16"
+
+[[recording]]
+name = "bench"
+directory = {json.dumps(self.dir)}
+segment_seconds = 10
+align = "samples"
+filename = "{{seq}}.wav"
+
+[log]
+level = "info"
+
+[control]
+socket = {json.dumps(self.socket)}
+
+[storage]
+root = {json.dumps(work)}
+state = {json.dumps(self.state)}
+""")
+        self.argv = [os.path.join(args.bin, "audiocapd"), "--config", self.config]
+        self.log_path = os.path.join(work, name + ".log")
+        self.proc = spawn(name, self.argv, self.log_path, env)
+        self.children = {}  # pid -> Proc
+        self.cli = os.path.join(args.bin, "audiocap")
+
+    def sample(self):
+        if self.proc.ended is not None:
+            return
+        self.proc.sample(sched=True)
+        for pid in children_of(self.proc.pid):
+            if pid not in self.children:
+                st = read_stat(pid)
+                self.children[pid] = Proc(f"ffmpeg[{pid}]", pid, time.monotonic())
+            self.children[pid].sample()
+        for child in self.children.values():
+            if child.ended is None and read_stat(child.pid) is None:
+                child.ended = time.monotonic()
+
+    def child_ticks(self):
+        """Ticks of every ffmpeg run: the daemon's reaped children (exact, from cutime+cstime) plus the
+        running ones (sampled)."""
+        running = sum(c.ticks for c in self.children.values() if c.ended is None)
+        sampled_all = sum(c.ticks for c in self.children.values())
+        return max(self.proc.child_ticks + running, sampled_all)
+
+    def child_hwm_kb(self):
+        return max((c.hwm_kb for c in self.children.values()), default=0)
+
+    def child_rss_kb(self):
+        return sum(c.rss_kb for c in self.children.values() if c.ended is None)
+
+    def status(self):
+        """The daemon's status as a dict, through the CLI if it is built, else straight over the socket."""
+        if os.access(self.cli, os.X_OK):
+            for argv in ([self.cli, "status", "--socket", self.socket, "--json"],
+                         [self.cli, "--socket", self.socket, "status", "--json"]):
+                try:
+                    out = subprocess.run(argv, capture_output=True, timeout=10)
+                    if out.returncode == 0:
+                        return json.loads(out.stdout), "audiocap status --json"
+                except (subprocess.TimeoutExpired, ValueError, OSError):
+                    pass
+        try:
+            conn = UnixHTTPConnection(self.socket)
+            conn.request("GET", "/v1/status", headers={"Accept": "application/json"})
+            response = conn.getresponse()
+            body = response.read()
+            conn.close()
+            if response.status == 200:
+                return json.loads(body), "GET /v1/status"
+        except (OSError, ValueError, http.client.HTTPException):
+            pass
+        return None, None
+
+    def logged_drops(self):
+        """(events, frames) of recording.dropped in the daemon's log."""
+        events = frames = 0
+        try:
+            with open(self.log_path, errors="replace") as f:
+                for line in f:
+                    if "recording.dropped" in line:
+                        events += 1
+                        m = re.search(r"drop\.frames[=:\"\s]+(\d+)", line)
+                        if m:
+                            frames += int(m.group(1))
+        except OSError:
+            pass
+        return events, frames
+
+
+class UnixHTTPConnection(http.client.HTTPConnection):
+    def __init__(self, path):
+        super().__init__("localhost", timeout=5)
+        self.path = path
+
+    def connect(self):
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        sock.settimeout(5)
+        sock.connect(self.path)
+        self.sock = sock
+
+
+# ----------------------------------------------------------------------------------------------- files
+
+def wav_files(directory, key=None):
+    files = [os.path.join(dp, f) for dp, _, fs in os.walk(directory) for f in fs if f.endswith(".wav")]
+    return sorted(files, key=key or (lambda p: p))
+
+
+def arecord_key(path):
+    # arecord names them %H%M%S-%v.wav: %v (the file number) gives the order, also across midnight.
+    m = re.search(r"-(\d+)\.wav$", os.path.basename(path))
+    return (int(m.group(1)) if m else 0, path)
+
+
+def check_pattern(args, files):
+    """(bit_exact, frames, report line) from testmic-check."""
+    if not files:
+        return False, 0, "no files"
+    out = subprocess.run([os.path.join(args.bin, "testmic-check"), "2"] + files, capture_output=True, text=True)
+    line = (out.stdout.strip() or out.stderr.strip()).splitlines()
+    line = line[-1] if line else f"testmic-check exited {out.returncode}"
+    m = re.search(r"frames=(\d+)", line)
+    return out.returncode == 0, int(m.group(1)) if m else 0, line
+
+
+# ----------------------------------------------------------------------------------------------- output
+
+def pct(ticks, wall):
+    return 100.0 * ticks / CLK_TCK / wall if wall > 0 else 0.0
+
+
+def mb(kb):
+    return kb * 1024 / 1e6
+
+
+def table(rows, header):
+    widths = [max(len(str(r[i])) for r in [header] + rows) for i in range(len(header))]
+    line = lambda r: "  ".join(str(c).rjust(w) if i else str(c).ljust(w) for i, (c, w) in enumerate(zip(r, widths)))
+    print(line(header))
+    print("  ".join("-" * w for w in widths))
+    for r in rows:
+        print(line(r))
+
+
+def verdict(ok):
+    return "PASS" if ok else "FAIL"
+
+
+def machine_line():
+    try:
+        with open("/proc/loadavg") as f:
+            load = " ".join(f.read().split()[:3])
+    except OSError:
+        load = "?"
+    return f"{os.cpu_count()} cores, load average {load}, CLK_TCK {CLK_TCK}"
+
+
+# ----------------------------------------------------------------------------------------------- modes
+
+def run_compare(args):
+    env = dict(os.environ)
+    seconds = args.seconds
+    work = args.work
+    arecord_dir = os.path.join(work, "arecord")
+    ffmpeg_dir = os.path.join(work, "ffmpeg")
+    os.makedirs(arecord_dir)
+    os.makedirs(ffmpeg_dir)
+    arecord_argv = ["arecord", "-q", "-D", "testmic", "-f", "S16_LE", "-c", "2", "-r", "48000", "-t", "wav",
+                    "--max-file-time", "10", "--use-strftime", os.path.join(arecord_dir, "%H%M%S-%v.wav")]
+    ffmpeg_argv = ["ffmpeg", "-hide_banner", "-nostdin", "-nostats", "-loglevel", "level+warning"] + FFMPEG_CAPTURE + [
+        "-c:a", "pcm_s16le", "-f", "segment", "-segment_time", "10", os.path.join(ffmpeg_dir, "%03d.wav")]
+
+    print(f"== audiocap compare: {seconds:g} s of stereo 48 kHz s16 from testmic, three recorders at once")
+    print(f"machine: {machine_line()}")
+    daemon = Daemon(args, work, env, ffmpeg_output_options=args.daemon_ffmpeg_output_options)
+    arecord = spawn("arecord", arecord_argv, os.path.join(work, "arecord.log"), env)
+    ffmpeg = spawn("ffmpeg segment", ffmpeg_argv, os.path.join(work, "ffmpeg.log"), env)
+    procs = [daemon.proc, arecord, ffmpeg]
+    t0 = time.monotonic()
+    warm_taken = False
+    try:
+        while True:
+            now = time.monotonic()
+            daemon.sample()
+            arecord.sample()
+            ffmpeg.sample()
+            for p in procs:
+                if reap_if_exited(p):
+                    raise RuntimeError(f"{p.name} exited early ({p.exit_status}); see its log in {work}")
+            if not warm_taken and now - t0 >= WARMUP_SECONDS:
+                warm_taken = True
+                warm = snapshot(daemon, arecord, ffmpeg, now)
+            if now - t0 >= seconds:
+                break
+            time.sleep(SAMPLE_INTERVAL)
+        before = snapshot(daemon, arecord, ffmpeg, time.monotonic())
+        stop_all(procs, on_tick=daemon.sample)
+    except BaseException:
+        stop_all(procs, sig=signal.SIGTERM, timeout=10)
+        raise
+
+    # Results.
+    d_files = wav_files(daemon.dir)
+    a_files = wav_files(arecord_dir, key=arecord_key)
+    f_files = wav_files(ffmpeg_dir)
+    d_exact, d_frames, d_line = check_pattern(args, d_files)
+    a_exact, a_frames, a_line = check_pattern(args, a_files)
+    f_exact, f_frames, f_line = check_pattern(args, f_files)
+
+    d_wall = daemon.proc.wall()
+    d_own = daemon.proc.ticks
+    d_child = daemon.child_ticks()
+    rows = []
+
+    def row(name, ticks, wall, hwm_kb, files, frames, exact, steady):
+        rows.append([name, f"{pct(ticks, wall):.3f}", f"{steady:.3f}" if steady is not None else "-", str(ticks),
+                     f"{wall:.1f}", f"{mb(hwm_kb):.1f}" if hwm_kb else "-", files if files is not None else "-",
+                     frames if frames is not None else "-",
+                     f"{frames / 48000:.1f}" if frames else "-", ("yes" if exact else "NO") if exact is not None else "-"])
+
+    sw = before["t"] - warm["t"] if warm_taken else 0
+    steady = (lambda key: pct(before[key] - warm[key], sw)) if sw > 0 else (lambda key: None)
+    row("audiocapd (own)", d_own, d_wall, daemon.proc.hwm_kb, len(d_files), d_frames, d_exact, steady("d_own"))
+    row("  its ffmpeg child", d_child, d_wall, daemon.child_hwm_kb(), None, None, None, steady("d_child"))
+    row("  audiocapd + ffmpeg", d_own + d_child, d_wall, None, None, None, None, steady("d_total"))
+    row("arecord --max-file-time", arecord.ticks, arecord.wall(), arecord.hwm_kb, len(a_files), a_frames, a_exact,
+        steady("a"))
+    row("ffmpeg -f segment", ffmpeg.ticks, ffmpeg.wall(), ffmpeg.hwm_kb, len(f_files), f_frames, f_exact, steady("f"))
+    print()
+    table(rows, ["recorder", "CPU %", f"steady %", "ticks", "wall s", "peak RSS MB", "files", "frames",
+                 "audio s", "bit-exact"])
+    print()
+    print(f"CPU % = (utime+stime) / CLK_TCK / wall x 100, % of one core, spawn to exit (final ticks read from "
+          f"the zombie: {'yes' if all(p.final for p in procs) else 'NOT for every process'}); 1 tick over "
+          f"{d_wall:.0f} s = {pct(1, d_wall):.3f} %.")
+    print(f"steady % = the same between {WARMUP_SECONDS:g} s after start and the stop signal (no start-up, no "
+          "shutdown). Peak RSS = VmHWM, MB = 10^6 bytes.")
+    own_ns = daemon.proc.sched_seconds
+    print(f"audiocapd own CPU by schedstat (ns run time of its threads): {100 * own_ns / d_wall:.3f} % "
+          f"({own_ns:.3f} s); ffmpeg child ticks are "
+          f"{'exact (daemon cutime+cstime)' if daemon.proc.final else 'sampled'}; ffmpeg runs seen: "
+          f"{len(daemon.children)}.")
+    if arecord.maxrss_kb is not None and ffmpeg.maxrss_kb is not None:
+        print(f"wait4 ru_maxrss: arecord {mb(arecord.maxrss_kb):.1f} MB, ffmpeg segment {mb(ffmpeg.maxrss_kb):.1f} MB, "
+              f"audiocapd incl. reaped children {mb(daemon.proc.maxrss_kb or 0):.1f} MB.")
+    print(f"exit status: audiocapd {daemon.proc.exit_status}, arecord {arecord.exit_status}, ffmpeg "
+          f"{ffmpeg.exit_status} (130/255 from SIGINT are normal for arecord/ffmpeg).")
+    print()
+    print("pattern check (testmic-check 2 FILES..., joined in order):")
+    print(f"  audiocapd: {d_line}")
+    print(f"  arecord:   {a_line}")
+    print(f"  ffmpeg:    {f_line}")
+    drops_events, drops_frames = daemon.logged_drops()
+    print(f"  audiocapd recording.dropped log lines: {drops_events} ({drops_frames} frames)")
+
+    a_total = arecord.ticks / arecord.wall()
+    f_total = ffmpeg.ticks / ffmpeg.wall()
+    own = d_own / d_wall
+    both = (d_own + d_child) / d_wall
+    own_ns_rate = own_ns * CLK_TCK / d_wall
+    print()
+    print("goals (rates in ticks per wall second, so each is over its own wall time):")
+    goals = [
+        (own <= 0.125 * a_total,
+         f"audiocapd own CPU <= 0.125 x arecord's: {pct(own, 1):.3f} % vs {0.125 * pct(a_total, 1):.3f} % "
+         f"(ratio {own / a_total if a_total else float('inf'):.3f}; by schedstat {own_ns_rate / a_total if a_total else float('inf'):.3f})"),
+        (both <= 1.05 * f_total,
+         f"audiocapd + its ffmpeg <= 1.05 x ffmpeg segment muxer: {pct(both, 1):.3f} % vs {1.05 * pct(f_total, 1):.3f} % "
+         f"(ratio {both / f_total if f_total else float('inf'):.3f})"),
+        (0 < daemon.proc.hwm_kb * 1024 <= 20e6,
+         f"audiocapd peak RSS <= 20 MB (default queue, {30:g} s): {mb(daemon.proc.hwm_kb):.1f} MB"),
+        (d_exact, f"audiocapd's joined segments are the pattern, bit-exact: {'yes' if d_exact else 'NO'}"),
+    ]
+    for ok, text in goals:
+        print(f"  {verdict(ok)}  {text}")
+    print()
+    print("command lines:")
+    print(f"  audiocapd: {shlex.join(daemon.argv)}  (config below; its ffmpeg child: "
+          f"{child_cmdline(daemon) or 'not seen'})")
+    print(f"  arecord:   {shlex.join(arecord_argv)}")
+    print(f"  ffmpeg:    {shlex.join(ffmpeg_argv)}")
+    print(f"  env:       ALSA_CONFIG_PATH={os.environ.get('ALSA_CONFIG_PATH', '')}")
+    print(f"audiocapd config ({daemon.config}):")
+    with open(daemon.config) as f:
+        for line in f:
+            if line.strip() and not line.startswith("#"):
+                print("  " + line.rstrip())
+    return 0 if all(ok for ok, _ in goals) else 1
+
+
+def child_cmdline(daemon):
+    return getattr(daemon, "_child_cmdline", None)
+
+
+def snapshot(daemon, arecord, ffmpeg, t):
+    # Remember the ffmpeg child's command line while it runs (for the report).
+    for c in daemon.children.values():
+        if c.ended is None:
+            try:
+                with open(f"/proc/{c.pid}/cmdline", "rb") as f:
+                    daemon._child_cmdline = shlex.join(x.decode() for x in f.read().split(b"\0") if x)
+            except OSError:
+                pass
+    child = daemon.child_ticks()
+    return {"t": t, "d_own": daemon.proc.ticks, "d_child": child, "d_total": daemon.proc.ticks + child,
+            "a": arecord.ticks, "f": ffmpeg.ticks}
+
+
+def run_soak(args):
+    env = dict(os.environ)
+    minutes = args.minutes
+    print(f"== audiocap soak: audiocapd alone for {minutes:g} min on testmic; RSS every minute")
+    print(f"machine: {machine_line()}")
+    daemon = Daemon(args, args.work, env, ffmpeg_output_options=args.daemon_ffmpeg_output_options)
+    t0 = time.monotonic()
+    rows = []
+    last = {"t": t0, "own": 0, "child": 0}
+    status_source = None
+    header = ["min", "VmRSS MB", "VmHWM MB", "ffmpeg RSS MB", "own CPU %", "ffmpeg CPU %", "dropped frames",
+              "xruns", "ffmpeg restarts", "files"]
+    print()
+    print("  ".join(header))
+    final_status = None
+    try:
+        minute = 1
+        while minute <= minutes:
+            target = t0 + 60 * minute
+            while time.monotonic() < target:
+                daemon.sample()
+                if reap_if_exited(daemon.proc):
+                    raise RuntimeError(f"audiocapd exited early ({daemon.proc.exit_status}); see {daemon.log_path}")
+                time.sleep(min(0.5, max(0.0, target - time.monotonic())))
+            daemon.sample()
+            now = time.monotonic()
+            own, child = daemon.proc.ticks, daemon.child_ticks()
+            status, source = daemon.status()
+            status_source = source or status_source
+            if status is not None:
+                final_status = status
+                dropped = status.get("dropped_frames")
+                src = status.get("source", {})
+                xruns, restarts = src.get("xruns", "-"), src.get("restarts", "-")
+            else:
+                dropped, xruns, restarts = f"log:{daemon.logged_drops()[1]}", "-", "-"
+            r = [minute, f"{mb(daemon.proc.rss_kb):.2f}", f"{mb(daemon.proc.hwm_kb):.2f}",
+                 f"{mb(daemon.child_rss_kb()):.1f}", f"{pct(own - last['own'], now - last['t']):.3f}",
+                 f"{pct(child - last['child'], now - last['t']):.3f}", dropped, xruns, restarts,
+                 len(wav_files(daemon.dir))]
+            rows.append((daemon.proc.rss_kb, r))
+            print("  ".join(str(c).rjust(len(h)) for c, h in zip(r, header)), flush=True)
+            last = {"t": now, "own": own, "child": child}
+            minute += 1
+        stop_all([daemon.proc], on_tick=daemon.sample)
+    except BaseException:
+        stop_all([daemon.proc], sig=signal.SIGTERM, timeout=10)
+        raise
+
+    files = wav_files(daemon.dir)
+    exact, frames, line = check_pattern(args, files)
+    first, last_rss = rows[0][0], rows[-1][0]
+    growth = (last_rss - first) * 1024
+    log_events, log_frames = daemon.logged_drops()
+    dropped = final_status.get("dropped_frames") if final_status else None
+    drops = dropped if dropped is not None else log_frames
+    wall = daemon.proc.wall()
+    print()
+    print(f"audiocapd: CPU {pct(daemon.proc.ticks, wall):.3f} % own, {pct(daemon.child_ticks(), wall):.3f} % its "
+          f"ffmpeg, over {wall:.0f} s; peak RSS {mb(daemon.proc.hwm_kb):.2f} MB (ffmpeg "
+          f"{mb(daemon.child_hwm_kb()):.1f} MB); exit status {daemon.proc.exit_status}")
+    print(f"drops: {dropped if dropped is not None else 'n/a'} frames from {status_source or 'no status (socket/CLI unavailable)'}"
+          f"; recording.dropped log lines: {log_events} ({log_frames} frames)")
+    print(f"pattern check of {len(files)} files: {line}")
+    print()
+    goals = [
+        (growth < 1e6, f"RSS growth minute 1 -> minute {rows[-1][1][0]} < 1 MB: {growth / 1e6:+.3f} MB "
+                       f"({mb(first):.2f} -> {mb(last_rss):.2f} MB)"),
+        (drops == 0 and log_events == 0, f"zero drops: {drops} frames dropped, {log_events} drop events"),
+        (exact, f"joined segments bit-exact: {'yes' if exact else 'NO'}"),
+    ]
+    for ok, text in goals:
+        print(f"  {verdict(ok)}  {text}")
+    print()
+    print(f"command line: {shlex.join(daemon.argv)}  env ALSA_CONFIG_PATH={os.environ.get('ALSA_CONFIG_PATH', '')}")
+    return 0 if all(ok for ok, _ in goals) else 1
+
+
+# What FFmpegCommand.swift puts after -i today (before "-f s16le pipe:1").
+PCM_OUTPUT = ["-map", "0:a:0", "-ac", "2", "-ar", "48000", "-c:a", "pcm_s16le"]
+# Stream copy: the alsa demuxer already delivers pcm_s16le packets, so no decoder, filter graph or encoder.
+COPY_OUTPUT = ["-map", "0:a:0", "-c:a", "copy"]
+FFMPEG_VARIANTS = [
+    # (label, input options before -f alsa, output options before -f s16le)
+    ("baseline (FFmpegCommand today)", [], PCM_OUTPUT),
+    ("-flush_packets 0", [], PCM_OUTPUT + ["-flush_packets", "0"]),
+    ("-thread_queue_size 1024 (input)", ["-thread_queue_size", "1024"], PCM_OUTPUT),
+    ("-probesize 32 -analyzeduration 0 (input)", ["-probesize", "32", "-analyzeduration", "0"], PCM_OUTPUT),
+    ("-frame_size 4800 (encoder)", [], PCM_OUTPUT + ["-frame_size", "4800"]),
+    ("-af asetnsamples=4800", [], PCM_OUTPUT + ["-af", "asetnsamples=n=4800"]),
+    ("-af asetnsamples=4800 -flush_packets 0", [], PCM_OUTPUT + ["-af", "asetnsamples=n=4800", "-flush_packets", "0"]),
+    ("-c:a copy (no -ac/-ar)", [], COPY_OUTPUT),
+    ("-c:a copy -flush_packets 0", [], COPY_OUTPUT + ["-flush_packets", "0"]),
+]
+
+
+def run_ffmpeg_options(args):
+    env = dict(os.environ)
+    seconds = args.seconds
+    print(f"== ffmpeg options: ffmpeg from testmic to a pipe, {len(FFMPEG_VARIANTS)} option sets at once, "
+          f"{seconds:g} s, {args.rounds} round(s)")
+    print(f"machine: {machine_line()}")
+    results = {label: [] for label, _, _ in FFMPEG_VARIANTS}
+    for rnd in range(args.rounds):
+        running = []
+        for i, (label, inopts, outopts) in enumerate(FFMPEG_VARIANTS):
+            argv = (["ffmpeg", "-hide_banner", "-nostdin", "-nostats", "-loglevel", "level+warning"] + inopts
+                    + FFMPEG_CAPTURE + outopts
+                    + ["-f", "s16le", "pipe:1"])
+            ff = spawn(label, argv, os.path.join(args.work, f"opt{i}.log"), env, stdout=subprocess.PIPE)
+            # The reader: dd counts its reads ("records in"), i.e. how often a reader such as audiocapd's
+            # pipe reader wakes up.
+            dd = spawn("dd", ["dd", f"of={args.work}/opt{i}.raw", "bs=1M"], os.path.join(args.work, f"opt{i}.dd"),
+                       env, stdin=ff.popen.stdout)
+            ff.popen.stdout.close()
+            running.append((label, argv, ff, dd))
+        t0 = time.monotonic()
+        while time.monotonic() - t0 < seconds:
+            for _, _, ff, dd in running:
+                ff.sample()
+                dd.sample()
+                if reap_if_exited(ff):
+                    raise RuntimeError(f"ffmpeg ({ff.name}) exited early; see {args.work}")
+            time.sleep(SAMPLE_INTERVAL)
+        stop_all([ff for _, _, ff, _ in running])
+        stop_all([dd for _, _, _, dd in running], sig=signal.SIGCONT)  # dd ends at EOF
+        for i, (label, argv, ff, dd) in enumerate(running):
+            with open(os.path.join(args.work, f"opt{i}.dd"), errors="replace") as f:
+                ddlog = f.read()
+            m = re.search(r"(\d+)\+(\d+) records in", ddlog)
+            reads = int(m.group(1)) + int(m.group(2)) if m else 0
+            m = re.search(r"^(\d+) bytes", ddlog, re.M)
+            nbytes = int(m.group(1)) if m else 0
+            raw = os.path.join(args.work, f"opt{i}.raw")
+            exact = check_pattern(args, [raw])[0] if os.access(os.path.join(args.bin, "testmic-check"), os.X_OK) else None
+            os.unlink(raw)
+            results[label].append({"exact": exact, "ffmpeg": pct(ff.ticks, ff.wall()), "reader": pct(dd.ticks, dd.wall()),
+                                   "rss": mb(ff.maxrss_kb or ff.hwm_kb), "reads": reads / ff.wall(),
+                                   "bytes": nbytes / ff.wall(), "argv": argv})
+    print()
+    rows = []
+    base = sum(r["ffmpeg"] for r in results[FFMPEG_VARIANTS[0][0]]) / args.rounds
+    for label, _, _ in FFMPEG_VARIANTS:
+        rs = results[label]
+        avg = lambda k: sum(r[k] for r in rs) / len(rs)
+        rows.append([label, " ".join(f"{r['ffmpeg']:.2f}" for r in rs), f"{avg('ffmpeg'):.2f}",
+                     f"{avg('ffmpeg') / base:.2f}" if base else "-", f"{avg('reader'):.3f}", f"{avg('reads'):.0f}",
+                     f"{avg('bytes') / avg('reads'):.0f}" if avg("reads") else "-", f"{avg('bytes'):.0f}",
+                     f"{avg('rss'):.1f}", "/".join("-" if r["exact"] is None else "yes" if r["exact"] else "NO" for r in rs)])
+    table(rows, ["options", "ffmpeg CPU % per round", "mean", "x baseline", "reader CPU %", "reads/s",
+                 "bytes/read", "bytes/s", "ffmpeg peak RSS MB", "bit-exact"])
+    print()
+    print("reader = dd bs=1M from ffmpeg's stdout to a file; reads/s = its read() calls per second (each a wakeup);")
+    print("bit-exact = testmic-check 2 on what dd wrote. CPU % = utime+stime over wall, spawn to exit, of one core.")
+    print("command lines:")
+    for label, _, _ in FFMPEG_VARIANTS:
+        print(f"  {shlex.join(results[label][0]['argv'])} | dd of=FILE bs=1M")
+    return 0
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("mode", choices=["compare", "soak", "ffmpeg-options"])
+    ap.add_argument("amount", type=float, help="seconds (compare, ffmpeg-options) or minutes (soak)")
+    ap.add_argument("--bin", required=True)
+    ap.add_argument("--work", required=True)
+    ap.add_argument("--rounds", type=int, default=1)
+    ap.add_argument("--input-options", default="", help="audiocapd's [source] input_options, shell-quoted")
+    ap.add_argument("--daemon-ffmpeg-output-options", default="",
+                    help="extra output options for audiocapd's ffmpeg (through a wrapper), shell-quoted")
+    args = ap.parse_args()
+    args.seconds = args.minutes = args.amount
+    args.input_options = shlex.split(args.input_options)
+    args.daemon_ffmpeg_output_options = shlex.split(args.daemon_ffmpeg_output_options)
+    if "ALSA_CONFIG_PATH" not in os.environ:
+        sys.exit("compare.py: ALSA_CONFIG_PATH is not set; run it through bench/compare.sh")
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    mode = {"compare": run_compare, "soak": run_soak, "ffmpeg-options": run_ffmpeg_options}[args.mode]
+    try:
+        return mode(args)
+    except RuntimeError as e:
+        print(f"compare.py: {e}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

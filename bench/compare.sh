@@ -1,0 +1,86 @@
+#!/bin/sh
+# bench/compare.sh: audiocapd against the anchors, on the paced test microphone. See bench/README.md.
+#
+#   sh bench/compare.sh [SECONDS]               audiocapd, arecord --max-file-time and ffmpeg -f segment
+#                                               recording SECONDS (default 60) side by side
+#   sh bench/compare.sh --soak MINUTES          audiocapd alone: RSS every minute, growth, drops
+#   sh bench/compare.sh --ffmpeg-options [SECONDS] [ROUNDS]
+#                                               ffmpeg to a pipe with several option sets side by side
+#                                               (default 30 s, 1 round)
+#
+# Extra flags, before the mode: --keep (leave the temp directory with the recordings and logs),
+# --input-options 'OPTS' (audiocapd's [source] input_options), --daemon-ffmpeg-output-options 'OPTS'
+# (extra output options for audiocapd's ffmpeg, put in through a wrapper script; the Swift code is untouched).
+# Env: AUDIOCAP_SCRATCH (SwiftPM scratch dir, default .build); binaries are built (release) when missing.
+# Exit status: 0 every goal met, 1 a goal failed, 2 a run failed, 64 bad usage.
+set -eu
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(cd "$here/.." && pwd)
+usage() {
+    sed -n '3,15p' "$here/compare.sh" | sed 's/^# \{0,1\}//' >&2
+    exit 64
+}
+number() { case $1 in '' | *[!0-9.]* | *.*.*) usage ;; esac; }
+
+keep=
+extra=
+while [ $# -gt 0 ]; do
+    case $1 in
+    --keep) keep=1; shift ;;
+    --input-options) [ $# -ge 2 ] || usage; extra="$extra --input-options=$(printf '%s' "$2" | sed "s/'/'\\\\''/g; s/^/'/; s/\$/'/")"; shift 2 ;;
+    --daemon-ffmpeg-output-options) [ $# -ge 2 ] || usage
+        extra="$extra --daemon-ffmpeg-output-options=$(printf '%s' "$2" | sed "s/'/'\\\\''/g; s/^/'/; s/\$/'/")"; shift 2 ;;
+    -h | --help) usage ;;
+    *) break ;;
+    esac
+done
+mode=compare
+amount=60
+rounds=1
+case ${1:-} in
+--soak) mode=soak; [ $# -eq 2 ] || usage; amount=$2 ;;
+--ffmpeg-options) mode=ffmpeg-options; amount=${2:-30}; rounds=${3:-1}; [ $# -le 3 ] || usage ;;
+'') ;;
+*) [ $# -eq 1 ] || usage; amount=$1 ;;
+esac
+number "$amount"
+number "$rounds"
+
+scratch=${AUDIOCAP_SCRATCH:-$root/.build}
+bin=$scratch/release
+# One product per `swift build`: given several --product flags, SwiftPM builds only the last.
+build() {
+    echo "building $1 (release, into $scratch; the first build takes several minutes) ..." >&2
+    (cd "$root" && swift build -c release --scratch-path "$scratch" --product "$1") >&2
+}
+if [ "$mode" != ffmpeg-options ]; then
+    for product in audiocapd testmic-check; do
+        [ -x "$bin/$product" ] || build $product
+    done
+    # The soak reads drops through `audiocap status --json` when the CLI builds; else over the socket.
+    if [ "$mode" = soak ] && [ ! -x "$bin/audiocap" ]; then
+        build audiocap || echo "compare.sh: audiocap (the CLI) did not build; reading the status over the socket" >&2
+    fi
+fi
+for tool in ffmpeg arecord python3; do
+    command -v $tool >/dev/null || { echo "compare.sh: $tool is missing" >&2; exit 2; }
+done
+
+# Short, under /tmp: the test microphone's socket path must fit in 108 bytes.
+work=$(mktemp -d /tmp/acbench.XXXXXX)
+cleanup() {
+    sh "$root/Tests/Fixtures/testmic/stop.sh" "$work/mic"
+    if [ -n "$keep" ]; then echo "kept $work (recordings, logs, configuration)" >&2; else rm -rf "$work"; fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM HUP
+
+alsa=$(sh "$root/Tests/Fixtures/testmic/start.sh" "$work/mic")
+export "${alsa?}"
+echo "testmic started ($alsa)" >&2
+set +e
+eval "python3 \"\$here/compare.py\" $mode $amount --bin \"\$bin\" --work \"\$work\" --rounds $rounds $extra"
+status=$?
+set -e
+exit $status
