@@ -57,7 +57,15 @@ public final class AudioCapDaemon: Service, Sendable {
     }
 
     public func run() async throws {
-        repairPartialFiles()
+        // File-system work: on a thread of its own, not on Swift's shared executor.
+        let repaired = Completion<Void>()
+        let repairThread = Thread { [self] in
+            repairPartialFiles()
+            repaired.complete(())
+        }
+        repairThread.name = "audiocap-repair"
+        repairThread.start()
+        await repaired.value()
         let format = configuration.source.audioFormat
         events.emit(.info, "daemon.started", "audiocapd started", [
             "version": .string(AudioCapVersion.string),

@@ -2,10 +2,15 @@
 import CaptureCore
 import Foundation
 
-/// Decides, every tick, whether the pipeline is healthy — audio arrived within `stall_seconds` and no
-/// consumer dropped audio since the last tick — and reports to systemd: `READY=1` once the first audio
-/// has arrived (or the source is definitely unavailable), `STATUS=` whenever the summary changes, and
-/// `WATCHDOG=1` at half the watchdog interval, only while healthy.
+/// Decides, every tick, whether the pipeline is healthy and reports to systemd: `READY=1` once the first
+/// audio has arrived (or the source is definitely unavailable), `STATUS=` whenever the summary changes,
+/// and `WATCHDOG=1` at half the watchdog interval, only while healthy.
+///
+/// Healthy means: while ffmpeg runs, audio arrived within `stall_seconds` and no consumer dropped audio
+/// since the last tick; while ffmpeg is starting or being restarted, the supervisor is at work and is
+/// healthy too. Restarting the whole daemon cannot bring back an unplugged microphone, so that case must
+/// not starve the watchdog (systemd would kill the daemon in a loop); a running ffmpeg that delivers
+/// nothing, or consumers that keep dropping, do.
 struct HealthMonitor {
     let notifier: SystemdNotifier
     let stallSeconds: Double
@@ -28,7 +33,7 @@ struct HealthMonitor {
         let flowing = lastAudio.map { now - $0 <= stallSeconds } ?? false
         let keepingUp = drops == lastDrops
         lastDrops = drops
-        let healthy = flowing && keepingUp && phase == .running
+        let healthy = phase == .running ? flowing && keepingUp : phase != .stopped
         var status: String
         if flowing {
             status = "recording: \(recordings) recording\(recordings == 1 ? "" : "s")"

@@ -57,6 +57,7 @@ final class StderrMonitor: Sendable {
         var pending: [UInt8] = []
         var windowStart = SystemClock.monotonic()
         var logged = 0
+        var harmlessLogged = 0
         var suppressed = 0
         var suppressedTimestamps = 0
 
@@ -71,10 +72,11 @@ final class StderrMonitor: Sendable {
             }
             let lower = line.lowercased()
             if lower.contains("xrun") { counters.xruns.add(1, ordering: .relaxed) }
-            let harmless = lower.contains("non monotonically increasing dts")
+            // Known and harmless: ALSA input timestamps, and ffmpeg guessing a channel layout.
+            let harmless = lower.contains("non monotonically increasing dts") || lower.contains("guessed channel layout")
             let now = SystemClock.monotonic()
             if now - windowStart >= window {
-                if suppressed > 0 {
+                if suppressed > 0 || suppressedTimestamps > 100 {
                     logger.notice(
                         "ffmpeg printed more lines than are logged; the rest of the window was counted",
                         metadata: [
@@ -85,15 +87,23 @@ final class StderrMonitor: Sendable {
                 }
                 windowStart = now
                 logged = 0
+                harmlessLogged = 0
                 suppressed = 0
                 suppressedTimestamps = 0
             }
-            if logged < burst {
+            if harmless {
+                // Counted, and logged at debug within its own allowance; never crowds out a real warning.
+                if harmlessLogged < burst {
+                    harmlessLogged += 1
+                    logger.debug("ffmpeg: \(line)")
+                } else {
+                    suppressedTimestamps += 1
+                }
+            } else if logged < burst {
                 logged += 1
-                logger.log(level: harmless ? .debug : .warning, "ffmpeg: \(line)")
+                logger.warning("ffmpeg: \(line)")
             } else {
                 suppressed += 1
-                if harmless { suppressedTimestamps += 1 }
             }
         }
 

@@ -17,7 +17,9 @@ struct AudiocapdCommand: AsyncParsableCommand {
               audiocapd --config config/demo.toml      # no sound card needed
               audiocapd --list-devices                 # capture devices ALSA knows
 
-            Exit codes: 0 stopped cleanly, 64 bad flags, 78 configuration error.
+            Signals: SIGTERM or SIGINT stop it cleanly; SIGHUP reloads the [[recording]] tables.
+
+            Exit codes: 0 stopped cleanly, 64 bad flags, 70 internal error, 78 configuration error.
             """,
         version: AudioCapVersion.string
     )
@@ -28,7 +30,7 @@ struct AudiocapdCommand: AsyncParsableCommand {
     @Flag(help: "List the ALSA capture devices (name and description) and exit.")
     var listDevices = false
 
-    @Option(help: ArgumentHelp("Override [log] level: trace, debug, info, notice, warning, error.", valueName: "level"))
+    @Option(help: ArgumentHelp("Override [log] level: trace, debug, info, notice, warning, error, critical.", valueName: "level"))
     var logLevel: String?
 
     func run() async throws {

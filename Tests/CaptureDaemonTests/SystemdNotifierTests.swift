@@ -51,7 +51,7 @@ final class NotifyListener {
         #expect(notifier.watchdogInterval == 1)
         var health = HealthMonitor(notifier: notifier, stallSeconds: 5)
         // No audio yet: a status, not ready.
-        let idle = health.tick(phase: .starting, lastAudio: nil, drops: 0, recordings: 1, blocked: 0, lastExit: nil, now: 100)
+        let idle = health.tick(phase: .running, lastAudio: nil, drops: 0, recordings: 1, blocked: 0, lastExit: nil, now: 100)
         #expect(!idle)
         #expect(listener.drain() == ["STATUS=waiting for audio"])
         // Audio flows: READY with a status, and a watchdog ping.
@@ -67,10 +67,14 @@ final class NotifyListener {
         let dropping = health.tick(phase: .running, lastAudio: 101.9, drops: 4800, recordings: 1, blocked: 0, lastExit: nil, now: 102)
         #expect(!dropping)
         #expect(listener.drain() == ["STATUS=recording: 1 recording, 4800 frames dropped so far"])
-        // Stalled: no ping.
-        let stalled = health.tick(phase: .restarting, lastAudio: 102, drops: 4800, recordings: 1, blocked: 0, lastExit: "exited(1)", now: 110)
+        // ffmpeg runs but delivers nothing: no ping.
+        let stalled = health.tick(phase: .running, lastAudio: 102, drops: 4800, recordings: 1, blocked: 0, lastExit: nil, now: 110)
         #expect(!stalled)
-        #expect(listener.drain() == ["STATUS=no audio: ffmpeg is restarting (last exit exited(1))"])
+        #expect(listener.drain() == ["STATUS=waiting for audio"])
+        // The supervisor is restarting ffmpeg (e.g. the device is unplugged): still alive, so pings go on.
+        let restarting = health.tick(phase: .restarting, lastAudio: 102, drops: 4800, recordings: 1, blocked: 0, lastExit: "exited(1)", now: 112)
+        #expect(restarting)
+        #expect(listener.drain() == ["STATUS=no audio: ffmpeg is restarting (last exit exited(1))", "WATCHDOG=1"])
     }
 
     @Test func abstractSocketNamesAndNoSocket() {
