@@ -2,12 +2,13 @@
 # install-deps.sh [--test]: installs what audiocap needs on Debian/Ubuntu (as root, or through sudo).
 #   runtime and build: ffmpeg, libasound2-dev (ALSA headers for device discovery), pkg-config
 #   --test adds what the test suite's ALSA test microphone needs: alsa-utils, pulseaudio,
-#   pulseaudio-utils, libasound2-plugins; and sox (an independent level reader in the tests).
+#   pulseaudio-utils, libasound2-plugins; sox (an independent level reader in the tests); systemd
+#   (systemd-analyze checks the shipped unit).
 # The Swift toolchain (6.2 or later) is not installed here: see https://swift.org/install.
 set -eu
 packages="ffmpeg libasound2-dev pkg-config"
 if [ "${1:-}" = "--test" ]; then
-    packages="$packages alsa-utils pulseaudio pulseaudio-utils libasound2-plugins sox python3"
+    packages="$packages alsa-utils pulseaudio pulseaudio-utils libasound2-plugins sox python3 systemd"
 fi
 if [ "$(id -u)" -eq 0 ]; then
     run=""
