@@ -67,7 +67,9 @@ public struct CheckConfigCommand: ParsableCommand {
             "format:      \(format.sampleRate) Hz, \(plural(format.channels, "channel")), "
                 + "\(format.sampleFormat.rawValue) (\(format.bytesPerSecond) bytes/s), "
                 + "\(source.chunkMilliseconds) ms chunks")
-        lines.append("restart:     \(seconds(source.restartDelaySeconds)) after ffmpeg exits")
+        lines.append(
+            "restart:     \(seconds(source.restartDelaySeconds)) after ffmpeg exits (doubling to 30 s); "
+                + "stalled after \(seconds(source.stallSeconds)) without audio")
         lines.append("queue:       \(seconds(configuration.queue.seconds)) per consumer")
         let levelLogging =
             levels.logIntervalSeconds > 0
@@ -89,8 +91,18 @@ public struct CheckConfigCommand: ParsableCommand {
                         + "synced every \(seconds(recording.syncSeconds))")
                 let indent = String(repeating: " ", count: width + 4)
                 lines.append(indent + joined(recording.directory, recording.filename))
+                var retention: [String] = []
+                if let days = recording.keepDays { retention.append("keeps \(number(days)) days") }
+                if let bytes = recording.maxBytes { retention.append("keeps at most \(bytes) bytes") }
+                if !retention.isEmpty { lines.append(indent + "retention: " + retention.joined(separator: ", ")) }
             }
         }
+        let control = configuration.control
+        lines.append(
+            "control:     "
+                + (control.socket.isEmpty ? "off" : "\(control.socket) (group \(control.group))"))
+        lines.append("storage:     on-demand recordings under \(configuration.storage.root), state in \(configuration.storage.state)")
+        lines.append("metrics:     " + (configuration.metrics.listen.isEmpty ? "off" : "http://\(configuration.metrics.listen)/metrics"))
         lines.append("log level:   \(configuration.log.level.rawValue)")
         return lines.joined(separator: "\n")
     }
@@ -134,6 +146,7 @@ private struct ConfigurationSummary: Encodable {
         var chunkFrames: Int
         var bytesPerSecond: Int
         var restartDelaySeconds: Double
+        var stallSeconds: Double
     }
 
     struct Queue: Encodable {
@@ -154,6 +167,22 @@ private struct ConfigurationSummary: Encodable {
         var filename: String
         var timeZone: String
         var syncSeconds: Double
+        var keepDays: Double?
+        var maxBytes: Int64?
+    }
+
+    struct Control: Encodable {
+        var socket: String
+        var group: String
+    }
+
+    struct Storage: Encodable {
+        var root: String
+        var state: String
+    }
+
+    struct Metrics: Encodable {
+        var listen: String
     }
 
     struct Log: Encodable {
@@ -166,6 +195,9 @@ private struct ConfigurationSummary: Encodable {
     var queue: Queue
     var levels: Levels
     var recordings: [Recording]
+    var control: Control
+    var storage: Storage
+    var metrics: Metrics
     var log: Log
 
     init(path: String, configuration: Configuration) {
@@ -182,7 +214,8 @@ private struct ConfigurationSummary: Encodable {
             chunkMs: source.chunkMilliseconds,
             chunkFrames: source.chunkFrames,
             bytesPerSecond: source.audioFormat.bytesPerSecond,
-            restartDelaySeconds: source.restartDelaySeconds
+            restartDelaySeconds: source.restartDelaySeconds,
+            stallSeconds: source.stallSeconds
         )
         self.queue = Queue(seconds: configuration.queue.seconds)
         self.levels = Levels(
@@ -198,9 +231,14 @@ private struct ConfigurationSummary: Encodable {
                 align: recording.align.rawValue,
                 filename: recording.filename,
                 timeZone: recording.timeZone.rawValue,
-                syncSeconds: recording.syncSeconds
+                syncSeconds: recording.syncSeconds,
+                keepDays: recording.keepDays,
+                maxBytes: recording.maxBytes
             )
         }
+        self.control = Control(socket: configuration.control.socket, group: configuration.control.group)
+        self.storage = Storage(root: configuration.storage.root, state: configuration.storage.state)
+        self.metrics = Metrics(listen: configuration.metrics.listen)
         self.log = Log(level: configuration.log.level.rawValue)
     }
 }
