@@ -5,7 +5,7 @@
 
 /// A prepared stretch of interleaved stereo s16le audio that the benchmark plays in a loop.
 enum TestSignal: String, CaseIterable {
-    /// Program-like material: a few tones under a slow envelope plus noise, peaks near -6 dBFS,
+    /// Program-like material: a few tones under a slow envelope plus noise, peaks near -8 dBFS,
     /// different on each channel, never clipping.
     case music
     /// The end-to-end tests' pattern: a -20 dBFS 999.76 Hz sine on the left, a frame counter modulo
