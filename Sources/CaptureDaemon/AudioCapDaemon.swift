@@ -43,14 +43,16 @@ public final class AudioCapDaemon: Service, Sendable {
         let format = source.audioFormat
         let chunkBytes = source.chunkFrames * format.bytesPerFrame
         let queueChunks = max(2, Int((configuration.queue.seconds * 1000 / Double(source.chunkMilliseconds)).rounded(.up)))
-        let pool = ChunkPool(chunkBytes: chunkBytes, initialCount: 2)
+        // The reader holds one chunk while it fills it, and one spare.
+        let pool = ChunkPool(chunkBytes: chunkBytes, initialCount: 0)
+        pool.reserve(2)
         self.pool = pool
         self.source = CaptureSource(
             configuration: source, pool: pool, fanout: fanout, counters: counters, events: events, logger: logger,
             stallSeconds: source.stallSeconds)
         levelMonitor = LevelMonitor(format: format, configuration: configuration.levels, events: events, logger: logger)
         levelThread = ConsumerThread(channel: ChunkChannel(name: "levels", capacity: queueChunks), consumer: levelMonitor)
-        pool.grow(by: queueChunks + 1)
+        pool.reserve(queueChunks + 1)
         recordings = RecordingController(
             format: format, queueChunks: queueChunks, pool: pool, fanout: fanout, events: events, logger: logger,
             storageRoot: configuration.storage.root, continuous: configuration.recordings)

@@ -180,6 +180,7 @@ public final class CaptureSource: Sendable {
 
         let executable: Executable = configuration.ffmpeg.contains("/") ? .path(FilePath(configuration.ffmpeg)) : .name(configuration.ffmpeg)
         let startedAt = SystemClock.monotonic()
+        let tornBefore = counters.trailingBytesDiscarded.load(ordering: .relaxed)
         var termination: String
         var stalled = false
         do {
@@ -255,6 +256,8 @@ public final class CaptureSource: Sendable {
             "ffmpeg.stderr_tail": .string(tail.suffix(5).joined(separator: " | ")),
         ]
         if stalled { fields["stalled"] = .bool(true) }
+        let torn = counters.trailingBytesDiscarded.load(ordering: .relaxed) - tornBefore
+        if torn > 0 { fields["torn_frame_bytes_discarded"] = .int(torn) }
         if stopping {
             events.emit(.info, "ffmpeg.exited", "ffmpeg stopped", fields)
         } else {

@@ -10,6 +10,8 @@ public final class ChunkPool: Sendable {
         var free: [ChunkBuffer] = []
         /// Slab addresses (as integers: raw pointers are not Sendable), freed at deinit.
         var slabs: [UInt] = []
+        /// Buffers promised to the consumers that exist now (see `reserve`).
+        var reserved = 0
     }
     private let state = Mutex(State())
 
@@ -40,6 +42,22 @@ public final class ChunkPool: Sendable {
             state.free.reserveCapacity(state.all.count)
             state.free.append(contentsOf: buffers.reversed())
         }
+    }
+
+    /// Promises `count` more buffers to a new consumer, growing the pool only when the promises exceed
+    /// what it owns: buffers of consumers that were removed (`unreserve`) are reused, so starting and
+    /// stopping recordings over and over does not grow memory.
+    public func reserve(_ count: Int) {
+        let missing = state.withLock { state -> Int in
+            state.reserved += count
+            return max(0, state.reserved - state.all.count)
+        }
+        grow(by: missing)
+    }
+
+    /// Returns the promise of a consumer that is gone.
+    public func unreserve(_ count: Int) {
+        state.withLock { $0.reserved = max(0, $0.reserved - count) }
     }
 
     /// A free buffer holding one reference, or nil when every buffer is in use.

@@ -38,6 +38,7 @@ public final class LevelMonitor: ChunkConsumer, @unchecked Sendable {
     private var silent = false
     private var totalClipped: [Int64]
     private let latest: Mutex<Latest?>
+    private var expectedFrame: Int64?
 
     public init(format: AudioFormat, configuration: LevelsConfiguration, events: EventLog, logger: Logger) {
         self.format = format
@@ -56,6 +57,12 @@ public final class LevelMonitor: ChunkConsumer, @unchecked Sendable {
     public var current: Latest? { latest.withLock { $0 } }
 
     public func consume(_ buffer: ChunkBuffer) {
+        if let expected = expectedFrame, buffer.firstFrame > expected {
+            events.emit(.warning, "levels.dropped", "the level monitor fell behind and skipped audio (recordings are not affected)", [
+                "drop.first_frame": .int(expected), "drop.frames": .int(buffer.firstFrame - expected),
+            ])
+        }
+        expectedFrame = buffer.firstFrame + Int64(buffer.frameCount)
         meter.measure(buffer.audio, into: &chunk)
         interval.accumulate(chunk)
         let frames = Int64(buffer.frameCount)

@@ -78,7 +78,7 @@ public actor RecordingController {
         let writer = SegmentWriter(recording: recording, format: format, events: events, logger: logger)
         let channel = ChunkChannel(name: "rec-\(recording.name)", capacity: queueChunks)
         // The recording may hold its whole queue plus the chunk it is writing.
-        pool.grow(by: queueChunks + 1)
+        pool.reserve(queueChunks + 1)
         return Entry(writer: writer, thread: ConsumerThread(channel: channel, consumer: writer), kind: kind,
             startedAt: Date().timeIntervalSince1970, stopsAt: stopsAt)
     }
@@ -160,6 +160,7 @@ public actor RecordingController {
         order.removeAll { $0 == name }
         fanout.remove(entry.thread.channel)
         await entry.thread.done()
+        pool.unreserve(queueChunks + 1)
         let segments = entry.writer.segments()
         let status = entry.writer.status
         finished[name] = Finished(snapshot: status, configuration: entry.writer.recording, kind: entry.kind, startedAt: entry.startedAt, segments: segments)

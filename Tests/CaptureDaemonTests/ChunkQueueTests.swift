@@ -73,4 +73,19 @@ import Testing
         #expect(addresses.count == 1)
         #expect(pool.available == 3)
     }
+
+    @Test func reservationsReuseBuffersOfRemovedConsumers() {
+        let pool = ChunkPool(chunkBytes: 64, initialCount: 0)
+        pool.reserve(2)
+        pool.reserve(301)
+        #expect(pool.count == 303)
+        // A recording stops and another starts, a hundred times: the pool does not grow.
+        for _ in 0..<100 {
+            pool.unreserve(301)
+            pool.reserve(301)
+        }
+        #expect(pool.count == 303)
+        pool.reserve(301)
+        #expect(pool.count == 604)
+    }
 }
