@@ -1,5 +1,6 @@
 // Starts and stops recordings while the capture runs: each is a SegmentWriter on its own queue and thread.
 import CaptureCore
+import CaptureProtocol
 import Foundation
 import Logging
 
@@ -224,12 +225,7 @@ public actor RecordingController {
 
     public var allWriters: [SegmentWriter] { order.compactMap { entries[$0]?.writer } }
 
-    static func isValidName(_ name: String) -> Bool {
-        guard (1...64).contains(name.utf8.count), name != ".", !name.contains("..") else { return false }
-        return name.utf8.allSatisfy { b in
-            (b >= 0x30 && b <= 0x39) || (b >= 0x41 && b <= 0x5A) || (b >= 0x61 && b <= 0x7A) || b == 0x2E || b == 0x5F || b == 0x2D
-        }
-    }
+    static func isValidName(_ name: String) -> Bool { ControlAPI.isValidName(name) }
 
     /// The directory for an on-demand recording: `root/NAME` by default; a given one (absolute, or
     /// relative to the root) must resolve inside the root, symbolic links included.
