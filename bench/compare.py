@@ -15,8 +15,7 @@ runs. Every measured process is a child of this script and is reaped only after 
 it exit, so its zombie's /proc/PID/stat gives the final figures: utime+stime for the process itself, and
 cutime+cstime for the children it reaped (for audiocapd: its ffmpeg runs, exactly). Wall time runs from
 spawn to exit. Peak RSS is VmHWM of /proc/PID/status, sampled until exit (audiocapd and its ffmpeg child
-separately); for direct children that run no children of their own it is cross-checked with wait4's
-ru_maxrss. Because ticks are coarse (1/CLK_TCK s), the daemon's own CPU is also given from the
+separately; wait4's ru_maxrss is no use here: it counts the forked Python before exec). Because ticks are coarse (1/CLK_TCK s), the daemon's own CPU is also given from the
 per-thread schedstat run time (nanoseconds).
 """
 
@@ -55,12 +54,12 @@ def read_stat(pid):
 
 
 def read_status_kb(pid):
-    """{'VmRSS': kB, 'VmHWM': kB} (empty for a zombie or a gone process)."""
+    """{'VmRSS': kB, 'VmHWM': kB, 'RssAnon': kB} (empty for a zombie or a gone process)."""
     out = {}
     try:
         with open(f"/proc/{pid}/status") as f:
             for line in f:
-                if line.startswith(("VmRSS:", "VmHWM:")):
+                if line.startswith(("VmRSS:", "VmHWM:", "RssAnon:")):
                     key, value = line.split(":", 1)
                     out[key] = int(value.split()[0])
     except OSError:
@@ -112,6 +111,7 @@ class Proc:
         self.ticks_at = {}  # label -> ticks at a moment (warm-up end, stop)
         self.hwm_kb = 0
         self.rss_kb = 0
+        self.anon_kb = 0
         self.sched = {}  # tid -> max run time ns
         self.comm = ""
         self.final = False  # ticks read from the zombie
@@ -131,6 +131,7 @@ class Proc:
             self.hwm_kb = max(self.hwm_kb, kb.get("VmHWM", 0))
             if "VmRSS" in kb:
                 self.rss_kb = kb["VmRSS"]
+                self.anon_kb = kb.get("RssAnon", 0)
             if sched:
                 for tid, ns in read_schedstat(self.pid).items():
                     self.sched[tid] = max(self.sched.get(tid, 0), ns)
@@ -271,7 +272,6 @@ state = {json.dumps(self.state)}
         self.proc.sample(sched=True)
         for pid in children_of(self.proc.pid):
             if pid not in self.children:
-                st = read_stat(pid)
                 self.children[pid] = Proc(f"ffmpeg[{pid}]", pid, time.monotonic())
             self.children[pid].sample()
         for child in self.children.values():
@@ -483,11 +483,8 @@ def run_compare(args):
           f"({own_ns:.3f} s); ffmpeg child ticks are "
           f"{'exact (daemon cutime+cstime)' if daemon.proc.final else 'sampled'}; ffmpeg runs seen: "
           f"{len(daemon.children)}.")
-    if arecord.maxrss_kb is not None and ffmpeg.maxrss_kb is not None:
-        print(f"wait4 ru_maxrss: arecord {mb(arecord.maxrss_kb):.1f} MB, ffmpeg segment {mb(ffmpeg.maxrss_kb):.1f} MB, "
-              f"audiocapd incl. reaped children {mb(daemon.proc.maxrss_kb or 0):.1f} MB.")
     print(f"exit status: audiocapd {daemon.proc.exit_status}, arecord {arecord.exit_status}, ffmpeg "
-          f"{ffmpeg.exit_status} (130/255 from SIGINT are normal for arecord/ffmpeg).")
+          f"{ffmpeg.exit_status} (on SIGINT arecord exits 1 and ffmpeg 255: normal).")
     print()
     print("pattern check (testmic-check 2 FILES..., joined in order):")
     print(f"  audiocapd: {d_line}")
@@ -559,7 +556,7 @@ def run_soak(args):
     rows = []
     last = {"t": t0, "own": 0, "child": 0}
     status_source = None
-    header = ["min", "VmRSS MB", "VmHWM MB", "ffmpeg RSS MB", "own CPU %", "ffmpeg CPU %", "dropped frames",
+    header = ["min", "VmRSS MB", "RssAnon MB", "VmHWM MB", "ffmpeg RSS MB", "own CPU %", "ffmpeg CPU %", "dropped frames",
               "xruns", "ffmpeg restarts", "files"]
     print()
     print("  ".join(header))
@@ -573,10 +570,11 @@ def run_soak(args):
                 if reap_if_exited(daemon.proc):
                     raise RuntimeError(f"audiocapd exited early ({daemon.proc.exit_status}); see {daemon.log_path}")
                 time.sleep(min(0.5, max(0.0, target - time.monotonic())))
+            # The status first, so that the code it runs in the daemon is counted from the first row on.
+            status, source = daemon.status()
             daemon.sample()
             now = time.monotonic()
             own, child = daemon.proc.ticks, daemon.child_ticks()
-            status, source = daemon.status()
             status_source = source or status_source
             if status is not None:
                 final_status = status
@@ -585,11 +583,11 @@ def run_soak(args):
                 xruns, restarts = src.get("xruns", "-"), src.get("restarts", "-")
             else:
                 dropped, xruns, restarts = f"log:{daemon.logged_drops()[1]}", "-", "-"
-            r = [minute, f"{mb(daemon.proc.rss_kb):.2f}", f"{mb(daemon.proc.hwm_kb):.2f}",
+            r = [minute, f"{mb(daemon.proc.rss_kb):.2f}", f"{mb(daemon.proc.anon_kb):.2f}", f"{mb(daemon.proc.hwm_kb):.2f}",
                  f"{mb(daemon.child_rss_kb()):.1f}", f"{pct(own - last['own'], now - last['t']):.3f}",
                  f"{pct(child - last['child'], now - last['t']):.3f}", dropped, xruns, restarts,
                  len(wav_files(daemon.dir))]
-            rows.append((daemon.proc.rss_kb, r))
+            rows.append((daemon.proc.rss_kb, daemon.proc.anon_kb, r))
             print("  ".join(str(c).rjust(len(h)) for c, h in zip(r, header)), flush=True)
             last = {"t": now, "own": own, "child": child}
             minute += 1
@@ -602,6 +600,7 @@ def run_soak(args):
     exact, frames, line = check_pattern(args, files)
     first, last_rss = rows[0][0], rows[-1][0]
     growth = (last_rss - first) * 1024
+    anon_growth = (rows[-1][1] - rows[0][1]) * 1024
     log_events, log_frames = daemon.logged_drops()
     dropped = final_status.get("dropped_frames") if final_status else None
     drops = dropped if dropped is not None else log_frames
@@ -615,8 +614,8 @@ def run_soak(args):
     print(f"pattern check of {len(files)} files: {line}")
     print()
     goals = [
-        (growth < 1e6, f"RSS growth minute 1 -> minute {rows[-1][1][0]} < 1 MB: {growth / 1e6:+.3f} MB "
-                       f"({mb(first):.2f} -> {mb(last_rss):.2f} MB)"),
+        (growth < 1e6, f"RSS growth minute 1 -> minute {rows[-1][2][0]} < 1 MB: {growth / 1e6:+.3f} MB "
+                       f"({mb(first):.2f} -> {mb(last_rss):.2f} MB; of it anonymous memory: {anon_growth / 1e6:+.3f} MB)"),
         (drops == 0 and log_events == 0, f"zero drops: {drops} frames dropped, {log_events} drop events"),
         (exact, f"joined segments bit-exact: {'yes' if exact else 'NO'}"),
     ]
@@ -642,7 +641,17 @@ FFMPEG_VARIANTS = [
     ("-af asetnsamples=4800 -flush_packets 0", [], PCM_OUTPUT + ["-af", "asetnsamples=n=4800", "-flush_packets", "0"]),
     ("-c:a copy (no -ac/-ar)", [], COPY_OUTPUT),
     ("-c:a copy -flush_packets 0", [], COPY_OUTPUT + ["-flush_packets", "0"]),
+    ("-use_wallclock_as_timestamps 1 (input) -c:a copy -flush_packets 0", ["-use_wallclock_as_timestamps", "1"],
+     COPY_OUTPUT + ["-flush_packets", "0"]),
 ]
+
+
+def count_lines(path):
+    try:
+        with open(path, "rb") as f:
+            return sum(1 for _ in f)
+    except OSError:
+        return 0
 
 
 def run_ffmpeg_options(args):
@@ -686,7 +695,7 @@ def run_ffmpeg_options(args):
             exact = check_pattern(args, [raw])[0] if os.access(os.path.join(args.bin, "testmic-check"), os.X_OK) else None
             os.unlink(raw)
             results[label].append({"exact": exact, "ffmpeg": pct(ff.ticks, ff.wall()), "reader": pct(dd.ticks, dd.wall()),
-                                   "rss": mb(ff.maxrss_kb or ff.hwm_kb), "reads": reads / ff.wall(),
+                                   "rss": mb(ff.hwm_kb), "errs": count_lines(os.path.join(args.work, f"opt{i}.log")) / ff.wall(), "reads": reads / ff.wall(),
                                    "bytes": nbytes / ff.wall(), "argv": argv})
     print()
     rows = []
@@ -697,9 +706,9 @@ def run_ffmpeg_options(args):
         rows.append([label, " ".join(f"{r['ffmpeg']:.2f}" for r in rs), f"{avg('ffmpeg'):.2f}",
                      f"{avg('ffmpeg') / base:.2f}" if base else "-", f"{avg('reader'):.3f}", f"{avg('reads'):.0f}",
                      f"{avg('bytes') / avg('reads'):.0f}" if avg("reads") else "-", f"{avg('bytes'):.0f}",
-                     f"{avg('rss'):.1f}", "/".join("-" if r["exact"] is None else "yes" if r["exact"] else "NO" for r in rs)])
+                     f"{avg('rss'):.1f}", f"{avg('errs'):.1f}", "/".join("-" if r["exact"] is None else "yes" if r["exact"] else "NO" for r in rs)])
     table(rows, ["options", "ffmpeg CPU % per round", "mean", "x baseline", "reader CPU %", "reads/s",
-                 "bytes/read", "bytes/s", "ffmpeg peak RSS MB", "bit-exact"])
+                 "bytes/read", "bytes/s", "ffmpeg peak RSS MB", "stderr lines/s", "bit-exact"])
     print()
     print("reader = dd bs=1M from ffmpeg's stdout to a file; reads/s = its read() calls per second (each a wakeup);")
     print("bit-exact = testmic-check 2 on what dd wrote. CPU % = utime+stime over wall, spawn to exit, of one core.")
@@ -723,6 +732,11 @@ def main():
     args.seconds = args.minutes = args.amount
     args.input_options = shlex.split(args.input_options)
     args.daemon_ffmpeg_output_options = shlex.split(args.daemon_ffmpeg_output_options)
+    if args.mode != "soak" and args.seconds < 1:
+        print("compare.py: run at least 1 second", file=sys.stderr)
+        return 64
+    if args.mode == "soak" and (args.minutes < 1 or args.minutes != int(args.minutes)):
+        sys.exit("compare.py: the soak runs a whole number of minutes, at least 1")
     if "ALSA_CONFIG_PATH" not in os.environ:
         sys.exit("compare.py: ALSA_CONFIG_PATH is not set; run it through bench/compare.sh")
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
@@ -732,6 +746,9 @@ def main():
     except RuntimeError as e:
         print(f"compare.py: {e}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        print("compare.py: interrupted; the recorders were stopped", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":

@@ -38,7 +38,8 @@ mode=compare
 amount=60
 rounds=1
 case ${1:-} in
---soak) mode=soak; [ $# -eq 2 ] || usage; amount=$2 ;;
+--soak) mode=soak; [ $# -eq 2 ] || usage; amount=$2
+    case $amount in '' | *[!0-9]* | 0*) usage ;; esac ;;
 --ffmpeg-options) mode=ffmpeg-options; amount=${2:-30}; rounds=${3:-1}; [ $# -le 3 ] || usage ;;
 '') ;;
 *) [ $# -eq 1 ] || usage; amount=$1 ;;

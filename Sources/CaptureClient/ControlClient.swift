@@ -120,16 +120,24 @@ public struct ControlClient: Sendable {
     ) async throws(ClientError) -> Response {
         let connection = self.connection
         let limit = maximumReplyBytes
-        let reply: (HTTPResponseHead, ByteBuffer)
-        do {
-            reply = try await withTimeout {
-                try await connection.exchange(method, target, body: body) { head, body in
-                    (head, try await body.collect(upTo: limit))
+        var reply: (HTTPResponseHead, ByteBuffer)? = nil
+        // A GET changes nothing, so one whose connection closed before any reply (the daemon was
+        // starting, or busy shedding connections) is tried again, twice at most.
+        var attempt = 0
+        while reply == nil {
+            attempt += 1
+            do {
+                reply = try await withTimeout {
+                    try await connection.exchange(method, target, body: body) { head, body in
+                        (head, try await body.collect(upTo: limit))
+                    }
                 }
+            } catch {
+                guard method == .GET, attempt < 3, Self.isClosedBeforeReply(error) else { throw mapped(error) }
+                try? await Task.sleep(for: .milliseconds(100))
             }
-        } catch {
-            throw mapped(error)
         }
+        guard let reply else { throw .closed("no reply", socketPath: socketPath) }
         let (head, bytes) = reply
         guard (200..<300).contains(head.status.code) else {
             throw apiError(head, bytes)
@@ -214,6 +222,13 @@ public struct ControlClient: Sendable {
             message = text.isEmpty ? head.status.reasonPhrase : text
         }
         return .api(status: status, message: message, socketPath: socketPath)
+    }
+
+    /// Whether `error` means the connection ended before any byte of a reply.
+    static func isClosedBeforeReply(_ error: any Error) -> Bool {
+        if let failure = error as? ConnectionFailure, case .closedBeforeReply = failure { return true }
+        if let error = error as? ChannelError, error == .ioOnClosedChannel || error == .alreadyClosed { return true }
+        return false
     }
 
     /// Turns what the transport throws into a `ClientError`.

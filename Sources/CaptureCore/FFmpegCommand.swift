@@ -13,10 +13,24 @@ public struct FFmpegCommand: Sendable, Equatable {
     /// input ignores `-ac`).
     static let devicesWithCaptureOptions: Set<String> = ["alsa", "pulse", "oss", "sndio"]
 
+    /// The sample format ALSA should deliver for `format`, when it is not ffmpeg's default s16.
+    static func alsaCaptureCodec(_ format: SampleFormat) -> String? {
+        switch format {
+        case .s16: nil
+        case .s24, .s32: "pcm_s32le"
+        case .f32: "pcm_f32le"
+        }
+    }
+
     /// Arguments after the executable name. `device` overrides the configured device (a resolved name).
     public func arguments(device: String? = nil) -> [String] {
         var args = ["-hide_banner", "-nostdin", "-nostats", "-loglevel", "level+warning"]
         args += source.inputOptions
+        if source.inputFormat == "alsa", let codec = Self.alsaCaptureCodec(source.sampleFormat) {
+            // Without a codec before -i ffmpeg's alsa input opens the device as s16 and the extra
+            // resolution is lost before the conversion: capture at 32 bits (or float) instead.
+            args += ["-c:a", codec]
+        }
         args += ["-f", source.inputFormat]
         if Self.devicesWithCaptureOptions.contains(source.inputFormat) {
             args += ["-channels", String(source.channels), "-sample_rate", String(source.sampleRate)]

@@ -45,7 +45,10 @@ import Testing
         let rate = args.firstIndex(of: "-sample_rate")!
         #expect(rate < input && args[rate + 1] == "44100")
         #expect(Array(args.suffix(3)) == ["-f", "s24le", "pipe:1"])
-        #expect(args[args.firstIndex(of: "-c:a")! + 1] == "pcm_s24le")
+        // Captured at 32 bits (before -i), written as packed 24-bit.
+        let captureCodec = args.firstIndex(of: "-c:a")!
+        #expect(captureCodec < input && args[captureCodec + 1] == "pcm_s32le")
+        #expect(args[args.lastIndex(of: "-c:a")! + 1] == "pcm_s24le")
     }
 
     @Test func lavfiHasNoCaptureOptionsAndKeepsInputOptionsFirst() {
