@@ -26,8 +26,6 @@ public final class ChunkFanout: Sendable {
         for channel in all { channel.close() }
     }
 
-    public var current: [ChunkChannel] { channels.withLock { $0 } }
-
     /// Offers `chunk` to every queue and gives up the caller's reference. Never blocks on a consumer.
     public func publish(_ chunk: ChunkBuffer) {
         channels.withLock { list in

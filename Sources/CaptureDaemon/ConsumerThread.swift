@@ -41,6 +41,4 @@ public final class ConsumerThread: Sendable {
 
     /// Waits until the consumer has finished (after its channel was closed).
     public func done() async { await finished.value() }
-
-    public var isDone: Bool { finished.isComplete }
 }

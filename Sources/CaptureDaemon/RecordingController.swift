@@ -223,8 +223,6 @@ public actor RecordingController {
         }
     }
 
-    public var allWriters: [SegmentWriter] { order.compactMap { entries[$0]?.writer } }
-
     static func isValidName(_ name: String) -> Bool { ControlAPI.isValidName(name) }
 
     /// The directory for an on-demand recording: `root/NAME` by default; a given one (absolute, or
