@@ -167,7 +167,36 @@ private struct ConfigurationWalker {
                 configuration.log.level = level
             }
         }
+        checkRetentionScope(configuration)
         return configuration
+    }
+
+    /// Retention deletes the closed files under a recording's directory: refuse it where that directory
+    /// holds another recording's files or the on-demand recordings.
+    private mutating func checkRetentionScope(_ configuration: Configuration) {
+        func normalized(_ path: String) -> String {
+            let parts = path.split(separator: "/").filter { $0 != "." }
+            return (path.hasPrefix("/") ? "/" : "") + parts.joined(separator: "/")
+        }
+        func contains(_ outer: String, _ inner: String) -> Bool {
+            inner == outer || inner.hasPrefix(outer == "/" ? "/" : outer + "/")
+        }
+        for (index, recording) in configuration.recordings.enumerated()
+        where recording.keepDays != nil || recording.maxBytes != nil {
+            let mine = normalized(recording.directory)
+            for (otherIndex, other) in configuration.recordings.enumerated() where otherIndex != index {
+                if contains(mine, normalized(other.directory)) {
+                    report(
+                        "recording[\(index)].directory", value: recording.directory,
+                        "holds the files of recording `\(other.name)`, which its keep_days/max_bytes would delete; give each recording its own directory")
+                }
+            }
+            if contains(mine, normalized(configuration.storage.root)) {
+                report(
+                    "recording[\(index)].directory", value: recording.directory,
+                    "holds [storage] root (on-demand recordings), which its keep_days/max_bytes would delete; use another directory")
+            }
+        }
     }
 
     // MARK: Sections

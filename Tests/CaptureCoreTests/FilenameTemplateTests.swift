@@ -64,3 +64,37 @@ import Testing
         #expect(args[args.firstIndex(of: "-f")! + 1] == "lavfi")
     }
 }
+
+@Suite struct RetentionScopeTests {
+    @Test func retentionMayNotReachIntoAnotherRecordingOrTheOnDemandRoot() {
+        let nested = """
+            [[recording]]
+            name = "all"
+            directory = "/srv/audio"
+            keep_days = 7
+            [[recording]]
+            name = "birds"
+            directory = "/srv/audio/birds"
+            """
+        #expect(throws: ConfigurationError.self) { try ConfigurationLoader.parse(nested, path: "x.toml") }
+        let root = """
+            [storage]
+            root = "/var/lib/audiocap/recordings/main/ondemand"
+            [[recording]]
+            name = "main"
+            directory = "/var/lib/audiocap/recordings/main"
+            max_bytes = 1000000
+            """
+        #expect(throws: ConfigurationError.self) { try ConfigurationLoader.parse(root, path: "x.toml") }
+        let fine = """
+            [[recording]]
+            name = "a"
+            directory = "/srv/audio/a"
+            keep_days = 7
+            [[recording]]
+            name = "b"
+            directory = "/srv/audio/b"
+            """
+        #expect((try? ConfigurationLoader.parse(fine, path: "x.toml"))?.recordings.count == 2)
+    }
+}
