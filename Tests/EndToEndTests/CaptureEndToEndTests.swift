@@ -42,6 +42,11 @@ extension EndToEnd {
                 restart_delay_seconds = 60
                 [levels]
                 log_interval_seconds = 0
+                [control]
+                socket = ""
+                [storage]
+                root = "\(dir.path)/ondemand"
+                state = "\(dir.path)/state"
                 [[recording]]
                 name = "gen"
                 directory = "\(dir.path)/out"
@@ -84,6 +89,7 @@ extension EndToEnd {
                 [control]
                 socket = ""
                 [storage]
+                root = "\(dir.path)/ondemand"
                 state = "\(dir.path)/state"
                 \(recordings)
                 """
@@ -92,6 +98,8 @@ extension EndToEnd {
                 [[recording]]
                 name = "a"
                 directory = "\(dir.path)/a"
+                segment_seconds = 3600
+                align = "samples"
                 """), to: dir.file("a.toml"))
             let daemon = try DaemonProcess(config: dir.file("a.toml"), directory: dir.path)
             #expect(daemon.waitForLog("ffmpeg started"))
@@ -137,6 +145,7 @@ extension EndToEnd {
                 [control]
                 socket = ""
                 [storage]
+                root = "\(dir.path)/ondemand"
                 state = "\(dir.path)/state"
                 [metrics]
                 listen = "127.0.0.1:\(port)"
@@ -200,6 +209,11 @@ extension EndToEnd {
             \(extraSource)
             [levels]
             log_interval_seconds = 1
+            [control]
+            socket = ""
+            [storage]
+            root = "\(dir.path)/ondemand"
+            state = "\(dir.path)/state"
             \(recordings)
             """
         }

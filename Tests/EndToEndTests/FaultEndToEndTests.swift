@@ -25,6 +25,7 @@ extension EndToEnd {
                 [control]
                 socket = ""
                 [storage]
+                root = "\(dir.path)/ondemand"
                 state = "\(dir.path)/state"
                 [[recording]]
                 name = "r"
@@ -69,6 +70,7 @@ extension EndToEnd {
                 [control]
                 socket = ""
                 [storage]
+                root = "\(dir.path)/ondemand"
                 state = "\(dir.path)/state"
                 [[recording]]
                 name = "main"
