@@ -20,10 +20,6 @@ final class Completion<Value: Sendable>: Sendable {
         for waiter in waiters { waiter.resume(returning: value) }
     }
 
-    var isComplete: Bool {
-        state.withLock { if case .done = $0 { return true } else { return false } }
-    }
-
     func value() async -> Value {
         await withCheckedContinuation { continuation in
             let ready = state.withLock { state -> Value? in

@@ -169,7 +169,7 @@ struct ControlRoutes: Sendable {
     // MARK: - Parameters
 
     static func name(_ context: ControlContext) throws -> String {
-        guard let name = context.parameters.get("name"), RecordingController.isValidName(name) else {
+        guard let name = context.parameters.get("name"), ControlAPI.isValidName(name) else {
             throw ControlError.badRequest("invalid recording name: use 1 to 64 of A-Z a-z 0-9 . _ - (not '..')")
         }
         return name

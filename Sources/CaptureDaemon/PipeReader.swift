@@ -73,7 +73,6 @@ public final class PipeReader: Sendable {
     /// Waits until the stream ended (ffmpeg closed its stdout).
     public func outcome() async -> Outcome { await finished.value() }
 
-    public var isFinished: Bool { finished.isComplete }
 
     private func readLoop() -> Outcome {
         defer { close(fd) }

@@ -104,7 +104,7 @@ public actor RecordingController {
         name: String, segmentSeconds: Int?, filename: String?, durationSeconds: Double?, directory: String?,
         align: String?
     ) throws(ControlError) -> Snapshot {
-        guard Self.isValidName(name) else {
+        guard ControlAPI.isValidName(name) else {
             throw .badRequest("invalid recording name '\(name)': use 1 to 64 of A-Z a-z 0-9 . _ - (not '..')")
         }
         if entries[name] != nil {
@@ -222,8 +222,6 @@ public actor RecordingController {
             await entries[name]?.thread.done()
         }
     }
-
-    static func isValidName(_ name: String) -> Bool { ControlAPI.isValidName(name) }
 
     /// The directory for an on-demand recording: `root/NAME` by default; a given one (absolute, or
     /// relative to the root) must resolve inside the root, symbolic links included.

@@ -332,12 +332,14 @@ extension EndToEnd {
                 """), to: dir.file("a.toml"))
             let daemon = try DaemonProcess(config: dir.file("a.toml"), directory: dir.path, environment: mic.environment)
             #expect(daemon.waitForLog("ffmpeg started"))
-            usleep(1_000_000)
+            // Half a second of audio reaches the file before the fault.
+            #expect(waitForAudio(under: dir.path + "/r"))
             let pid = try #require(daemon.ffmpegPID)
             kill(pid, SIGKILL)
             #expect(daemon.waitForLog("ffmpeg exited on its own"))
             #expect(daemon.waitForLog("ffmpeg started", count: 2, timeout: 10), "\(daemon.log)")
-            usleep(1_000_000)
+            // And half a second more after the recovery.
+            #expect(waitForAudio(under: dir.path + "/r", moreThan: partialBytes(under: dir.path + "/r")))
             #expect(daemon.terminate().status == 0)
             let exited = try #require(daemon.lines(containing: "ffmpeg exited on its own").first.map(fields))
             #expect(exited["ffmpeg.status"]?.contains("signaled(9)") == true)

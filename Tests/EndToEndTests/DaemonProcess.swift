@@ -142,3 +142,16 @@ func ffprobeFrames(_ path: String) -> Int? {
 func writeConfig(_ text: String, to path: String) throws {
     try text.write(toFile: path, atomically: true, encoding: .utf8)
 }
+
+/// Bytes in the files being written under `directory`.
+func partialBytes(under directory: String) -> Int {
+    partialFiles(under: directory).reduce(0) { total, path in
+        total + ((try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? 0)
+    }
+}
+
+/// Waits until the files being written under `directory` hold `bytes` more than `from`.
+@discardableResult
+func waitForAudio(under directory: String, moreThan from: Int = 0, bytes: Int = 96_000, timeout: Double = 15) -> Bool {
+    waitUntil(timeout: timeout) { partialBytes(under: directory) >= from + bytes }
+}

@@ -35,7 +35,8 @@ extension EndToEnd {
                 """, to: dir.file("a.toml"))
             let daemon = try DaemonProcess(config: dir.file("a.toml"), directory: dir.path, environment: mic.environment)
             #expect(daemon.waitForLog("ffmpeg started"))
-            usleep(1_000_000)
+            // Half a second of audio reaches the file before the fault.
+            #expect(waitForAudio(under: dir.path + "/r"))
             let pid = try #require(daemon.ffmpegPID)
             let stoppedAt = Date()
             kill(pid, SIGSTOP)
@@ -44,7 +45,8 @@ extension EndToEnd {
             #expect(waitUntil(timeout: 10) { daemon.lines(containing: "event=ffmpeg.exited").count >= 1 })
             let recovery = Date().timeIntervalSince(stoppedAt)
             #expect(recovery < 10, "recovered after \(recovery) s")
-            usleep(1_000_000)
+            // And half a second more after the recovery.
+            #expect(waitForAudio(under: dir.path + "/r", moreThan: partialBytes(under: dir.path + "/r")))
             #expect(daemon.terminate().status == 0)
             let files = wavFiles(under: dir.path + "/r")
             let report = try PatternCheck.check(channels: 2, files: files)
