@@ -111,8 +111,10 @@ public struct StatusCommand: AsyncParsableCommand {
                 "\(TextFormat.bytes(disk.freeBytes)) free of \(TextFormat.bytes(disk.totalBytes)) at \(disk.path)"
             if let left = disk.estimatedSecondsLeft {
                 let text = "about \(TextFormat.duration(left)) left"
-                diskLine += ", " + (left < 86_400 ? style.yellow(text) : text)
+                diskLine += ", " + (left < 86_400 || disk.lowSpace ? style.yellow(text) : text)
             }
+            if disk.minFreeBytes > 0 { diskLine += " (keeping \(TextFormat.bytes(UInt64(disk.minFreeBytes))) free)" }
+            if disk.lowSpace { diskLine += " " + style.yellow("LOW SPACE") }
             row("disk", diskLine)
         } else {
             row("disk", "unknown")
@@ -122,13 +124,13 @@ public struct StatusCommand: AsyncParsableCommand {
         if status.recordings.isEmpty {
             text += "\nrecordings: none"
         } else {
-            text += "\nrecordings:\n" + recordingsTable(status.recordings, style: style, indent: "  ")
+            text += "\nrecordings:\n" + recordingsTable(status.recordings, sampleRate: status.source.sampleRate, style: style, indent: "  ")
         }
         return text
     }
 
-    /// One line per recording: name, kind, state, current file, segments closed, frames dropped.
-    static func recordingsTable(_ recordings: [RecordingResponse], style: Style, indent: String) -> String {
+    /// One line per recording: name, kind, state, current file, segments closed, frames dropped, gaps.
+    static func recordingsTable(_ recordings: [RecordingResponse], sampleRate: Int, style: Style, indent: String) -> String {
         var rows: [[String]] = []
         var errors: [String] = []
         for recording in recordings {
@@ -138,6 +140,9 @@ public struct StatusCommand: AsyncParsableCommand {
                 current ?? "-", TextFormat.count(recording.segmentsClosed, "segment"),
                 recording.droppedFrames > 0
                     ? style.red("\(TextFormat.grouped(recording.droppedFrames)) dropped") : "0 dropped",
+                recording.gaps > 0
+                    ? style.yellow(TextFormat.count(recording.gaps, "gap") + " (\(TextFormat.duration(Double(recording.gapFrames) / Double(max(1, sampleRate)))))")
+                    : "0 gaps",
             ])
             if let error = recording.lastError {
                 errors.append("\(indent)\(recording.name): \(style.red(error))")

@@ -47,6 +47,12 @@ public struct StorageConfiguration: Sendable, Equatable {
     public var root = "/var/lib/audiocap/recordings"
     /// The event log (`events.jsonl`, rotated by size) lives here.
     public var state = "/var/lib/audiocap"
+    /// Free space (bytes) each recording's file system keeps: below it the oldest closed files of recordings
+    /// with `delete_oldest_when_low` are deleted, and when that is not enough recording pauses. 0: no floor.
+    public var minFreeBytes: Int64 = 0
+    /// A warning is raised when the recordings' file system would reach `min_free_bytes` within this many
+    /// hours at the current rate. 0 turns the warning off.
+    public var lowSpaceWarningHours = 24.0
     public init() {}
 }
 
@@ -70,6 +76,8 @@ public struct SourceConfiguration: Sendable, Equatable {
     public var restartDelaySeconds = 0.5
     /// Seconds without any audio from a running ffmpeg after which it is killed and started again.
     public var stallSeconds = 5.0
+    /// What goes into a file where audio is missing (ffmpeg restarted, an xrun, a queue overflow).
+    public var gapFill = GapFill.none
 
     public init() {}
 
@@ -79,6 +87,15 @@ public struct SourceConfiguration: Sendable, Equatable {
 
     /// Frames in one chunk (at least 1).
     public var chunkFrames: Int { max(1, sampleRate * chunkMilliseconds / 1000) }
+}
+
+/// What a segment holds in place of audio that is missing.
+public enum GapFill: String, Sendable, Equatable, CaseIterable {
+    /// Nothing: the audio on either side is joined; the gap is only recorded in the ledger.
+    case none
+    /// Silence for the gap's length (up to the end of the segment), so the file's timeline stays true to
+    /// the wall clock. The gap is recorded too.
+    case silence
 }
 
 /// `[queue]`: how much audio each consumer may fall behind before its chunks are dropped.
@@ -126,6 +143,8 @@ public struct RecordingConfiguration: Sendable, Equatable {
     public var keepDays: Double? = nil
     /// When the closed files take more than this many bytes, the oldest are deleted (nil: no limit).
     public var maxBytes: Int64? = nil
+    /// Whether this recording's oldest closed files may be deleted to keep `[storage] min_free_bytes` free.
+    public var deleteOldestWhenLow = false
 
     public static let defaultFilename = "%Y-%m-%d/{name}-%Y%m%dT%H%M%SZ.wav"
 

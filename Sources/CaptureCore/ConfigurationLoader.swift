@@ -112,17 +112,17 @@ private struct ConfigurationWalker {
     private static let sections = ["source", "queue", "levels", "recording", "log", "control", "storage", "metrics"]
     private static let sourceKeys = [
         "ffmpeg", "input_format", "device", "input_options", "sample_rate", "channels", "sample_format", "chunk_ms",
-        "restart_delay_seconds", "stall_seconds",
+        "restart_delay_seconds", "stall_seconds", "gap_fill",
     ]
     private static let queueKeys = ["seconds"]
     private static let levelsKeys = ["log_interval_seconds", "silence_dbfs", "silence_seconds"]
     private static let recordingKeys = [
         "name", "directory", "segment_seconds", "align", "filename", "time_zone", "sync_seconds",
-        "keep_days", "max_bytes",
+        "keep_days", "max_bytes", "delete_oldest_when_low",
     ]
     private static let logKeys = ["level"]
     private static let controlKeys = ["socket", "group"]
-    private static let storageKeys = ["root", "state"]
+    private static let storageKeys = ["root", "state", "min_free_bytes", "low_space_warning_hours"]
     private static let metricsKeys = ["listen"]
 
     mutating func configuration(from root: TOMLTable) -> Configuration {
@@ -153,6 +153,15 @@ private struct ConfigurationWalker {
         if let table = section("storage", in: root, known: Self.storageKeys) {
             if let value = string("root", in: table, at: "storage") { configuration.storage.root = value }
             if let value = string("state", in: table, at: "storage") { configuration.storage.state = value }
+            if let value = integer("min_free_bytes", in: table, at: "storage", range: 0...Int.max) {
+                configuration.storage.minFreeBytes = Int64(value)
+            }
+            if let value = number(
+                "low_space_warning_hours", in: table, at: "storage",
+                allowed: "a number of hours from 0 (off) to 87600", where: { $0 >= 0 && $0 <= 87_600 })
+            {
+                configuration.storage.lowSpaceWarningHours = value
+            }
         }
         if let table = section("metrics", in: root, known: Self.metricsKeys) {
             if let value = string("listen", in: table, at: "metrics", allowEmpty: true) {
@@ -238,6 +247,9 @@ private struct ConfigurationWalker {
             allowed: "a number greater than 0 and at most 3600", where: { $0 > 0 && $0 <= 3600 })
         {
             source.stallSeconds = value
+        }
+        if let value: GapFill = choice("gap_fill", in: table, at: at) {
+            source.gapFill = value
         }
     }
 
@@ -329,6 +341,9 @@ private struct ConfigurationWalker {
             }
             if let value = integer("max_bytes", in: table, at: at, range: 1...Int.max) {
                 recording.maxBytes = Int64(value)
+            }
+            if let value = boolean("delete_oldest_when_low", in: table, at: at) {
+                recording.deleteOldestWhenLow = value
             }
 
             if let name, let directory, table["filename"] == nil || filename != nil {
@@ -543,6 +558,15 @@ private struct ConfigurationWalker {
             return nil
         }
         return number
+    }
+
+    private mutating func boolean(_ key: String, in table: TOMLTable, at prefix: String) -> Bool? {
+        guard let value = table[key] else { return nil }
+        guard let bool = value.bool else {
+            report(Self.path(prefix, key), value: value, "must be true or false" + Self.found(value))
+            return nil
+        }
+        return bool
     }
 
     private mutating func choice<Choice: RawRepresentable & CaseIterable>(

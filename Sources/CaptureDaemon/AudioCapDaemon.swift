@@ -23,6 +23,9 @@ public final class AudioCapDaemon: Service, Sendable {
     public let source: CaptureSource
     public let levelMonitor: LevelMonitor
     public let recordings: RecordingController
+    /// Keeps `[storage] min_free_bytes` free for every writer.
+    public let diskGuard: DiskSpaceGuard
+    let lowSpaceWarning: LowSpaceWarning
     private let levelThread: ConsumerThread
     var levelMonitorQueue: ChunkChannel { levelThread.channel }
     private let logger: Logger
@@ -53,33 +56,47 @@ public final class AudioCapDaemon: Service, Sendable {
         levelMonitor = LevelMonitor(format: format, configuration: configuration.levels, events: events, logger: logger)
         levelThread = ConsumerThread(channel: ChunkChannel(name: "levels", capacity: queueChunks), consumer: levelMonitor)
         pool.reserve(queueChunks + 1)
+        diskGuard = DiskSpaceGuard(minFreeBytes: configuration.storage.minFreeBytes, events: events)
+        lowSpaceWarning = LowSpaceWarning(warningHours: configuration.storage.lowSpaceWarningHours, events: events)
         recordings = RecordingController(
             format: format, queueChunks: queueChunks, pool: pool, fanout: fanout, events: events, logger: logger,
-            storageRoot: configuration.storage.root, continuous: configuration.recordings)
+            storageRoot: configuration.storage.root, continuous: configuration.recordings,
+            options: SegmentWriter.Options(gapFill: source.gapFill, diskGuard: diskGuard))
     }
 
     public func run() async throws {
         // File-system work: on a thread of its own, not on Swift's shared executor.
-        let repaired = Completion<Void>()
+        let repaired = Completion<CaptureStateFile?>()
         let repairThread = Thread { [self] in
-            repairPartialFiles()
-            repaired.complete(())
+            // Read before anything rewrites it: where the audio of the last run ended.
+            var previous = CaptureStateFile.read(stateDirectory: configuration.storage.state)
+            let lastWrite = repairPartialFiles()
+            if let lastWrite, var state = previous, !state.clean, lastWrite > state.lastAudioEnd {
+                state.lastAudioEnd = lastWrite
+                previous = state
+            }
+            repaired.complete(previous)
         }
         repairThread.name = "audiocap-repair"
         repairThread.start()
-        await repaired.value()
+        let previous = await repaired.value()
         let format = configuration.source.audioFormat
-        events.emit(.info, "daemon.started", "audiocapd started", [
+        var startFields: [String: CaptureEvent.Value] = [:]
+        if let previous {
+            startFields["previous.audio_end"] = .string(Timestamp.iso8601(previous.lastAudioEnd))
+            startFields["previous.clean_stop"] = .bool(previous.clean)
+        }
+        events.emit(.info, "daemon.started", "audiocapd started", startFields.merging([
             "version": .string(AudioCapVersion.string),
             "pid": .int(Int64(getpid())),
             "source.input_format": .string(configuration.source.inputFormat),
             "source.device": .string(configuration.source.device),
             "source.format": .string("\(format.sampleFormat.rawValue) \(format.sampleRate) Hz \(format.channels) ch"),
             "recordings": .string(configuration.recordings.map(\.name).joined(separator: ",")),
-        ])
+        ]) { $1 })
         levelThread.start()
         fanout.add(levelThread.channel)
-        await recordings.startContinuous()
+        await recordings.startContinuous(previous: previous)
 
         let source = self.source
         let control: ControlServer? =
@@ -116,6 +133,7 @@ public final class AudioCapDaemon: Service, Sendable {
         fanout.closeAll()
         await levelThread.done()
         await recordings.waitForAll()
+        await saveCaptureState(clean: true)
         events.emit(.info, "daemon.stopped", "audiocapd stopped", [
             "frames_captured": .int(counters.framesCaptured.load(ordering: .relaxed)),
         ])
@@ -149,11 +167,23 @@ public final class AudioCapDaemon: Service, Sendable {
     }
 
     /// Every 250 ms: stops on-demand recordings whose duration is over, and reports health to systemd.
+    /// Every 10 s: saves where the audio has got to (``CaptureStateFile``) and checks the disk's time left.
     private func housekeeping() async {
         var health = HealthMonitor(notifier: SystemdNotifier(), stallSeconds: configuration.source.stallSeconds)
+        var ticks = 0
+        var savedAudio: Double? = nil
         while !Task.isCancelled {
             try? await Task.sleep(for: .milliseconds(250))
             await recordings.stopExpired()
+            ticks += 1
+            if ticks % 40 == 0 {
+                let last = counters.lastAudioMonotonic
+                if last != nil, last != savedAudio {
+                    savedAudio = last
+                    await saveCaptureState(clean: false)
+                }
+                await checkDiskSpace()
+            }
             let snapshots = await recordings.snapshots
             let status = source.status
             let drops = levelThread.channel.droppedFrames + snapshots.reduce(Int64(0)) { $0 + $1.status.droppedFrames }
@@ -164,14 +194,39 @@ public final class AudioCapDaemon: Service, Sendable {
         }
     }
 
+    /// Writes `capture.json`: the wall time the audio has reached and the continuous recordings.
+    private func saveCaptureState(clean: Bool) async {
+        guard let last = counters.lastAudioMonotonic else { return }
+        let end = Date().timeIntervalSince1970 - (SystemClock.monotonic() - last)
+        let names = await recordings.snapshots.filter { $0.kind == .continuous }.map(\.configuration.name)
+        let state = CaptureStateFile(lastAudioEnd: end, recordings: names, clean: clean)
+        if !state.write(stateDirectory: configuration.storage.state) {
+            logger.warning("could not save the capture state", metadata: ["path": "\(CaptureStateFile.path(inStateDirectory: configuration.storage.state))"])
+        }
+    }
+
+    /// Raises or clears the low-space warning from the free space and the running recordings' rate.
+    private func checkDiskSpace() async {
+        let snapshots = await recordings.snapshots
+        let active = snapshots.filter { $0.status.state != .stopped }.count
+        let rate = Double(configuration.source.audioFormat.bytesPerSecond * active)
+        guard let disk = Self.disk(
+            at: configuration.storage.root, bytesPerSecond: rate, directories: snapshots.map(\.configuration.directory),
+            minFreeBytes: configuration.storage.minFreeBytes)
+        else { return }
+        lowSpaceWarning.update(secondsLeft: disk.estimatedSecondsLeft, freeBytes: disk.freeBytes, path: disk.path)
+    }
+
     /// Repairs `.partial` files left by a crash or power cut in every recording's directory and under
-    /// the on-demand root.
-    private func repairPartialFiles() {
+    /// the on-demand root. Returns the latest time one of them was written, if any was found.
+    private func repairPartialFiles() -> Double? {
+        var latest: Double? = nil
         var directories = configuration.recordings.map { ($0.directory, Optional($0.name)) }
         directories.append((configuration.storage.root, nil))
         var seen = Set<String>()
         for (directory, name) in directories where seen.insert(directory).inserted {
             for result in PartialRepair.repairAll(under: directory) {
+                if let modified = result.lastModified, name != nil { latest = max(latest ?? modified, modified) }
                 events.emit(.warning, "segment.repaired", "a file left open by a crash was repaired", recording: name, [
                     "segment.path": .string(result.path),
                     "segment.original_path": .string(result.originalPath),
@@ -181,5 +236,6 @@ public final class AudioCapDaemon: Service, Sendable {
                 ])
             }
         }
+        return latest
     }
 }

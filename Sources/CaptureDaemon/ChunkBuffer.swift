@@ -23,6 +23,10 @@ public final class ChunkBuffer: @unchecked Sendable {
     public internal(set) var run = 0
     /// Set on the first chunk of a run after the first: the audio before it ended at a restart.
     public internal(set) var followsRestart = false
+    /// xruns ffmpeg reported since the previous chunk (0 almost always).
+    public internal(set) var xruns = 0
+    /// With `xruns`: the audio they lost, estimated from how much later than before this chunk arrived.
+    public internal(set) var xrunLostSeconds = 0.0
 
     let references = Atomic<Int>(0)
     unowned let pool: ChunkPool

@@ -40,7 +40,10 @@ extension AudioCapDaemon {
                 consumers: consumers),
             droppedFrames: droppedFrames,
             levels: levelsResponse(),
-            disk: Self.disk(at: configuration.storage.root, bytesPerSecond: Double(format.bytesPerSecond * max(active, 0)), directories: snapshots.map(\.configuration.directory)),
+            disk: Self.disk(
+                at: configuration.storage.root, bytesPerSecond: Double(format.bytesPerSecond * max(active, 0)),
+                directories: snapshots.map(\.configuration.directory), minFreeBytes: configuration.storage.minFreeBytes,
+                lowSpace: lowSpaceWarning.isLow),
             recordings: recordingResponses)
     }
 
@@ -68,7 +71,8 @@ extension AudioCapDaemon {
             align: snapshot.configuration.align.rawValue, filename: snapshot.configuration.filename,
             currentFile: status.currentFile, currentFileSeconds: snapshot.currentFileSeconds,
             segmentsClosed: status.segmentsClosed, framesWritten: status.framesWritten, bytesWritten: status.bytesWritten,
-            droppedFrames: status.droppedFrames, lastError: status.lastError, startedAt: snapshot.startedAt,
+            droppedFrames: status.droppedFrames, gaps: status.gaps, gapFrames: status.gapFrames,
+            silenceFrames: status.silenceFrames, lastError: status.lastError, startedAt: snapshot.startedAt,
             stopsAt: snapshot.stopsAt)
     }
 
@@ -80,16 +84,14 @@ extension AudioCapDaemon {
             droppedFrames: info.droppedFrames, restarts: info.restarts, bytes: info.bytes)
     }
 
-    /// Free space of the file system holding `path` (or its nearest existing parent).
-    static func disk(at path: String, bytesPerSecond: Double, directories: [String]) -> DiskStatus? {
-        var probe = directories.first ?? path
-        while !FileManager.default.fileExists(atPath: probe), probe != "/", !probe.isEmpty {
-            probe = (probe as NSString).deletingLastPathComponent
-        }
-        var info = statvfs()
-        guard statvfs(probe, &info) == 0 else { return nil }
-        let free = UInt64(info.f_bavail) * UInt64(info.f_frsize)
-        let total = UInt64(info.f_blocks) * UInt64(info.f_frsize)
-        return DiskStatus(path: probe, freeBytes: free, totalBytes: total, estimatedSecondsLeft: bytesPerSecond > 0 ? Double(free) / bytesPerSecond : nil)
+    /// Free space of the file system holding the first recording's directory (or `path`, or their
+    /// nearest existing parent), and how long it lasts above `minFreeBytes` at `bytesPerSecond`.
+    static func disk(at path: String, bytesPerSecond: Double, directories: [String], minFreeBytes: Int64 = 0, lowSpace: Bool = false) -> DiskStatus? {
+        guard let space = DiskSpaceGuard.space(at: directories.first ?? path) else { return nil }
+        let usable = Double(space.free) - Double(minFreeBytes)
+        return DiskStatus(
+            path: space.probe, freeBytes: space.free, totalBytes: space.total,
+            estimatedSecondsLeft: bytesPerSecond > 0 ? max(0, usable) / bytesPerSecond : nil,
+            minFreeBytes: minFreeBytes, lowSpace: lowSpace)
     }
 }

@@ -74,6 +74,7 @@ final class MetricsServer: Sendable {
         }
         if let disk = status.disk {
             gauge("audiocap_disk_free_bytes", "Free bytes where recordings go", Double(disk.freeBytes))
+            gauge("audiocap_disk_low_space", "1 while the disk would fill within low_space_warning_hours", disk.lowSpace ? 1 : 0)
             if let left = disk.estimatedSecondsLeft {
                 gauge("audiocap_disk_seconds_left", "Recording time left at the current rate", left)
             }
@@ -83,6 +84,8 @@ final class MetricsServer: Sendable {
             counter("audiocap_recording_bytes_written_total", "Audio bytes written", Double(recording.bytesWritten), labels)
             counter("audiocap_recording_segments_closed_total", "Segments closed", Double(recording.segmentsClosed), labels)
             counter("audiocap_recording_dropped_frames_total", "Frames this recording lost", Double(recording.droppedFrames), labels)
+            counter("audiocap_recording_gaps_total", "Discontinuities in the recording's gap ledger", Double(recording.gaps), labels)
+            counter("audiocap_recording_gap_frames_total", "Frames missing at those discontinuities (some estimated)", Double(recording.gapFrames), labels)
             gauge("audiocap_recording_blocked", "1 while writing fails (disk full, I/O error)", recording.state == "blocked" ? 1 : 0, labels)
         }
         var buffer: [UInt8] = []

@@ -30,7 +30,14 @@ public struct PartialRepair: Sendable {
     public static func repairAll(under directory: String) -> [RepairResult] {
         var partials: [String] = []
         collectPartials(in: directory, into: &partials, depth: 0)
-        return partials.sorted().map { repair(path: $0) }
+        return partials.sorted().map { path in
+            // Its last write time, before the repair touches it: when its audio ended.
+            var info = stat()
+            let modified = stat(path, &info) == 0 ? Double(info.st_mtim.tv_sec) + Double(info.st_mtim.tv_nsec) / 1e9 : nil
+            var result = repair(path: path)
+            result.lastModified = modified
+            return result
+        }
     }
 
     /// Repairs one `.wav.partial` file (see `RepairResult.Action` for the outcomes):
@@ -247,6 +254,8 @@ public struct RepairResult: Sendable, Hashable, CustomStringConvertible {
 
     /// Where the file is now (for a removed file: where it was).
     public var path: String
+    /// When the `.partial` file was last written (seconds since the epoch), read before the repair.
+    public var lastModified: Double?
     /// The `.wav.partial` path that was found.
     public var originalPath: String
     /// Whole frames the file holds now.

@@ -90,12 +90,26 @@ public final class PipeReader: Sendable {
         var chunk: ChunkBuffer? = nil
         var filled = 0
         var readError: Int32? = nil
+        var latency = LatencyBaseline()
+        var xrunsSeen = counters.xruns.load(ordering: .relaxed)
 
         func finishChunk(byteCount: Int) {
             let frames = byteCount / bytesPerFrame
             guard frames > 0 else { return }
             let end = nextFrame + Int64(frames)
-            clock.observe(frame: end, at: SystemClock.wall())
+            let now = SystemClock.wall()
+            // How late this audio arrived; after an xrun the audio that follows is late by what was lost.
+            let lateness = now - Double(end) / Double(configuration.format.sampleRate)
+            let xruns = counters.xruns.load(ordering: .relaxed)
+            var xrunLost = 0.0
+            if xruns != xrunsSeen {
+                xrunLost = latency.jump(to: lateness)
+                // The timeline moved: map frames to time afresh from here.
+                clock.reset()
+            } else {
+                latency.observe(lateness, audioSeconds: Double(frames) / Double(configuration.format.sampleRate))
+            }
+            clock.observe(frame: end, at: now)
             if let chunk {
                 chunk.byteCount = frames * bytesPerFrame
                 chunk.frameCount = frames
@@ -103,12 +117,15 @@ public final class PipeReader: Sendable {
                 chunk.startTime = clock.time(ofFrame: nextFrame) ?? SystemClock.wall()
                 chunk.run = configuration.run
                 chunk.followsRestart = firstOfRun
+                chunk.xruns = Int(xruns - xrunsSeen)
+                chunk.xrunLostSeconds = xrunLost
                 firstOfRun = false
                 fanout.publish(chunk)
             } else {
                 lost += Int64(frames)
                 counters.framesLostNoBuffer.add(Int64(frames), ordering: .relaxed)
             }
+            xrunsSeen = xruns
             nextFrame = end
             delivered += Int64(frames)
             counters.framesCaptured.add(Int64(frames), ordering: .relaxed)
@@ -142,5 +159,27 @@ public final class PipeReader: Sendable {
         if chunk != nil && filled - tail == 0 { chunk?.release() }
         if tail > 0 { counters.trailingBytesDiscarded.add(Int64(tail), ordering: .relaxed) }
         return Outcome(frames: delivered, framesLost: lost, readError: readError, nextFrame: nextFrame, clock: clock)
+    }
+}
+
+/// The least latency seen from the sound card to the reader, which jitter only ever adds to. It may
+/// creep up by 0.1 % of the audio's time, so a sound card slower than the system clock is followed.
+struct LatencyBaseline {
+    private var baseline: Double?
+    private let creep = 0.001
+
+    mutating func observe(_ lateness: Double, audioSeconds: Double) {
+        guard let current = baseline else {
+            baseline = lateness
+            return
+        }
+        baseline = min(lateness, current + creep * audioSeconds)
+    }
+
+    /// The audio was interrupted: returns how much later than the baseline `lateness` is (the audio
+    /// lost, at least 0), and starts the baseline again from it.
+    mutating func jump(to lateness: Double) -> Double {
+        defer { baseline = lateness }
+        return max(0, lateness - (baseline ?? lateness))
     }
 }

@@ -50,13 +50,15 @@ public actor RecordingController {
     private let events: EventLog
     private let logger: Logger
     private let storageRoot: String
+    private let options: SegmentWriter.Options
     private var entries: [String: Entry] = [:]
     private var order: [String] = []
     private var finished: [String: Finished] = [:]
 
     public init(
         format: AudioFormat, queueChunks: Int, pool: ChunkPool, fanout: ChunkFanout, events: EventLog,
-        logger: Logger, storageRoot: String, continuous: [RecordingConfiguration]
+        logger: Logger, storageRoot: String, continuous: [RecordingConfiguration],
+        options: SegmentWriter.Options = SegmentWriter.Options()
     ) {
         self.format = format
         self.queueChunks = queueChunks
@@ -65,8 +67,9 @@ public actor RecordingController {
         self.events = events
         self.logger = logger
         self.storageRoot = storageRoot
+        self.options = options
         for recording in continuous {
-            let entry = Self.makeEntry(recording, kind: .continuous, stopsAt: nil, format: format, queueChunks: queueChunks, pool: pool, events: events, logger: logger)
+            let entry = Self.makeEntry(recording, kind: .continuous, stopsAt: nil, format: format, queueChunks: queueChunks, pool: pool, events: events, logger: logger, options: options)
             entries[recording.name] = entry
             order.append(recording.name)
         }
@@ -74,9 +77,10 @@ public actor RecordingController {
 
     private static func makeEntry(
         _ recording: RecordingConfiguration, kind: Kind, stopsAt: Double?, format: AudioFormat, queueChunks: Int,
-        pool: ChunkPool, events: EventLog, logger: Logger
+        pool: ChunkPool, events: EventLog, logger: Logger, options: SegmentWriter.Options
     ) -> Entry {
-        let writer = SegmentWriter(recording: recording, format: format, events: events, logger: logger)
+        let writer = SegmentWriter(recording: recording, format: format, events: events, logger: logger, options: options)
+        options.diskGuard?.register(recording.name, directory: recording.directory, deleteOldestWhenLow: recording.deleteOldestWhenLow)
         let channel = ChunkChannel(name: "rec-\(recording.name)", capacity: queueChunks)
         // The recording may hold its whole queue plus the chunk it is writing.
         pool.reserve(queueChunks + 1)
@@ -84,10 +88,15 @@ public actor RecordingController {
             startedAt: Date().timeIntervalSince1970, stopsAt: stopsAt)
     }
 
-    /// Starts the threads of the continuous recordings and attaches them to the capture.
-    public func startContinuous() {
+    /// Starts the threads of the continuous recordings and attaches them to the capture. The ones named
+    /// in `previous` were recording until `previous.audioEnd` before this daemon started: their first
+    /// file records the gap since then.
+    public func startContinuous(previous: CaptureStateFile? = nil) {
         for name in order {
             guard let entry = entries[name], entry.kind == .continuous else { continue }
+            if let previous, previous.recordings.contains(name) {
+                entry.writer.expectGap(since: previous.lastAudioEnd)
+            }
             entry.thread.start()
             fanout.add(entry.thread.channel)
         }
@@ -136,7 +145,7 @@ public actor RecordingController {
             }
             stopsAt = Date().timeIntervalSince1970 + durationSeconds
         }
-        let entry = Self.makeEntry(recording, kind: .onDemand, stopsAt: stopsAt, format: format, queueChunks: queueChunks, pool: pool, events: events, logger: logger)
+        let entry = Self.makeEntry(recording, kind: .onDemand, stopsAt: stopsAt, format: format, queueChunks: queueChunks, pool: pool, events: events, logger: logger, options: options)
         entries[name] = entry
         order.append(name)
         finished[name] = nil
@@ -161,6 +170,7 @@ public actor RecordingController {
         order.removeAll { $0 == name }
         fanout.remove(entry.thread.channel)
         await entry.thread.done()
+        options.diskGuard?.unregister(name)
         pool.unreserve(queueChunks + 1)
         let segments = entry.writer.segments()
         let status = entry.writer.status
@@ -192,7 +202,7 @@ public actor RecordingController {
             } else {
                 started.append(recording.name)
             }
-            let entry = Self.makeEntry(recording, kind: .continuous, stopsAt: nil, format: format, queueChunks: queueChunks, pool: pool, events: events, logger: logger)
+            let entry = Self.makeEntry(recording, kind: .continuous, stopsAt: nil, format: format, queueChunks: queueChunks, pool: pool, events: events, logger: logger, options: options)
             entries[recording.name] = entry
             order.append(recording.name)
             entry.thread.start()

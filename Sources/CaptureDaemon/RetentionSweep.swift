@@ -26,18 +26,8 @@ public struct RetentionSweep: Sendable {
     /// Deletes what the limits say; returns what was deleted. Blocking file I/O: call it on a
     /// consumer's own thread.
     public func run(now: Date = Date()) -> [Deletion] {
-        guard isEnabled, let enumerator = FileManager.default.enumerator(atPath: directory) else { return [] }
-        var files: [(path: String, bytes: Int64, modified: Date)] = []
-        while let relative = enumerator.nextObject() as? String {
-            guard relative.hasSuffix(".wav") else { continue }
-            let path = directory + "/" + relative
-            guard let attributes = try? FileManager.default.attributesOfItem(atPath: path),
-                attributes[.type] as? FileAttributeType == .typeRegular
-            else { continue }
-            let bytes = (attributes[.size] as? NSNumber)?.int64Value ?? 0
-            files.append((path, bytes, attributes[.modificationDate] as? Date ?? now))
-        }
-        files.sort { $0.modified < $1.modified }
+        guard isEnabled else { return [] }
+        let files = Self.closedFiles(in: directory, now: now)
         var deletions: [Deletion] = []
         var total = files.reduce(Int64(0)) { $0 + $1.bytes }
         for file in files {
@@ -55,5 +45,23 @@ public struct RetentionSweep: Sendable {
             }
         }
         return deletions
+    }
+
+    /// The closed `.wav` files under `directory` (recursively), oldest first by modification time.
+    /// Blocking file I/O.
+    public static func closedFiles(in directory: String, now: Date = Date()) -> [(path: String, bytes: Int64, modified: Date)] {
+        guard let enumerator = FileManager.default.enumerator(atPath: directory) else { return [] }
+        var files: [(path: String, bytes: Int64, modified: Date)] = []
+        while let relative = enumerator.nextObject() as? String {
+            guard relative.hasSuffix(".wav") else { continue }
+            let path = directory + "/" + relative
+            guard let attributes = try? FileManager.default.attributesOfItem(atPath: path),
+                attributes[.type] as? FileAttributeType == .typeRegular
+            else { continue }
+            let bytes = (attributes[.size] as? NSNumber)?.int64Value ?? 0
+            files.append((path, bytes, attributes[.modificationDate] as? Date ?? now))
+        }
+        files.sort { $0.modified < $1.modified }
+        return files
     }
 }

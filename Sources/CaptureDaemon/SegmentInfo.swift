@@ -7,6 +7,15 @@ public struct SegmentGap: Sendable, Codable, Equatable {
         case queueOverflow = "queue_overflow"
         /// ffmpeg stopped and was started again; the length is the measured outage (an estimate).
         case ffmpegRestart = "ffmpeg_restart"
+        /// ffmpeg reported an ALSA buffer overrun; the length is estimated from how late the audio after
+        /// it arrived.
+        case xrun
+        /// audiocapd was not running (stopped, crashed, power cut): from the end of the last audio it
+        /// wrote to the first audio of this file (an estimate). Always at the start of a file.
+        case daemonRestart = "daemon_restart"
+        /// Audio that arrived while no file could be written (disk full, write error, low space), exact;
+        /// at the start of the file written after it.
+        case notWritten = "not_written"
     }
     public var kind: Kind
     /// Frames into the file where the missing audio belongs.
@@ -18,6 +27,8 @@ public struct SegmentGap: Sendable, Codable, Equatable {
     public var frames: Int64
     /// False when `frames` is estimated from wall time.
     public var exact: Bool
+    /// Frames of silence written in its place (`gap_fill = "silence"`), at most up to the end of the file.
+    public var filledFrames: Int64 = 0
 }
 
 /// A closed WAV segment.
@@ -41,6 +52,8 @@ public struct SegmentInfo: Sendable, Codable, Equatable {
     public var bytes: UInt64
     /// Every discontinuity inside the file, in order.
     public var gaps: [SegmentGap] = []
+    /// Frames of silence written for gaps (`gap_fill = "silence"`), included in `frames`.
+    public var silenceFrames: Int64 = 0
 }
 
 /// A recording's state as status reports it.
@@ -58,6 +71,12 @@ public struct RecordingStatus: Sendable, Codable, Equatable {
     public var bytesWritten: UInt64
     /// Frames this recording lost: queue overflow plus audio that could not be written.
     public var droppedFrames: Int64
+    /// Discontinuities recorded in this recording's ledger since it started, and their frames (exact
+    /// and estimated together).
+    public var gaps: Int = 0
+    public var gapFrames: Int64 = 0
+    /// Frames of silence written for gaps (`gap_fill = "silence"`), included in `framesWritten`.
+    public var silenceFrames: Int64 = 0
     public var lastError: String?
     public var lastSegment: SegmentInfo?
 }

@@ -16,6 +16,23 @@ import Synchronization
 public final class SegmentWriter: ChunkConsumer, @unchecked Sendable {
     // @unchecked Sendable: all mutable state except `shared` is touched only on the consumer thread;
     // `shared` is a Mutex read by status.
+
+    /// What every writer of the daemon shares.
+    public struct Options: Sendable {
+        /// What goes into a file in place of missing audio.
+        public var gapFill: GapFill
+        /// Pause between attempts to write again after a write error or while free space is low.
+        public var retrySeconds: Double
+        /// Keeps `[storage] min_free_bytes` free; nil: no floor.
+        public var diskGuard: DiskSpaceGuard?
+
+        public init(gapFill: GapFill = .none, retrySeconds: Double = 5, diskGuard: DiskSpaceGuard? = nil) {
+            self.gapFill = gapFill
+            self.retrySeconds = retrySeconds
+            self.diskGuard = diskGuard
+        }
+    }
+
     public let recording: RecordingConfiguration
     private let format: AudioFormat
     private let clock: SegmentClock
@@ -23,7 +40,19 @@ public final class SegmentWriter: ChunkConsumer, @unchecked Sendable {
     private let events: EventLog
     private let logger: Logger
     private let retrySeconds: Double
+    private let gapFill: GapFill
+    private let diskGuard: DiskSpaceGuard?
     private let retention: RetentionSweep
+    /// Zeros for `gap_fill = "silence"`, allocated once.
+    private let zeros: UnsafeMutableRawBufferPointer
+    /// Wall time the audio of this recording ended before the daemon started (its first file records
+    /// the gap); nil once recorded or when unknown.
+    private var previousAudioEnd: Double?
+    /// Silence written in this segment for gaps that do not skip capture frames (restarts, xruns): moves
+    /// `align = "samples"` cuts so a file holds `segment_seconds` of timeline.
+    private var timelineShift: Int64 = 0
+    /// Why the recording is blocked, to report each cause once rather than at every retry.
+    private var blockedReason: String?
 
     private var file: WAVFileWriter?
     private var sequence = 0
@@ -33,6 +62,7 @@ public final class SegmentWriter: ChunkConsumer, @unchecked Sendable {
     private var segmentDropped: Int64 = 0
     private var segmentRestarts = 0
     private var segmentGaps: [SegmentGap] = []
+    private var segmentSilence: Int64 = 0
     /// Wall time just after the last frame received, to measure outages across ffmpeg restarts.
     private var lastChunkEnd: Double?
     private var nextBoundary: Double = 0
@@ -51,7 +81,7 @@ public final class SegmentWriter: ChunkConsumer, @unchecked Sendable {
 
     public init(
         recording: RecordingConfiguration, format: AudioFormat, events: EventLog, logger: Logger,
-        retrySeconds: Double = 5
+        options: Options = Options()
     ) {
         self.recording = recording
         self.format = format
@@ -61,7 +91,11 @@ public final class SegmentWriter: ChunkConsumer, @unchecked Sendable {
         var logger = logger
         logger[metadataKey: "recording.name"] = .string(recording.name)
         self.logger = logger
-        self.retrySeconds = retrySeconds
+        self.retrySeconds = options.retrySeconds
+        self.gapFill = options.gapFill
+        self.diskGuard = options.diskGuard
+        self.zeros = UnsafeMutableRawBufferPointer.allocate(byteCount: 64 * 1024, alignment: 64)
+        zeros.initializeMemory(as: UInt8.self, repeating: 0)
         self.retention = RetentionSweep(directory: recording.directory, keepDays: recording.keepDays, maxBytes: recording.maxBytes)
         self.levels = LevelMeter(format: format)
         self.chunkLevels = LevelSnapshot(channels: format.channels)
@@ -72,7 +106,17 @@ public final class SegmentWriter: ChunkConsumer, @unchecked Sendable {
             lastError: nil, lastSegment: nil))
     }
 
+    deinit {
+        zeros.deallocate()
+    }
+
     public var status: RecordingStatus { shared.withLock { $0 } }
+
+    /// The recording's audio ended at wall time `time` before this daemon started: its first file starts
+    /// with a `daemon_restart` gap. Call before the consumer thread starts (it is read only there).
+    public func expectGap(since time: Double) {
+        previousAudioEnd = time
+    }
 
     /// Closed segments whose first frame's wall time is at or after `since` (all when nil), oldest first.
     public func segments(since: Double? = nil) -> [SegmentInfo] {
@@ -84,12 +128,14 @@ public final class SegmentWriter: ChunkConsumer, @unchecked Sendable {
             noteDropped(from: expected, frames: chunk.firstFrame - expected, time: chunk.startTime)
         }
         expectedFrame = chunk.firstFrame + Int64(chunk.frameCount)
-        if chunk.followsRestart, let file {
-            segmentRestarts += 1
-            let outage = max(0, chunk.startTime - (lastChunkEnd ?? chunk.startTime))
-            segmentGaps.append(SegmentGap(
-                kind: .ffmpegRestart, fileFrame: file.frames, captureFrame: chunk.firstFrame,
-                time: lastChunkEnd ?? chunk.startTime, frames: format.frames(seconds: outage), exact: false))
+        if chunk.followsRestart, let end = lastChunkEnd {
+            if file != nil { segmentRestarts += 1 }
+            let outage = max(0, chunk.startTime - end)
+            recordGap(.ffmpegRestart, captureFrame: chunk.firstFrame, time: end, frames: format.frames(seconds: outage), exact: false)
+        }
+        if chunk.xruns > 0, lastChunkEnd != nil {
+            let lost = format.frames(seconds: chunk.xrunLostSeconds)
+            recordGap(.xrun, captureFrame: chunk.firstFrame, time: chunk.startTime - chunk.xrunLostSeconds, frames: lost, exact: false)
         }
         lastChunkEnd = chunk.startTime + Double(chunk.frameCount) / Double(format.sampleRate)
 
@@ -128,6 +174,9 @@ public final class SegmentWriter: ChunkConsumer, @unchecked Sendable {
             } catch {
                 fail(error, during: "sync")
             }
+            if self.file != nil, let diskGuard, case .low(let free) = diskGuard.check(directory: recording.directory) {
+                pauseForSpace(freeBytes: free)
+            }
         }
     }
 
@@ -143,7 +192,7 @@ public final class SegmentWriter: ChunkConsumer, @unchecked Sendable {
     private func framesLeftInSegment(at frame: Int64, time: Double) -> Int64 {
         switch clock.alignment {
         case .samples:
-            return max(0, segmentFirstFrame + clock.framesPerSegment - frame)
+            return max(0, segmentFirstFrame + clock.framesPerSegment - frame - timelineShift)
         case .clock:
             return clock.framesBefore(boundary: nextBoundary, firstFrameTime: time)
         }
@@ -152,6 +201,10 @@ public final class SegmentWriter: ChunkConsumer, @unchecked Sendable {
     private func openSegment(firstFrame: Int64, time: Double, chunk: ChunkBuffer) -> Bool {
         let now = SystemClock.monotonic()
         if let until = blockedUntil, now < until { return false }
+        if let diskGuard, case .low(let free) = diskGuard.check(directory: recording.directory) {
+            pauseForSpace(freeBytes: free)
+            return false
+        }
         sequence += 1
         // A segment opened at a boundary is named after the boundary (its first frame may be a few
         // microseconds either side of it).
@@ -168,17 +221,27 @@ public final class SegmentWriter: ChunkConsumer, @unchecked Sendable {
         }
         if blockedUntil != nil {
             blockedUntil = nil
+            blockedReason = nil
             events.emit(.notice, "recording.resumed", "recording resumed after a write error", recording: recording.name, [
                 "segment.path": .string(path),
             ])
         }
-        reportLost()
         segmentFirstFrame = firstFrame
         segmentStartTime = time
         segmentPath = path
         segmentDropped = 0
         segmentRestarts = 0
         segmentGaps.removeAll(keepingCapacity: true)
+        timelineShift = 0
+        segmentSilence = 0
+        if let end = previousAudioEnd {
+            // The first file after the daemon started: the audio since the last file's end is missing.
+            previousAudioEnd = nil
+            let frames = format.frames(seconds: max(0, time - end))
+            segmentGaps.append(SegmentGap(kind: .daemonRestart, fileFrame: 0, captureFrame: firstFrame, time: end, frames: frames, exact: false))
+            shared.withLock { $0.gaps += 1; $0.gapFrames += frames }
+        }
+        reportLost()
         segmentLevels.reset()
         nextBoundary = clock.boundary(after: time)
         lastSync = now
@@ -235,7 +298,8 @@ public final class SegmentWriter: ChunkConsumer, @unchecked Sendable {
             frames: frames, durationSeconds: format.seconds(frames: frames), startTime: segmentStartTime,
             peakDBFS: (0..<format.channels).map { segmentLevels[$0].peakDBFS },
             rmsDBFS: (0..<format.channels).map { segmentLevels[$0].rmsDBFS },
-            droppedFrames: segmentDropped, restarts: segmentRestarts, bytes: bytes, gaps: segmentGaps)
+            droppedFrames: segmentDropped, restarts: segmentRestarts, bytes: bytes, gaps: segmentGaps,
+            silenceFrames: segmentSilence)
         writeSidecar(info)
         applyRetention()
         shared.withLock {
@@ -260,6 +324,7 @@ public final class SegmentWriter: ChunkConsumer, @unchecked Sendable {
             "segment.restarts": .int(Int64(info.restarts)),
             "segment.gaps": .int(Int64(info.gaps.count)),
             "segment.gap_frames": .int(info.gaps.reduce(0) { $0 + $1.frames }),
+            "segment.silence_frames": .int(info.silenceFrames),
         ])
     }
 
@@ -298,16 +363,74 @@ public final class SegmentWriter: ChunkConsumer, @unchecked Sendable {
         }
     }
 
+    // MARK: - Gaps
+
+    /// Adds a discontinuity to the ledger: counted in status and, when a file is open, kept with the
+    /// file. With `gap_fill = "silence"` the gap's length of silence is written first (at most up to the
+    /// end of the file, which is then closed).
+    private func recordGap(_ kind: SegmentGap.Kind, captureFrame: Int64, time: Double, frames: Int64, exact: Bool) {
+        shared.withLock { $0.gaps += 1; $0.gapFrames += frames }
+        guard let file else { return }
+        segmentGaps.append(SegmentGap(kind: kind, fileFrame: file.frames, captureFrame: captureFrame, time: time, frames: frames, exact: exact))
+        guard gapFill == .silence, frames > 0 else { return }
+        // A queue overflow skips capture frames: the silence takes their place. A restart or an xrun
+        // does not: the silence moves the timeline of the file.
+        let skipsCapture = kind == .queueOverflow
+        let left: Int64
+        switch clock.alignment {
+        case .samples:
+            left = max(0, segmentFirstFrame + clock.framesPerSegment - captureFrame - timelineShift)
+        case .clock:
+            left = clock.framesBefore(boundary: nextBoundary, firstFrameTime: time)
+        }
+        let wanted = min(frames, left)
+        let filled = writeSilence(frames: wanted)
+        if !skipsCapture { timelineShift += filled }
+        if self.file != nil, !segmentGaps.isEmpty { segmentGaps[segmentGaps.count - 1].filledFrames = filled }
+        if self.file != nil, filled == left, frames >= left { closeSegment() }
+    }
+
+    /// Appends `frames` of silence to the open file for the last gap of the ledger; returns the frames
+    /// written (fewer after a write error, which blocks the recording).
+    private func writeSilence(frames: Int64) -> Int64 {
+        guard let file, frames > 0 else { return 0 }
+        let bytesPerFrame = format.bytesPerFrame
+        let piece = Int64(zeros.count / bytesPerFrame)
+        let before = file.frames
+        var failure: WAVWriteError? = nil
+        var remaining = frames
+        while remaining > 0 {
+            let count = Int(min(piece, remaining))
+            do {
+                try file.append(UnsafeRawBufferPointer(start: zeros.baseAddress, count: count * bytesPerFrame))
+            } catch {
+                failure = error
+                break
+            }
+            remaining -= Int64(count)
+        }
+        let written = file.frames - before
+        shared.withLock {
+            $0.currentFrames += written
+            $0.framesWritten += written
+            $0.bytesWritten += UInt64(written) * UInt64(bytesPerFrame)
+            $0.silenceFrames += written
+        }
+        segmentSilence += written
+        if let failure {
+            // The file is closed now: its ledger must say what silence it holds.
+            if !segmentGaps.isEmpty { segmentGaps[segmentGaps.count - 1].filledFrames = written }
+            fail(failure, during: "write")
+        }
+        return written
+    }
+
     // MARK: - Losses
 
     private func noteDropped(from frame: Int64, frames: Int64, time: Double) {
-        if let file {
-            segmentDropped += frames
-            segmentGaps.append(SegmentGap(
-                kind: .queueOverflow, fileFrame: file.frames, captureFrame: frame,
-                time: time - format.seconds(frames: frames), frames: frames, exact: true))
-        }
+        if file != nil { segmentDropped += frames }
         shared.withLock { $0.droppedFrames += frames }
+        recordGap(.queueOverflow, captureFrame: frame, time: time - format.seconds(frames: frames), frames: frames, exact: true)
         events.emit(.warning, "recording.dropped", "audio dropped: this recording fell behind and its queue was full", recording: recording.name, [
             "drop.first_frame": .int(frame),
             "drop.frames": .int(frames),
@@ -327,9 +450,15 @@ public final class SegmentWriter: ChunkConsumer, @unchecked Sendable {
         }
     }
 
+    /// Reports the audio lost while blocked; with a file open (writing resumed) it is also the first gap
+    /// of that file.
     private func reportLost() {
         guard let lost = lostSince else { return }
         lostSince = nil
+        shared.withLock { $0.gaps += 1; $0.gapFrames += lost.frames }
+        if file != nil {
+            segmentGaps.append(SegmentGap(kind: .notWritten, fileFrame: 0, captureFrame: lost.frame, time: lost.time, frames: lost.frames, exact: true))
+        }
         events.emit(.error, "recording.lost", "audio could not be written and is lost", recording: recording.name, [
             "lost.first_frame": .int(lost.frame),
             "lost.frames": .int(lost.frames),
@@ -342,19 +471,45 @@ public final class SegmentWriter: ChunkConsumer, @unchecked Sendable {
     /// valid header (what reached the disk stays playable). Writing is tried again after `retrySeconds`.
     private func fail(_ error: any Error, during operation: String) {
         let diskFull = (error as? WAVWriteError)?.isDiskFull ?? false
-        blockedUntil = SystemClock.monotonic() + retrySeconds
         let message = "\(error)"
+        block(
+            reason: diskFull ? "disk full" : message, message: message,
+            event: diskFull ? "recording.disk_full" : "recording.write_failed",
+            text: diskFull ? "disk full: recording is blocked until space is freed" : "could not write the recording; retrying",
+            fields: ["error": .string(message), "operation": .string(operation)],
+            closing: operation != "close")
+    }
+
+    /// Free space fell below `[storage] min_free_bytes` and nothing more may be deleted: pause.
+    private func pauseForSpace(freeBytes: UInt64) {
+        let floor = diskGuard?.minFreeBytes ?? 0
+        block(
+            reason: "low space",
+            message: "free space \(freeBytes) bytes is below [storage] min_free_bytes \(floor): free space or allow deletion (delete_oldest_when_low)",
+            event: "recording.low_space",
+            text: "free space is below min_free_bytes: recording is paused until space is freed",
+            fields: ["disk.free_bytes": .int(Int64(clamping: freeBytes)), "disk.min_free_bytes": .int(floor)],
+            closing: true)
+    }
+
+    /// Blocks the recording for `retrySeconds`, closing the open file (unless it is the close that
+    /// failed). The event is emitted when the cause is new, not again at every failed retry.
+    private func block(reason: String, message: String, event: String, text: String, fields: [String: CaptureEvent.Value], closing: Bool) {
+        blockedUntil = SystemClock.monotonic() + retrySeconds
         shared.withLock {
             $0.state = .blocked
             $0.lastError = message
             $0.currentFile = nil
         }
-        events.emit(.error, diskFull ? "recording.disk_full" : "recording.write_failed",
-            diskFull ? "disk full: recording is blocked until space is freed" : "could not write the recording; retrying",
-            recording: recording.name, [
-                "error": .string(message), "operation": .string(operation),
-                "segment.path": .string(segmentPath), "retry_seconds": .double(retrySeconds),
-            ])
-        if operation != "close" { closeSegment() }
+        if blockedReason != reason {
+            blockedReason = reason
+            var fields = fields
+            fields["segment.path"] = .string(segmentPath)
+            fields["retry_seconds"] = .double(retrySeconds)
+            events.emit(.error, event, text, recording: recording.name, fields)
+        } else {
+            logger.debug("still blocked", metadata: ["error": "\(message)"])
+        }
+        if closing { closeSegment() }
     }
 }

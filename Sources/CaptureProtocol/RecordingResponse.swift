@@ -16,6 +16,12 @@ public struct RecordingResponse: Codable, Sendable, Equatable {
     public var framesWritten: Int64
     public var bytesWritten: UInt64
     public var droppedFrames: Int64
+    /// Discontinuities in the recording's gap ledger (queue overflows, ffmpeg restarts, xruns, daemon
+    /// restarts, audio not written) and their frames, exact and estimated together.
+    public var gaps: Int
+    public var gapFrames: Int64
+    /// Frames of silence written in place of gaps (`gap_fill = "silence"`), part of `frames_written`.
+    public var silenceFrames: Int64
     public var lastError: String?
     /// Seconds since the epoch.
     public var startedAt: Double
@@ -25,7 +31,8 @@ public struct RecordingResponse: Codable, Sendable, Equatable {
     public init(
         name: String, kind: String, state: String, directory: String, segmentSeconds: Int, align: String,
         filename: String, currentFile: String?, currentFileSeconds: Double, segmentsClosed: Int, framesWritten: Int64,
-        bytesWritten: UInt64, droppedFrames: Int64, lastError: String?, startedAt: Double, stopsAt: Double?
+        bytesWritten: UInt64, droppedFrames: Int64, gaps: Int = 0, gapFrames: Int64 = 0, silenceFrames: Int64 = 0,
+        lastError: String?, startedAt: Double, stopsAt: Double?
     ) {
         self.name = name
         self.kind = kind
@@ -40,6 +47,9 @@ public struct RecordingResponse: Codable, Sendable, Equatable {
         self.framesWritten = framesWritten
         self.bytesWritten = bytesWritten
         self.droppedFrames = droppedFrames
+        self.gaps = gaps
+        self.gapFrames = gapFrames
+        self.silenceFrames = silenceFrames
         self.lastError = lastError
         self.startedAt = startedAt
         self.stopsAt = stopsAt

@@ -115,13 +115,24 @@ public struct DiskStatus: Codable, Sendable, Equatable {
     public var path: String
     public var freeBytes: UInt64
     public var totalBytes: UInt64
-    /// Free space divided by what the running recordings write per second; nil when none is running.
+    /// Free space above `min_free_bytes` divided by what the running recordings write per second; nil
+    /// when none is running.
     public var estimatedSecondsLeft: Double?
+    /// `[storage] min_free_bytes` (0: no floor).
+    public var minFreeBytes: Int64
+    /// True while the estimate is under `[storage] low_space_warning_hours` (a `disk.low_space` event
+    /// was raised).
+    public var lowSpace: Bool
 
-    public init(path: String, freeBytes: UInt64, totalBytes: UInt64, estimatedSecondsLeft: Double?) {
+    public init(
+        path: String, freeBytes: UInt64, totalBytes: UInt64, estimatedSecondsLeft: Double?, minFreeBytes: Int64 = 0,
+        lowSpace: Bool = false
+    ) {
         self.path = path
         self.freeBytes = freeBytes
         self.totalBytes = totalBytes
         self.estimatedSecondsLeft = estimatedSecondsLeft
+        self.minFreeBytes = minFreeBytes
+        self.lowSpace = lowSpace
     }
 }

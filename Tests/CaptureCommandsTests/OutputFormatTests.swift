@@ -18,7 +18,7 @@ import Testing
             dropped:  0 frames
             disk:     1.23 TB free of 2.00 TB at /srv/audio, about 3d 4h left
             recordings:
-              night  continuous  recording  2026-11-22/010200.wav (3.2s)  143 segments  0 dropped
+              night  continuous  recording  2026-11-22/010200.wav (3.2s)  143 segments  0 dropped  0 gaps
             """
         #expect(StatusCommand.render(Fixtures.status) == expected)
     }
@@ -45,7 +45,7 @@ import Testing
         #expect(text.contains("disk:     unknown"))
         #expect(
             text.contains(
-                "  interview  on-demand   blocked    -                             2 segments    4,800 dropped"))
+                "  interview  on-demand   blocked    -                             2 segments    4,800 dropped  0 gaps"))
         #expect(text.hasSuffix("  interview: no space left on device"))
         #expect(!text.contains("\u{1B}"))
     }

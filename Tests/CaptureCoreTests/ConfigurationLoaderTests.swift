@@ -333,7 +333,7 @@ struct ConfigurationLoaderTests {
             toml: "[source]\nvolume = 11", key: "source.volume", value: "11",
             message: "unknown key; the keys of [source] are `ffmpeg`, `input_format`, `device`, "
                 + "`input_options`, `sample_rate`, `channels`, `sample_format`, `chunk_ms`, "
-                + "`restart_delay_seconds`, `stall_seconds`"),
+                + "`restart_delay_seconds`, `stall_seconds`, `gap_fill`"),
         InvalidCase(
             toml: "source = 1", key: "source", value: "1",
             message: "must be a table: write `[source]` and put its keys on the lines below"),

@@ -1,0 +1,86 @@
+// Keeps `[storage] min_free_bytes` free where recordings write, deleting the oldest files that may go.
+import Foundation
+import Synchronization
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Shared by every segment writer. A writer asks ``check(directory:)`` before it opens a file and at each
+/// sync; when the file system holding `directory` has less than `minFreeBytes` free, the oldest closed
+/// files of the recordings registered with `deleteOldestWhenLow` on that same file system are deleted,
+/// oldest first, each one an event, until the floor is met. When that is not enough the answer is
+/// ``Verdict/low(freeBytes:)`` and the writer pauses.
+public final class DiskSpaceGuard: Sendable {
+    public enum Verdict: Sendable, Equatable {
+        case ok
+        /// Below the floor even after deleting what could be deleted.
+        case low(freeBytes: UInt64)
+    }
+
+    public let minFreeBytes: Int64
+    private let events: EventLog
+    /// Recordings by name: their directory and whether their files may be deleted for space. The lock is
+    /// also held while deleting, so two writers never prune at once.
+    private let recordings = Mutex<[String: (directory: String, deletable: Bool)]>([:])
+
+    public init(minFreeBytes: Int64, events: EventLog) {
+        self.minFreeBytes = minFreeBytes
+        self.events = events
+    }
+
+    public var isEnabled: Bool { minFreeBytes > 0 }
+
+    public func register(_ recording: String, directory: String, deleteOldestWhenLow: Bool) {
+        recordings.withLock { $0[recording] = (directory, deleteOldestWhenLow) }
+    }
+
+    public func unregister(_ recording: String) {
+        _ = recordings.withLock { $0.removeValue(forKey: recording) }
+    }
+
+    /// Whether `directory`'s file system has `minFreeBytes` free, after deleting what may be deleted.
+    /// Blocking file-system work: call it on a consumer's own thread.
+    public func check(directory: String) -> Verdict {
+        guard isEnabled, let space = Self.space(at: directory) else { return .ok }
+        if space.free >= UInt64(minFreeBytes) { return .ok }
+        return recordings.withLock { registered -> Verdict in
+            var free = Self.space(at: directory)?.free ?? space.free
+            guard free < UInt64(minFreeBytes) else { return .ok }
+            var candidates: [(path: String, bytes: Int64, modified: Date, recording: String)] = []
+            for (name, entry) in registered where entry.deletable {
+                guard Self.space(at: entry.directory)?.device == space.device else { continue }
+                for file in RetentionSweep.closedFiles(in: entry.directory) {
+                    candidates.append((file.path, file.bytes, file.modified, name))
+                }
+            }
+            candidates.sort { $0.modified < $1.modified }
+            for file in candidates {
+                guard free < UInt64(minFreeBytes) else { break }
+                guard (try? FileManager.default.removeItem(atPath: file.path)) != nil else { continue }
+                try? FileManager.default.removeItem(atPath: file.path + ".json")
+                events.emit(.notice, "segment.deleted", "segment deleted to keep the minimum free space", recording: file.recording, [
+                    "segment.path": .string(file.path), "segment.bytes": .int(file.bytes),
+                    "reason": .string("below min_free_bytes"), "disk.min_free_bytes": .int(minFreeBytes),
+                ])
+                free = Self.space(at: directory)?.free ?? free
+            }
+            return free >= UInt64(minFreeBytes) ? .ok : .low(freeBytes: free)
+        }
+    }
+
+    /// Free bytes (for unprivileged users) and the device of the file system holding `path`, or of its
+    /// nearest existing parent.
+    static func space(at path: String) -> (free: UInt64, total: UInt64, device: UInt64, probe: String)? {
+        var probe = path.isEmpty ? "/" : path
+        var info = statvfs()
+        while statvfs(probe, &info) != 0 {
+            guard errno == ENOENT || errno == ENOTDIR, probe != "/" else { return nil }
+            probe = (probe as NSString).deletingLastPathComponent
+            if probe.isEmpty { probe = "/" }
+        }
+        var st = stat()
+        let device = stat(probe, &st) == 0 ? UInt64(st.st_dev) : 0
+        return (UInt64(info.f_bavail) * UInt64(info.f_frsize), UInt64(info.f_blocks) * UInt64(info.f_frsize), device, probe)
+    }
+}
