@@ -464,7 +464,7 @@ private struct ConfigurationWalker {
                     "; the keys of \(tableName) are "
                     + known.map { "`\($0)`" }.joined(separator: ", ")
             } else {
-                message += "; the tables are [source], [queue], [levels], [[recording]] and [log]"
+                message += "; the tables are [source], [queue], [levels], [[recording]], [log], [control], [storage] and [metrics]"
             }
             report(
                 Self.path(prefix, key),

@@ -233,7 +233,8 @@ struct ConfigurationLoaderTests {
             "ffmpeg", "input_format", "device", "input_options", "sample_rate", "channels", "sample_format",
             "chunk_ms", "restart_delay_seconds", "seconds", "log_interval_seconds", "silence_dbfs",
             "silence_seconds", "name", "directory", "segment_seconds", "align", "filename", "time_zone",
-            "sync_seconds", "level",
+            "sync_seconds", "level", "gap_fill", "delete_oldest_when_low", "min_free_bytes",
+            "low_space_warning_hours",
         ]
         let setKeys = Set(
             text.split(separator: "\n")
@@ -334,6 +335,19 @@ struct ConfigurationLoaderTests {
             message: "unknown key; the keys of [source] are `ffmpeg`, `input_format`, `device`, "
                 + "`input_options`, `sample_rate`, `channels`, `sample_format`, `chunk_ms`, "
                 + "`restart_delay_seconds`, `stall_seconds`, `gap_fill`"),
+        InvalidCase(
+            toml: "[source]\ngap_fill = \"zeros\"", key: "source.gap_fill", value: "\"zeros\"",
+            message: "must be one of \"none\" or \"silence\""),
+        InvalidCase(
+            toml: "[storage]\nmin_free_bytes = -1", key: "storage.min_free_bytes", value: "-1",
+            message: "must be an integer from 0 to 9223372036854775807"),
+        InvalidCase(
+            toml: "[storage]\nlow_space_warning_hours = -2", key: "storage.low_space_warning_hours", value: "-2",
+            message: "must be a number of hours from 0 (off) to 87600"),
+        InvalidCase(
+            toml: "[[recording]]\nname = \"a\"\ndirectory = \"/a\"\ndelete_oldest_when_low = \"yes\"",
+            key: "recording[0].delete_oldest_when_low", value: "\"yes\"",
+            message: "must be true or false (found a string)"),
         InvalidCase(
             toml: "source = 1", key: "source", value: "1",
             message: "must be a table: write `[source]` and put its keys on the lines below"),
@@ -447,10 +461,10 @@ struct ConfigurationLoaderTests {
             message: "unknown table; did you mean `[[recording]]`?"),
         InvalidCase(
             toml: "[output]\nx = 1", key: "output", value: nil,
-            message: "unknown table; the tables are [source], [queue], [levels], [[recording]] and [log]"),
+            message: "unknown table; the tables are [source], [queue], [levels], [[recording]], [log], [control], [storage] and [metrics]"),
         InvalidCase(
             toml: "verbose = true", key: "verbose", value: "true",
-            message: "unknown key; the tables are [source], [queue], [levels], [[recording]] and [log]"),
+            message: "unknown key; the tables are [source], [queue], [levels], [[recording]], [log], [control], [storage] and [metrics]"),
         InvalidCase(
             toml: "[log]\n\"log level\" = \"x\\\"y\"", key: "log.\"log level\"", value: "\"x\\\"y\"",
             message: "unknown key; the keys of [log] are `level`"),
