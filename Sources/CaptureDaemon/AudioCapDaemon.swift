@@ -61,19 +61,21 @@ public final class AudioCapDaemon: Service, Sendable {
         recordings = RecordingController(
             format: format, queueChunks: queueChunks, pool: pool, fanout: fanout, events: events, logger: logger,
             storageRoot: configuration.storage.root, continuous: configuration.recordings,
-            options: SegmentWriter.Options(gapFill: source.gapFill, diskGuard: diskGuard))
+            options: SegmentWriter.Options(gapFill: source.gapFill, diskGuard: diskGuard, faults: FaultInjection.fromEnvironment()))
     }
 
     public func run() async throws {
         // File-system work: on a thread of its own, not on Swift's shared executor.
         let repaired = Completion<CaptureStateFile?>()
         let repairThread = Thread { [self] in
-            // Read before anything rewrites it: where the audio of the last run ended.
+            // Read before anything rewrites it: where the audio of the last run ended. After a crash the
+            // files it left open say it better (their last write), and for which recordings.
             var previous = CaptureStateFile.read(stateDirectory: configuration.storage.state)
-            let lastWrite = repairPartialFiles()
-            if let lastWrite, var state = previous, !state.clean, lastWrite > state.lastAudioEnd {
-                state.lastAudioEnd = lastWrite
-                previous = state
+            let partials = repairPartialFiles()
+            if let lastWrite = partials.values.max(), !(previous?.clean ?? false) {
+                let names = Array(Set(partials.keys).union(previous?.recordings ?? [])).sorted()
+                previous = CaptureStateFile(
+                    lastAudioEnd: max(lastWrite, previous?.lastAudioEnd ?? lastWrite), recordings: names, clean: false)
             }
             repaired.complete(previous)
         }
@@ -218,15 +220,16 @@ public final class AudioCapDaemon: Service, Sendable {
     }
 
     /// Repairs `.partial` files left by a crash or power cut in every recording's directory and under
-    /// the on-demand root. Returns the latest time one of them was written, if any was found.
-    private func repairPartialFiles() -> Double? {
-        var latest: Double? = nil
+    /// the on-demand root. Returns, per continuous recording that had one, the latest time such a file
+    /// was written.
+    private func repairPartialFiles() -> [String: Double] {
+        var latest: [String: Double] = [:]
         var directories = configuration.recordings.map { ($0.directory, Optional($0.name)) }
         directories.append((configuration.storage.root, nil))
         var seen = Set<String>()
         for (directory, name) in directories where seen.insert(directory).inserted {
             for result in PartialRepair.repairAll(under: directory) {
-                if let modified = result.lastModified, name != nil { latest = max(latest ?? modified, modified) }
+                if let modified = result.lastModified, let name { latest[name] = max(latest[name] ?? modified, modified) }
                 events.emit(.warning, "segment.repaired", "a file left open by a crash was repaired", recording: name, [
                     "segment.path": .string(result.path),
                     "segment.original_path": .string(result.originalPath),

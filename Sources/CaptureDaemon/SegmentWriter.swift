@@ -25,11 +25,17 @@ public final class SegmentWriter: ChunkConsumer, @unchecked Sendable {
         public var retrySeconds: Double
         /// Keeps `[storage] min_free_bytes` free; nil: no floor.
         public var diskGuard: DiskSpaceGuard?
+        /// Faults injected by the tests (none unless set).
+        public var faults: FaultInjection
 
-        public init(gapFill: GapFill = .none, retrySeconds: Double = 5, diskGuard: DiskSpaceGuard? = nil) {
+        public init(
+            gapFill: GapFill = .none, retrySeconds: Double = 5, diskGuard: DiskSpaceGuard? = nil,
+            faults: FaultInjection = FaultInjection()
+        ) {
             self.gapFill = gapFill
             self.retrySeconds = retrySeconds
             self.diskGuard = diskGuard
+            self.faults = faults
         }
     }
 
@@ -53,6 +59,9 @@ public final class SegmentWriter: ChunkConsumer, @unchecked Sendable {
     private var timelineShift: Int64 = 0
     /// Why the recording is blocked, to report each cause once rather than at every retry.
     private var blockedReason: String?
+    /// A stall the tests injected (``FaultInjection``), and the frames received so far to time it.
+    private var injectedStall: FaultInjection.Stall?
+    private var framesReceived: Int64 = 0
 
     private var file: WAVFileWriter?
     private var sequence = 0
@@ -94,6 +103,7 @@ public final class SegmentWriter: ChunkConsumer, @unchecked Sendable {
         self.retrySeconds = options.retrySeconds
         self.gapFill = options.gapFill
         self.diskGuard = options.diskGuard
+        self.injectedStall = options.faults.writerStalls[recording.name]
         self.zeros = UnsafeMutableRawBufferPointer.allocate(byteCount: 64 * 1024, alignment: 64)
         zeros.initializeMemory(as: UInt8.self, repeating: 0)
         self.retention = RetentionSweep(directory: recording.directory, keepDays: recording.keepDays, maxBytes: recording.maxBytes)
@@ -124,6 +134,14 @@ public final class SegmentWriter: ChunkConsumer, @unchecked Sendable {
     }
 
     public func consume(_ chunk: ChunkBuffer) {
+        if let stall = injectedStall {
+            framesReceived += Int64(chunk.frameCount)
+            if framesReceived >= format.frames(seconds: stall.afterSeconds) {
+                injectedStall = nil
+                logger.warning("fault injection: this writer stalls", metadata: ["stall_seconds": "\(stall.seconds)"])
+                usleep(UInt32(stall.seconds * 1_000_000))
+            }
+        }
         if let expected = expectedFrame, chunk.firstFrame > expected {
             noteDropped(from: expected, frames: chunk.firstFrame - expected, time: chunk.startTime)
         }

@@ -1,0 +1,287 @@
+// Faults against the paced ALSA test microphone, each checked against the gap ledger: ffmpeg killed
+// again and again, the microphone gone and back, a writer stalled like a slow disk, the daemon killed.
+import Foundation
+import TestSupport
+import Testing
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A recording's files and their ledger, read back from disk (`NAME.wav.json` beside each `NAME.wav`).
+struct LedgerReading: CustomStringConvertible {
+    struct Gap {
+        var kind: String
+        var fileFrame: Int
+        var frames: Int
+        var exact: Bool
+        var filledFrames: Int
+    }
+
+    var files: [String] = []
+    /// Frames per file, from ffprobe (an independent reader of the headers).
+    var frames: [Int] = []
+    /// Whether each file has its sidecar (a file repaired after a crash has none).
+    var closed: [Bool] = []
+    var silenceFrames = 0
+    var gaps: [Gap] = []
+
+    init(directory: String) throws {
+        files = wavFiles(under: directory)
+        for file in files {
+            frames.append(try #require(ffprobeFrames(file), "ffprobe cannot read \(file)"))
+            // A file repaired after a crash was never closed and has no sidecar.
+            let data = FileManager.default.contents(atPath: file + ".json")
+            closed.append(data != nil)
+            guard let data else { continue }
+            let json = try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
+            let segment = try #require(json["segment"] as? [String: Any])
+            silenceFrames += segment["silence_frames"] as? Int ?? 0
+            for gap in segment["gaps"] as? [[String: Any]] ?? [] {
+                gaps.append(Gap(
+                    kind: gap["kind"] as? String ?? "?", fileFrame: gap["file_frame"] as? Int ?? -1,
+                    frames: gap["frames"] as? Int ?? -1, exact: gap["exact"] as? Bool ?? false,
+                    filledFrames: gap["filled_frames"] as? Int ?? 0))
+            }
+        }
+    }
+
+    var framesInFiles: Int { frames.reduce(0, +) }
+    var exactGapFrames: Int { gaps.filter(\.exact).map(\.frames).reduce(0, +) }
+    var estimatedGapFrames: Int { gaps.filter { !$0.exact }.map(\.frames).reduce(0, +) }
+    func gaps(_ kind: String) -> [Gap] { gaps.filter { $0.kind == kind } }
+
+    var description: String {
+        "files=\(files.count) frames=\(framesInFiles) silence=\(silenceFrames) exact_gap_frames=\(exactGapFrames) "
+            + "estimated_gap_frames=\(estimatedGapFrames) gaps=" + gaps.map { "\($0.kind):\($0.frames)@\($0.fileFrame)" }.joined(separator: ",")
+    }
+
+    /// The ledger's promise for a recording that ran as long as the capture: the audio in its files (less
+    /// the silence written for gaps) plus its exact gaps is every frame ffmpeg delivered.
+    func checkInvariant(delivered: Int, sourceLocation: SourceLocation = #_sourceLocation) {
+        #expect(
+            framesInFiles - silenceFrames + exactGapFrames == delivered,
+            "in files \(framesInFiles) - silence \(silenceFrames) + exact gaps \(exactGapFrames) != delivered \(delivered); \(self)",
+            sourceLocation: sourceLocation)
+    }
+}
+
+/// Frames the daemon captured in its run, from its `daemon.stopped` event.
+func framesDelivered(_ daemon: DaemonProcess) throws -> Int {
+    let line = try #require(daemon.lines(containing: "event=daemon.stopped").last, "no daemon.stopped in \(daemon.log)")
+    return try #require(fields(of: line)["frames_captured"].flatMap { Int($0) })
+}
+
+/// The pattern's frame counter wraps every 65536 frames: the missing frames that fit `jump` and lie
+/// nearest to `estimate`.
+func unwrappedJump(_ jump: Int, near estimate: Int) -> Int {
+    let k = ((Double(estimate - jump) / 65536).rounded())
+    return jump + Int(k) * 65536
+}
+
+extension EndToEnd {
+    @Suite(.serialized, .enabled(if: TestMic.isAvailable, "the ALSA test microphone needs pulseaudio, pactl, pacat and libasound2-plugins"))
+    struct LedgerEndToEndTests {
+        func config(_ dir: TemporaryDirectory, source: String = "", recordings: [String] = ["r"], queueSeconds: Double = 30) -> String {
+            var text = """
+                [source]
+                device = "testmic"
+                \(source)
+                [queue]
+                seconds = \(queueSeconds)
+                [control]
+                socket = ""
+                [storage]
+                root = "\(dir.path)/ondemand"
+                state = "\(dir.path)/state"
+
+                """
+            for name in recordings {
+                text += """
+                    [[recording]]
+                    name = "\(name)"
+                    directory = "\(dir.path)/\(name)"
+                    segment_seconds = 3600
+                    align = "samples"
+                    filename = "{seq}.wav"
+
+                    """
+            }
+            return text
+        }
+
+        @Test func ffmpegKilledTenTimesAtRandomMomentsLosesOnlyTheOutages() throws {
+            let mic = try TestMic.start()
+            defer { mic.stop() }
+            let dir = try TemporaryDirectory()
+            defer { dir.remove() }
+            // A short first pause so ten restarts (the pause doubles each time) fit in about 10 s.
+            try writeConfig(config(dir, source: "restart_delay_seconds = 0.01"), to: dir.file("a.toml"))
+            let daemon = try DaemonProcess(config: dir.file("a.toml"), directory: dir.path, environment: mic.environment)
+            #expect(waitForAudio(under: dir.path + "/r"))
+            var recoveries: [Double] = []
+            for kill in 1...10 {
+                let pid = try #require(daemon.ffmpegPID, "no ffmpeg before kill \(kill): \(daemon.log)")
+                usleep(UInt32.random(in: 50_000...700_000))
+                let killedAt = Date()
+                Glibc.kill(pid, SIGKILL)
+                // Recovered: a new ffmpeg run has delivered audio to the file.
+                let before = partialBytes(under: dir.path + "/r")
+                #expect(daemon.waitForLog("ffmpeg started", count: kill + 1, timeout: 15), "\(daemon.log)")
+                #expect(waitForAudio(under: dir.path + "/r", moreThan: before, bytes: 19_200, timeout: 15))
+                recoveries.append(Date().timeIntervalSince(killedAt))
+            }
+            #expect(daemon.terminate().status == 0)
+            let delivered = try framesDelivered(daemon)
+            let ledger = try LedgerReading(directory: dir.path + "/r")
+            ledger.checkInvariant(delivered: delivered)
+            let restarts = ledger.gaps("ffmpeg_restart")
+            #expect(restarts.count == 10, "\(ledger)")
+            // The audio between the kills is the pattern, bit for bit; each kill is one break, where the
+            // pattern shows how much audio the outage took: the ledger's estimate is within 0.25 s of it.
+            let report = try PatternCheck.check(channels: 2, files: ledger.files)
+            #expect(report.mismatchingFrames == 0, "\(report)")
+            #expect(report.discontinuities == 10, "\(report)")
+            for (gap, cut) in zip(restarts, report.firstDiscontinuities) {
+                #expect(gap.fileFrame == cut.frame, "gap at \(gap.fileFrame), break at \(cut)")
+                let missing = unwrappedJump(cut.jump, near: gap.frames)
+                #expect(abs(missing - gap.frames) < 12_000, "estimated \(gap.frames), missing \(missing)")
+            }
+            print("ledger-figures fault=ffmpeg_sigkill_x10 delivered=\(delivered) in_files=\(ledger.framesInFiles) "
+                + "estimated_gap_frames=\(ledger.estimatedGapFrames) exact_gap_frames=\(ledger.exactGapFrames) "
+                + "recovery_max_s=\(String(format: "%.2f", recoveries.max() ?? 0)) recovery_mean_s=\(String(format: "%.2f", recoveries.reduce(0, +) / Double(recoveries.count)))")
+        }
+
+        @Test func theMicrophoneGoneAndBackResumesByItself() throws {
+            let state = try TemporaryDirectory(prefix: "testmic", in: "/tmp")
+            defer { state.remove() }
+            var mic = try TestMic.start(stateDirectory: state.path)
+            defer { mic.stop() }
+            let dir = try TemporaryDirectory()
+            defer { dir.remove() }
+            try writeConfig(config(dir, source: "restart_delay_seconds = 0.2\nstall_seconds = 2"), to: dir.file("a.toml"))
+            let daemon = try DaemonProcess(config: dir.file("a.toml"), directory: dir.path, environment: mic.environment)
+            #expect(waitForAudio(under: dir.path + "/r"))
+            // Unplugged: the device goes away for 3 s.
+            let unpluggedAt = Date()
+            mic.stop()
+            #expect(daemon.waitForLog("event=ffmpeg.exited", timeout: 15), "\(daemon.log)")
+            #expect(daemon.waitForLog("event=source.device_unavailable", timeout: 15), "\(daemon.log)")
+            usleep(3_000_000)
+            mic = try TestMic.start(stateDirectory: state.path)
+            let pluggedAt = Date()
+            let before = partialBytes(under: dir.path + "/r")
+            #expect(waitForAudio(under: dir.path + "/r", moreThan: before, bytes: 96_000, timeout: 30), "\(daemon.log)")
+            let recovery = Date().timeIntervalSince(pluggedAt)
+            let outage = pluggedAt.timeIntervalSince(unpluggedAt)
+            #expect(daemon.terminate().status == 0)
+            let delivered = try framesDelivered(daemon)
+            let ledger = try LedgerReading(directory: dir.path + "/r")
+            ledger.checkInvariant(delivered: delivered)
+            // One gap, as long as the device was away (and ffmpeg took to start again).
+            let restarts = ledger.gaps("ffmpeg_restart")
+            #expect(restarts.count >= 1, "\(ledger)")
+            let estimated = Double(restarts.map(\.frames).reduce(0, +)) / 48_000
+            #expect(estimated >= outage - 1 && estimated <= outage + recovery + 1, "ledger \(estimated) s, outage \(outage) s + \(recovery) s")
+            // The audio before the device went away is the pattern, bit for bit, up to the chunk where the
+            // ledger has its first gap (ALSA may report an xrun and hand out a few held frames as the
+            // server goes away; that chunk is flagged).
+            let first = try PatternCheck.check(channels: 2, files: ledger.files)
+            let firstGap = try #require(ledger.gaps.first)
+            #expect(first.firstBadFrame.map { $0 >= firstGap.fileFrame } ?? true, "\(first) \(ledger)")
+            print("ledger-figures fault=mic_gone_3s delivered=\(delivered) in_files=\(ledger.framesInFiles) "
+                + "estimated_gap_frames=\(ledger.estimatedGapFrames) outage_s=\(String(format: "%.2f", outage)) "
+                + "recovery_after_replug_s=\(String(format: "%.2f", recovery))")
+        }
+
+        @Test func aStalledWriterLosesOnlyItsOwnAudioAndFillsTheGapWithSilence() throws {
+            let mic = try TestMic.start()
+            defer { mic.stop() }
+            let dir = try TemporaryDirectory()
+            defer { dir.remove() }
+            // A 1 s queue and a writer that stops for 3 s after 1 s of audio: about 2 s are dropped for it.
+            try writeConfig(
+                config(dir, source: "gap_fill = \"silence\"", recordings: ["slow", "fast"], queueSeconds: 1),
+                to: dir.file("a.toml"))
+            var environment = mic.environment
+            environment["AUDIOCAP_FAULT_WRITER_STALL"] = "slow:1:3"
+            let daemon = try DaemonProcess(config: dir.file("a.toml"), directory: dir.path, environment: environment)
+            #expect(daemon.waitForLog("event=recording.dropped", timeout: 20), "\(daemon.log)")
+            let droppedAt = Date()
+            // The stalled writer is back and writes again.
+            let before = partialBytes(under: dir.path + "/slow")
+            #expect(waitForAudio(under: dir.path + "/slow", moreThan: before, bytes: 192_000, timeout: 15))
+            #expect(daemon.terminate().status == 0)
+            let delivered = try framesDelivered(daemon)
+
+            let fast = try LedgerReading(directory: dir.path + "/fast")
+            let slow = try LedgerReading(directory: dir.path + "/slow")
+            fast.checkInvariant(delivered: delivered)
+            slow.checkInvariant(delivered: delivered)
+            // The other recording and the level monitor never noticed.
+            #expect(fast.gaps.isEmpty, "\(fast)")
+            #expect(try PatternCheck.check(channels: 2, files: fast.files).bitExact)
+            #expect(daemon.lines(containing: "event=levels.dropped").isEmpty)
+            // The slow one: exact queue-overflow gaps, filled with as much silence, so its files are as
+            // long as the other's and equal to them outside the gaps.
+            let overflows = slow.gaps("queue_overflow")
+            #expect(!overflows.isEmpty && overflows.allSatisfy { $0.exact && $0.filledFrames == $0.frames }, "\(slow)")
+            #expect(slow.silenceFrames == slow.exactGapFrames)
+            #expect(slow.framesInFiles == fast.framesInFiles)
+            let slowFile = try Data(contentsOf: URL(fileURLWithPath: slow.files[0]))
+            let fastFile = try Data(contentsOf: URL(fileURLWithPath: fast.files[0]))
+            let slowAudio = slowFile.suffix(slow.frames[0] * 4)
+            let fastAudio = fastFile.suffix(fast.frames[0] * 4)
+            #expect(slowAudio.count == fastAudio.count)
+            var differing = 0
+            var zeroedOutsideGaps = 0
+            let gapRanges = overflows.map { ($0.fileFrame * 4)..<(($0.fileFrame + $0.frames) * 4) }
+            slowAudio.withUnsafeBytes { s in
+                fastAudio.withUnsafeBytes { f in
+                    for i in 0..<min(s.count, f.count) where s[i] != f[i] {
+                        differing += 1
+                        if !gapRanges.contains(where: { $0.contains(i) }) || s[i] != 0 { zeroedOutsideGaps += 1 }
+                    }
+                }
+            }
+            #expect(differing > 0)
+            #expect(zeroedOutsideGaps == 0, "bytes that differ outside the gaps or are not silence")
+            print("ledger-figures fault=writer_stall_3s delivered=\(delivered) slow_in_files=\(slow.framesInFiles) "
+                + "slow_silence=\(slow.silenceFrames) slow_exact_gap_frames=\(slow.exactGapFrames) fast_in_files=\(fast.framesInFiles) "
+                + "first_drop_after_s=\(String(format: "%.2f", Date().timeIntervalSince(droppedAt)))")
+        }
+
+        @Test func aDaemonKilledMidSegmentRecordsTheTimeItWasDownInTheNextFile() throws {
+            let mic = try TestMic.start()
+            defer { mic.stop() }
+            let dir = try TemporaryDirectory()
+            defer { dir.remove() }
+            try writeConfig(config(dir), to: dir.file("a.toml"))
+            let first = try DaemonProcess(config: dir.file("a.toml"), directory: dir.path, environment: mic.environment)
+            #expect(waitForAudio(under: dir.path + "/r", bytes: 192_000))
+            first.kill9()
+            let killedAt = Date()
+            usleep(2_000_000)
+            let second = try DaemonProcess(config: dir.file("a.toml"), directory: dir.path, environment: mic.environment)
+            #expect(second.waitForLog("event=segment.repaired", timeout: 15), "\(second.log)")
+            #expect(waitForAudio(under: dir.path + "/r"))
+            let down = Date().timeIntervalSince(killedAt)
+            #expect(second.terminate().status == 0)
+            let delivered = try framesDelivered(second)
+            let ledger = try LedgerReading(directory: dir.path + "/r")
+            // Two files: the repaired one (no sidecar: it was never closed) and the new one.
+            #expect(ledger.files.count == 2)
+            #expect(ledger.closed.filter { $0 }.count == 1)
+            let new = try #require(ledger.closed.firstIndex(of: true))
+            let restart = try #require(ledger.gaps("daemon_restart").first, "\(ledger)")
+            #expect(restart.fileFrame == 0)
+            let seconds = Double(restart.frames) / 48_000
+            // From the repaired file's last write (at most a second before the kill) to the new first frame.
+            #expect(seconds >= 2 && seconds < down + 1.5, "ledger says \(seconds) s, the daemon was down about \(down) s")
+            // The new run: its file holds every frame it delivered.
+            #expect(ledger.frames[new] == delivered)
+            print("ledger-figures fault=daemon_sigkill delivered_second_run=\(delivered) in_new_file=\(ledger.frames[new]) "
+                + "repaired_frames=\(ledger.frames[1 - new]) daemon_restart_gap_s=\(String(format: "%.2f", seconds)) down_s=\(String(format: "%.2f", down))")
+        }
+    }
+}
