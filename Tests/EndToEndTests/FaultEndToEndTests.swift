@@ -53,6 +53,12 @@ extension EndToEnd {
             // The audio on either side of the stall is intact; the stall is one discontinuity.
             #expect(report.mismatchingFrames == 0, "\(report)")
             #expect(report.discontinuities <= 1, "\(report)")
+            // The stall is in the ledger, and every frame ffmpeg delivered is in the file.
+            let ledger = try LedgerReading(directory: dir.path + "/r")
+            ledger.checkInvariant(delivered: try framesDelivered(daemon))
+            #expect(ledger.gaps("ffmpeg_restart").count == 1, "\(ledger)")
+            print("ledger-figures fault=ffmpeg_sigstop delivered=\(try framesDelivered(daemon)) in_files=\(ledger.framesInFiles) "
+                + "estimated_gap_frames=\(ledger.estimatedGapFrames) recovery_s=\(String(format: "%.2f", recovery))")
         }
 
         @Test(.enabled(if: isRoot, "mounting a small tmpfs needs root"))
@@ -116,6 +122,13 @@ extension EndToEnd {
             #expect(lost > 0)
             #expect(Int64(inFiles) + deletedFrames + lost == Int64(mainReport.frames),
                 "in files \(inFiles) + deleted \(deletedFrames) + lost \(lost) vs captured \(mainReport.frames)")
+            let delivered = try framesDelivered(daemon)
+            try LedgerReading(directory: dir.path + "/main").checkInvariant(delivered: delivered)
+            // What could not be written is in the ledger of the file written after it.
+            let smallLedger = try LedgerReading(directory: small)
+            #expect(Int64(smallLedger.gaps("not_written").map(\.frames).reduce(0, +)) == lost, "\(smallLedger)")
+            print("ledger-figures fault=disk_full delivered=\(delivered) small_in_files=\(inFiles) deleted_by_test=\(deletedFrames) "
+                + "not_written=\(lost)")
             #expect(partialFiles(under: dir.path).isEmpty)
         }
     }

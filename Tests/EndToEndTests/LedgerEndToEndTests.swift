@@ -251,6 +251,102 @@ extension EndToEnd {
                 + "first_drop_after_s=\(String(format: "%.2f", Date().timeIntervalSince(droppedAt)))")
         }
 
+        @Test func retentionDeletesTheOldestFilesWhileRecording() throws {
+            let mic = try TestMic.start()
+            defer { mic.stop() }
+            let dir = try TemporaryDirectory()
+            defer { dir.remove() }
+            // 1 s files of 192,000 bytes of audio: at most three closed ones are kept.
+            try writeConfig(
+                config(dir).replacingOccurrences(of: "segment_seconds = 3600", with: "segment_seconds = 1\nmax_bytes = 600000"),
+                to: dir.file("a.toml"))
+            let daemon = try DaemonProcess(config: dir.file("a.toml"), directory: dir.path, environment: mic.environment)
+            #expect(daemon.waitForLog("event=segment.deleted", count: 3, timeout: 20), "\(daemon.log)")
+            #expect(daemon.terminate().status == 0)
+            let delivered = try framesDelivered(daemon)
+            let ledger = try LedgerReading(directory: dir.path + "/r")
+            // The newest files stay, joined bit for bit; the deleted ones are exactly the oldest.
+            #expect(ledger.files.count <= 4, "\(ledger)")
+            let closedEvents = daemon.lines(containing: "event=segment.closed").map(fields)
+            let deleted = Set(daemon.lines(containing: "event=segment.deleted").compactMap { fields(of: $0)["segment.path"] })
+            let closedPaths = closedEvents.compactMap { $0["segment.path"] }
+            #expect(Array(closedPaths.prefix(deleted.count)) == closedPaths.filter { deleted.contains($0) })
+            let deletedFrames = closedEvents.filter { deleted.contains($0["segment.path"] ?? "") }.compactMap { $0["segment.frames"].flatMap(Int.init) }.reduce(0, +)
+            #expect(ledger.framesInFiles + deletedFrames == delivered, "\(ledger) deleted \(deletedFrames) delivered \(delivered)")
+            #expect(try PatternCheck.check(channels: 2, files: ledger.files).mismatchingFrames == 0)
+            #expect(!FileManager.default.fileExists(atPath: (deleted.first ?? "/nonexistent") + ".json"))
+        }
+
+        @Test(.enabled(if: isRoot, "mounting a small tmpfs needs root"))
+        func belowMinFreeBytesTheOldestAllowedFilesGoThenRecordingPausesAndResumes() throws {
+            let mic = try TestMic.start()
+            defer { mic.stop() }
+            let dir = try TemporaryDirectory()
+            defer { dir.remove() }
+            let disk = dir.file("disk")
+            try FileManager.default.createDirectory(atPath: disk, withIntermediateDirectories: true)
+            let mount = try ProcessRunner.run("mount", ["-t", "tmpfs", "-o", "size=3m", "tmpfs", disk])
+            try #require(mount.status == 0, "cannot mount tmpfs: \(String(decoding: mount.stderr, as: UTF8.self))")
+            defer { _ = try? ProcessRunner.run("umount", ["-l", disk]) }
+            // Two recordings on a 3 MiB disk that must keep 1.5 MB free: `old` may be deleted, `keep` not.
+            try writeConfig("""
+                [source]
+                device = "testmic"
+                [control]
+                socket = ""
+                [storage]
+                root = "\(dir.path)/ondemand"
+                state = "\(dir.path)/state"
+                min_free_bytes = 1_500_000
+                [[recording]]
+                name = "old"
+                directory = "\(disk)/old"
+                segment_seconds = 1
+                align = "samples"
+                filename = "{seq}.wav"
+                delete_oldest_when_low = true
+                [[recording]]
+                name = "keep"
+                directory = "\(disk)/keep"
+                segment_seconds = 3600
+                align = "samples"
+                filename = "{seq}.wav"
+                """, to: dir.file("a.toml"))
+            let daemon = try DaemonProcess(config: dir.file("a.toml"), directory: dir.path, environment: mic.environment)
+            // First `old`'s oldest files make room; once none is left, both pause.
+            #expect(daemon.waitForLog("reason=\"below min_free_bytes\"", timeout: 20), "\(daemon.log)")
+            #expect(daemon.waitForLog("event=recording.low_space", timeout: 30), "\(daemon.log)")
+            #expect(daemon.process.isRunning)
+            let pausedAt = Date()
+            // The floor held, give or take one second of writing between checks (2 × 192 kB).
+            var info = statvfs()
+            #expect(statvfs(disk, &info) == 0)
+            #expect(Int(info.f_bavail) * Int(info.f_frsize) > 1_500_000 - 400_000)
+            // Free space: `keep`'s closed file goes; both resume by themselves.
+            usleep(1_000_000)
+            var removedFrames = 0
+            for path in wavFiles(under: disk + "/keep") {
+                removedFrames += ffprobeFrames(path) ?? 0
+                try FileManager.default.removeItem(atPath: path)
+            }
+            #expect(daemon.waitForLog("event=recording.resumed", timeout: 15), "\(daemon.log)")
+            let recovery = Date().timeIntervalSince(pausedAt)
+            usleep(1_000_000)
+            #expect(daemon.terminate().status == 0)
+            let delivered = try framesDelivered(daemon)
+            let keep = try LedgerReading(directory: disk + "/keep")
+            var lost = 0
+            for line in daemon.lines(containing: "event=recording.lost") {
+                let event: [String: String] = fields(of: line)
+                if event["recording.name"] == "keep", let frames = event["lost.frames"].flatMap({ Int($0) }) { lost += frames }
+            }
+            #expect(lost > 0)
+            #expect(keep.framesInFiles + removedFrames + lost == delivered, "\(keep) removed \(removedFrames) lost \(lost) delivered \(delivered)")
+            #expect(keep.gaps("not_written").map(\.frames).reduce(0, +) == lost, "\(keep)")
+            print("ledger-figures fault=min_free_bytes delivered=\(delivered) keep_in_files=\(keep.framesInFiles) removed_by_test=\(removedFrames) "
+                + "not_written=\(lost) resume_after_free_s=\(String(format: "%.2f", recovery))")
+        }
+
         @Test func aDaemonKilledMidSegmentRecordsTheTimeItWasDownInTheNextFile() throws {
             let mic = try TestMic.start()
             defer { mic.stop() }
