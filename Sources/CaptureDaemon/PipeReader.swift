@@ -1,4 +1,5 @@
 // The dedicated thread that reads ffmpeg's stdout and cuts it into chunks.
+import CSystemShims
 import CaptureCore
 import Foundation
 import Synchronization
@@ -12,6 +13,10 @@ import Glibc
 ///
 /// It never waits for a consumer: a full consumer queue drops for that consumer only, and when no
 /// buffer is free at all the audio read is counted in ``CaptureCounters/framesLostNoBuffer``.
+/// A real-time source trickles in small writes (ffmpeg writes each ALSA packet, about 512 bytes, a few
+/// hundred times a second); after such a read the thread sleeps until the rest of the chunk should be
+/// there, at most a quarter of what the pipe holds, so it wakes a few times per chunk rather than per
+/// packet and ffmpeg never finds the pipe full. A fast source fills whole reads and is never paused.
 /// The thread owns `fd` and closes it at end of stream.
 public final class PipeReader: Sendable {
     public struct Configuration: Sendable {
@@ -91,6 +96,9 @@ public final class PipeReader: Sendable {
         var filled = 0
         var readError: Int32? = nil
         var latency = LatencyBaseline()
+        let bytesPerSecond = Double(configuration.format.bytesPerSecond)
+        let pipeBytes = max(4096, Int(audiocap_get_pipe_size(fd)))
+        let longestPause = min(Double(chunkBytes), Double(pipeBytes) / 4) / bytesPerSecond
         var xrunsSeen = counters.xruns.load(ordering: .relaxed)
 
         func finishChunk(byteCount: Int) {
@@ -143,6 +151,9 @@ public final class PipeReader: Sendable {
                     finishChunk(byteCount: filled)
                     chunk = nil
                     filled = 0
+                } else if n < chunkBytes / 8 {
+                    let pause = min(longestPause, Double(chunkBytes - filled) / bytesPerSecond)
+                    if pause >= 0.002 { usleep(UInt32(pause * 1_000_000)) }
                 }
             } else if n == 0 {
                 break
