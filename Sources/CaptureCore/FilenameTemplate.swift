@@ -9,8 +9,8 @@ import Darwin
 
 /// A filename template such as `%Y-%m-%d/{name}-%Y%m%dT%H%M%SZ.wav`, expanded at each segment start.
 ///
-/// `{name}` is the recording's name, `{seq}` the segment's sequence number (six digits, from 1 at each
-/// start of the recording), and `%` fields are strftime's, taken in UTC unless the time zone is local.
+/// `{name}` is the recording's name, `{seq}` the segment's sequence number (six digits; the writer
+/// starts after the numbers already taken in the directory), and `%` fields are strftime's, taken in UTC unless the time zone is local.
 /// The result is a path relative to the recording's directory; `/` makes nested directories.
 public struct FilenameTemplate: Sendable, Equatable {
     public let template: String

@@ -43,6 +43,7 @@ public final class SegmentWriter: ChunkConsumer, @unchecked Sendable {
     private let format: AudioFormat
     private let clock: SegmentClock
     private let template: FilenameTemplate
+    private let usesSequence: Bool
     private let events: EventLog
     private let logger: Logger
     private let retrySeconds: Double
@@ -96,6 +97,7 @@ public final class SegmentWriter: ChunkConsumer, @unchecked Sendable {
         self.format = format
         self.clock = SegmentClock(segmentSeconds: recording.segmentSeconds, sampleRate: format.sampleRate, alignment: recording.align)
         self.template = FilenameTemplate(recording.filename, timeZone: recording.timeZone)
+        self.usesSequence = recording.filename.contains("{seq}")
         self.events = events
         var logger = logger
         logger[metadataKey: "recording.name"] = .string(recording.name)
@@ -229,7 +231,17 @@ public final class SegmentWriter: ChunkConsumer, @unchecked Sendable {
         let chunkSeconds = Double(chunk.frameCount) / Double(format.sampleRate)
         let boundary = clock.boundary(atOrBefore: time)
         let nameTime = (clock.alignment == .clock && time - boundary < chunkSeconds) ? boundary : time
-        let relative = template.expand(name: recording.name, sequence: sequence, time: nameTime)
+        var relative = template.expand(name: recording.name, sequence: sequence, time: nameTime)
+        if usesSequence {
+            // {seq} goes on after the files already there (an earlier run, a reload): a number is never
+            // reused, and the files sort in recording order.
+            var tries = 0
+            while !WAVFileWriter.isFree(recording.directory + "/" + relative), tries < 1_000_000 {
+                sequence += 1
+                tries += 1
+                relative = template.expand(name: recording.name, sequence: sequence, time: nameTime)
+            }
+        }
         let path = WAVFileWriter.uniquePath(for: recording.directory + "/" + relative)
         do {
             file = try WAVFileWriter(finalPath: path, format: format)

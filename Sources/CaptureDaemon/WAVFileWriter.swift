@@ -191,8 +191,11 @@ public final class WAVFileWriter {
     /// end when `desired` does not end in `.wav`). Never returns the name of an existing file, but
     /// another process may create it before the caller does.
     public static func uniquePath(for desired: String) -> String {
-        uniquePath(for: desired, isFree: { !exists($0) && !exists($0 + partialSuffix) })
+        uniquePath(for: desired, isFree: isFree)
     }
+
+    /// Whether neither `path` nor `path.partial` exists.
+    static func isFree(_ path: String) -> Bool { !exists(path) && !exists(path + partialSuffix) }
 
     // MARK: - Internals shared with PartialRepair
 

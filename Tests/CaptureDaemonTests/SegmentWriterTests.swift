@@ -131,6 +131,22 @@ import Testing
         #expect(files[0] != dir.path + "/same.wav")
         #expect(try String(contentsOfFile: dir.path + "/same.wav", encoding: .utf8) == "keep")
     }
+
+    @Test func sequenceNumbersGoOnAfterTheFilesOfAnEarlierRun() throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        var recording = RecordingConfiguration(name: "t", directory: dir.path)
+        recording.segmentSeconds = 1
+        recording.align = .samples
+        recording.filename = "{name}-{seq}.wav"
+        let (first, _) = run(recording: recording, chunks: 20, chunkFrames: 4800, startTime: 1_000_000)
+        // A file the earlier run left open (repaired to its .wav name later) also keeps its number.
+        FileManager.default.createFile(atPath: dir.path + "/t-000003.wav.partial", contents: Data())
+        // The daemon starts again (or the recording is reloaded): numbering goes on, never reusing one.
+        let (second, _) = run(recording: recording, chunks: 20, chunkFrames: 4800, startTime: 1_000_010)
+        #expect(first.map { ($0 as NSString).lastPathComponent } == ["t-000001.wav", "t-000002.wav"])
+        #expect(second.map { ($0 as NSString).lastPathComponent } == ["t-000004.wav", "t-000005.wav"])
+    }
 }
 
 @Suite struct RetentionSweepTests {
