@@ -1,19 +1,43 @@
 # audiocap: build, test, run the demo, install and uninstall.
 #   make build | test | demo
-#   make install   [PREFIX=/usr/local] [DESTDIR=]   (as root for the real system)
-#   make uninstall [PREFIX=/usr/local] [DESTDIR=]   (keeps the configuration and the recordings)
+#   make install   [PREFIX=/usr/local] [DESTDIR=] [BUILD=0] [BUILT=.build/release]   (as root for the real system)
+#   make uninstall [PREFIX=/usr/local] [DESTDIR=]   (keeps the configuration, the recordings and the user)
+#
+# install builds first when the binaries in BUILT are missing or older than a source file (so
+# `make build && sudo make install` does not build again as root, who often has no swift on PATH).
+# BUILD=0 installs what BUILT holds as it is: the tests install their debug build that way
+# (`make install BUILD=0 BUILT=.build/debug DESTDIR=/tmp/x PREFIX=/usr`).
+# The man pages and shell completions are generated from the installed binaries' own argument parsers.
 
 PREFIX ?= /usr/local
 BINDIR ?= $(PREFIX)/bin
 UNITDIR ?= $(PREFIX)/lib/systemd/system
+SYSUSERSDIR ?= $(PREFIX)/lib/sysusers.d
+MANDIR ?= $(PREFIX)/share/man
+BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
+ZSHCOMPDIR ?= $(PREFIX)/share/zsh/site-functions
+FISHCOMPDIR ?= $(PREFIX)/share/fish/vendor_completions.d
 SYSCONFDIR ?= /etc
 DESTDIR ?=
 
 SWIFT ?= swift
 INSTALL ?= install
 PROGRAMS = audiocapd audiocap
-BUILT = .build/release
+BUILT ?= .build/release
+BUILD ?= 1
 CONFIG = $(DESTDIR)$(SYSCONFDIR)/audiocap/audiocap.toml
+SOURCES := Package.swift $(shell find Sources Tools -type f 2>/dev/null)
+
+# Everything install writes except the configuration (which it keeps when present, and uninstall keeps).
+INSTALLED = \
+	$(addprefix $(BINDIR)/,$(PROGRAMS)) \
+	$(UNITDIR)/audiocapd.service \
+	$(SYSUSERSDIR)/audiocap.conf \
+	$(MANDIR)/man1/audiocap.1 \
+	$(MANDIR)/man8/audiocapd.8 \
+	$(addprefix $(BASHCOMPDIR)/,$(PROGRAMS)) \
+	$(addprefix $(ZSHCOMPDIR)/_,$(PROGRAMS)) \
+	$(addsuffix .fish,$(addprefix $(FISHCOMPDIR)/,$(PROGRAMS)))
 
 .PHONY: all build test demo install uninstall
 
@@ -21,6 +45,7 @@ all: build
 
 build:
 	$(SWIFT) build -c release
+	touch $(addprefix .build/release/,$(PROGRAMS) generate-manpage)
 
 test:
 	$(SWIFT) test
@@ -28,13 +53,33 @@ test:
 demo: build
 	$(BUILT)/audiocapd --config config/demo.toml
 
-install: build
-	$(INSTALL) -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(UNITDIR)
+ifeq ($(BUILD),1)
+$(addprefix $(BUILT)/,$(PROGRAMS) generate-manpage): $(SOURCES)
+	$(SWIFT) build -c release
+	touch $(addprefix .build/release/,$(PROGRAMS) generate-manpage)
+else
+$(addprefix $(BUILT)/,$(PROGRAMS) generate-manpage):
+	@echo "$@ is missing: run make build first, or point BUILT= at the folder holding the binaries" >&2; exit 1
+endif
+
+install: $(addprefix $(BUILT)/,$(PROGRAMS) generate-manpage)
+	$(INSTALL) -d $(addprefix $(DESTDIR),$(BINDIR) $(UNITDIR) $(SYSUSERSDIR) $(MANDIR)/man1 $(MANDIR)/man8 \
+	    $(BASHCOMPDIR) $(ZSHCOMPDIR) $(FISHCOMPDIR))
 	$(INSTALL) -m 0755 $(addprefix $(BUILT)/,$(PROGRAMS)) $(DESTDIR)$(BINDIR)/
 	sed -e 's|/usr/local/bin/audiocapd|$(BINDIR)/audiocapd|' \
 	    -e 's|/etc/audiocap/audiocap.toml|$(SYSCONFDIR)/audiocap/audiocap.toml|' \
 	    systemd/audiocapd.service > $(DESTDIR)$(UNITDIR)/audiocapd.service
 	chmod 0644 $(DESTDIR)$(UNITDIR)/audiocapd.service
+	$(INSTALL) -m 0644 systemd/audiocap.sysusers $(DESTDIR)$(SYSUSERSDIR)/audiocap.conf
+	$(BUILT)/audiocap --experimental-dump-help | $(BUILT)/generate-manpage --section 1 --source "audiocap $$($(BUILT)/audiocap --version)" --see-also 'audiocapd(8)' > $(DESTDIR)$(MANDIR)/man1/audiocap.1
+	$(BUILT)/audiocapd --experimental-dump-help | $(BUILT)/generate-manpage --section 8 --source "audiocap $$($(BUILT)/audiocapd --version)" --see-also 'audiocap(1)' --see-also 'systemd.service(5)' --see-also 'journalctl(1)' > $(DESTDIR)$(MANDIR)/man8/audiocapd.8
+	chmod 0644 $(DESTDIR)$(MANDIR)/man1/audiocap.1 $(DESTDIR)$(MANDIR)/man8/audiocapd.8
+	set -e; for program in $(PROGRAMS); do \
+	    $(BUILT)/$$program --generate-completion-script bash > $(DESTDIR)$(BASHCOMPDIR)/$$program; \
+	    $(BUILT)/$$program --generate-completion-script zsh > $(DESTDIR)$(ZSHCOMPDIR)/_$$program; \
+	    $(BUILT)/$$program --generate-completion-script fish > $(DESTDIR)$(FISHCOMPDIR)/$$program.fish; \
+	    chmod 0644 $(DESTDIR)$(BASHCOMPDIR)/$$program $(DESTDIR)$(ZSHCOMPDIR)/_$$program $(DESTDIR)$(FISHCOMPDIR)/$$program.fish; \
+	done
 	@if [ -e $(CONFIG) ]; then \
 	    echo "keeping the existing $(CONFIG)"; \
 	else \
@@ -42,13 +87,19 @@ install: build
 	    $(INSTALL) -m 0644 config/audiocap.toml $(CONFIG) && \
 	    echo "installed $(CONFIG)"; \
 	fi
-	@# The service runs as the system user audiocap; create it when installing onto this machine.
-	@if [ -z "$(DESTDIR)" ] && ! getent passwd audiocap >/dev/null; then \
-	    echo "useradd --system --user-group --home-dir /var/lib/audiocap --no-create-home --shell /usr/sbin/nologin audiocap"; \
-	    useradd --system --user-group --home-dir /var/lib/audiocap --no-create-home --shell /usr/sbin/nologin audiocap; \
-	fi
+	@# The service runs as the system user audiocap; create it when installing onto this machine
+	@# (systemd also applies the sysusers.d file at boot).
 	@if [ -z "$(DESTDIR)" ]; then \
-	    echo "next: systemctl daemon-reload && systemctl enable --now audiocapd"; \
+	    if command -v systemd-sysusers >/dev/null; then \
+	        echo "systemd-sysusers $(SYSUSERSDIR)/audiocap.conf"; \
+	        systemd-sysusers $(SYSUSERSDIR)/audiocap.conf; \
+	    elif ! getent passwd audiocap >/dev/null; then \
+	        groups=$$(getent group audio >/dev/null && echo "--groups audio"); \
+	        echo "useradd --system --user-group $$groups --home-dir /var/lib/audiocap --no-create-home --shell /usr/sbin/nologin audiocap"; \
+	        useradd --system --user-group $$groups --home-dir /var/lib/audiocap --no-create-home --shell /usr/sbin/nologin audiocap; \
+	    fi; \
+	    if [ -d /run/systemd/system ]; then systemctl daemon-reload; fi; \
+	    echo "next: systemctl enable --now audiocapd"; \
 	fi
 
 uninstall:
@@ -56,6 +107,6 @@ uninstall:
 	    echo "systemctl disable --now audiocapd"; \
 	    systemctl disable --now audiocapd || true; \
 	fi
-	rm -f $(addprefix $(DESTDIR)$(BINDIR)/,$(PROGRAMS)) $(DESTDIR)$(UNITDIR)/audiocapd.service
+	rm -f $(addprefix $(DESTDIR),$(INSTALLED))
 	@if [ -z "$(DESTDIR)" ] && [ -d /run/systemd/system ]; then systemctl daemon-reload || true; fi
 	@echo "kept: $(CONFIG), the recordings under /var/lib/audiocap and the user audiocap"

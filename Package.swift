@@ -91,6 +91,10 @@ let package = Package(
             dependencies: ["TestSupport"],
             path: "Benchmarks/testmic-check"
         ),
+        .executableTarget(
+            name: "generate-manpage",
+            path: "Tools/generate-manpage"
+        ),
         .target(
             name: "CMallocCounter",
             path: "Benchmarks/CMallocCounter"

@@ -1,14 +1,15 @@
 #!/bin/sh
 # install-deps.sh [--test]: installs what audiocap needs on Debian/Ubuntu (as root, or through sudo).
-#   runtime and build: ffmpeg, libasound2-dev (ALSA headers for device discovery), pkg-config
+#   runtime and build: ffmpeg, libasound2-dev (ALSA headers for device discovery), pkg-config, make
 #   --test adds what the test suite's ALSA test microphone needs: alsa-utils, pulseaudio,
 #   pulseaudio-utils, libasound2-plugins; sox (an independent level reader in the tests); systemd
-#   (systemd-analyze checks the shipped unit).
+#   (systemd-analyze checks the shipped unit, systemd-sysusers the sysusers.d file); groff-base (the
+#   install test renders the man pages).
 # The Swift toolchain (6.2 or later) is not installed here: see https://swift.org/install.
 set -eu
-packages="ffmpeg libasound2-dev pkg-config"
+packages="ffmpeg libasound2-dev pkg-config make"
 if [ "${1:-}" = "--test" ]; then
-    packages="$packages alsa-utils pulseaudio pulseaudio-utils libasound2-plugins sox python3 systemd"
+    packages="$packages alsa-utils pulseaudio pulseaudio-utils libasound2-plugins sox python3 systemd groff-base"
 fi
 if [ "$(id -u)" -eq 0 ]; then
     run=""

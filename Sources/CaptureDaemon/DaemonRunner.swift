@@ -28,7 +28,8 @@ public enum DaemonRunner {
             level = parsed
         }
         let chosenLevel = level
-        LoggingSystem.bootstrap { label in DaemonLogHandler(label: label, level: chosenLevel) }
+        let output = DaemonLogHandler.Output.detect()
+        LoggingSystem.bootstrap { label in DaemonLogHandler(label: label, level: chosenLevel, output: output) }
         let logger = Logger(label: "audiocapd")
         let daemon = AudioCapDaemon(configuration: configuration, configurationPath: configurationPath, logger: logger)
         let group = ServiceGroup(
