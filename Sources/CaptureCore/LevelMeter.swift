@@ -342,8 +342,8 @@ enum S32: WideIntegerSample {
 ///
 /// Each step loads two 16-lane vectors, each starting on a frame and holding the same whole number of
 /// frames (16 / channels of them), so lane `i` of both carries channel `i % channels`; lanes past the
-/// last whole frame are ignored. Per lane it keeps the extremes in Int16, the sum in Int32 per block
-/// (at most 2 × 64 × 32768 = 2^22) then Int64, and the sum of squares in UInt64, exactly: the two
+/// last whole frame are ignored. Per lane it keeps the extremes in Int16, the sum (in a second pass over
+/// each block, in Int32: at most 2 × 64 × 32768 = 2^22) in Int64, and the sum of squares in UInt64, exactly: the two
 /// squares of a step are added first in UInt32, where they always fit (at most 2 · 32768² = 2^31). Rail samples are counted only in blocks whose extremes reach a rail,
 /// so clean audio pays nothing for clip counting.
 enum S16Vectors {
@@ -412,7 +412,6 @@ enum S16Vectors {
     static func accumulate(_ start: UnsafeRawPointer, steps: Int, secondOffset: Int, into totals: inout Totals) {
         var high = Lanes(repeating: .min)
         var low = Lanes(repeating: .max)
-        var sums = SIMD16<Int32>.zero
         var squares = totals.squares
         var pointer = start
         for _ in 0..<steps {
@@ -420,12 +419,13 @@ enum S16Vectors {
             let second = pointer.loadUnaligned(fromByteOffset: secondOffset, as: Lanes.self)
             high = maximum(high, maximum(first, second))
             low = minimum(low, minimum(first, second))
-            sums &+= sum(first, second)
             let pair = sumOfSquares(first, second)
             for lane in 0..<lanes { squares[lane] &+= UInt64(pair[lane]) }
             pointer += secondOffset * 2
         }
         totals.squares = squares
+        // A second pass over the block (still in L1): summing in the loop above runs out of registers.
+        let sums = sumBlock(start, vectors: steps * 2, vectorBytes: secondOffset)
         for lane in 0..<lanes { totals.sums[lane] &+= Int64(sums[lane]) }
         var reachedRail = false
         for lane in 0..<lanes where high[lane] == .max || low[lane] == .min { reachedRail = true }
@@ -434,6 +434,20 @@ enum S16Vectors {
         }
         totals.high = maximum(totals.high, high)
         totals.low = minimum(totals.low, low)
+    }
+
+    /// Per-lane sums of `vectors` vectors from `start`, in Int32 (at most 128 vectors: 2^22 fits).
+    @inline(__always)
+    static func sumBlock(_ start: UnsafeRawPointer, vectors: Int, vectorBytes: Int) -> SIMD16<Int32> {
+        var sums = SIMD16<Int32>.zero
+        var pointer = start
+        var remaining = vectors
+        while remaining >= 2 {
+            sums &+= sum(pointer.loadUnaligned(as: Lanes.self), pointer.loadUnaligned(fromByteOffset: vectorBytes, as: Lanes.self))
+            pointer += vectorBytes * 2
+            remaining -= 2
+        }
+        return sums
     }
 
     /// Per-lane counts of rail samples (Int16.max or Int16.min) in `vectors` vectors from `start`.
