@@ -154,6 +154,7 @@ struct MeterScreen: Sendable {
                     peak: channel.peakDBFS, rms: channel.rmsDBFS, hold: holds[index].hold, clip: holds[index].clip))
         }
         lines.append(meter.scale(labelWidth: labelWidth))
+        if let problems = SoundHealthText.problems(reading) { lines.append(meter.style.red("health: " + problems)) }
         var text = linesDrawn > 0 ? "\u{1B}[\(linesDrawn)F" : ""
         for line in lines { text += "\u{1B}[2K" + line + "\n" }
         text += "\u{1B}[J"
@@ -162,7 +163,7 @@ struct MeterScreen: Sendable {
     }
 
     /// One reading as one plain line, for output that is not a terminal:
-    /// `2026-11-22T01:02:03.4Z 1: peak -12.3 rms -18.4 2: peak -40.1 rms -45.0 CLIP`.
+    /// `2026-11-22T01:02:03.4Z 1: peak -12.3 rms -18.4 2: peak -40.1 rms -45.0 CLIP  health: DC offset on ch 2`.
     static func plainLine(_ reading: LevelsResponse) -> String {
         var parts = [TextFormat.timeWithTenths(reading.time)]
         for (index, channel) in reading.channels.enumerated() {
@@ -172,6 +173,7 @@ struct MeterScreen: Sendable {
             parts.append(part)
         }
         if reading.silent { parts.append("silent") }
+        if let problems = SoundHealthText.problems(reading) { parts.append("health: " + problems) }
         return parts.joined(separator: "  ")
     }
 }

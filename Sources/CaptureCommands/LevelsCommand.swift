@@ -14,7 +14,8 @@ public struct LevelsCommand: AsyncParsableCommand {
             Shows peak and RMS level per channel in dBFS, from the newest chunk of audio (100 ms by default). \
             The bar runs from -60 to 0 dBFS: solid up to the RMS level, shaded up to the peak, with a \
             marker holding the highest peak for 2 seconds; CLIP marks samples at full scale in the last 2 \
-            seconds. Digital silence shows as -inf.
+            seconds. Digital silence shows as -inf. A "health:" line names the sound problems in progress: \
+            a flatline (a channel stuck at one sample value), a DC offset, frequent clipping.
 
             With --follow the meter is redrawn in place while standard output is a terminal; when it is a \
             pipe or a file, each reading is one line instead. With --json each reading is printed as the \
@@ -71,6 +72,7 @@ public struct LevelsCommand: AsyncParsableCommand {
                     clip: channel.clipped > 0))
         }
         lines.append(meter.scale(labelWidth: labelWidth))
+        if let problems = SoundHealthText.problems(reading) { lines.append(style.red("health: " + problems)) }
         return lines.joined(separator: "\n")
     }
 

@@ -83,6 +83,7 @@ public struct StatusCommand: AsyncParsableCommand {
                 row(index == 0 ? "levels" : "", text)
             }
             if levels.silent { row("", style.yellow("silent")) }
+            if let problems = SoundHealthText.problems(levels) { row("", style.red("health: " + problems)) }
         } else {
             row("levels", "no reading yet")
         }

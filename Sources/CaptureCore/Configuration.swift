@@ -104,11 +104,19 @@ public struct QueueConfiguration: Sendable, Equatable {
     public init() {}
 }
 
-/// `[levels]`: level logging and the silence detector.
+/// `[levels]`: level logging, the silence detector and the sound-health detectors.
 public struct LevelsConfiguration: Sendable, Equatable {
     public var logIntervalSeconds = 60.0
     public var silenceDBFS = -60.0
     public var silenceSeconds = 30.0
+    /// A channel stuck at one non-zero sample value this long, in seconds, is a flatline.
+    public var flatlineSeconds = 5.0
+    /// A channel whose mean sample over `dcOffsetSeconds` reaches this, in dBFS, has a DC offset.
+    public var dcOffsetDBFS = -30.0
+    public var dcOffsetSeconds = 5.0
+    /// A channel with more than this share of its samples clipped over `clippingSeconds` clips too often.
+    public var clippingRate = 0.001
+    public var clippingSeconds = 10.0
     public init() {}
 }
 

@@ -115,7 +115,10 @@ private struct ConfigurationWalker {
         "restart_delay_seconds", "stall_seconds", "gap_fill",
     ]
     private static let queueKeys = ["seconds"]
-    private static let levelsKeys = ["log_interval_seconds", "silence_dbfs", "silence_seconds"]
+    private static let levelsKeys = [
+        "log_interval_seconds", "silence_dbfs", "silence_seconds", "flatline_seconds", "dc_offset_dbfs",
+        "dc_offset_seconds", "clipping_rate", "clipping_seconds",
+    ]
     private static let recordingKeys = [
         "name", "directory", "segment_seconds", "align", "filename", "time_zone", "sync_seconds",
         "keep_days", "max_bytes", "delete_oldest_when_low",
@@ -272,6 +275,37 @@ private struct ConfigurationWalker {
             allowed: "a number greater than 0", where: { $0 > 0 })
         {
             levels.silenceSeconds = value
+        }
+        if let value = number(
+            "flatline_seconds", in: table, at: at,
+            allowed: "a number greater than 0 and at most 3600", where: { $0 > 0 && $0 <= 3600 })
+        {
+            levels.flatlineSeconds = value
+        }
+        if let value = number(
+            "dc_offset_dbfs", in: table, at: at,
+            allowed: "a number from -120 to 0", where: { $0 >= -120 && $0 <= 0 })
+        {
+            levels.dcOffsetDBFS = value
+        }
+        if let value = number(
+            "dc_offset_seconds", in: table, at: at,
+            allowed: "a number greater than 0 and at most 3600", where: { $0 > 0 && $0 <= 3600 })
+        {
+            levels.dcOffsetSeconds = value
+        }
+        if let value = number(
+            "clipping_rate", in: table, at: at,
+            allowed: "a number greater than 0 and at most 1 (a share of the samples: 0.001 is 0.1 %; 1 turns it off)",
+            where: { $0 > 0 && $0 <= 1 })
+        {
+            levels.clippingRate = value
+        }
+        if let value = number(
+            "clipping_seconds", in: table, at: at,
+            allowed: "a number greater than 0 and at most 3600", where: { $0 > 0 && $0 <= 3600 })
+        {
+            levels.clippingSeconds = value
         }
     }
 

@@ -1,4 +1,4 @@
-// Per-channel peak, RMS, clipping and extremes of chunks of interleaved PCM, fast enough to run on every chunk.
+// Per-channel peak, RMS, mean, clipping and extremes of chunks of interleaved PCM, fast enough to run on every chunk.
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)
@@ -17,6 +17,8 @@ public struct ChannelLevels: Sendable, Equatable {
     public var minimum: Double
     /// Largest sample as a fraction of full scale; 0 when nothing was measured.
     public var maximum: Double
+    /// Sum of the samples, each as a fraction of full scale (the mean is the DC offset).
+    public var sum: Double
     /// Sum of the squared samples, each as a fraction of full scale.
     public var sumOfSquares: Double
     /// Samples on a rail: the integer formats' largest or smallest value, or |x| ≥ 1 for f32.
@@ -25,11 +27,12 @@ public struct ChannelLevels: Sendable, Equatable {
     public var samples: Int
 
     /// Levels of no samples at all.
-    public static let empty = ChannelLevels(minimum: 0, maximum: 0, sumOfSquares: 0, clipped: 0, samples: 0)
+    public static let empty = ChannelLevels(minimum: 0, maximum: 0, sum: 0, sumOfSquares: 0, clipped: 0, samples: 0)
 
-    public init(minimum: Double, maximum: Double, sumOfSquares: Double, clipped: Int, samples: Int) {
+    public init(minimum: Double, maximum: Double, sum: Double = 0, sumOfSquares: Double, clipped: Int, samples: Int) {
         self.minimum = minimum
         self.maximum = maximum
+        self.sum = sum
         self.sumOfSquares = sumOfSquares
         self.clipped = clipped
         self.samples = samples
@@ -37,6 +40,12 @@ public struct ChannelLevels: Sendable, Equatable {
 
     /// Largest |sample| as a fraction of full scale (1.0 is 0 dBFS; f32 may exceed it).
     public var peak: Double { Swift.max(-minimum, maximum) }
+
+    /// Mean sample (the DC offset) as a fraction of full scale; 0 when nothing was measured.
+    public var mean: Double { samples == 0 ? 0 : sum / Double(samples) }
+
+    /// Whether every sample measured had the same value (`minimum == maximum`); false when nothing was measured.
+    public var isConstant: Bool { samples > 0 && minimum == maximum }
 
     /// Root mean square as a fraction of full scale; 0 when nothing was measured.
     public var rms: Double { samples == 0 ? 0 : (sumOfSquares / Double(samples)).squareRoot() }
@@ -73,6 +82,7 @@ public struct ChannelLevels: Sendable, Equatable {
         }
         minimum = Swift.min(minimum, other.minimum)
         maximum = Swift.max(maximum, other.maximum)
+        sum += other.sum
         sumOfSquares += other.sumOfSquares
         clipped += other.clipped
         samples += other.samples
@@ -217,17 +227,20 @@ public struct LevelMeter: Sendable {
         var pointer = base + frames.lowerBound * stride + channel * 2
         var low = Int32.max
         var high = Int32.min
+        var total: Int64 = 0
         var squares: UInt64 = 0
         var clipped = 0
         for _ in frames {
             let sample = Int32(Int16(littleEndian: pointer.loadUnaligned(as: Int16.self)))
             low = min(low, sample)
             high = max(high, sample)
+            total &+= Int64(sample)
             squares &+= UInt64(sample &* sample)
             if sample == Int32(Int16.max) || sample == Int32(Int16.min) { clipped += 1 }
             pointer += stride
         }
-        return S16Vectors.levels(low: low, high: high, squares: squares, clipped: clipped, samples: frames.count)
+        return S16Vectors.levels(
+            low: low, high: high, sum: total, squares: squares, clipped: clipped, samples: frames.count)
     }
 
     /// s24 or s32 levels of `channel` over the first `frames` frames; squares are summed in Double.
@@ -238,12 +251,14 @@ public struct LevelMeter: Sendable {
         var pointer = base + channel * Sample.bytes
         var low = Int32.max
         var high = Int32.min
+        var total: Int64 = 0
         var squares = 0.0
         var clipped = 0
         for _ in 0..<frames {
             let sample = Sample.load(pointer)
             low = min(low, sample)
             high = max(high, sample)
+            total &+= Int64(sample)
             let value = Double(sample)
             squares += value * value
             if sample == Sample.highest || sample == Sample.lowest { clipped += 1 }
@@ -253,6 +268,7 @@ public struct LevelMeter: Sendable {
         return ChannelLevels(
             minimum: Double(low) * scale,
             maximum: Double(high) * scale,
+            sum: Double(total) * scale,
             sumOfSquares: squares * scale * scale,
             clipped: clipped,
             samples: frames
@@ -265,6 +281,7 @@ public struct LevelMeter: Sendable {
         var pointer = base + channel * 4
         var low = Float.infinity
         var high = -Float.infinity
+        var total = 0.0
         var squares = 0.0
         var clipped = 0
         for _ in 0..<frames {
@@ -273,12 +290,14 @@ public struct LevelMeter: Sendable {
             low = min(low, sample)
             high = max(high, sample)
             let value = Double(sample)
+            total += value
             squares += value * value
             if abs(sample) >= 1 { clipped += 1 }
             pointer += stride
         }
         return ChannelLevels(
-            minimum: Double(low), maximum: Double(high), sumOfSquares: squares, clipped: clipped, samples: frames
+            minimum: Double(low), maximum: Double(high), sum: total, sumOfSquares: squares, clipped: clipped,
+            samples: frames
         )
     }
 }
@@ -323,13 +342,14 @@ enum S32: WideIntegerSample {
 ///
 /// Each step loads two 16-lane vectors, each starting on a frame and holding the same whole number of
 /// frames (16 / channels of them), so lane `i` of both carries channel `i % channels`; lanes past the
-/// last whole frame are ignored. Per lane it keeps the extremes in Int16 and the sum of squares in
-/// UInt64, exactly: the two squares of a step are added first in UInt32, where they always fit
-/// (at most 2 · 32768² = 2^31). Rail samples are counted only in blocks whose extremes reach a rail,
+/// last whole frame are ignored. Per lane it keeps the extremes in Int16, the sum (in a second pass over
+/// each block, in Int32: at most 2 × 64 × 32768 = 2^22) in Int64, and the sum of squares in UInt64, exactly: the two
+/// squares of a step are added first in UInt32, where they always fit (at most 2 · 32768² = 2^31). Rail samples are counted only in blocks whose extremes reach a rail,
 /// so clean audio pays nothing for clip counting.
 enum S16Vectors {
     static let lanes = 16
-    /// Steps per block; a lane sees at most 2 × 64 rail samples per block, well within Int16.
+    /// Steps per block; a lane sees at most 2 × 64 rail samples per block, well within Int16, and
+    /// sums at most 2 × 64 samples, well within Int32.
     static let blockSteps = 64
 
     typealias Lanes = SIMD16<Int16>
@@ -338,6 +358,7 @@ enum S16Vectors {
     struct Totals {
         var high = Lanes(repeating: .min)
         var low = Lanes(repeating: .max)
+        var sums = SIMD16<Int64>.zero
         var squares = SIMD16<UInt64>.zero
         var clipped = SIMD16<Int64>.zero
     }
@@ -369,16 +390,18 @@ enum S16Vectors {
         for channel in 0..<channels {
             var low = Int32.max
             var high = Int32.min
+            var sum: Int64 = 0
             var squares: UInt64 = 0
             var clipped = 0
             for lane in Swift.stride(from: channel, to: usedLanes, by: channels) {
                 low = min(low, Int32(totals.low[lane]))
                 high = max(high, Int32(totals.high[lane]))
+                sum &+= totals.sums[lane]
                 squares &+= totals.squares[lane]
                 clipped += Int(totals.clipped[lane])
             }
             output[channel].accumulate(
-                levels(low: low, high: high, squares: squares, clipped: clipped, samples: measuredFrames)
+                levels(low: low, high: high, sum: sum, squares: squares, clipped: clipped, samples: measuredFrames)
             )
         }
         return measuredFrames
@@ -401,6 +424,9 @@ enum S16Vectors {
             pointer += secondOffset * 2
         }
         totals.squares = squares
+        // A second pass over the block (still in L1): summing in the loop above runs out of registers.
+        let sums = sumBlock(start, vectors: steps * 2, vectorBytes: secondOffset)
+        for lane in 0..<lanes { totals.sums[lane] &+= Int64(sums[lane]) }
         var reachedRail = false
         for lane in 0..<lanes where high[lane] == .max || low[lane] == .min { reachedRail = true }
         if reachedRail {
@@ -408,6 +434,20 @@ enum S16Vectors {
         }
         totals.high = maximum(totals.high, high)
         totals.low = minimum(totals.low, low)
+    }
+
+    /// Per-lane sums of `vectors` vectors from `start`, in Int32 (at most 128 vectors: 2^22 fits).
+    @inline(__always)
+    static func sumBlock(_ start: UnsafeRawPointer, vectors: Int, vectorBytes: Int) -> SIMD16<Int32> {
+        var sums = SIMD16<Int32>.zero
+        var pointer = start
+        var remaining = vectors
+        while remaining >= 2 {
+            sums &+= sum(pointer.loadUnaligned(as: Lanes.self), pointer.loadUnaligned(fromByteOffset: vectorBytes, as: Lanes.self))
+            pointer += vectorBytes * 2
+            remaining -= 2
+        }
+        return sums
     }
 
     /// Per-lane counts of rail samples (Int16.max or Int16.min) in `vectors` vectors from `start`.
@@ -444,6 +484,14 @@ enum S16Vectors {
         return result
     }
 
+    /// `a + b` per lane, in Int32.
+    @inline(__always)
+    static func sum(_ a: Lanes, _ b: Lanes) -> SIMD16<Int32> {
+        var result = SIMD16<Int32>()
+        for lane in 0..<lanes { result[lane] = Int32(a[lane]) &+ Int32(b[lane]) }
+        return result
+    }
+
     /// `a² + b²` per lane: at most 2 · 32768² = 2^31, which fits UInt32 (not Int32).
     @inline(__always)
     static func sumOfSquares(_ a: Lanes, _ b: Lanes) -> SIMD16<UInt32> {
@@ -457,11 +505,14 @@ enum S16Vectors {
     }
 
     /// Levels from raw s16 figures.
-    static func levels(low: Int32, high: Int32, squares: UInt64, clipped: Int, samples: Int) -> ChannelLevels {
+    static func levels(
+        low: Int32, high: Int32, sum: Int64, squares: UInt64, clipped: Int, samples: Int
+    ) -> ChannelLevels {
         let scale = 1.0 / 32768
         return ChannelLevels(
             minimum: Double(low) * scale,
             maximum: Double(high) * scale,
+            sum: Double(sum) * scale,
             sumOfSquares: Double(squares) * (scale * scale),
             clipped: clipped,
             samples: samples

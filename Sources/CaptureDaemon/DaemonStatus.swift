@@ -50,11 +50,25 @@ extension AudioCapDaemon {
     func levelsResponse() -> LevelsResponse? {
         guard let latest = levelMonitor.current else { return nil }
         let channels = latest.peakDBFS.indices.map { c in
-            LevelsResponse.Channel(
+            let health = latest.health[c]
+            return LevelsResponse.Channel(
                 peakDBFS: ChannelLevels.clamped(latest.peakDBFS[c]), rmsDBFS: ChannelLevels.clamped(latest.rmsDBFS[c]),
-                clipped: latest.clippedSamples[c], clippedTotal: latest.totalClipped[c])
+                clipped: latest.clippedSamples[c], clippedTotal: latest.totalClipped[c],
+                flatline: health.isActive(.flatline), dcOffset: health.isActive(.dcOffset),
+                clipping: health.isActive(.clipping),
+                dcOffsetDBFS: health.dcOffset.map { ChannelLevels.clamped(ChannelLevels.dbfs(amplitude: abs($0))) },
+                clippingRate: health.clippingRate)
         }
-        return LevelsResponse(time: latest.time, frame: latest.frame, silent: latest.silent, channels: channels)
+        var problems: [LevelsResponse.Problem] = []
+        for (c, health) in latest.health.enumerated() {
+            for problem in SoundProblem.allCases {
+                if let since = health.since(problem) {
+                    problems.append(LevelsResponse.Problem(kind: problem.rawValue, channel: c + 1, sinceFrame: since))
+                }
+            }
+        }
+        return LevelsResponse(
+            time: latest.time, frame: latest.frame, silent: latest.silent, channels: channels, problems: problems)
     }
 
     private func queueEntry(_ channel: ChunkChannel) -> QueueStatus.Consumer {

@@ -1,4 +1,4 @@
-// The consumer that meters the capture: latest levels, periodic level log, silence and clipping events.
+// The consumer that meters the capture: latest levels, periodic level log, silence, clipping and sound-health events.
 import CaptureCore
 import Foundation
 import Logging
@@ -6,7 +6,9 @@ import Synchronization
 
 /// Measures every chunk: keeps the latest per-channel levels for status, logs the levels over each
 /// `log_interval_seconds`, reports silence (loudest channel's RMS below `silence_dbfs` for
-/// `silence_seconds`) when it begins and when sound returns, and reports clipping once per interval.
+/// `silence_seconds`) when it begins and when sound returns, reports clipping once per interval, and
+/// reports each sound problem of `SoundHealthDetector` (flatline, DC offset, clipping rate) when it
+/// begins and ends, per channel.
 public final class LevelMonitor: ChunkConsumer, @unchecked Sendable {
     // @unchecked Sendable: the meters and detectors are touched only on the consumer thread; what status
     // reads is in `latest`, a Mutex.
@@ -21,6 +23,8 @@ public final class LevelMonitor: ChunkConsumer, @unchecked Sendable {
         public var silent: Bool
         /// Clipped samples since the daemon started, per channel.
         public var totalClipped: [Int64]
+        /// Sound problems in progress and the windowed figures behind them, per channel.
+        public var health: [ChannelHealth]
     }
 
     private let format: AudioFormat
@@ -36,6 +40,7 @@ public final class LevelMonitor: ChunkConsumer, @unchecked Sendable {
     /// from quiet audio — a muted or dead input, not a quiet night.
     private var digitalZero = SilenceDetector(thresholdDBFS: -150, minimumSeconds: 5)
     private var silent = false
+    private var health: SoundHealthDetector
     private var totalClipped: [Int64]
     private let latest: Mutex<Latest?>
     private var expectedFrame: Int64?
@@ -49,6 +54,7 @@ public final class LevelMonitor: ChunkConsumer, @unchecked Sendable {
         chunk = LevelSnapshot(channels: format.channels)
         interval = LevelSnapshot(channels: format.channels)
         silence = SilenceDetector(thresholdDBFS: configuration.silenceDBFS, minimumSeconds: configuration.silenceSeconds)
+        health = SoundHealthDetector(configuration: configuration, format: format)
         totalClipped = Array(repeating: 0, count: format.channels)
         latest = Mutex(nil)
     }
@@ -95,11 +101,12 @@ public final class LevelMonitor: ChunkConsumer, @unchecked Sendable {
         case nil:
             break
         }
+        health.update(chunk, atFrame: buffer.firstFrame) { report($0) }
         latest.withLock { latest in
             if latest == nil {
                 latest = Latest(time: 0, frame: 0, peakDBFS: Array(repeating: 0, count: format.channels),
                     rmsDBFS: Array(repeating: 0, count: format.channels), clippedSamples: Array(repeating: 0, count: format.channels),
-                    silent: false, totalClipped: totalClipped)
+                    silent: false, totalClipped: totalClipped, health: health.health)
             }
             latest!.time = buffer.startTime
             latest!.frame = buffer.firstFrame
@@ -110,6 +117,8 @@ public final class LevelMonitor: ChunkConsumer, @unchecked Sendable {
                 latest!.rmsDBFS[c] = levels.rmsDBFS
                 latest!.clippedSamples[c] = levels.clipped
                 latest!.totalClipped[c] += Int64(levels.clipped)
+                // Element by element: sharing the detector's array would make its next change copy it.
+                latest!.health[c] = health.health[c]
             }
         }
         let now = SystemClock.monotonic()
@@ -123,6 +132,57 @@ public final class LevelMonitor: ChunkConsumer, @unchecked Sendable {
     public func finish() {
         if interval.frames > 0, configuration.logIntervalSeconds > 0 { logInterval() }
     }
+
+    /// Emits the event for a sound problem beginning or ending (only then are strings and dictionaries made).
+    private func report(_ transition: SoundHealthTransition) {
+        let seconds = CaptureEvent.Value.double(format.seconds(frames: transition.frames))
+        var fields: [String: CaptureEvent.Value]
+        let prefix: String
+        switch transition.problem {
+        case .flatline:
+            prefix = "flatline"
+            fields = [
+                "flatline.value": .double(transition.value),
+                "flatline.threshold_seconds": .double(configuration.flatlineSeconds),
+            ]
+        case .dcOffset:
+            prefix = "dc_offset"
+            fields = [
+                "dc_offset.value": .double(transition.value),
+                "dc_offset.dbfs": .double(Self.rounded(ChannelLevels.clamped(ChannelLevels.dbfs(amplitude: abs(transition.value))))),
+                "dc_offset.threshold_dbfs": .double(configuration.dcOffsetDBFS),
+            ]
+        case .clipping:
+            prefix = "clipping"
+            fields = [
+                "clipping.rate": .double(transition.value),
+                "clipping.threshold_rate": .double(configuration.clippingRate),
+            ]
+        }
+        fields[prefix + ".channel"] = .int(Int64(transition.channel + 1))
+        fields[prefix + ".seconds"] = seconds
+        fields[prefix + (transition.edge == .began ? ".first_frame" : ".end_frame")] = .int(transition.atFrame)
+        let kind = transition.problem.eventKind + (transition.edge == .ended ? "_ended" : "")
+        let message: String
+        switch (transition.problem, transition.edge) {
+        case (.flatline, .began):
+            message = "a channel is stuck at one sample value: check the converter, the input and its cable"
+        case (.flatline, .ended):
+            message = "a channel is no longer stuck at one sample value"
+        case (.dcOffset, .began):
+            message = "a channel has a DC offset: check the input, its cable and phantom power"
+        case (.dcOffset, .ended):
+            message = "a channel no longer has a DC offset"
+        case (.clipping, .began):
+            message = "a channel clips often: lower the input gain (alsamixer) or the source's level"
+        case (.clipping, .ended):
+            message = "a channel no longer clips often"
+        }
+        events.emit(transition.edge == .began ? .warning : .notice, kind, message, fields)
+    }
+
+    /// `value` to one hundredth, for figures in events.
+    private static func rounded(_ value: Double) -> Double { (value * 100).rounded() / 100 }
 
     private func logInterval() {
         let peaks = interval.map { Timestamp.decibels($0.peakDBFS) }.joined(separator: ",")

@@ -70,6 +70,16 @@ final class MetricsServer: Sendable {
                 gauge("audiocap_peak_dbfs", "Peak level of the newest chunk", channel.peakDBFS, labels)
                 gauge("audiocap_rms_dbfs", "RMS level of the newest chunk", channel.rmsDBFS, labels)
                 counter("audiocap_clipped_samples_total", "Samples at full scale", Double(channel.clippedTotal), labels)
+                let problems: [(kind: String, active: Bool)] = [
+                    (SoundProblem.flatline.rawValue, channel.flatline), (SoundProblem.dcOffset.rawValue, channel.dcOffset),
+                    (SoundProblem.clipping.rawValue, channel.clipping),
+                ]
+                for problem in problems {
+                    gauge(
+                        "audiocap_sound_problem",
+                        "1 while a channel has a sound problem: kind flatline (stuck samples), dc_offset or clipping (rate)",
+                        problem.active ? 1 : 0, [("kind", problem.kind)] + labels)
+                }
             }
         }
         if let disk = status.disk {

@@ -88,6 +88,29 @@ import Testing
                 == "2026-11-22T01:02:03.4Z  1: peak -12.3 rms -18.4  2: peak 0.0 rms -inf CLIP")
     }
 
+    @Test func soundProblemsAreNamedWithTheirChannels() {
+        var reading = LevelsResponse(
+            time: 1_795_309_323.45, frame: 4_800, silent: false,
+            channels: [
+                .init(peakDBFS: -12.34, rmsDBFS: -18.4, clipped: 0, clippedTotal: 0, dcOffset: true),
+                .init(peakDBFS: -12, rmsDBFS: -12, clipped: 0, clippedTotal: 0, flatline: true, dcOffset: true),
+            ])
+        #expect(SoundHealthText.problems(reading) == nil)
+        reading.problems = [
+            .init(kind: "dc_offset", channel: 1, sinceFrame: 0), .init(kind: "flatline", channel: 2, sinceFrame: 0),
+            .init(kind: "dc_offset", channel: 2, sinceFrame: 0), .init(kind: "hum", channel: 1, sinceFrame: 0),
+        ]
+        #expect(SoundHealthText.problems(reading) == "DC offset on ch 1, 2; flatline (stuck samples) on ch 2; hum on ch 1")
+        #expect(
+            MeterScreen.plainLine(reading)
+                == "2026-11-22T01:02:03.4Z  1: peak -12.3 rms -18.4  2: peak -12.0 rms -12.0  "
+                + "health: DC offset on ch 1, 2; flatline (stuck samples) on ch 2; hum on ch 1")
+        reading.problems = [.init(kind: "clipping", channel: 1, sinceFrame: 0)]
+        #expect(LevelsCommand.render(reading).hasSuffix("\nhealth: frequent clipping on ch 1"))
+        var screen = MeterScreen(meter: MeterLine(width: 12))
+        #expect(screen.frame(reading).contains("health: frequent clipping on ch 1\n"))
+    }
+
     @Test func screenRedrawsInPlace() {
         var screen = MeterScreen(meter: MeterLine(width: 12))
         let reading = LevelsResponse(

@@ -23,6 +23,14 @@ import Testing
         #expect(StatusCommand.render(Fixtures.status) == expected)
     }
 
+    @Test func statusNamesSoundProblems() {
+        var status = Fixtures.status
+        status.levels?.problems = [.init(kind: "dc_offset", channel: 2, sinceFrame: 0)]
+        #expect(
+            StatusCommand.render(status).contains(
+                "          2: peak   0.0 dBFS, RMS  -9.5 dBFS, clipped 17 samples (now)\n          health: DC offset on ch 2\n"))
+    }
+
     @Test func statusOfAStoppedSourceShowsWhy() {
         var status = Fixtures.status
         status.source.state = "restarting"

@@ -81,6 +81,11 @@ struct ConfigurationLoaderTests {
             log_interval_seconds = 0
             silence_dbfs = -72.5
             silence_seconds = 4.25
+            flatline_seconds = 2.5
+            dc_offset_dbfs = -24
+            dc_offset_seconds = 3
+            clipping_rate = 0.02
+            clipping_seconds = 20
 
             [[recording]]
             name = "studio-1.main_mix"
@@ -113,6 +118,11 @@ struct ConfigurationLoaderTests {
         expected.levels.logIntervalSeconds = 0
         expected.levels.silenceDBFS = -72.5
         expected.levels.silenceSeconds = 4.25
+        expected.levels.flatlineSeconds = 2.5
+        expected.levels.dcOffsetDBFS = -24
+        expected.levels.dcOffsetSeconds = 3
+        expected.levels.clippingRate = 0.02
+        expected.levels.clippingSeconds = 20
         var first = RecordingConfiguration(name: "studio-1.main_mix", directory: "/srv/audio/studio")
         first.segmentSeconds = 3600
         first.align = .samples
@@ -234,7 +244,8 @@ struct ConfigurationLoaderTests {
             "chunk_ms", "restart_delay_seconds", "seconds", "log_interval_seconds", "silence_dbfs",
             "silence_seconds", "name", "directory", "segment_seconds", "align", "filename", "time_zone",
             "sync_seconds", "level", "gap_fill", "delete_oldest_when_low", "min_free_bytes",
-            "low_space_warning_hours",
+            "low_space_warning_hours", "flatline_seconds", "dc_offset_dbfs", "dc_offset_seconds", "clipping_rate",
+            "clipping_seconds",
         ]
         let setKeys = Set(
             text.split(separator: "\n")
@@ -374,6 +385,30 @@ struct ConfigurationLoaderTests {
         InvalidCase(
             toml: "[levels]\nsilence_seconds = nan", key: "levels.silence_seconds", value: "nan",
             message: "must be a number greater than 0"),
+        InvalidCase(
+            toml: "[levels]\nflatline_seconds = 0", key: "levels.flatline_seconds", value: "0",
+            message: "must be a number greater than 0 and at most 3600"),
+        InvalidCase(
+            toml: "[levels]\nflatline_seconds = 3601", key: "levels.flatline_seconds", value: "3601",
+            message: "must be a number greater than 0 and at most 3600"),
+        InvalidCase(
+            toml: "[levels]\ndc_offset_dbfs = 0.5", key: "levels.dc_offset_dbfs", value: "0.5",
+            message: "must be a number from -120 to 0"),
+        InvalidCase(
+            toml: "[levels]\ndc_offset_dbfs = -121", key: "levels.dc_offset_dbfs", value: "-121",
+            message: "must be a number from -120 to 0"),
+        InvalidCase(
+            toml: "[levels]\ndc_offset_seconds = -1", key: "levels.dc_offset_seconds", value: "-1",
+            message: "must be a number greater than 0 and at most 3600"),
+        InvalidCase(
+            toml: "[levels]\nclipping_rate = 0", key: "levels.clipping_rate", value: "0",
+            message: "must be a number greater than 0 and at most 1 (a share of the samples: 0.001 is 0.1 %; 1 turns it off)"),
+        InvalidCase(
+            toml: "[levels]\nclipping_rate = 1.5", key: "levels.clipping_rate", value: "1.5",
+            message: "must be a number greater than 0 and at most 1 (a share of the samples: 0.001 is 0.1 %; 1 turns it off)"),
+        InvalidCase(
+            toml: "[levels]\nclipping_seconds = inf", key: "levels.clipping_seconds", value: "inf",
+            message: "must be a number greater than 0 and at most 3600"),
         // [[recording]]
         InvalidCase(
             toml: "[[recording]]\nname = \"a/b\"\ndirectory = \"/d\"", key: "recording[0].name",

@@ -48,9 +48,14 @@ private func referenceLevels(_ samples: [Double], channels: Int, format: SampleF
             format == .s16
             ? Double(values.reduce(Int64(0)) { $0 + Int64($1) * Int64($1) }) / (scale * scale)
             : values.reduce(0.0) { $0 + $1 * $1 } / (scale * scale)
+        // Integer samples sum exactly in Int64; f32 samples in Double, in order, as the meter does.
+        let sum =
+            format == .f32
+            ? values.reduce(0.0, +) : Double(values.reduce(Int64(0)) { $0 + Int64($1) }) / scale
         return ChannelLevels(
             minimum: values.min()! / scale,
             maximum: values.max()! / scale,
+            sum: sum,
             sumOfSquares: squares,
             clipped: clipped.count,
             samples: values.count
@@ -90,6 +95,7 @@ private func expectMatch(
         #expect(got.maximum == want.maximum, context, sourceLocation: sourceLocation)
         #expect(got.clipped == want.clipped, context, sourceLocation: sourceLocation)
         #expect(got.samples == want.samples, context, sourceLocation: sourceLocation)
+        #expect(got.sum == want.sum, context, sourceLocation: sourceLocation)
         if exact {
             #expect(got.sumOfSquares == want.sumOfSquares, context, sourceLocation: sourceLocation)
         } else {
