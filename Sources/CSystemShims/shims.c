@@ -1,9 +1,19 @@
 // Linux calls that Swift's Glibc module hides behind _GNU_SOURCE.
 #define _GNU_SOURCE
 #include <fcntl.h>
+#include <string.h>
+#include <sys/timex.h>
 #include <unistd.h>
 #include "CSystemShims.h"
 
 int audiocap_pipe_cloexec(int fds[2]) { return pipe2(fds, O_CLOEXEC); }
 int audiocap_set_pipe_size(int fd, int bytes) { return fcntl(fd, F_SETPIPE_SZ, bytes); }
 int audiocap_get_pipe_size(int fd) { return fcntl(fd, F_GETPIPE_SZ); }
+
+int audiocap_clock_synchronized(void) {
+    struct timex tx;
+    memset(&tx, 0, sizeof tx);
+    int state = adjtimex(&tx);
+    if (state == -1) return -1;
+    return (state == TIME_ERROR || (tx.status & STA_UNSYNC)) ? 0 : 1;
+}

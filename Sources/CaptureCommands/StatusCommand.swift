@@ -120,6 +120,9 @@ public struct StatusCommand: AsyncParsableCommand {
         } else {
             row("disk", "unknown")
         }
+        if status.clockSynchronized == false {
+            row("clock", style.yellow("NOT synchronised: file names and times may be wrong (enable systemd-timesyncd or chrony)"))
+        }
 
         var text = TextFormat.table(rows)
         if status.recordings.isEmpty {

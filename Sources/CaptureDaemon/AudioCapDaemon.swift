@@ -26,6 +26,7 @@ public final class AudioCapDaemon: Service, Sendable {
     /// Keeps `[storage] min_free_bytes` free for every writer.
     public let diskGuard: DiskSpaceGuard
     let lowSpaceWarning: LowSpaceWarning
+    let clockCheck: ClockCheck
     private let levelThread: ConsumerThread
     var levelMonitorQueue: ChunkChannel { levelThread.channel }
     private let logger: Logger
@@ -58,6 +59,7 @@ public final class AudioCapDaemon: Service, Sendable {
         pool.reserve(queueChunks + 1)
         diskGuard = DiskSpaceGuard(minFreeBytes: configuration.storage.minFreeBytes, events: events)
         lowSpaceWarning = LowSpaceWarning(warningHours: configuration.storage.lowSpaceWarningHours, events: events)
+        clockCheck = ClockCheck(events: events)
         recordings = RecordingController(
             format: format, queueChunks: queueChunks, pool: pool, fanout: fanout, events: events, logger: logger,
             storageRoot: configuration.storage.root, continuous: configuration.recordings,
@@ -96,6 +98,7 @@ public final class AudioCapDaemon: Service, Sendable {
             "source.format": .string("\(format.sampleFormat.rawValue) \(format.sampleRate) Hz \(format.channels) ch"),
             "recordings": .string(configuration.recordings.map(\.name).joined(separator: ",")),
         ]) { $1 })
+        clockCheck.check()
         levelThread.start()
         fanout.add(levelThread.channel)
         await recordings.startContinuous(previous: previous)
@@ -186,6 +189,7 @@ public final class AudioCapDaemon: Service, Sendable {
                 }
                 await checkDiskSpace()
             }
+            if ticks % 240 == 0 { clockCheck.check() }
             let snapshots = await recordings.snapshots
             let status = source.status
             let drops = levelThread.channel.droppedFrames + snapshots.reduce(Int64(0)) { $0 + $1.status.droppedFrames }

@@ -44,7 +44,7 @@ extension AudioCapDaemon {
                 at: configuration.storage.root, bytesPerSecond: Double(format.bytesPerSecond * max(active, 0)),
                 directories: snapshots.map(\.configuration.directory), minFreeBytes: configuration.storage.minFreeBytes,
                 lowSpace: lowSpaceWarning.isLow),
-            recordings: recordingResponses)
+            recordings: recordingResponses, clockSynchronized: clockCheck.isSynchronized)
     }
 
     func levelsResponse() -> LevelsResponse? {

@@ -12,10 +12,13 @@ public struct StatusResponse: Codable, Sendable, Equatable {
     public var levels: LevelsResponse?
     public var disk: DiskStatus?
     public var recordings: [RecordingResponse]
+    /// Whether the kernel says an NTP client keeps the system clock synchronised; nil when unknown.
+    public var clockSynchronized: Bool?
 
     public init(
         version: String, pid: Int32, uptimeSeconds: Double, source: SourceStatus, queue: QueueStatus,
-        droppedFrames: Int64, levels: LevelsResponse?, disk: DiskStatus?, recordings: [RecordingResponse]
+        droppedFrames: Int64, levels: LevelsResponse?, disk: DiskStatus?, recordings: [RecordingResponse],
+        clockSynchronized: Bool? = nil
     ) {
         self.version = version
         self.pid = pid
@@ -26,6 +29,7 @@ public struct StatusResponse: Codable, Sendable, Equatable {
         self.levels = levels
         self.disk = disk
         self.recordings = recordings
+        self.clockSynchronized = clockSynchronized
     }
 }
 

@@ -4,6 +4,7 @@ import Logging
 import TestSupport
 import Testing
 @testable import CaptureDaemon
+import Synchronization
 
 /// The gap ledger of the segment writer: every kind of discontinuity is recorded where it happened,
 /// and `gap_fill = "silence"` writes the gap's length of silence without breaking cuts.
@@ -235,5 +236,22 @@ import Testing
         // A floor of 1 byte is met: nothing is deleted and the recording writes.
         let roomy = DiskSpaceGuard(minFreeBytes: 1, events: events)
         #expect(roomy.check(directory: dir.path) == .ok)
+    }
+}
+
+@Suite struct ClockCheckTests {
+    @Test func anUnsynchronisedClockIsReportedOnceAndItsRecoveryToo() {
+        let events = EventLog(logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() }))
+        let answers = Mutex<[Int32]>([0, 0, 1, 1, -1])
+        let check = ClockCheck(events: events) { answers.withLock { $0.removeFirst() } }
+        check.check()
+        #expect(check.isSynchronized == false)
+        check.check()
+        check.check()
+        #expect(check.isSynchronized == true)
+        check.check()
+        check.check()
+        #expect(check.isSynchronized == nil)
+        #expect(events.recent.map(\.kind) == ["clock.unsynchronized", "clock.synchronized"])
     }
 }
