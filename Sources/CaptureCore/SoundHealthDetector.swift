@@ -11,8 +11,8 @@ import Darwin
 
 /// A fault in one channel's audio that `SoundHealthDetector` watches for.
 public enum SoundProblem: String, Sendable, CaseIterable, Codable {
-    /// Every sample the same non-zero value: a stuck converter or a DC-stuck input. (Exact zeros are
-    /// digital zero, a different report.)
+    /// Every sample the same value: a stuck converter or a DC-stuck input, or exact zeros on a channel
+    /// while another has sound (a dead channel). Zeros on every channel are digital zero, reported apart.
     case flatline
     /// The mean of the samples far from zero.
     case dcOffset = "dc_offset"
@@ -95,10 +95,10 @@ public struct SoundHealthTransition: Sendable, Equatable {
 
 /// Turns the per-channel levels of successive chunks into the begin and end of sound problems.
 ///
-/// - **Flatline**: every sample of a channel equal to the same non-zero value (`minimum == maximum`
-///   over each chunk, and the same value from chunk to chunk) for at least `flatlineSeconds`. It begins
-///   where the run began; it ends at the first chunk that is not stuck at that value. A run of exact
-///   zeros is never a flatline.
+/// - **Flatline**: every sample of a channel equal to the same value (`minimum == maximum` over each
+///   chunk, and the same value from chunk to chunk) for at least `flatlineSeconds`. It begins where the
+///   run began; it ends at the first chunk that is not stuck at that value. Exact zeros count only while
+///   another channel has sound (a dead channel); zeros on every channel are digital zero, reported apart.
 /// - **DC offset**: |mean sample| over the last `dcOffsetSeconds` at or above `dcOffsetDBFS`. It begins
 ///   (at the window's first frame) when a full window reaches the threshold, and ends when the mean
 ///   falls more than 3 dB below it (`dcOffsetEndRatio`), so a mean hovering at the threshold does not flap.
@@ -175,8 +175,14 @@ public struct SoundHealthDetector: Sendable {
         precondition(levels.channels == channels, "expected \(channels) channels, got \(levels.channels)")
         let frames = levels.frames
         guard frames > 0 else { return }
+        // Exact zeros on every channel are digital zero, reported apart; on some channels only, while
+        // another has sound, they are a dead channel: a flatline at 0.
+        var anySound = false
+        for channel in 0..<channels where !(levels[channel].isConstant && levels[channel].minimum == 0) {
+            anySound = true
+        }
         for channel in 0..<channels {
-            updateFlatline(levels[channel], channel: channel, frames: frames, atFrame: atFrame, report: report)
+            updateFlatline(levels[channel], channel: channel, frames: frames, atFrame: atFrame, anySound: anySound, report: report)
         }
         if dcWindow.add(frames: frames, atFrame: atFrame, figure: { levels[$0].sum }), dcWindow.isFull {
             let windowFrames = Double(dcWindow.windowFrames)
@@ -206,9 +212,10 @@ public struct SoundHealthDetector: Sendable {
     }
 
     private mutating func updateFlatline(
-        _ levels: ChannelLevels, channel: Int, frames: Int64, atFrame: Int64, report: (SoundHealthTransition) -> Void
+        _ levels: ChannelLevels, channel: Int, frames: Int64, atFrame: Int64, anySound: Bool,
+        report: (SoundHealthTransition) -> Void
     ) {
-        let stuck = levels.isConstant && levels.minimum != 0
+        let stuck = levels.isConstant && (levels.minimum != 0 || anySound)
         if stuck && levels.minimum == stuckValue[channel] {
             // The run goes on.
         } else {

@@ -87,24 +87,42 @@ private func scale(_ format: SampleFormat) -> Double { format == .f32 ? 1 : 3276
     }
 
     @Test(arguments: [SampleFormat.s16, .f32])
-    func exactZeroIsNeverAFlatline(format: SampleFormat) {
+    func exactZerosOnEveryChannelAreDigitalZeroNotAFlatline(format: SampleFormat) {
         var health = detector()
         let events = run(&health, format: format, chunks: 0..<80) { frame, channel in
-            channel == 0 && frame >= 48_000 ? 0 : sine(frame, amplitude: 0.3 * scale(format))
+            frame >= 48_000 ? 0 : sine(frame, amplitude: 0.3 * scale(format))
         }
         #expect(events.isEmpty)
         #expect(health.health[0].flatlineSince == nil)
     }
 
+    @Test(arguments: [SampleFormat.s16, .f32])
+    func oneChannelOfExactZerosWhileAnotherHasSoundIsAFlatline(format: SampleFormat) {
+        // A dead capsule or cable: channel 0 goes to exact zeros at 1 s, channel 1 goes on.
+        var health = detector()
+        let events = run(&health, format: format, chunks: 0..<80) { frame, channel in
+            channel == 0 && frame >= 48_000 ? 0 : sine(frame, amplitude: 0.3 * scale(format))
+        }
+        #expect(events.map(\.chunk) == [59])
+        #expect(events.first?.transition == SoundHealthTransition(
+            problem: .flatline, edge: .began, channel: 0, atFrame: 48_000, frames: 240_000, value: 0))
+        #expect(health.health[0].flatlineSince == 48_000)
+        #expect(health.health[1].flatlineSince == nil)
+    }
+
     @Test func aStuckValueEndsWhenItGoesToZero() {
         var health = detector()
-        // Stuck at 1000 for chunks 0..<60, then exact zeros: the flatline ends, and zeros start none.
+        // Stuck at 1000 for chunks 0..<60, then exact zeros while channel 1 has sound: the flatline ends,
+        // and the zeros are a new one (at 0) 5 s later.
         let events = run(&health, format: .s16, chunks: 0..<130) { frame, channel in
             channel == 0 ? (frame < 288_000 ? 1000 : 0) : sine(frame, amplitude: 3000)
         }
         let flatline = events.filter { $0.transition.problem == .flatline }
-        #expect(flatline.map(\.chunk) == [49, 60])
-        #expect(flatline.map(\.transition.edge) == [.began, .ended])
+        #expect(flatline.map(\.chunk) == [49, 60, 109])
+        #expect(flatline.map(\.transition.edge) == [.began, .ended, .began])
+        let stuck: Double = 1000.0 / 32768
+        let values: [Double] = flatline.map(\.transition.value)
+        #expect(values == [stuck, stuck, 0])
         #expect(flatline.last?.transition.atFrame == 288_000)
     }
 
