@@ -1,6 +1,7 @@
 // Linux calls that Swift's Glibc module hides behind _GNU_SOURCE.
 #define _GNU_SOURCE
 #include <fcntl.h>
+#include <pthread.h>
 #include <string.h>
 #include <sys/timex.h>
 #include <unistd.h>
@@ -17,3 +18,5 @@ int audiocap_clock_synchronized(void) {
     if (state == -1) return -1;
     return (state == TIME_ERROR || (tx.status & STA_UNSYNC)) ? 0 : 1;
 }
+
+int audiocap_set_thread_name(const char *name) { return pthread_setname_np(pthread_self(), name); }

@@ -69,7 +69,7 @@ public final class AudioCapDaemon: Service, Sendable {
     public func run() async throws {
         // File-system work: on a thread of its own, not on Swift's shared executor.
         let repaired = Completion<CaptureStateFile?>()
-        let repairThread = Thread { [self] in
+        DedicatedThread.start(name: "ac-repair") { [self] in
             // Read before anything rewrites it: where the audio of the last run ended. After a crash the
             // files it left open say it better (their last write), and for which recordings.
             var previous = CaptureStateFile.read(stateDirectory: configuration.storage.state)
@@ -81,8 +81,6 @@ public final class AudioCapDaemon: Service, Sendable {
             }
             repaired.complete(previous)
         }
-        repairThread.name = "audiocap-repair"
-        repairThread.start()
         let previous = await repaired.value()
         let format = configuration.source.audioFormat
         var startFields: [String: CaptureEvent.Value] = [:]
@@ -171,17 +169,18 @@ public final class AudioCapDaemon: Service, Sendable {
             ])
     }
 
-    /// Every 250 ms: stops on-demand recordings whose duration is over, and reports health to systemd.
+    /// Every second: stops on-demand recordings whose duration is over, and reports health to systemd.
     /// Every 10 s: saves where the audio has got to (``CaptureStateFile``) and checks the disk's time left.
+    /// Every minute: checks that the clock is synchronised.
     private func housekeeping() async {
         var health = HealthMonitor(notifier: SystemdNotifier(), stallSeconds: configuration.source.stallSeconds)
         var ticks = 0
         var savedAudio: Double? = nil
         while !Task.isCancelled {
-            try? await Task.sleep(for: .milliseconds(250))
+            try? await Task.sleep(for: .seconds(1))
             await recordings.stopExpired()
             ticks += 1
-            if ticks % 40 == 0 {
+            if ticks % 10 == 0 {
                 let last = counters.lastAudioMonotonic
                 if last != nil, last != savedAudio {
                     savedAudio = last
@@ -189,7 +188,7 @@ public final class AudioCapDaemon: Service, Sendable {
                 }
                 await checkDiskSpace()
             }
-            if ticks % 240 == 0 { clockCheck.check() }
+            if ticks % 60 == 0 { clockCheck.check() }
             let snapshots = await recordings.snapshots
             let status = source.status
             let drops = levelThread.channel.droppedFrames + snapshots.reduce(Int64(0)) { $0 + $1.status.droppedFrames }

@@ -27,7 +27,7 @@ public final class ConsumerThread: Sendable {
         let box = self.box
         let channel = self.channel
         let finished = self.finished
-        let thread = Thread {
+        DedicatedThread.start(name: "ac-\(channel.name)") {
             while let chunk = channel.take() {
                 box.consumer.consume(chunk)
                 chunk.release()
@@ -35,8 +35,6 @@ public final class ConsumerThread: Sendable {
             box.consumer.finish()
             finished.complete(())
         }
-        thread.name = "audiocap-\(channel.name)"
-        thread.start()
     }
 
     /// Waits until the consumer has finished (after its channel was closed).

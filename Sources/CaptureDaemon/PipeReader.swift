@@ -66,13 +66,11 @@ public final class PipeReader: Sendable {
 
     /// Starts the thread; `onFinish` is called on it at end of stream.
     public func start(onFinish: @escaping @Sendable (Outcome) -> Void) {
-        let thread = Thread { [self] in
+        DedicatedThread.start(name: "ac-reader") { [self] in
             let outcome = readLoop()
             finished.complete(outcome)
             onFinish(outcome)
         }
-        thread.name = "audiocap-reader"
-        thread.start()
     }
 
     /// Waits until the stream ended (ffmpeg closed its stdout).

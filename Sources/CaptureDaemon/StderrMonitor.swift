@@ -37,12 +37,10 @@ final class StderrMonitor: Sendable {
     }
 
     func start() {
-        let thread = Thread { [self] in
+        DedicatedThread.start(name: "ac-ffmpeg-err") { [self] in
             readLoop()
             finished.complete(())
         }
-        thread.name = "audiocap-ffmpeg-stderr"
-        thread.start()
     }
 
     /// Waits until ffmpeg closed its stderr.

@@ -13,3 +13,7 @@ int audiocap_get_pipe_size(int fd);
 /// Whether the kernel considers the system clock synchronised (adjtimex(2), read only): 1 yes, 0 no
 /// (TIME_ERROR or STA_UNSYNC: no NTP client has disciplined it), -1 unknown.
 int audiocap_clock_synchronized(void);
+
+/// pthread_setname_np(pthread_self(), name): the calling thread's name as `top -H` shows it (at most 15
+/// bytes; longer names are refused). Returns 0 or an error number.
+int audiocap_set_thread_name(const char *name);
