@@ -62,6 +62,9 @@ public struct CheckConfigCommand: ParsableCommand {
         if !source.inputOptions.isEmpty {
             sourceLine += ", input options: " + source.inputOptions.joined(separator: " ")
         }
+        if !source.outputOptions.isEmpty {
+            sourceLine += ", output options: " + source.outputOptions.joined(separator: " ")
+        }
         lines.append(sourceLine)
         lines.append(
             "format:      \(format.sampleRate) Hz, \(plural(format.channels, "channel")), "
@@ -139,6 +142,7 @@ private struct ConfigurationSummary: Encodable {
         var inputFormat: String
         var device: String
         var inputOptions: [String]
+        var outputOptions: [String]
         var sampleRate: Int
         var channels: Int
         var sampleFormat: String
@@ -208,6 +212,7 @@ private struct ConfigurationSummary: Encodable {
             inputFormat: source.inputFormat,
             device: source.device,
             inputOptions: source.inputOptions,
+            outputOptions: source.outputOptions,
             sampleRate: source.sampleRate,
             channels: source.channels,
             sampleFormat: source.sampleFormat.rawValue,

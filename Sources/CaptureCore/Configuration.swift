@@ -66,6 +66,8 @@ public struct SourceConfiguration: Sendable, Equatable {
     public var device = "default"
     /// Extra ffmpeg options placed before `-i` (for example `["-re"]`).
     public var inputOptions: [String] = []
+    /// Extra ffmpeg output options placed before `-f FORMAT pipe:1`, e.g. `["-flush_packets", "0"]`.
+    public var outputOptions: [String] = []
     public var sampleRate = 48_000
     public var channels = 2
     public var sampleFormat = SampleFormat.s16

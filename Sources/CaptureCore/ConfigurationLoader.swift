@@ -112,7 +112,7 @@ private struct ConfigurationWalker {
     private static let sections = ["source", "queue", "levels", "recording", "log", "control", "storage", "metrics"]
     private static let sourceKeys = [
         "ffmpeg", "input_format", "device", "input_options", "sample_rate", "channels", "sample_format", "chunk_ms",
-        "restart_delay_seconds", "stall_seconds", "gap_fill",
+        "restart_delay_seconds", "stall_seconds", "gap_fill", "output_options",
     ]
     private static let queueKeys = ["seconds"]
     private static let levelsKeys = [
@@ -226,6 +226,9 @@ private struct ConfigurationWalker {
         }
         if let value = stringArray("input_options", in: table, at: at) {
             source.inputOptions = value
+        }
+        if let value = stringArray("output_options", in: table, at: at) {
+            source.outputOptions = value
         }
         if let value = integer("sample_rate", in: table, at: at, range: 8000...768_000) {
             source.sampleRate = value

@@ -41,9 +41,9 @@ public struct FFmpegCommand: Sendable, Equatable {
             "-ac", String(source.channels),
             "-ar", String(source.sampleRate),
             "-c:a", source.sampleFormat.ffmpegCodec,
-            "-f", source.sampleFormat.ffmpegMuxer,
-            "pipe:1",
         ]
+        args += source.outputOptions
+        args += ["-f", source.sampleFormat.ffmpegMuxer, "pipe:1"]
         return args
     }
 }

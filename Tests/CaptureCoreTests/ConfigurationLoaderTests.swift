@@ -244,7 +244,7 @@ struct ConfigurationLoaderTests {
             "chunk_ms", "restart_delay_seconds", "seconds", "log_interval_seconds", "silence_dbfs",
             "silence_seconds", "name", "directory", "segment_seconds", "align", "filename", "time_zone",
             "sync_seconds", "level", "gap_fill", "delete_oldest_when_low", "min_free_bytes",
-            "low_space_warning_hours", "flatline_seconds", "dc_offset_dbfs", "dc_offset_seconds", "clipping_rate",
+            "low_space_warning_hours", "output_options", "flatline_seconds", "dc_offset_dbfs", "dc_offset_seconds", "clipping_rate",
             "clipping_seconds",
         ]
         let setKeys = Set(
@@ -345,7 +345,7 @@ struct ConfigurationLoaderTests {
             toml: "[source]\nvolume = 11", key: "source.volume", value: "11",
             message: "unknown key; the keys of [source] are `ffmpeg`, `input_format`, `device`, "
                 + "`input_options`, `sample_rate`, `channels`, `sample_format`, `chunk_ms`, "
-                + "`restart_delay_seconds`, `stall_seconds`, `gap_fill`"),
+                + "`restart_delay_seconds`, `stall_seconds`, `gap_fill`, `output_options`"),
         InvalidCase(
             toml: "[source]\ngap_fill = \"zeros\"", key: "source.gap_fill", value: "\"zeros\"",
             message: "must be one of \"none\" or \"silence\""),

@@ -63,6 +63,14 @@ import Testing
         #expect(re < input)
         #expect(args[args.firstIndex(of: "-f")! + 1] == "lavfi")
     }
+
+    @Test func outputOptionsGoJustBeforeTheOutput() {
+        var source = SourceConfiguration()
+        source.outputOptions = ["-flush_packets", "0"]
+        let args = FFmpegCommand(source: source).arguments()
+        #expect(Array(args.suffix(5)) == ["-flush_packets", "0", "-f", "s16le", "pipe:1"])
+        #expect(args[args.count - 6] == "pcm_s16le")
+    }
 }
 
 @Suite struct RetentionScopeTests {
