@@ -194,19 +194,23 @@ private struct ConfigurationWalker {
             inner == outer || inner.hasPrefix(outer == "/" ? "/" : outer + "/")
         }
         for (index, recording) in configuration.recordings.enumerated()
-        where recording.keepDays != nil || recording.maxBytes != nil {
+        where recording.keepDays != nil || recording.maxBytes != nil || recording.deleteOldestWhenLow {
             let mine = normalized(recording.directory)
+            let keys = [
+                recording.keepDays != nil || recording.maxBytes != nil ? "keep_days/max_bytes" : nil,
+                recording.deleteOldestWhenLow ? "delete_oldest_when_low" : nil,
+            ].compactMap { $0 }.joined(separator: " and ")
             for (otherIndex, other) in configuration.recordings.enumerated() where otherIndex != index {
                 if contains(mine, normalized(other.directory)) {
                     report(
                         "recording[\(index)].directory", value: recording.directory,
-                        "holds the files of recording `\(other.name)`, which its keep_days/max_bytes would delete; give each recording its own directory")
+                        "holds the files of recording `\(other.name)`, which its \(keys) would delete; give each recording its own directory")
                 }
             }
             if contains(mine, normalized(configuration.storage.root)) {
                 report(
                     "recording[\(index)].directory", value: recording.directory,
-                    "holds [storage] root (on-demand recordings), which its keep_days/max_bytes would delete; use another directory")
+                    "holds [storage] root (on-demand recordings), which its \(keys) would delete; use another directory")
             }
         }
     }

@@ -77,7 +77,8 @@ public final class AudioCapDaemon: Service, Sendable {
             if let lastWrite = partials.values.max(), !(previous?.clean ?? false) {
                 let names = Array(Set(partials.keys).union(previous?.recordings ?? [])).sorted()
                 previous = CaptureStateFile(
-                    lastAudioEnd: max(lastWrite, previous?.lastAudioEnd ?? lastWrite), recordings: names, clean: false)
+                    lastAudioEnd: max(lastWrite, previous?.lastAudioEnd ?? lastWrite), recordings: names, clean: false,
+                    sequences: previous?.sequences)
             }
             repaired.complete(previous)
         }
@@ -203,8 +204,10 @@ public final class AudioCapDaemon: Service, Sendable {
     private func saveCaptureState(clean: Bool) async {
         guard let last = counters.lastAudioMonotonic else { return }
         let end = Date().timeIntervalSince1970 - (SystemClock.monotonic() - last)
-        let names = await recordings.snapshots.filter { $0.kind == .continuous }.map(\.configuration.name)
-        let state = CaptureStateFile(lastAudioEnd: end, recordings: names, clean: clean)
+        let continuous = await recordings.snapshots.filter { $0.kind == .continuous }
+        let state = CaptureStateFile(
+            lastAudioEnd: end, recordings: continuous.map(\.configuration.name), clean: clean,
+            sequences: Dictionary(continuous.map { ($0.configuration.name, $0.status.sequence) }, uniquingKeysWith: { max($0, $1) }))
         if !state.write(stateDirectory: configuration.storage.state) {
             logger.warning("could not save the capture state", metadata: ["path": "\(CaptureStateFile.path(inStateDirectory: configuration.storage.state))"])
         }

@@ -12,11 +12,14 @@ public struct CaptureStateFile: Sendable, Codable, Equatable {
     public var recordings: [String]
     /// True when written by an orderly shutdown.
     public var clean: Bool
+    /// The `{seq}` number each recording's newest file had, so numbering goes on after a restart.
+    public var sequences: [String: Int]?
 
-    public init(lastAudioEnd: Double, recordings: [String], clean: Bool) {
+    public init(lastAudioEnd: Double, recordings: [String], clean: Bool, sequences: [String: Int]? = nil) {
         self.lastAudioEnd = lastAudioEnd
         self.recordings = recordings
         self.clean = clean
+        self.sequences = sequences
     }
 
     public static func path(inStateDirectory directory: String) -> String { directory + "/capture.json" }

@@ -17,6 +17,16 @@ public final class ChunkFanout: Sendable {
         channel.close()
     }
 
+    /// Puts `new` in the place of `old` in one step, then closes `old`: every chunk goes to exactly one of
+    /// them (a recording whose configuration changed hands over without losing or repeating audio).
+    public func replace(_ old: ChunkChannel, with new: ChunkChannel) {
+        channels.withLock { list in
+            list.removeAll { $0 === old }
+            list.append(new)
+        }
+        old.close()
+    }
+
     /// Closes every channel (shutdown).
     public func closeAll() {
         let all = channels.withLock { list -> [ChunkChannel] in

@@ -24,9 +24,18 @@ public final class DiskSpaceGuard: Sendable {
     /// also held while deleting, so two writers never prune at once.
     private let recordings = Mutex<[String: (directory: String, deletable: Bool)]>([:])
 
-    public init(minFreeBytes: Int64, events: EventLog) {
+    /// How free space is measured: `statvfs` (tests give their own).
+    typealias Probe = @Sendable (String) -> (free: UInt64, total: UInt64, device: UInt64, probe: String)?
+    private let probe: Probe
+
+    public convenience init(minFreeBytes: Int64, events: EventLog) {
+        self.init(minFreeBytes: minFreeBytes, events: events, probe: { DiskSpaceGuard.space(at: $0) })
+    }
+
+    init(minFreeBytes: Int64, events: EventLog, probe: @escaping Probe) {
         self.minFreeBytes = minFreeBytes
         self.events = events
+        self.probe = probe
     }
 
     public var isEnabled: Bool { minFreeBytes > 0 }
@@ -42,30 +51,35 @@ public final class DiskSpaceGuard: Sendable {
     /// Whether `directory`'s file system has `minFreeBytes` free, after deleting what may be deleted.
     /// Blocking file-system work: call it on a consumer's own thread.
     public func check(directory: String) -> Verdict {
-        guard isEnabled, let space = Self.space(at: directory) else { return .ok }
+        guard isEnabled, let space = probe(directory) else { return .ok }
         if space.free >= UInt64(minFreeBytes) { return .ok }
         return recordings.withLock { registered -> Verdict in
-            var free = Self.space(at: directory)?.free ?? space.free
+            var free = probe(directory)?.free ?? space.free
             guard free < UInt64(minFreeBytes) else { return .ok }
             var candidates: [(path: String, bytes: Int64, modified: Date, recording: String)] = []
             for (name, entry) in registered where entry.deletable {
-                guard Self.space(at: entry.directory)?.device == space.device else { continue }
+                guard probe(entry.directory)?.device == space.device else { continue }
                 for file in RetentionSweep.closedFiles(in: entry.directory) {
                     candidates.append((file.path, file.bytes, file.modified, name))
                 }
             }
             candidates.sort { $0.modified < $1.modified }
+            // Some file systems (btrfs, ZFS, a file still open elsewhere) free space later than the
+            // unlink: count what was deleted too, so one check never deletes more than the shortfall.
+            let before = free
+            var freed: UInt64 = 0
             for file in candidates {
-                guard free < UInt64(minFreeBytes) else { break }
+                guard free < UInt64(minFreeBytes), before + freed < UInt64(minFreeBytes) else { break }
                 guard (try? FileManager.default.removeItem(atPath: file.path)) != nil else { continue }
                 try? FileManager.default.removeItem(atPath: file.path + ".json")
                 events.emit(.notice, "segment.deleted", "segment deleted to keep the minimum free space", recording: file.recording, [
                     "segment.path": .string(file.path), "segment.bytes": .int(file.bytes),
                     "reason": .string("below min_free_bytes"), "disk.min_free_bytes": .int(minFreeBytes),
                 ])
-                free = Self.space(at: directory)?.free ?? free
+                freed += UInt64(max(0, file.bytes))
+                free = probe(directory)?.free ?? free
             }
-            return free >= UInt64(minFreeBytes) ? .ok : .low(freeBytes: free)
+            return free >= UInt64(minFreeBytes) || before + freed >= UInt64(minFreeBytes) ? .ok : .low(freeBytes: free)
         }
     }
 

@@ -97,6 +97,7 @@ public actor RecordingController {
             if let previous, previous.recordings.contains(name) {
                 entry.writer.expectGap(since: previous.lastAudioEnd)
             }
+            if let number = previous?.sequences?[name] { entry.writer.continueNumbering(after: number) }
             entry.thread.start()
             fanout.add(entry.thread.channel)
         }
@@ -169,8 +170,14 @@ public actor RecordingController {
         entries[name] = nil
         order.removeAll { $0 == name }
         fanout.remove(entry.thread.channel)
-        await entry.thread.done()
         options.diskGuard?.unregister(name)
+        return await retire(entry, name: name, reason: reason)
+    }
+
+    /// Waits for a recording taken off the fanout to write what it has queued and close its file, and
+    /// reports it stopped.
+    private func retire(_ entry: Entry, name: String, reason: String) async -> (Snapshot, [SegmentInfo]) {
+        await entry.thread.done()
         pool.unreserve(queueChunks + 1)
         let segments = entry.writer.segments()
         let status = entry.writer.status
@@ -195,18 +202,23 @@ public actor RecordingController {
             stopped.append(name)
         }
         for recording in wanted {
-            if let entry = entries[recording.name] {
-                guard entry.writer.recording != recording else { continue }
-                _ = try? await stop(name: recording.name, reason: "changed in the configuration")
+            if let old = entries[recording.name], old.writer.recording == recording { continue }
+            let entry = Self.makeEntry(recording, kind: .continuous, stopsAt: nil, format: format, queueChunks: queueChunks, pool: pool, events: events, logger: logger, options: options)
+            if let old = entries[recording.name] {
+                // The new writer takes over from the next chunk on: nothing lost, nothing written twice.
+                entry.writer.continueNumbering(after: old.writer.status.sequence)
+                entries[recording.name] = entry
+                entry.thread.start()
+                fanout.replace(old.thread.channel, with: entry.thread.channel)
+                _ = await retire(old, name: recording.name, reason: "changed in the configuration")
                 restarted.append(recording.name)
             } else {
+                entries[recording.name] = entry
+                order.append(recording.name)
+                entry.thread.start()
+                fanout.add(entry.thread.channel)
                 started.append(recording.name)
             }
-            let entry = Self.makeEntry(recording, kind: .continuous, stopsAt: nil, format: format, queueChunks: queueChunks, pool: pool, events: events, logger: logger, options: options)
-            entries[recording.name] = entry
-            order.append(recording.name)
-            entry.thread.start()
-            fanout.add(entry.thread.channel)
         }
         return (started, stopped, restarted)
     }

@@ -72,6 +72,9 @@ public final class SegmentWriter: ChunkConsumer, @unchecked Sendable {
     private var segmentDropped: Int64 = 0
     private var segmentRestarts = 0
     private var segmentGaps: [SegmentGap] = []
+    /// Gaps that came while no file was open (between two files, or while blocked): the next file
+    /// starts with them, or, at the end, the last file's sidecar gets them.
+    private var pendingGaps: [SegmentGap] = []
     private var segmentSilence: Int64 = 0
     /// Wall time just after the last frame received, to measure outages across ffmpeg restarts.
     private var lastChunkEnd: Double?
@@ -125,9 +128,17 @@ public final class SegmentWriter: ChunkConsumer, @unchecked Sendable {
     public var status: RecordingStatus { shared.withLock { $0 } }
 
     /// The recording's audio ended at wall time `time` before this daemon started: its first file starts
-    /// with a `daemon_restart` gap. Call before the consumer thread starts (it is read only there).
+    /// with a `daemon_restart` gap. Call before the consumer thread starts (it is read only there). A time
+    /// that is not finite, or more than a year from now, is ignored (a damaged state file).
     public func expectGap(since time: Double) {
+        guard time.isFinite, abs(Date().timeIntervalSince1970 - time) < 366 * 86_400 else { return }
         previousAudioEnd = time
+    }
+
+    /// `{seq}` goes on after `number` (the last one an earlier writer of this recording used). Call before
+    /// the consumer thread starts.
+    public func continueNumbering(after number: Int) {
+        sequence = max(sequence, min(max(0, number), 999_999_000))
     }
 
     /// Closed segments whose first frame's wall time is at or after `since` (all when nil), oldest first.
@@ -141,8 +152,15 @@ public final class SegmentWriter: ChunkConsumer, @unchecked Sendable {
             if framesReceived >= format.frames(seconds: stall.afterSeconds) {
                 injectedStall = nil
                 logger.warning("fault injection: this writer stalls", metadata: ["stall_seconds": "\(stall.seconds)"])
-                usleep(UInt32(stall.seconds * 1_000_000))
+                Thread.sleep(forTimeInterval: min(3600, max(0, stall.seconds)))
             }
+        }
+        if let end = previousAudioEnd {
+            // The first audio after the daemon started: the time since the last file's end is missing.
+            previousAudioEnd = nil
+            let frames = format.frames(seconds: min(366 * 86_400, max(0, chunk.startTime - end)))
+            shared.withLock { $0.gaps += 1; $0.gapFrames += frames }
+            pendingGaps.append(SegmentGap(kind: .daemonRestart, fileFrame: 0, captureFrame: chunk.firstFrame, time: end, frames: frames, exact: false))
         }
         if let expected = expectedFrame, chunk.firstFrame > expected {
             noteDropped(from: expected, frames: chunk.firstFrame - expected, time: chunk.startTime)
@@ -153,7 +171,7 @@ public final class SegmentWriter: ChunkConsumer, @unchecked Sendable {
             let outage = max(0, chunk.startTime - end)
             recordGap(.ffmpegRestart, captureFrame: chunk.firstFrame, time: end, frames: format.frames(seconds: outage), exact: false)
         }
-        if chunk.xruns > 0, lastChunkEnd != nil {
+        if chunk.xruns > 0, lastChunkEnd != nil, !(chunk.followsRestart && chunk.xrunLostSeconds == 0) {
             let lost = format.frames(seconds: chunk.xrunLostSeconds)
             recordGap(.xrun, captureFrame: chunk.firstFrame, time: chunk.startTime - chunk.xrunLostSeconds, frames: lost, exact: false)
         }
@@ -203,7 +221,29 @@ public final class SegmentWriter: ChunkConsumer, @unchecked Sendable {
     public func finish() {
         closeSegment()
         reportLost()
+        attachPendingGapsToLastFile()
         shared.withLock { $0.state = .stopped; $0.currentFile = nil }
+    }
+
+    /// At the end, gaps that no later file can start with go into the last file's sidecar, after its
+    /// last frame, so every gap of the recording is in some sidecar.
+    private func attachPendingGapsToLastFile() {
+        guard !pendingGaps.isEmpty else { return }
+        defer { pendingGaps.removeAll() }
+        guard var info = closed.withLock({ $0.last }) else {
+            logger.warning("gaps with no file to record them in: the recording never wrote one", metadata: [
+                "gaps": "\(pendingGaps.count)", "gap_frames": "\(pendingGaps.reduce(0) { $0 + $1.frames })",
+            ])
+            return
+        }
+        info.gaps += pendingGaps.map { gap in
+            var gap = gap
+            gap.fileFrame = info.frames
+            return gap
+        }
+        writeSidecar(info)
+        closed.withLock { list in if !list.isEmpty { list[list.count - 1] = info } }
+        shared.withLock { $0.lastSegment = info }
     }
 
     // MARK: - Segments
@@ -252,7 +292,7 @@ public final class SegmentWriter: ChunkConsumer, @unchecked Sendable {
         if blockedUntil != nil {
             blockedUntil = nil
             blockedReason = nil
-            events.emit(.notice, "recording.resumed", "recording resumed after a write error", recording: recording.name, [
+            events.emit(.notice, "recording.resumed", "recording resumed: a new file could be written", recording: recording.name, [
                 "segment.path": .string(path),
             ])
         }
@@ -264,14 +304,10 @@ public final class SegmentWriter: ChunkConsumer, @unchecked Sendable {
         segmentGaps.removeAll(keepingCapacity: true)
         timelineShift = 0
         segmentSilence = 0
-        if let end = previousAudioEnd {
-            // The first file after the daemon started: the audio since the last file's end is missing.
-            previousAudioEnd = nil
-            let frames = format.frames(seconds: max(0, time - end))
-            segmentGaps.append(SegmentGap(kind: .daemonRestart, fileFrame: 0, captureFrame: firstFrame, time: end, frames: frames, exact: false))
-            shared.withLock { $0.gaps += 1; $0.gapFrames += frames }
-        }
+        segmentGaps += pendingGaps
+        pendingGaps.removeAll(keepingCapacity: true)
         reportLost()
+        segmentGaps.sort { $0.time < $1.time }
         segmentLevels.reset()
         nextBoundary = clock.boundary(after: time)
         lastSync = now
@@ -279,6 +315,7 @@ public final class SegmentWriter: ChunkConsumer, @unchecked Sendable {
             $0.state = .recording
             $0.currentFile = path + ".partial"
             $0.currentFrames = 0
+            $0.sequence = sequence
         }
         logger.debug("segment opened", metadata: ["segment.path": "\(path)", "segment.first_frame": "\(firstFrame)"])
         return true
@@ -400,7 +437,12 @@ public final class SegmentWriter: ChunkConsumer, @unchecked Sendable {
     /// end of the file, which is then closed).
     private func recordGap(_ kind: SegmentGap.Kind, captureFrame: Int64, time: Double, frames: Int64, exact: Bool) {
         shared.withLock { $0.gaps += 1; $0.gapFrames += frames }
-        guard let file else { return }
+        guard let file else {
+            // Between two files (or while blocked): the next file starts with it. Not filled: that file
+            // starts at the audio after the gap.
+            pendingGaps.append(SegmentGap(kind: kind, fileFrame: 0, captureFrame: captureFrame, time: time, frames: frames, exact: exact))
+            return
+        }
         segmentGaps.append(SegmentGap(kind: kind, fileFrame: file.frames, captureFrame: captureFrame, time: time, frames: frames, exact: exact))
         guard gapFill == .silence, frames > 0 else { return }
         // A queue overflow skips capture frames: the silence takes their place. A restart or an xrun
@@ -486,9 +528,8 @@ public final class SegmentWriter: ChunkConsumer, @unchecked Sendable {
         guard let lost = lostSince else { return }
         lostSince = nil
         shared.withLock { $0.gaps += 1; $0.gapFrames += lost.frames }
-        if file != nil {
-            segmentGaps.append(SegmentGap(kind: .notWritten, fileFrame: 0, captureFrame: lost.frame, time: lost.time, frames: lost.frames, exact: true))
-        }
+        let gap = SegmentGap(kind: .notWritten, fileFrame: 0, captureFrame: lost.frame, time: lost.time, frames: lost.frames, exact: true)
+        if file != nil { segmentGaps.append(gap) } else { pendingGaps.append(gap) }
         events.emit(.error, "recording.lost", "audio could not be written and is lost", recording: recording.name, [
             "lost.first_frame": .int(lost.frame),
             "lost.frames": .int(lost.frames),

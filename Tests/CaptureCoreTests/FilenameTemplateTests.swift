@@ -105,4 +105,26 @@ import Testing
             """
         #expect((try? ConfigurationLoader.parse(fine, path: "x.toml"))?.recordings.count == 2)
     }
+
+    @Test func deletingForFreeSpaceMayNotReachIntoAnotherRecordingEither() throws {
+        let nested = """
+            [storage]
+            root = "/var/lib/audiocap/ondemand"
+            [[recording]]
+            name = "all"
+            directory = "/var/lib/audiocap"
+            delete_oldest_when_low = true
+            [[recording]]
+            name = "birds"
+            directory = "/var/lib/audiocap/birds"
+            """
+        do {
+            _ = try ConfigurationLoader.parse(nested, path: "x.toml")
+            Issue.record("a deletable directory holding another recording's was accepted")
+        } catch {
+            let text = "\(error)"
+            #expect(text.contains("holds the files of recording `birds`, which its delete_oldest_when_low would delete"), "\(text)")
+            #expect(text.contains("holds [storage] root"), "\(text)")
+        }
+    }
 }

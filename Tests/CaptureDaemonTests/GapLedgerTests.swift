@@ -30,7 +30,7 @@ import Synchronization
 
     func run(
         _ recording: RecordingConfiguration, _ chunks: [Chunk], options: SegmentWriter.Options = .init(),
-        before: (SegmentWriter) -> Void = { _ in }
+        before: (SegmentWriter) -> Void = { _ in }, beforeChunk: (Int) -> Void = { _ in }
     ) -> Outcome {
         let frames = Int(chunks.map(\.firstFrame).max()!) + Self.chunkFrames
         let pattern = TestPattern.data(channels: 2, frames: frames)
@@ -38,7 +38,8 @@ import Synchronization
         let events = EventLog(logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() }))
         let writer = SegmentWriter(recording: recording, format: format, events: events, logger: Logger(label: "test"), options: options)
         before(writer)
-        for spec in chunks {
+        for (index, spec) in chunks.enumerated() {
+            beforeChunk(index)
             let c = pool.acquire()!
             pattern.withUnsafeBytes { bytes in
                 c.bytes.copyMemory(from: bytes.baseAddress! + Int(spec.firstFrame) * 4, byteCount: Self.chunkFrames * 4)
@@ -163,6 +164,53 @@ import Synchronization
         #expect(out.segments[1].frames == 48_000)
     }
 
+    @Test func aDropRightAfterACutGoesAtTheStartOfTheNextFile() throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        // 1 s files of ten chunks: chunk 10, the first of the second file, is dropped. Between the two
+        // files no file is open; the gap is the second file's first entry, and the ledger still adds up.
+        var input = chunks(0..<30, start: start)
+        input.remove(at: 10)
+        for fill in [GapFill.none, .silence] {
+            let out = run(recording(dir, seconds: 1, align: .samples), input, options: .init(gapFill: fill))
+            let gaps = out.segments.map(\.gaps)
+            #expect(gaps[0].isEmpty)
+            #expect(gaps[1] == [SegmentGap(kind: .queueOverflow, fileFrame: 0, captureFrame: 48_000, time: start + 1, frames: 4800, exact: true)])
+            let inFiles = out.segments.map(\.frames).reduce(0, +)
+            let silence = out.segments.map(\.silenceFrames).reduce(0, +)
+            #expect(inFiles - silence + 4800 == 30 * 4800)
+            try FileManager.default.removeItem(atPath: dir.path)
+        }
+    }
+
+    @Test func gapsWhileBlockedAtTheEndGoIntoTheLastFilesSidecar() throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        let events = EventLog(logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() }))
+        // Plenty of room for the first file; then none, so the second cannot open and the recording
+        // stops while paused. Chunk 15 is dropped meanwhile.
+        let free = Mutex<UInt64>(1 << 40)
+        let guardian = DiskSpaceGuard(minFreeBytes: 1 << 30, events: events) { _ in
+            (free.withLock { $0 }, 1 << 41, 1, "/")
+        }
+        var input = chunks(0..<20, start: start)
+        input.remove(at: 15)
+        let out = run(recording(dir, seconds: 1, align: .samples), input, options: .init(diskGuard: guardian), beforeChunk: { index in
+            if index == 10 { free.withLock { $0 = 0 } }
+        })
+        #expect(out.segments.count == 1)
+        #expect(out.status.state == .stopped)
+        // In the last file's ledger, after its last frame: what could not be written and the drop.
+        let gaps = try #require(out.segments.last?.gaps)
+        #expect(gaps.map(\.kind) == [.queueOverflow, .notWritten])
+        #expect(gaps.allSatisfy { $0.fileFrame == 48_000 && $0.exact })
+        let gapFrames: Int64 = gaps.map(\.frames).reduce(0, +)
+        #expect(48_000 + gapFrames == 96_000)
+        let sidecar = try String(contentsOfFile: out.files[0] + ".json", encoding: .utf8)
+        #expect(sidecar.contains("\"kind\" : \"not_written\""))
+        #expect(sidecar.contains("\"kind\" : \"queue_overflow\""))
+    }
+
     @Test func anXrunIsRecordedWithItsEstimate() throws {
         let dir = try TemporaryDirectory()
         defer { dir.remove() }
@@ -183,9 +231,9 @@ import Synchronization
     @Test func theFirstFileAfterADaemonRestartRecordsTheTimeTheDaemonWasDown() throws {
         let dir = try TemporaryDirectory()
         defer { dir.remove() }
-        let out = run(recording(dir, seconds: 60, align: .samples), chunks(0..<5, start: start)) { writer in
+        let out = run(recording(dir, seconds: 60, align: .samples), chunks(0..<5, start: start), before: { writer in
             writer.expectGap(since: start - 30)
-        }
+        })
         #expect(out.segments.first?.gaps == [
             SegmentGap(kind: .daemonRestart, fileFrame: 0, captureFrame: 0, time: start - 30, frames: 30 * 48_000, exact: false),
         ])

@@ -100,6 +100,12 @@ extension EndToEnd {
                 directory = "\(dir.path)/a"
                 segment_seconds = 3600
                 align = "samples"
+                [[recording]]
+                name = "c"
+                directory = "\(dir.path)/c"
+                segment_seconds = 3600
+                align = "samples"
+                filename = "{seq}.wav"
                 """), to: dir.file("a.toml"))
             let daemon = try DaemonProcess(config: dir.file("a.toml"), directory: dir.path)
             #expect(daemon.waitForLog("ffmpeg started"))
@@ -111,12 +117,19 @@ extension EndToEnd {
                 segment_seconds = 1
                 align = "samples"
                 filename = "{seq}.wav"
+                [[recording]]
+                name = "c"
+                directory = "\(dir.path)/c"
+                segment_seconds = 2
+                align = "samples"
+                filename = "{seq}.wav"
                 """), to: dir.file("a.toml"))
             daemon.signal(SIGHUP)
             #expect(daemon.waitForLog("event=config.reloaded"), "\(daemon.log)")
             let reloaded = fields(of: daemon.lines(containing: "event=config.reloaded")[0])
             #expect(reloaded["recordings.started"] == "b")
             #expect(reloaded["recordings.stopped"] == "a")
+            #expect(reloaded["recordings.restarted"] == "c")
             #expect(daemon.waitForLog("event=segment.closed recording.name=b", count: 1, timeout: 10))
             try writeConfig("[source]\nchannels = 99\n", to: dir.file("a.toml"))
             daemon.signal(SIGHUP)
@@ -131,6 +144,13 @@ extension EndToEnd {
             let b = wavFiles(under: dir.path + "/b")
             #expect(try PatternCheck.check(channels: 2, files: b).mismatchingFrames == 0)
             #expect(partialFiles(under: dir.path).isEmpty)
+            // The changed recording handed over from one writer to the next without losing or repeating
+            // a frame, and its numbering went on.
+            let c = wavFiles(under: dir.path + "/c")
+            #expect(c.count >= 2 && c.first.map { $0.hasSuffix("/000001.wav") } == true, "\(c)")
+            let joined = try PatternCheck.check(channels: 2, files: c)
+            #expect(joined.bitExact, "\(joined)")
+            #expect(joined.frames == (try framesDelivered(daemon)), "\(joined)")
         }
 
         @Test func metricsEndpointServesPrometheusText() async throws {
