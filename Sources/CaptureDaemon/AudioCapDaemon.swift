@@ -208,7 +208,8 @@ public final class AudioCapDaemon: Service, Sendable {
         let state = CaptureStateFile(
             lastAudioEnd: end, recordings: continuous.map(\.configuration.name), clean: clean,
             sequences: Dictionary(continuous.map { ($0.configuration.name, $0.status.sequence) }, uniquingKeysWith: { max($0, $1) }))
-        if !state.write(stateDirectory: configuration.storage.state) {
+        let directory = configuration.storage.state
+        if !(await DedicatedThread.run(name: "ac-state") { state.write(stateDirectory: directory) }) {
             logger.warning("could not save the capture state", metadata: ["path": "\(CaptureStateFile.path(inStateDirectory: configuration.storage.state))"])
         }
     }
@@ -218,9 +219,11 @@ public final class AudioCapDaemon: Service, Sendable {
         let snapshots = await recordings.snapshots
         let active = snapshots.filter { $0.status.state != .stopped }.count
         let rate = Double(configuration.source.audioFormat.bytesPerSecond * active)
-        guard let disk = Self.disk(
-            at: configuration.storage.root, bytesPerSecond: rate, directories: snapshots.map(\.configuration.directory),
-            minFreeBytes: configuration.storage.minFreeBytes)
+        let root = configuration.storage.root, floor = configuration.storage.minFreeBytes
+        let directories = snapshots.map(\.configuration.directory)
+        guard let disk = await DedicatedThread.run(name: "ac-statvfs", {
+            Self.disk(at: root, bytesPerSecond: rate, directories: directories, minFreeBytes: floor)
+        })
         else { return }
         lowSpaceWarning.update(secondsLeft: disk.estimatedSecondsLeft, freeBytes: disk.freeBytes, path: disk.path)
     }

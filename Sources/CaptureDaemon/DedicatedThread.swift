@@ -19,4 +19,12 @@ enum DedicatedThread {
         thread.name = name
         thread.start()
     }
+
+    /// Runs blocking `work` (file-system calls) on a thread of its own and returns its result, so
+    /// Swift's shared executor never waits on a disk.
+    static func run<T: Sendable>(name: String, _ work: @escaping @Sendable () -> T) async -> T {
+        await withCheckedContinuation { continuation in
+            start(name: name) { continuation.resume(returning: work()) }
+        }
+    }
 }

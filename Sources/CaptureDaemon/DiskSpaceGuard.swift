@@ -20,9 +20,11 @@ public final class DiskSpaceGuard: Sendable {
 
     public let minFreeBytes: Int64
     private let events: EventLog
-    /// Recordings by name: their directory and whether their files may be deleted for space. The lock is
-    /// also held while deleting, so two writers never prune at once.
+    /// Recordings by name: their directory and whether their files may be deleted for space.
     private let recordings = Mutex<[String: (directory: String, deletable: Bool)]>([:])
+    /// Held while deleting, so two writers never prune at once (apart from the registry, which the
+    /// recording controller touches and must never wait on a deletion).
+    private let deleting = Mutex(())
 
     /// How free space is measured: `statvfs` (tests give their own).
     typealias Probe = @Sendable (String) -> (free: UInt64, total: UInt64, device: UInt64, probe: String)?
@@ -53,7 +55,8 @@ public final class DiskSpaceGuard: Sendable {
     public func check(directory: String) -> Verdict {
         guard isEnabled, let space = probe(directory) else { return .ok }
         if space.free >= UInt64(minFreeBytes) { return .ok }
-        return recordings.withLock { registered -> Verdict in
+        let registered = recordings.withLock { $0 }
+        return deleting.withLock { _ -> Verdict in
             var free = probe(directory)?.free ?? space.free
             guard free < UInt64(minFreeBytes) else { return .ok }
             var candidates: [(path: String, bytes: Int64, modified: Date, recording: String)] = []
