@@ -57,6 +57,9 @@ demo: build
 
 ifeq ($(BUILD),1)
 $(addprefix $(BUILT)/,$(PROGRAMS) generate-manpage): $(SOURCES)
+	@if [ "$(BUILT)" != ".build/release" ]; then \
+	    echo "BUILT=$(BUILT) is not where make builds (.build/release): add BUILD=0 to install it as it is" >&2; exit 1; \
+	fi
 	$(SWIFT) build -c release --static-swift-stdlib
 	touch $(addprefix .build/release/,$(PROGRAMS) generate-manpage)
 else

@@ -216,10 +216,12 @@ public final class SegmentWriter: ChunkConsumer, @unchecked Sendable {
                 pauseForSpace(freeBytes: free)
             }
         }
+        if dropReport.gaps > 0, let last = dropReport.lastEmitted, now - last >= 10 { reportDropped(now: now) }
     }
 
     public func finish() {
         closeSegment()
+        reportDropped()
         reportLost()
         attachPendingGapsToLastFile()
         shared.withLock { $0.state = .stopped; $0.currentFile = nil }
@@ -499,17 +501,41 @@ public final class SegmentWriter: ChunkConsumer, @unchecked Sendable {
 
     // MARK: - Losses
 
+    /// A queue overflow: in the ledger at once, exactly. The event is the first drop's, and while drops
+    /// go on (a disk that stays slow) at most one every 10 s, summing those since the last, so a recording
+    /// that is behind does not also flood the log.
     private func noteDropped(from frame: Int64, frames: Int64, time: Double) {
         if file != nil { segmentDropped += frames }
         shared.withLock { $0.droppedFrames += frames }
         recordGap(.queueOverflow, captureFrame: frame, time: time - format.seconds(frames: frames), frames: frames, exact: true)
+        if dropReport.gaps == 0 { dropReport.first = (frame, time - format.seconds(frames: frames)) }
+        dropReport.gaps += 1
+        dropReport.frames += frames
+        let now = SystemClock.monotonic()
+        if dropReport.lastEmitted.map({ now - $0 >= 10 }) ?? true { reportDropped(now: now) }
+    }
+
+    private func reportDropped(now: Double = SystemClock.monotonic()) {
+        guard dropReport.gaps > 0 else { return }
+        let report = dropReport
+        dropReport = DropReport(lastEmitted: now)
         events.emit(.warning, "recording.dropped", "audio dropped: this recording fell behind and its queue was full", recording: recording.name, [
-            "drop.first_frame": .int(frame),
-            "drop.frames": .int(frames),
-            "drop.seconds": .double(format.seconds(frames: frames)),
-            "drop.time": .string(Timestamp.iso8601(time - format.seconds(frames: frames))),
+            "drop.first_frame": .int(report.first.frame),
+            "drop.frames": .int(report.frames),
+            "drop.seconds": .double(format.seconds(frames: report.frames)),
+            "drop.time": .string(Timestamp.iso8601(report.first.time)),
+            "drop.gaps": .int(Int64(report.gaps)),
         ])
     }
+
+    /// Drops not yet reported in an event.
+    private struct DropReport {
+        var lastEmitted: Double? = nil
+        var gaps = 0
+        var frames: Int64 = 0
+        var first: (frame: Int64, time: Double) = (0, 0)
+    }
+    private var dropReport = DropReport()
 
     /// Counts audio that arrived while no file could be written; reported as one range when writing resumes.
     private func noteLost(frame: Int64, frames: Int64, time: Double) {

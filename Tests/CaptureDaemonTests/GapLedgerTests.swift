@@ -211,6 +211,22 @@ import Synchronization
         #expect(sidecar.contains("\"kind\" : \"queue_overflow\""))
     }
 
+    @Test func dropsWhileBehindAreEachInTheLedgerButSummedInTheEvents() throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        var input = chunks(0..<12, start: start)
+        input.remove(at: 9)
+        input.remove(at: 6)
+        input.remove(at: 3)
+        let out = run(recording(dir, seconds: 60, align: .samples), input)
+        #expect(out.segments.flatMap(\.gaps).map(\.captureFrame) == [14_400, 28_800, 43_200])
+        // The first drop at once; the two after it within 10 s in one event when the recording ends.
+        let dropped = out.events.filter { $0.kind == "recording.dropped" }
+        #expect(dropped.map { $0.fields["drop.gaps"] } == [.int(1), .int(2)])
+        #expect(dropped.map { $0.fields["drop.frames"] } == [.int(4800), .int(9600)])
+        #expect(dropped.map { $0.fields["drop.first_frame"] } == [.int(14_400), .int(28_800)])
+    }
+
     @Test func anXrunIsRecordedWithItsEstimate() throws {
         let dir = try TemporaryDirectory()
         defer { dir.remove() }
