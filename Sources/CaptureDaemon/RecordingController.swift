@@ -203,6 +203,13 @@ public actor RecordingController {
         }
         for recording in wanted {
             if let old = entries[recording.name], old.writer.recording == recording { continue }
+            if let old = entries[recording.name], old.kind == .onDemand {
+                // On-demand recordings are left alone: the configured one waits until that one stops.
+                events.emit(.error, "config.recording_conflict", "an on-demand recording has this name; the configured one was not started", recording: recording.name, [
+                    "recording.directory": .string(old.writer.recording.directory),
+                ])
+                continue
+            }
             let entry = Self.makeEntry(recording, kind: .continuous, stopsAt: nil, format: format, queueChunks: queueChunks, pool: pool, events: events, logger: logger, options: options)
             if let old = entries[recording.name] {
                 // The new writer takes over from the next chunk on: nothing lost, nothing written twice.
