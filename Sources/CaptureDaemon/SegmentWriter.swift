@@ -232,8 +232,8 @@ public final class SegmentWriter: ChunkConsumer, @unchecked Sendable {
     private func attachPendingGapsToLastFile() {
         guard !pendingGaps.isEmpty else { return }
         defer { pendingGaps.removeAll() }
-        guard var info = closed.withLock({ $0.last }) else {
-            logger.warning("gaps with no file to record them in: the recording never wrote one", metadata: [
+        guard var info = closed.withLock({ $0.last }), FileManager.default.fileExists(atPath: info.path) else {
+            logger.warning("gaps with no file to record them in: the recording has no file left", metadata: [
                 "gaps": "\(pendingGaps.count)", "gap_frames": "\(pendingGaps.reduce(0) { $0 + $1.frames })",
             ])
             return
