@@ -217,14 +217,7 @@ public final class AudioCapDaemon: Service, Sendable {
     /// Raises or clears the low-space warning from the free space and the running recordings' rate.
     private func checkDiskSpace() async {
         let snapshots = await recordings.snapshots
-        let active = snapshots.filter { $0.status.state != .stopped }.count
-        let rate = Double(configuration.source.audioFormat.bytesPerSecond * active)
-        let root = configuration.storage.root, floor = configuration.storage.minFreeBytes
-        let directories = snapshots.map(\.configuration.directory)
-        guard let disk = await DedicatedThread.run(name: "ac-statvfs", {
-            Self.disk(at: root, bytesPerSecond: rate, directories: directories, minFreeBytes: floor)
-        })
-        else { return }
+        guard let disk = await DedicatedThread.run(name: "ac-statvfs", { [self] in diskStatus(snapshots) }) else { return }
         lowSpaceWarning.update(secondsLeft: disk.estimatedSecondsLeft, freeBytes: disk.freeBytes, path: disk.path)
     }
 

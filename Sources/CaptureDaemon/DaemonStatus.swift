@@ -20,7 +20,6 @@ extension AudioCapDaemon {
         let recordingResponses = snapshots.map(Self.recordingResponse)
         let droppedFrames = levelQueue.droppedFrames + snapshots.reduce(Int64(0)) { $0 + $1.status.droppedFrames }
             + counters.framesLostNoBuffer.load(ordering: .relaxed)
-        let active = snapshots.filter { $0.status.state != .stopped }.count
         return StatusResponse(
             version: AudioCapVersion.string,
             pid: getpid(),
@@ -40,10 +39,7 @@ extension AudioCapDaemon {
                 consumers: consumers),
             droppedFrames: droppedFrames,
             levels: levelsResponse(),
-            disk: Self.disk(
-                at: configuration.storage.root, bytesPerSecond: Double(format.bytesPerSecond * max(active, 0)),
-                directories: snapshots.map(\.configuration.directory), minFreeBytes: configuration.storage.minFreeBytes,
-                lowSpace: lowSpaceWarning.isLow),
+            disk: diskStatus(snapshots),
             recordings: recordingResponses, clockSynchronized: clockCheck.isSynchronized)
     }
 
@@ -96,6 +92,16 @@ extension AudioCapDaemon {
             frames: info.frames, durationSeconds: info.durationSeconds, startTime: info.startTime,
             peakDBFS: info.peakDBFS.map { ChannelLevels.clamped($0) }, rmsDBFS: info.rmsDBFS.map { ChannelLevels.clamped($0) },
             droppedFrames: info.droppedFrames, restarts: info.restarts, bytes: info.bytes)
+    }
+
+    /// The recordings' disk: free space, and how long it lasts at the rate the running recordings write.
+    /// Blocking (`statvfs`).
+    func diskStatus(_ snapshots: [RecordingController.Snapshot]) -> DiskStatus? {
+        let active = snapshots.filter { $0.status.state != .stopped }.count
+        return Self.disk(
+            at: configuration.storage.root, bytesPerSecond: Double(configuration.source.audioFormat.bytesPerSecond * active),
+            directories: snapshots.map(\.configuration.directory), minFreeBytes: configuration.storage.minFreeBytes,
+            lowSpace: lowSpaceWarning.isLow)
     }
 
     /// Free space of the file system holding the first recording's directory (or `path`, or their

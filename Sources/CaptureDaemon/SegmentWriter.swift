@@ -159,8 +159,7 @@ public final class SegmentWriter: ChunkConsumer, @unchecked Sendable {
             // The first audio after the daemon started: the time since the last file's end is missing.
             previousAudioEnd = nil
             let frames = format.frames(seconds: min(366 * 86_400, max(0, chunk.startTime - end)))
-            shared.withLock { $0.gaps += 1; $0.gapFrames += frames }
-            pendingGaps.append(SegmentGap(kind: .daemonRestart, fileFrame: 0, captureFrame: chunk.firstFrame, time: end, frames: frames, exact: false))
+            keep(SegmentGap(kind: .daemonRestart, fileFrame: 0, captureFrame: chunk.firstFrame, time: end, frames: frames, exact: false))
         }
         if let expected = expectedFrame, chunk.firstFrame > expected {
             noteDropped(from: expected, frames: chunk.firstFrame - expected, time: chunk.startTime)
@@ -438,30 +437,35 @@ public final class SegmentWriter: ChunkConsumer, @unchecked Sendable {
     /// file. With `gap_fill = "silence"` the gap's length of silence is written first (at most up to the
     /// end of the file, which is then closed).
     private func recordGap(_ kind: SegmentGap.Kind, captureFrame: Int64, time: Double, frames: Int64, exact: Bool) {
-        shared.withLock { $0.gaps += 1; $0.gapFrames += frames }
-        guard let file else {
-            // Between two files (or while blocked): the next file starts with it. Not filled: that file
-            // starts at the audio after the gap.
-            pendingGaps.append(SegmentGap(kind: kind, fileFrame: 0, captureFrame: captureFrame, time: time, frames: frames, exact: exact))
-            return
-        }
-        segmentGaps.append(SegmentGap(kind: kind, fileFrame: file.frames, captureFrame: captureFrame, time: time, frames: frames, exact: exact))
-        guard gapFill == .silence, frames > 0 else { return }
+        // Between two files (or while blocked) the next file starts with it, not filled: that file starts
+        // at the audio after the gap.
+        guard keep(SegmentGap(kind: kind, fileFrame: 0, captureFrame: captureFrame, time: time, frames: frames, exact: exact)),
+            gapFill == .silence, frames > 0
+        else { return }
         // A queue overflow skips capture frames: the silence takes their place. A restart or an xrun
         // does not: the silence moves the timeline of the file.
         let skipsCapture = kind == .queueOverflow
-        let left: Int64
-        switch clock.alignment {
-        case .samples:
-            left = max(0, segmentFirstFrame + clock.framesPerSegment - captureFrame - timelineShift)
-        case .clock:
-            left = clock.framesBefore(boundary: nextBoundary, firstFrameTime: time)
-        }
+        let left = framesLeftInSegment(at: captureFrame, time: time)
         let wanted = min(frames, left)
         let filled = writeSilence(frames: wanted)
         if !skipsCapture { timelineShift += filled }
         if self.file != nil, !segmentGaps.isEmpty { segmentGaps[segmentGaps.count - 1].filledFrames = filled }
         if self.file != nil, filled == left, frames >= left { closeSegment() }
+    }
+
+    /// Counts `gap` in status and keeps it in the open file's ledger at the file's current end, or, with no
+    /// file open, for the next file (at its frame 0). Returns whether a file was open.
+    @discardableResult
+    private func keep(_ gap: SegmentGap) -> Bool {
+        shared.withLock { $0.gaps += 1; $0.gapFrames += gap.frames }
+        guard let file else {
+            pendingGaps.append(gap)
+            return false
+        }
+        var gap = gap
+        gap.fileFrame = file.frames
+        segmentGaps.append(gap)
+        return true
     }
 
     /// Appends `frames` of silence to the open file for the last gap of the ledger; returns the frames
@@ -553,9 +557,7 @@ public final class SegmentWriter: ChunkConsumer, @unchecked Sendable {
     private func reportLost() {
         guard let lost = lostSince else { return }
         lostSince = nil
-        shared.withLock { $0.gaps += 1; $0.gapFrames += lost.frames }
-        let gap = SegmentGap(kind: .notWritten, fileFrame: 0, captureFrame: lost.frame, time: lost.time, frames: lost.frames, exact: true)
-        if file != nil { segmentGaps.append(gap) } else { pendingGaps.append(gap) }
+        keep(SegmentGap(kind: .notWritten, fileFrame: 0, captureFrame: lost.frame, time: lost.time, frames: lost.frames, exact: true))
         events.emit(.error, "recording.lost", "audio could not be written and is lost", recording: recording.name, [
             "lost.first_frame": .int(lost.frame),
             "lost.frames": .int(lost.frames),

@@ -66,6 +66,14 @@ import Synchronization
         }
     }
 
+    /// `count` chunks from `start`; ffmpeg restarts before chunk `after`, whose audio comes `outage` seconds
+    /// later than it would have (the capture frames go on).
+    func restarted(after: Int, of count: Int, outage: Double) -> [Chunk] {
+        var following = chunks(after..<count, start: start, delay: outage)
+        following[0].followsRestart = true
+        return chunks(0..<after, start: start) + following
+    }
+
     func recording(_ dir: TemporaryDirectory, seconds: Int, align: SegmentAlignment) -> RecordingConfiguration {
         var recording = RecordingConfiguration(name: "t", directory: dir.path)
         recording.segmentSeconds = seconds
@@ -110,10 +118,7 @@ import Synchronization
         let dir = try TemporaryDirectory()
         defer { dir.remove() }
         // 1 s of audio, ffmpeg restarts, 0.5 s pass, the capture frames go on.
-        var input = chunks(0..<10, start: start)
-        var after = chunks(10..<30, start: start, delay: 0.5)
-        after[0].followsRestart = true
-        input += after
+        let input = restarted(after: 10, of: 30, outage: 0.5)
         let out = run(recording(dir, seconds: 2, align: .clock), input)
         let gaps = out.segments.flatMap(\.gaps)
         #expect(gaps == [SegmentGap(kind: .ffmpegRestart, fileFrame: 48_000, captureFrame: 48_000, time: start + 1, frames: 24_000, exact: false)])
@@ -129,10 +134,7 @@ import Synchronization
     @Test func aRestartFilledWithSilenceKeepsTheFileTrueToTheClock() throws {
         let dir = try TemporaryDirectory()
         defer { dir.remove() }
-        var input = chunks(0..<10, start: start)
-        var after = chunks(10..<30, start: start, delay: 0.5)
-        after[0].followsRestart = true
-        input += after
+        let input = restarted(after: 10, of: 30, outage: 0.5)
         let out = run(recording(dir, seconds: 2, align: .clock), input, options: .init(gapFill: .silence))
         // 2 s of timeline: 1 s of audio, 0.5 s of silence, 0.5 s of audio.
         let first = try samples(out.files[0])
@@ -150,10 +152,7 @@ import Synchronization
         let dir = try TemporaryDirectory()
         defer { dir.remove() }
         // 1 s of audio, then a 5 s outage: only the 1 s left of the 2 s file is filled.
-        var input = chunks(0..<10, start: start)
-        var after = chunks(10..<20, start: start, delay: 5)
-        after[0].followsRestart = true
-        input += after
+        let input = restarted(after: 10, of: 20, outage: 5)
         let out = run(recording(dir, seconds: 2, align: .clock), input, options: .init(gapFill: .silence))
         #expect(out.segments.count == 2)
         #expect(try samples(out.files[0]).count / 2 == 96_000)

@@ -1,6 +1,7 @@
 // Runs the built audiocapd in a test: its own directory, config, log file, signals.
 import Foundation
 import TestSupport
+import Testing
 
 #if canImport(Glibc)
 import Glibc
@@ -154,4 +155,49 @@ func partialBytes(under directory: String) -> Int {
 @discardableResult
 func waitForAudio(under directory: String, moreThan from: Int = 0, bytes: Int = 96_000, timeout: Double = 15) -> Bool {
     waitUntil(timeout: timeout) { partialBytes(under: directory) >= from + bytes }
+}
+
+/// A daemon configuration on the paced test microphone (`device = "testmic"`), control API off, with the
+/// given extra `[source]` lines and one `[[recording]]` per name: `DIR/NAME`, one `{seq}.wav` file an hour,
+/// cut on samples.
+func testMicConfig(
+    _ dir: TemporaryDirectory, source: String = "", recordings: [String] = ["r"], queueSeconds: Double = 30
+) -> String {
+    var text = """
+        [source]
+        device = "testmic"
+        \(source)
+        [queue]
+        seconds = \(queueSeconds)
+        [control]
+        socket = ""
+        [storage]
+        root = "\(dir.path)/ondemand"
+        state = "\(dir.path)/state"
+
+        """
+    for name in recordings {
+        text += """
+            [[recording]]
+            name = "\(name)"
+            directory = "\(dir.path)/\(name)"
+            segment_seconds = 3600
+            align = "samples"
+            filename = "{seq}.wav"
+
+            """
+    }
+    return text
+}
+
+/// Mounts a tmpfs of `size` (mount's syntax, e.g. "1m") at `path`, created when missing. Needs root.
+func mountTmpfs(at path: String, size: String) throws {
+    try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+    let mount = try ProcessRunner.run("mount", ["-t", "tmpfs", "-o", "size=\(size)", "tmpfs", path])
+    try #require(mount.status == 0, "cannot mount tmpfs: \(String(decoding: mount.stderr, as: UTF8.self))")
+}
+
+/// Unmounts what `mountTmpfs` mounted (lazily, so open files do not keep it).
+func unmount(_ path: String) {
+    _ = try? ProcessRunner.run("umount", ["-l", path])
 }

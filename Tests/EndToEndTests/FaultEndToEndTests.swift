@@ -17,22 +17,7 @@ extension EndToEnd {
             defer { mic.stop() }
             let dir = try TemporaryDirectory()
             defer { dir.remove() }
-            try writeConfig("""
-                [source]
-                device = "testmic"
-                stall_seconds = 1.5
-                restart_delay_seconds = 0.2
-                [control]
-                socket = ""
-                [storage]
-                root = "\(dir.path)/ondemand"
-                state = "\(dir.path)/state"
-                [[recording]]
-                name = "r"
-                directory = "\(dir.path)/r"
-                segment_seconds = 3600
-                filename = "{seq}.wav"
-                """, to: dir.file("a.toml"))
+            try writeConfig(testMicConfig(dir, source: "stall_seconds = 1.5\nrestart_delay_seconds = 0.2"), to: dir.file("a.toml"))
             let daemon = try DaemonProcess(config: dir.file("a.toml"), directory: dir.path, environment: mic.environment)
             #expect(daemon.waitForLog("ffmpeg started"))
             // Half a second of audio reaches the file before the fault.
@@ -68,10 +53,8 @@ extension EndToEnd {
             let dir = try TemporaryDirectory()
             defer { dir.remove() }
             let small = dir.file("small")
-            try FileManager.default.createDirectory(atPath: small, withIntermediateDirectories: true)
-            let mount = try ProcessRunner.run("mount", ["-t", "tmpfs", "-o", "size=1m", "tmpfs", small])
-            try #require(mount.status == 0, "cannot mount tmpfs: \(String(decoding: mount.stderr, as: UTF8.self))")
-            defer { _ = try? ProcessRunner.run("umount", ["-l", small]) }
+            try mountTmpfs(at: small, size: "1m")
+            defer { unmount(small) }
             try writeConfig("""
                 [source]
                 device = "testmic"
@@ -107,7 +90,7 @@ extension EndToEnd {
             }
             #expect(daemon.waitForLog("event=recording.resumed", timeout: 15), "\(daemon.log)")
             #expect(daemon.waitForLog("event=recording.lost", timeout: 5))
-            usleep(1_500_000)
+            #expect(waitForAudio(under: small))
             #expect(daemon.terminate().status == 0)
 
             // The other recording never noticed.

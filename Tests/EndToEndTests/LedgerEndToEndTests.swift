@@ -82,41 +82,13 @@ func unwrappedJump(_ jump: Int, near estimate: Int) -> Int {
 extension EndToEnd {
     @Suite(.serialized, .enabled(if: TestMic.isAvailable, "the ALSA test microphone needs pulseaudio, pactl, pacat and libasound2-plugins"))
     struct LedgerEndToEndTests {
-        func config(_ dir: TemporaryDirectory, source: String = "", recordings: [String] = ["r"], queueSeconds: Double = 30) -> String {
-            var text = """
-                [source]
-                device = "testmic"
-                \(source)
-                [queue]
-                seconds = \(queueSeconds)
-                [control]
-                socket = ""
-                [storage]
-                root = "\(dir.path)/ondemand"
-                state = "\(dir.path)/state"
-
-                """
-            for name in recordings {
-                text += """
-                    [[recording]]
-                    name = "\(name)"
-                    directory = "\(dir.path)/\(name)"
-                    segment_seconds = 3600
-                    align = "samples"
-                    filename = "{seq}.wav"
-
-                    """
-            }
-            return text
-        }
-
         @Test func ffmpegKilledTenTimesAtRandomMomentsLosesOnlyTheOutages() throws {
             let mic = try TestMic.start()
             defer { mic.stop() }
             let dir = try TemporaryDirectory()
             defer { dir.remove() }
             // A short first pause so ten restarts (the pause doubles each time) fit in about 10 s.
-            try writeConfig(config(dir, source: "restart_delay_seconds = 0.01"), to: dir.file("a.toml"))
+            try writeConfig(testMicConfig(dir, source: "restart_delay_seconds = 0.01"), to: dir.file("a.toml"))
             let daemon = try DaemonProcess(config: dir.file("a.toml"), directory: dir.path, environment: mic.environment)
             #expect(waitForAudio(under: dir.path + "/r"))
             var recoveries: [Double] = []
@@ -161,7 +133,7 @@ extension EndToEnd {
             defer { mic.stop() }
             let dir = try TemporaryDirectory()
             defer { dir.remove() }
-            try writeConfig(config(dir, source: "restart_delay_seconds = 0.2\nstall_seconds = 2"), to: dir.file("a.toml"))
+            try writeConfig(testMicConfig(dir, source: "restart_delay_seconds = 0.2\nstall_seconds = 2"), to: dir.file("a.toml"))
             let daemon = try DaemonProcess(config: dir.file("a.toml"), directory: dir.path, environment: mic.environment)
             #expect(waitForAudio(under: dir.path + "/r"))
             // Unplugged: the device goes away for 3 s.
@@ -203,7 +175,7 @@ extension EndToEnd {
             defer { dir.remove() }
             // A 1 s queue and a writer that stops for 3 s after 1 s of audio: about 2 s are dropped for it.
             try writeConfig(
-                config(dir, source: "gap_fill = \"silence\"", recordings: ["slow", "fast"], queueSeconds: 1),
+                testMicConfig(dir, source: "gap_fill = \"silence\"", recordings: ["slow", "fast"], queueSeconds: 1),
                 to: dir.file("a.toml"))
             var environment = mic.environment
             environment["AUDIOCAP_FAULT_WRITER_STALL"] = "slow:1:3"
@@ -260,7 +232,7 @@ extension EndToEnd {
             defer { dir.remove() }
             // 1 s files of 192,000 bytes of audio: at most three closed ones are kept.
             try writeConfig(
-                config(dir).replacingOccurrences(of: "segment_seconds = 3600", with: "segment_seconds = 1\nmax_bytes = 600000"),
+                testMicConfig(dir).replacingOccurrences(of: "segment_seconds = 3600", with: "segment_seconds = 1\nmax_bytes = 600000"),
                 to: dir.file("a.toml"))
             let daemon = try DaemonProcess(config: dir.file("a.toml"), directory: dir.path, environment: mic.environment)
             #expect(daemon.waitForLog("event=segment.deleted", count: 3, timeout: 20), "\(daemon.log)")
@@ -286,10 +258,8 @@ extension EndToEnd {
             let dir = try TemporaryDirectory()
             defer { dir.remove() }
             let disk = dir.file("disk")
-            try FileManager.default.createDirectory(atPath: disk, withIntermediateDirectories: true)
-            let mount = try ProcessRunner.run("mount", ["-t", "tmpfs", "-o", "size=3m", "tmpfs", disk])
-            try #require(mount.status == 0, "cannot mount tmpfs: \(String(decoding: mount.stderr, as: UTF8.self))")
-            defer { _ = try? ProcessRunner.run("umount", ["-l", disk]) }
+            try mountTmpfs(at: disk, size: "3m")
+            defer { unmount(disk) }
             // Two recordings on a 3 MiB disk that must keep 1.5 MB free: `old` may be deleted, `keep` not.
             try writeConfig("""
                 [source]
@@ -324,8 +294,10 @@ extension EndToEnd {
             var info = statvfs()
             #expect(statvfs(disk, &info) == 0)
             #expect(Int(info.f_bavail) * Int(info.f_frsize) > 1_500_000 - 400_000)
-            // Free space: `keep`'s closed file goes; both resume by themselves.
-            usleep(1_000_000)
+            // Free space once `keep` has paused and closed its file: that file goes; both resume by themselves.
+            #expect(waitUntil(timeout: 10) {
+                partialFiles(under: disk + "/keep").isEmpty && !wavFiles(under: disk + "/keep").isEmpty
+            })
             var removedFrames = 0
             for path in wavFiles(under: disk + "/keep") {
                 removedFrames += ffprobeFrames(path) ?? 0
@@ -333,7 +305,7 @@ extension EndToEnd {
             }
             #expect(daemon.waitForLog("event=recording.resumed", timeout: 15), "\(daemon.log)")
             let recovery = Date().timeIntervalSince(pausedAt)
-            usleep(1_000_000)
+            #expect(waitForAudio(under: disk + "/keep"))
             #expect(daemon.terminate().status == 0)
             let delivered = try framesDelivered(daemon)
             let keep = try LedgerReading(directory: disk + "/keep")
@@ -354,7 +326,7 @@ extension EndToEnd {
             defer { mic.stop() }
             let dir = try TemporaryDirectory()
             defer { dir.remove() }
-            try writeConfig(config(dir), to: dir.file("a.toml"))
+            try writeConfig(testMicConfig(dir), to: dir.file("a.toml"))
             let first = try DaemonProcess(config: dir.file("a.toml"), directory: dir.path, environment: mic.environment)
             #expect(waitForAudio(under: dir.path + "/r", bytes: 192_000))
             first.kill9()
