@@ -2,6 +2,9 @@
 #define _GNU_SOURCE
 #include <fcntl.h>
 #include <pthread.h>
+#include <stdio.h>
+#include <errno.h>
+#include <sys/syscall.h>
 #include <string.h>
 #include <sys/timex.h>
 #include <unistd.h>
@@ -20,3 +23,12 @@ int audiocap_clock_synchronized(void) {
 }
 
 int audiocap_set_thread_name(const char *name) { return pthread_setname_np(pthread_self(), name); }
+
+int audiocap_rename_noreplace(const char *from, const char *to) {
+#ifdef SYS_renameat2
+    return (int)syscall(SYS_renameat2, AT_FDCWD, from, AT_FDCWD, to, 1 /* RENAME_NOREPLACE */);
+#else
+    errno = ENOSYS;
+    return -1;
+#endif
+}

@@ -27,6 +27,8 @@ public final class AudioCapDaemon: Service, Sendable {
     public let diskGuard: DiskSpaceGuard
     let lowSpaceWarning: LowSpaceWarning
     let clockCheck: ClockCheck
+    /// Steps of the wall clock (checked every second): an event, and age-based retention pauses.
+    public let clockSteps: ClockStepWatch
     private let levelThread: ConsumerThread
     var levelMonitorQueue: ChunkChannel { levelThread.channel }
     private let logger: Logger
@@ -60,10 +62,13 @@ public final class AudioCapDaemon: Service, Sendable {
         diskGuard = DiskSpaceGuard(minFreeBytes: configuration.storage.minFreeBytes, events: events)
         lowSpaceWarning = LowSpaceWarning(warningHours: configuration.storage.lowSpaceWarningHours, events: events)
         clockCheck = ClockCheck(events: events)
+        let clockSteps = ClockStepWatch(events: events)
+        self.clockSteps = clockSteps
         recordings = RecordingController(
             format: format, queueChunks: queueChunks, pool: pool, fanout: fanout, events: events, logger: logger,
             storageRoot: configuration.storage.root, continuous: configuration.recordings,
-            options: SegmentWriter.Options(gapFill: source.gapFill, diskGuard: diskGuard, faults: FaultInjection.fromEnvironment()))
+            options: SegmentWriter.Options(gapFill: source.gapFill, diskGuard: diskGuard, faults: FaultInjection.fromEnvironment(),
+                clockSteps: clockSteps))
     }
 
     public func run() async throws {
@@ -72,7 +77,14 @@ public final class AudioCapDaemon: Service, Sendable {
         DedicatedThread.start(name: "ac-repair") { [self] in
             // Read before anything rewrites it: where the audio of the last run ended. After a crash the
             // files it left open say it better (their last write), and for which recordings.
-            var previous = CaptureStateFile.read(stateDirectory: configuration.storage.state)
+            var previous: CaptureStateFile?
+            do {
+                previous = try CaptureStateFile.read(stateDirectory: configuration.storage.state)
+            } catch {
+                events.emit(.warning, "state.damaged", "the saved capture state is damaged and ignored", [
+                    "state.path": .string(error.path), "error": .string(error.description),
+                ])
+            }
             let partials = repairPartialFiles()
             if let lastWrite = partials.values.max(), !(previous?.clean ?? false) {
                 let names = Array(Set(partials.keys).union(previous?.recordings ?? [])).sorted()
@@ -98,6 +110,7 @@ public final class AudioCapDaemon: Service, Sendable {
             "recordings": .string(configuration.recordings.map(\.name).joined(separator: ",")),
         ]) { $1 })
         clockCheck.check()
+        clockSteps.check()
         levelThread.start()
         fanout.add(levelThread.channel)
         await recordings.startContinuous(previous: previous)
@@ -180,6 +193,7 @@ public final class AudioCapDaemon: Service, Sendable {
         while !Task.isCancelled {
             try? await Task.sleep(for: .seconds(1))
             await recordings.stopExpired()
+            clockSteps.check()
             ticks += 1
             if ticks % 10 == 0 {
                 let last = counters.lastAudioMonotonic
@@ -193,10 +207,12 @@ public final class AudioCapDaemon: Service, Sendable {
             let snapshots = await recordings.snapshots
             let status = source.status
             let drops = levelThread.channel.droppedFrames + snapshots.reduce(Int64(0)) { $0 + $1.status.droppedFrames }
-            health.tick(
-                phase: status.phase, lastAudio: counters.lastAudioMonotonic, drops: drops,
+            let levels = levelThread.channel
+            health.tick(HealthMonitor.Observation(
+                phase: status.phase, lastAudio: counters.lastAudioMonotonic,
+                levelsTaken: levels.takenChunkCount, levelsWaiting: levels.depth, drops: drops,
                 recordings: snapshots.count, blocked: snapshots.filter { $0.status.state == .blocked }.count,
-                lastExit: status.lastExit)
+                lastExit: status.lastExit))
         }
     }
 
@@ -229,9 +245,14 @@ public final class AudioCapDaemon: Service, Sendable {
         var directories = configuration.recordings.map { ($0.directory, Optional($0.name)) }
         directories.append((configuration.storage.root, nil))
         var seen = Set<String>()
+        let notifier = SystemdNotifier()
         for (directory, name) in directories where seen.insert(directory).inserted {
+            // A large archive takes a while to walk: ask systemd for more start-up time as we go, so a
+            // slow disk never turns the repair into a start timeout and a restart loop.
+            notifier.notify("EXTEND_TIMEOUT_USEC=60000000\nSTATUS=repairing files left open in \(directory)")
             for result in PartialRepair.repairAll(under: directory) {
                 if let modified = result.lastModified, let name { latest[name] = max(latest[name] ?? modified, modified) }
+                writeRepairedSidecar(result, recording: name)
                 events.emit(.warning, "segment.repaired", "a file left open by a crash was repaired", recording: name, [
                     "segment.path": .string(result.path),
                     "segment.original_path": .string(result.originalPath),
@@ -242,5 +263,23 @@ public final class AudioCapDaemon: Service, Sendable {
             }
         }
         return latest
+    }
+
+    /// Gives a repaired file the sidecar its writer could not write: its frames, format and an estimated
+    /// start (its last write less its duration), with `gaps_known: false` (the ledger of the run that
+    /// wrote it died with that run). Keeps a sidecar that is already there.
+    private func writeRepairedSidecar(_ result: RepairResult, recording: String?) {
+        guard case .repaired = result.action, let format = result.format,
+            !FileManager.default.fileExists(atPath: SegmentSidecar.path(for: result.path))
+        else { return }
+        let duration = Double(result.frames) / Double(format.sampleRate)
+        let end = result.lastModified ?? Date().timeIntervalSince1970
+        let info = SegmentInfo(
+            recording: recording ?? "", path: result.path, sequence: 0, firstFrame: 0, frames: result.frames,
+            durationSeconds: duration, startTime: end - duration, peakDBFS: [], rmsDBFS: [], droppedFrames: 0,
+            restarts: 0, bytes: result.bytes)
+        if let failure = SegmentSidecar(segment: info, format: format, gapsKnown: false).write() {
+            logger.warning("could not write the repaired file's sidecar", metadata: ["segment.path": "\(result.path)", "error": "\(failure)"])
+        }
     }
 }

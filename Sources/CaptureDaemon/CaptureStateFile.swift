@@ -24,21 +24,43 @@ public struct CaptureStateFile: Sendable, Codable, Equatable {
 
     public static func path(inStateDirectory directory: String) -> String { directory + "/capture.json" }
 
-    /// The file's contents, or nil when it is missing or unreadable (then no gap is recorded).
-    public static func read(stateDirectory: String) -> CaptureStateFile? {
-        guard let data = FileManager.default.contents(atPath: path(inStateDirectory: stateDirectory)) else { return nil }
-        return try? decoder.decode(CaptureStateFile.self, from: data)
+    /// Why the file could not be used.
+    public struct Damaged: Error, CustomStringConvertible {
+        public var path: String
+        public var reason: String
+        public var description: String { "\(path) is damaged (\(reason)); it is ignored, so no restart gap is recorded this time" }
     }
 
-    /// Writes the file through a temporary name and a rename. Blocking file I/O; failures are returned.
+    /// The file's contents, or nil when there is none. Throws ``Damaged`` when it cannot be read or
+    /// holds values no daemon writes (a time that is not finite or far outside this era, a negative or
+    /// huge file number): such a file is ignored, never trusted.
+    public static func read(stateDirectory: String) throws(Damaged) -> CaptureStateFile? {
+        let path = path(inStateDirectory: stateDirectory)
+        guard let data = FileManager.default.contents(atPath: path) else { return nil }
+        let state: CaptureStateFile
+        do {
+            state = try decoder.decode(CaptureStateFile.self, from: data)
+        } catch {
+            throw Damaged(path: path, reason: "not the JSON audiocapd writes")
+        }
+        // 2000-01-01 to 2200-01-01: anything else is not a time this daemon wrote.
+        guard state.lastAudioEnd.isFinite, state.lastAudioEnd > 946_684_800, state.lastAudioEnd < 7_258_118_400 else {
+            throw Damaged(path: path, reason: "last_audio_end \(state.lastAudioEnd) is not a plausible time")
+        }
+        if let bad = state.sequences?.first(where: { $0.value < 0 || $0.value > 999_999_999 }) {
+            throw Damaged(path: path, reason: "sequence \(bad.value) of \(bad.key) is out of range")
+        }
+        return state
+    }
+
+    /// Replaces the file atomically and durably (temporary name, fsync, rename, folder fsync). Blocking
+    /// file I/O; returns whether it was written.
     @discardableResult
     public func write(stateDirectory: String) -> Bool {
         guard let data = try? Self.encoder.encode(self) else { return false }
-        let final = Self.path(inStateDirectory: stateDirectory)
-        let temporary = final + ".tmp"
-        try? FileManager.default.createDirectory(atPath: stateDirectory, withIntermediateDirectories: true)
-        guard FileManager.default.createFile(atPath: temporary, contents: data + [0x0A]) else { return false }
-        return rename(temporary, final) == 0
+        try? FileManager.default.createDirectory(
+            atPath: stateDirectory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o750])
+        return DurableFile.write(data + [0x0A], to: Self.path(inStateDirectory: stateDirectory)) == nil
     }
 
     private static var encoder: JSONEncoder {

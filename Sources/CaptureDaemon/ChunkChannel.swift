@@ -21,6 +21,7 @@ public final class ChunkChannel: Sendable {
     private let items = DispatchSemaphore(value: 0)
     private let dropped = Atomic<Int64>(0)
     private let droppedChunks = Atomic<Int64>(0)
+    private let takenChunks = Atomic<Int64>(0)
 
     public init(name: String, capacity: Int) {
         precondition(capacity > 0)
@@ -58,6 +59,7 @@ public final class ChunkChannel: Sendable {
                 ring.slots[ring.head] = nil
                 ring.head = (ring.head + 1) % capacity
                 ring.count -= 1
+                takenChunks.add(1, ordering: .relaxed)
                 return chunk
             }
             // Closed and empty: leave a wake-up for any later call.
@@ -82,4 +84,6 @@ public final class ChunkChannel: Sendable {
     /// Frames refused because the queue was full.
     public var droppedFrames: Int64 { dropped.load(ordering: .relaxed) }
     public var droppedChunkCount: Int64 { droppedChunks.load(ordering: .relaxed) }
+    /// Chunks the consumer has taken so far: its progress, for the health check.
+    public var takenChunkCount: Int64 { takenChunks.load(ordering: .relaxed) }
 }

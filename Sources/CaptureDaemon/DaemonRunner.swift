@@ -9,7 +9,8 @@ public enum DaemonRunner {
     public static let defaultConfigurationPath = "/etc/audiocap/audiocap.toml"
 
     /// Loads the configuration at `configurationPath` and runs the daemon until SIGTERM/SIGINT.
-    /// Returns the process exit code: 0 after a clean stop, 78 for a configuration error.
+    /// Returns the process exit code: 0 after a clean stop, 78 for a configuration error, 75 when another
+    /// daemon runs with the same state folder.
     public static func run(configurationPath: String, logLevel: String?) async -> Int32 {
         var configuration: Configuration
         do {
@@ -27,6 +28,15 @@ public enum DaemonRunner {
             }
             level = parsed
         }
+        // Before anything touches the recordings (the start-up repair): one daemon per state folder.
+        let instance: InstanceLock
+        do {
+            instance = try InstanceLock(stateDirectory: configuration.storage.state)
+        } catch {
+            writeError("audiocapd: \(error)\n")
+            return InstanceLock.busyExitCode
+        }
+        defer { withExtendedLifetime(instance) {} }
         let chosenLevel = level
         let output = DaemonLogHandler.Output.detect()
         LoggingSystem.bootstrap { label in DaemonLogHandler(label: label, level: chosenLevel, output: output) }

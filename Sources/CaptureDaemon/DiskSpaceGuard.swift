@@ -59,14 +59,14 @@ public final class DiskSpaceGuard: Sendable {
         return deleting.withLock { _ -> Verdict in
             var free = probe(directory)?.free ?? space.free
             guard free < UInt64(minFreeBytes) else { return .ok }
-            var candidates: [(path: String, bytes: Int64, modified: Date, recording: String)] = []
+            var candidates: [(path: String, bytes: Int64, time: Double, recording: String)] = []
             for (name, entry) in registered where entry.deletable {
                 guard probe(entry.directory)?.device == space.device else { continue }
                 for file in RetentionSweep.closedFiles(in: entry.directory) {
-                    candidates.append((file.path, file.bytes, file.modified, name))
+                    candidates.append((file.path, file.bytes, file.time, name))
                 }
             }
-            candidates.sort { $0.modified < $1.modified }
+            candidates.sort { $0.time < $1.time }
             // Some file systems (btrfs, ZFS, a file still open elsewhere) free space later than the
             // unlink: count what was deleted too, so one check never deletes more than the shortfall.
             let before = free

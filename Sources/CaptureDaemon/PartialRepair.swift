@@ -42,9 +42,9 @@ public struct PartialRepair: Sendable {
 
     /// Repairs one `.wav.partial` file (see `RepairResult.Action` for the outcomes):
     ///
-    /// - no audio (empty, shorter than its header, or zero whole frames): removed;
-    /// - a header that cannot be read, or not laid out as `WAVFileWriter` writes it: renamed to
-    ///   `NAME.wav.damaged` (never deleted);
+    /// - no audio (an empty file, or a readable header followed by zero whole frames): removed;
+    /// - a header that cannot be read (a truncated one included), or not laid out as `WAVFileWriter`
+    ///   writes it: renamed to `NAME.wav.damaged` (never deleted);
     /// - otherwise: the trailing partial frame is cut off, the header rewritten for all the whole
     ///   frames in the file (RF64 past 4 GiB), the file fsynced and renamed to `NAME.wav`, or to a
     ///   free name from `WAVFileWriter.uniquePath(for:)` when `NAME.wav` exists (a file that already has
@@ -95,8 +95,9 @@ public struct PartialRepair: Sendable {
         do {
             parsed = try WAVHeader.parse(head)
         } catch {
-            if fileLength == 0 || (error.code == .truncated && fileLength == UInt64(head.count)) {
-                // The file ends before its header does: there is no audio in it.
+            if fileLength == 0 {
+                // Nothing was written: there is nothing to keep. Anything else that cannot be parsed
+                // is kept as damaged, never deleted: its bytes may still be audio someone can recover.
                 _ = close(fd)
                 fdOpen = false
                 return try remove(path, directory: directory, bytesTrimmed: fileLength)
@@ -146,9 +147,12 @@ public struct PartialRepair: Sendable {
 
         let destination = try WAVFileWriter.moveWithoutReplacing(from: path, preferredDestination: finalPath)
         WAVFileWriter.syncDirectory(directory)
-        return RepairResult(
+        var result = RepairResult(
             path: destination, originalPath: path, frames: Int64(whole / UInt64(parsed.format.bytesPerFrame)),
             bytesTrimmed: trimmed, action: .repaired)
+        result.format = parsed.format
+        result.bytes = UInt64(audioEnd) + whole & 1
+        return result
     }
 
     /// Reads up to `headerReadLimit` bytes from the start of the file.
@@ -263,6 +267,9 @@ public struct RepairResult: Sendable, Hashable, CustomStringConvertible {
     /// Bytes cut off the end (a trailing partial frame), or the length of a removed file.
     public var bytesTrimmed: UInt64
     public var action: Action
+    /// The audio format of a repaired file, and its size now.
+    public var format: AudioFormat?
+    public var bytes: UInt64 = 0
 
     public init(path: String, originalPath: String, frames: Int64, bytesTrimmed: UInt64, action: Action) {
         self.path = path

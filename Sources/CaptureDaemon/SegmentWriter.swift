@@ -27,11 +27,14 @@ public final class SegmentWriter: ChunkConsumer, @unchecked Sendable {
         public var diskGuard: DiskSpaceGuard?
         /// Faults injected by the tests (none unless set).
         public var faults: FaultInjection
+        /// Steps of the wall clock: age-based retention pauses right after one. Nil: never paused.
+        public var clockSteps: ClockStepWatch?
 
         public init(
             gapFill: GapFill = .none, retrySeconds: Double = 5, diskGuard: DiskSpaceGuard? = nil,
-            faults: FaultInjection = FaultInjection()
+            faults: FaultInjection = FaultInjection(), clockSteps: ClockStepWatch? = nil
         ) {
+            self.clockSteps = clockSteps
             self.gapFill = gapFill
             self.retrySeconds = retrySeconds
             self.diskGuard = diskGuard
@@ -49,6 +52,7 @@ public final class SegmentWriter: ChunkConsumer, @unchecked Sendable {
     private let retrySeconds: Double
     private let gapFill: GapFill
     private let diskGuard: DiskSpaceGuard?
+    private let clockSteps: ClockStepWatch?
     private let retention: RetentionSweep
     /// Zeros for `gap_fill = "silence"`, allocated once.
     private let zeros: UnsafeMutableRawBufferPointer
@@ -108,6 +112,7 @@ public final class SegmentWriter: ChunkConsumer, @unchecked Sendable {
         self.retrySeconds = options.retrySeconds
         self.gapFill = options.gapFill
         self.diskGuard = options.diskGuard
+        self.clockSteps = options.clockSteps
         self.injectedStall = options.faults.writerStalls[recording.name]
         self.zeros = UnsafeMutableRawBufferPointer.allocate(byteCount: 64 * 1024, alignment: 64)
         zeros.initializeMemory(as: UInt8.self, repeating: 0)
@@ -255,6 +260,14 @@ public final class SegmentWriter: ChunkConsumer, @unchecked Sendable {
         case .samples:
             return max(0, segmentFirstFrame + clock.framesPerSegment - frame - timelineShift)
         case .clock:
+            if nextBoundary - time > Double(clock.segmentSeconds) + 1 {
+                // The wall clock went back (a step, see ClockStepWatch): cut at the next boundary of the
+                // new time rather than stretch this file until the old boundary comes round again.
+                logger.notice("the clock went back: this file ends at the next boundary of the new time", metadata: [
+                    "segment.path": "\(segmentPath)", "clock.step_seconds": "\(time - (nextBoundary - Double(clock.segmentSeconds)))",
+                ])
+                nextBoundary = clock.boundary(after: time)
+            }
             return clock.framesBefore(boundary: nextBoundary, firstFrameTime: time)
         }
     }
@@ -398,32 +411,17 @@ public final class SegmentWriter: ChunkConsumer, @unchecked Sendable {
 
     /// Writes `NAME.wav.json` next to the file: its timing, levels and gaps, for tools that index recordings.
     private func writeSidecar(_ info: SegmentInfo) {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-        encoder.keyEncodingStrategy = .convertToSnakeCase
-        encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
-        var sidecar = info
-        sidecar.peakDBFS = info.peakDBFS.map { ChannelLevels.clamped($0) }
-        sidecar.rmsDBFS = info.rmsDBFS.map { ChannelLevels.clamped($0) }
-        guard let data = try? encoder.encode(Sidecar(segment: sidecar, sampleRate: format.sampleRate, channels: format.channels, sampleFormat: format.sampleFormat.rawValue, startTimeUTC: Timestamp.iso8601(info.startTime))) else { return }
-        let path = info.path + ".json"
-        if !FileManager.default.createFile(atPath: path, contents: data + [0x0A]) {
-            logger.warning("could not write the segment's sidecar file", metadata: ["segment.path": "\(path)"])
+        if let failure = SegmentSidecar(segment: info, format: format).write() {
+            logger.warning("could not write the segment's sidecar file", metadata: [
+                "segment.path": "\(SegmentSidecar.path(for: info.path))", "error": "\(failure)",
+            ])
         }
-    }
-
-    private struct Sidecar: Encodable {
-        var segment: SegmentInfo
-        var sampleRate: Int
-        var channels: Int
-        var sampleFormat: String
-        var startTimeUTC: String
     }
 
     /// Deletes the oldest closed files beyond `keep_days` / `max_bytes`, each one an event.
     private func applyRetention() {
         guard retention.isEnabled else { return }
-        for deletion in retention.run() {
+        for deletion in retention.run(ageDeletionAllowed: clockSteps?.ageDeletionAllowed() ?? true) {
             events.emit(.info, "segment.deleted", "segment deleted by retention", recording: recording.name, [
                 "segment.path": .string(deletion.path), "segment.bytes": .int(deletion.bytes),
                 "reason": .string(deletion.reason),

@@ -9,6 +9,8 @@ enum Timestamp {
     /// `2026-11-22T00:30:11.123Z` (UTC, milliseconds). Uses gmtime_r rather than Foundation's date
     /// formatting, which would load ICU's data into the daemon.
     static func iso8601(_ seconds: Double) -> String {
+        // time_t(...) traps outside Int's range: a damaged file or a hostile value must not do that.
+        guard seconds.isFinite, abs(seconds) < 1e12 else { return "invalid-time" }
         var whole = time_t(seconds.rounded(.down))
         var millis = Int(((seconds - Double(whole)) * 1000).rounded())
         if millis == 1000 {

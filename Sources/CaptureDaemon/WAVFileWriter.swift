@@ -1,5 +1,6 @@
 // Writes one WAV segment so that a crash or power cut at any moment leaves a readable file.
 
+import CSystemShims
 import CaptureCore
 
 #if canImport(Glibc)
@@ -55,6 +56,8 @@ public final class WAVFileWriter {
         guard fd >= 0 else {
             throw WAVWriteError(operation: .create, path: partialPath, errno: errno)
         }
+        // The new name on disk too, so a power cut cannot lose the file however much it holds.
+        Self.syncDirectory(Self.parentDirectory(of: partialPath))
         let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: header.headerSize, alignment: 8)
         header.write(dataBytes: 0, into: buffer)
         var offset = 0
@@ -224,15 +227,30 @@ public final class WAVFileWriter {
     /// Renames `source` to `preferredDestination`, or to `uniquePath(for: preferredDestination)` when
     /// that name is taken, never replacing a file.
     ///
-    /// Uses `link` + `unlink`, which fails instead of replacing; on file systems without hard links it
-    /// checks the name and then renames. A crash between `link` and `unlink` leaves both names on the
-    /// same file, which `PartialRepair` resolves.
+    /// Uses `renameat2(RENAME_NOREPLACE)`, atomic and never replacing; where the file system or kernel
+    /// cannot, `link` + `unlink`, which fails instead of replacing; on file systems without hard links
+    /// either, it checks the name and then renames. A crash between `link` and `unlink` leaves both
+    /// names on the same file, which `PartialRepair` resolves.
     /// - Returns: the destination used.
     static func moveWithoutReplacing(
         from source: String, preferredDestination: String
     ) throws(WAVWriteError) -> String {
         var destination = preferredDestination
+        var noReplaceWorks = true
         for _ in 0..<100 {
+            if noReplaceWorks {
+                if audiocap_rename_noreplace(source, destination) == 0 { return destination }
+                let code = errno
+                switch code {
+                case EEXIST:
+                    destination = uniquePath(for: preferredDestination)
+                    continue
+                case EINVAL, ENOSYS, ENOTSUP, EOPNOTSUPP, EPERM:
+                    noReplaceWorks = false
+                default:
+                    throw WAVWriteError(operation: .rename, path: source, errno: code)
+                }
+            }
             if link(source, destination) == 0 {
                 if unlink(source) != 0 {
                     throw WAVWriteError(operation: .rename, path: source, errno: errno)
@@ -294,9 +312,12 @@ public final class WAVFileWriter {
         if parent != directory && parent != "." && parent != "/" {
             try createDirectories(parent)
         }
-        if mkdir(directory, 0o755) != 0 && errno != EEXIST {
+        if mkdir(directory, 0o755) != 0 {
+            if errno == EEXIST { return }
             throw WAVWriteError(operation: .createDirectory, path: directory, errno: errno)
         }
+        // The new directory's name on disk, so the files made in it survive a power cut.
+        syncDirectory(parent == "." ? "." : parent)
     }
 
     /// Writes the header for `dataBytes` at offset 0 without allocating.

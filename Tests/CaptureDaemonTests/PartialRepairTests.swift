@@ -104,28 +104,35 @@ struct PartialRepairTests {
         #expect(try WAVHeader.parse(WAVTestFiles.read(result.path)).declaredFrames == 600)
     }
 
-    @Test("files without audio are removed")
+    @Test("files without audio are removed; a header cut short is kept as damaged")
     func removesEmpty() throws {
         let directory = try WAVTestFiles.makeDirectory()
         defer { directory.remove() }
         let header = WAVHeader(format: stereo16).bytes(dataBytes: 0)
         let cases: [(String, [UInt8])] = [
             ("zero.wav.partial", []),
-            ("cut-header.wav.partial", Array(header[0..<40])),
             ("header-only.wav.partial", header),
             ("half-frame.wav.partial", header + [1, 2]),
         ]
         for (name, bytes) in cases {
             try Data(bytes).write(to: URL(fileURLWithPath: directory.file(name)))
         }
+        // It starts RIFF....WAVE but cannot be parsed: its bytes are kept for whoever can make sense of them.
+        try Data(header[0..<40]).write(to: URL(fileURLWithPath: directory.file("cut-header.wav.partial")))
         let results = withoutTimes(PartialRepair.repairAll(under: directory.path))
         #expect(results.count == 4)
-        for result in results {
+        for result in results where !result.originalPath.hasSuffix("cut-header.wav.partial") {
             #expect(result.action == .removedEmpty, "\(result)")
             #expect(result.frames == 0)
             #expect(!WAVFileWriter.exists(result.originalPath))
         }
-        #expect(try FileManager.default.contentsOfDirectory(atPath: directory.path).isEmpty)
+        let cut = try #require(results.first { $0.originalPath.hasSuffix("cut-header.wav.partial") })
+        guard case .markedDamaged = cut.action else {
+            Issue.record("a cut header was \(cut.action), not kept as damaged")
+            return
+        }
+        #expect(try FileManager.default.contentsOfDirectory(atPath: directory.path) == ["cut-header.wav.damaged"])
+        #expect(FileManager.default.contents(atPath: directory.file("cut-header.wav.damaged")) == Data(header[0..<40]))
     }
 
     @Test("an unreadable header is renamed to .wav.damaged, never deleted")

@@ -50,31 +50,60 @@ final class NotifyListener {
         let notifier = SystemdNotifier(environment: ["NOTIFY_SOCKET": listener.path, "WATCHDOG_USEC": "2000000"])
         #expect(notifier.watchdogInterval == 1)
         var health = HealthMonitor(notifier: notifier, stallSeconds: 5)
-        // No audio yet: a status, not ready.
-        let idle = health.tick(phase: .running, lastAudio: nil, drops: 0, recordings: 1, blocked: 0, lastExit: nil, now: 100)
-        #expect(!idle)
-        #expect(listener.drain() == ["STATUS=waiting for audio"])
+        #expect(health.stuckAfter == 20)
+        func observe(
+            _ phase: CaptureSource.Phase = .running, audio: Double?, drops: Int64 = 0, blocked: Int = 0,
+            taken: Int64 = 0, waiting: Int = 0, exit: String? = nil, at now: Double
+        ) -> Bool {
+            health.tick(HealthMonitor.Observation(
+                phase: phase, lastAudio: audio, levelsTaken: taken, levelsWaiting: waiting, drops: drops,
+                recordings: 1, blocked: blocked, lastExit: exit), now: now)
+        }
+        // No audio yet: a status, not ready; ffmpeg has only just started, so not stuck either.
+        #expect(observe(audio: nil, at: 100))
+        #expect(listener.drain() == ["STATUS=waiting for audio", "WATCHDOG=1"])
         // Audio flows: READY with a status, and a watchdog ping.
-        let flowing = health.tick(phase: .running, lastAudio: 100, drops: 0, recordings: 1, blocked: 0, lastExit: nil, now: 100.5)
-        #expect(flowing)
+        #expect(observe(audio: 101, at: 101.5))
         let first = listener.drain()
         #expect(first.first == "READY=1\nSTATUS=recording: 1 recording")
         #expect(first.contains("WATCHDOG=1"))
         // Same state within the interval: nothing.
-        health.tick(phase: .running, lastAudio: 100.6, drops: 0, recordings: 1, blocked: 0, lastExit: nil, now: 100.7)
+        #expect(observe(audio: 101.6, at: 101.7))
         #expect(listener.drain().isEmpty)
-        // Drops: unhealthy, no ping, and the status says so.
-        let dropping = health.tick(phase: .running, lastAudio: 101.9, drops: 4800, recordings: 1, blocked: 0, lastExit: nil, now: 102)
-        #expect(!dropping)
-        #expect(listener.drain() == ["STATUS=recording: 1 recording, 4800 frames dropped so far"])
-        // ffmpeg runs but delivers nothing: no ping.
-        let stalled = health.tick(phase: .running, lastAudio: 102, drops: 4800, recordings: 1, blocked: 0, lastExit: nil, now: 110)
-        #expect(!stalled)
-        #expect(listener.drain() == ["STATUS=waiting for audio"])
+        // Drops and a blocked recording (disk full): reported, but the daemon is handling them, so the
+        // pings go on (a restart would only lose the healthy recordings' audio).
+        #expect(observe(audio: 102.9, drops: 4800, blocked: 1, taken: 5, at: 103))
+        #expect(listener.drain() == ["STATUS=recording: 1 recording, 1 blocked (see audiocap status), 4800 frames dropped so far", "WATCHDOG=1"])
+        // ffmpeg runs but delivers nothing: the supervisor restarts it after stall_seconds, so it is not
+        // stuck yet...
+        #expect(observe(audio: 103, drops: 4800, taken: 5, at: 110))
+        #expect(listener.drain() == ["STATUS=waiting for audio", "WATCHDOG=1"])
+        // ...but when the supervisor does not act for stuckAfter seconds, the pings stop.
+        #expect(!observe(audio: 103, drops: 4800, taken: 5, at: 124))
+        #expect(listener.drain() == ["STATUS=waiting for audio; the capture is stuck"])
         // The supervisor is restarting ffmpeg (e.g. the device is unplugged): still alive, so pings go on.
-        let restarting = health.tick(phase: .restarting, lastAudio: 102, drops: 4800, recordings: 1, blocked: 0, lastExit: "exited(1)", now: 112)
-        #expect(restarting)
+        #expect(observe(.restarting, audio: 103, drops: 4800, taken: 5, exit: "exited(1)", at: 126))
         #expect(listener.drain() == ["STATUS=no audio: ffmpeg is restarting (last exit exited(1))", "WATCHDOG=1"])
+    }
+
+    @Test func aLevelMonitorThatTakesNothingWhileChunksWaitIsStuck() {
+        let listener = NotifyListener()
+        let notifier = SystemdNotifier(environment: ["NOTIFY_SOCKET": listener.path, "WATCHDOG_USEC": "2000000"])
+        var health = HealthMonitor(notifier: notifier, stallSeconds: 5)
+        func observe(taken: Int64, waiting: Int, at now: Double) -> Bool {
+            health.tick(HealthMonitor.Observation(
+                phase: .running, lastAudio: now, levelsTaken: taken, levelsWaiting: waiting, recordings: 1), now: now)
+        }
+        #expect(observe(taken: 10, waiting: 0, at: 100))
+        // Idle with an empty queue for a long time: fine.
+        #expect(observe(taken: 10, waiting: 0, at: 200))
+        // Chunks wait, the thread takes some: fine.
+        #expect(observe(taken: 10, waiting: 3, at: 210))
+        #expect(observe(taken: 12, waiting: 3, at: 225))
+        // Chunks wait and nothing is taken for more than stuckAfter: stuck.
+        #expect(observe(taken: 12, waiting: 40, at: 240))
+        #expect(!observe(taken: 12, waiting: 80, at: 246))
+        #expect(listener.drain().last == "STATUS=recording: 1 recording; the level monitor is stuck")
     }
 
     @Test func abstractSocketNamesAndNoSocket() {

@@ -13,6 +13,9 @@ int audiocap_get_pipe_size(int fd);
 /// Whether the kernel considers the system clock synchronised (adjtimex(2), read only): 1 yes, 0 no
 /// (TIME_ERROR or STA_UNSYNC: no NTP client has disciplined it), -1 unknown.
 int audiocap_clock_synchronized(void);
+/// renameat2(RENAME_NOREPLACE): renames without ever replacing `to`; -1 with errno EEXIST when it exists,
+/// EINVAL/ENOSYS where the file system or kernel cannot (then fall back to link + unlink).
+int audiocap_rename_noreplace(const char *from, const char *to);
 
 /// pthread_setname_np(pthread_self(), name): the calling thread's name as `top -H` shows it (at most 15
 /// bytes; longer names are refused). Returns 0 or an error number.
