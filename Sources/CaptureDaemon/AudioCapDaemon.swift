@@ -80,11 +80,11 @@ public final class AudioCapDaemon: Service, Sendable {
             var previous: CaptureStateFile?
             do {
                 previous = try CaptureStateFile.read(stateDirectory: configuration.storage.state)
-            } catch {
+            } catch let error as CaptureStateFile.Damaged {
                 events.emit(.warning, "state.damaged", "the saved capture state is damaged and ignored", [
                     "state.path": .string(error.path), "error": .string(error.description),
                 ])
-            }
+            } catch {}
             let partials = repairPartialFiles()
             if let lastWrite = partials.values.max(), !(previous?.clean ?? false) {
                 let names = Array(Set(partials.keys).union(previous?.recordings ?? [])).sorted()

@@ -21,7 +21,7 @@ enum DurableFile {
         var offset = 0
         var failure: String? = nil
         while offset < bytes.count {
-            let written = bytes.withUnsafeBytes { write(fd, $0.baseAddress! + offset, $0.count - offset) }
+            let written = bytes.withUnsafeBytes { Glibc.write(fd, $0.baseAddress! + offset, $0.count - offset) }
             if written > 0 {
                 offset += written
             } else if written < 0 && errno == EINTR {

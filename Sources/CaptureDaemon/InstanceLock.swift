@@ -38,7 +38,7 @@ public final class InstanceLock: Sendable {
 
     /// Takes the lock in `stateDirectory` (created, mode 0750, when missing). Throws ``Failure`` when
     /// another process holds it or the file cannot be opened. Blocking file I/O, once at start.
-    public init(stateDirectory: String) throws {
+    public init(stateDirectory: String) throws(Failure) {
         path = stateDirectory + "/audiocapd.lock"
         try? FileManager.default.createDirectory(
             atPath: stateDirectory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o750])
