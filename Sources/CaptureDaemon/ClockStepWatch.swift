@@ -40,7 +40,7 @@ public final class ClockStepWatch: Sendable {
     /// Compares the clocks now (call it every second or so); returns the step in seconds when the wall
     /// clock jumped since the last call, after emitting the event.
     @discardableResult
-    public func check(wall: Double = Date().timeIntervalSince1970, boot: Double = ClockStepWatch.bootTime()) -> Double? {
+    func check(wall: Double = SystemClock.wall(), boot: Double = ClockStepWatch.bootTime()) -> Double? {
         let offset = wall - boot
         let step = state.withLock { state -> Double? in
             defer { state.offset = offset }

@@ -421,7 +421,11 @@ public final class SegmentWriter: ChunkConsumer, @unchecked Sendable {
     /// Deletes the oldest closed files beyond `keep_days` / `max_bytes`, each one an event.
     private func applyRetention() {
         guard retention.isEnabled else { return }
-        for deletion in retention.run(ageDeletionAllowed: clockSteps?.ageDeletionAllowed() ?? true) {
+        // The clock may have been stepped since the last look (the housekeeping loop looks every
+        // second): look now, before ages are trusted.
+        clockSteps?.check()
+        let allowed = clockSteps?.ageDeletionAllowed() ?? true
+        for deletion in retention.run(now: Date(timeIntervalSince1970: SystemClock.wall()), ageDeletionAllowed: allowed) {
             events.emit(.info, "segment.deleted", "segment deleted by retention", recording: recording.name, [
                 "segment.path": .string(deletion.path), "segment.bytes": .int(deletion.bytes),
                 "reason": .string(deletion.reason),

@@ -83,15 +83,14 @@ extension EndToEnd {
             #expect(!daemon.log.contains("daemon_restart"))
         }
 
-        /// The daemon runs under libfaketime with a wall clock the test steps through a file, while the
-        /// monotonic and boot clocks stay real (as when NTP or an operator sets the clock).
+        /// The daemon's wall clock is shifted through a file the test writes (the daemon's test hook
+        /// `AUDIOCAP_TEST_CLOCK_SHIFT_FILE`), while its monotonic and boot clocks stay real, as when NTP or
+        /// an operator steps the clock. (libfaketime was tried: it shifts the monotonic clock too.)
         @Test func clockStepsAreEventsNeverStretchAFileAndPauseAgeRetention() throws {
-            let library = "/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1"
-            try #require(FileManager.default.fileExists(atPath: library), "libfaketime is missing: apt-get install faketime")
             let dir = try TemporaryDirectory()
             defer { dir.remove() }
-            let offsetFile = dir.file("faketime")
-            try Data("+0\n".utf8).write(to: URL(fileURLWithPath: offsetFile))
+            let offsetFile = dir.file("clock-shift")
+            try Data("0\n".utf8).write(to: URL(fileURLWithPath: offsetFile))
             try writeConfig(Self.lavfiConfig(dir, recording: """
                 [[recording]]
                 name = "r"
@@ -102,10 +101,7 @@ extension EndToEnd {
                 keep_days = 1
                 """), to: dir.file("a.toml"))
             var environment = ProcessInfo.processInfo.environment
-            environment["LD_PRELOAD"] = library
-            environment["FAKETIME_TIMESTAMP_FILE"] = offsetFile
-            environment["FAKETIME_NO_CACHE"] = "1"
-            environment["FAKETIME_DONT_FAKE_MONOTONIC"] = "1"
+            environment["AUDIOCAP_TEST_CLOCK_SHIFT_FILE"] = offsetFile
             let daemon = try DaemonProcess(config: dir.file("a.toml"), directory: dir.path, environment: environment)
             defer { _ = daemon.terminate() }
             #expect(waitUntil(timeout: 30) { wavFiles(under: dir.file("r")).count >= 1 }, "\(daemon.log)")
@@ -122,7 +118,7 @@ extension EndToEnd {
 
             // Forward by 30 days: every file now looks a month old, but the clock just moved, so
             // keep_days deletes nothing.
-            try Data("+30d\n".utf8).write(to: URL(fileURLWithPath: offsetFile))
+            try Data("2592000\n".utf8).write(to: URL(fileURLWithPath: offsetFile))
             #expect(daemon.waitForLog("event=clock.stepped", count: 2, timeout: 10), "\(daemon.log)")
             let files = wavFiles(under: dir.file("r")).count
             #expect(waitUntil(timeout: 30) { wavFiles(under: dir.file("r")).count >= files + 2 }, "\(daemon.log)")
