@@ -143,10 +143,16 @@ extension EndToEnd {
             #expect(Self.send(socket, Case(method: "DELETE", target: "/v1/recordings/after")).status == 200)
 
             #expect(failures.isEmpty, "\(failures.joined(separator: "\n"))")
+            let trap = Self.send(socket, Case(method: "GET", target: "/v1/events?limit=1e19"))
+            #expect(trap.message == "limit \"1e19\" must be an integer from 1 to 100000", "\(trap.reply)")
+            let escape = Self.send(socket, Self.start(#"{"name":"t","filename":"\u001b[2J{seq}"}"#))
+            #expect(escape.message?.contains("\\u{1B}[2J{seq}") == true, "\(escape.reply)")
+            #expect(escape.message?.contains("found escape U+001B") == true, "\(escape.reply)")
             let total = counts.values.reduce(0, +)
             print("hostile input cases refused: \(counts.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")); total \(total)")
 
-            // The same daemon is alive, answers, and its continuous recording has no gap.
+            // The same daemon is alive, answers, and its continuous recording goes on without a gap.
+            #expect(waitForAudio(under: root + "/main", moreThan: partialBytes(under: root + "/main"), bytes: 192_000))
             #expect(daemon.process.isRunning)
             let reply = RawSocket.request(socket, method: "GET", target: "/v1/status")
             #expect(RawSocket.status(of: reply) == 200, "\(reply.prefix(300))")
