@@ -57,7 +57,8 @@ public enum InputValidation {
     /// 255 bytes, at most 4095 bytes in all.
     public static func checkDirectory(_ directory: String, field: String = "directory") throws(InputError) {
         if directory.isEmpty {
-            throw InputError(code: .invalidPath, field: field, value: printable(directory), message: "must not be empty")
+            throw InputError(
+                code: .invalidPath, field: field, value: printable(directory), message: "must not be empty")
         }
         try checkPrintable(directory, field: field)
         try checkLength(directory, field: field)
@@ -76,13 +77,16 @@ public enum InputValidation {
         try checkPrintable(template, field: field)
         if template.hasPrefix("/") {
             throw InputError(
-                code: .invalidPath, field: field, value: value, message: "must be relative to `directory`, not start with `/`")
+                code: .invalidPath, field: field, value: value,
+                message: "must be relative to `directory`, not start with `/`")
         }
         if template.split(separator: "/", omittingEmptySubsequences: false).contains("..") {
-            throw InputError(code: .invalidPath, field: field, value: value, message: "must not contain `..` path components")
+            throw InputError(
+                code: .invalidPath, field: field, value: value, message: "must not contain `..` path components")
         }
         if template.hasSuffix("/") {
-            throw InputError(code: .invalidPath, field: field, value: value, message: "must name a file, not end in `/`")
+            throw InputError(
+                code: .invalidPath, field: field, value: value, message: "must name a file, not end in `/`")
         }
         try checkLength(template, field: field)
         return template.lowercased().hasSuffix(".wav") ? template : template + ".wav"
@@ -105,12 +109,14 @@ public enum InputValidation {
             if let scalar = expanded.unicodeScalars.first(where: isControl) {
                 throw InputError(
                     code: .controlCharacter, field: field, value: value,
-                    message: "expands to the control character \(codePoint(scalar)) (strftime's %n and %t are a newline "
+                    message:
+                        "expands to the control character \(codePoint(scalar)) (strftime's %n and %t are a newline "
                         + "and a tab); use printable characters only")
             }
             let components = expanded.split(separator: "/")
             if components.contains("..") {
-                throw InputError(code: .invalidPath, field: field, value: value, message: "must not expand to a `..` component")
+                throw InputError(
+                    code: .invalidPath, field: field, value: value, message: "must not expand to a `..` component")
             }
             for (index, component) in components.enumerated() {
                 let isFile = index == components.count - 1
@@ -120,7 +126,8 @@ public enum InputValidation {
                     let room = isFile ? " (255 less \(fileNameReserve) for a collision suffix and `.partial`)" : ""
                     throw InputError(
                         code: .componentTooLong, field: field, value: value,
-                        message: "expands to \(what) of up to \(component.utf8.count) bytes; at most \(limit) are allowed"
+                        message:
+                            "expands to \(what) of up to \(component.utf8.count) bytes; at most \(limit) are allowed"
                             + room + "; shorten it")
                 }
             }
@@ -128,8 +135,10 @@ public enum InputValidation {
             if total > maximumPathBytes {
                 throw InputError(
                     code: .pathTooLong, field: field, value: value,
-                    message: "makes paths of up to \(total) bytes under the directory (with room for a collision suffix "
-                        + "and `.partial`); a path may have at most \(maximumPathBytes); shorten the directory or the template")
+                    message:
+                        "makes paths of up to \(total) bytes under the directory (with room for a collision suffix "
+                        + "and `.partial`); a path may have at most \(maximumPathBytes); shorten the directory or the template"
+                )
             }
         }
     }
@@ -230,7 +239,9 @@ public enum InputValidation {
         let name = scalar.value == 0 ? "NUL" : scalar.value == 0x1B ? "escape" : "control character"
         throw InputError(
             code: .controlCharacter, field: field, value: printable(text),
-            message: "must not contain control characters (found \(name) \(codePoint(scalar))); use printable characters only")
+            message:
+                "must not contain control characters (found \(name) \(codePoint(scalar))); use printable characters only"
+        )
     }
 
     private static func checkLength(_ path: String, field: String) throws(InputError) {

@@ -30,14 +30,19 @@ struct InputValidationTests {
     }
 
     @Test func nameMessagesSayWhatIsAllowed() {
-        #expect(throws: InputError(code: .invalidName, field: "name", value: "\"a/b\"",
-            message: "must be 1 to 64 characters, each a letter, digit, `.`, `_` or `-`")) {
+        #expect(
+            throws: InputError(
+                code: .invalidName, field: "name", value: "\"a/b\"",
+                message: "must be 1 to 64 characters, each a letter, digit, `.`, `_` or `-`")
+        ) {
             try InputValidation.checkName("a/b")
         }
         #expect(throws: InputError(code: .invalidName, field: "name", value: "\".\"", message: "must not be `.`")) {
             try InputValidation.checkName(".")
         }
-        #expect(throws: InputError(code: .invalidName, field: "name", value: "\"a..b\"", message: "must not contain `..`")) {
+        #expect(
+            throws: InputError(code: .invalidName, field: "name", value: "\"a..b\"", message: "must not contain `..`")
+        ) {
             try InputValidation.checkName("a..b")
         }
     }
@@ -45,7 +50,8 @@ struct InputValidationTests {
     // MARK: Directories
 
     @Test(arguments: [
-        "/srv/audio", "relative/dir", "/", String(repeating: "d", count: 255), String(repeating: "/abcdefgh", count: 455),
+        "/srv/audio", "relative/dir", "/", String(repeating: "d", count: 255),
+        String(repeating: "/abcdefgh", count: 455),
     ])
     func validDirectories(_ directory: String) throws {
         try InputValidation.checkDirectory(directory)
@@ -150,13 +156,16 @@ struct InputValidationTests {
     }
 
     @Test func theWholePathMustFitPATHMAX() {
-        let directory = "/" + Array(repeating: String(repeating: "d", count: 200), count: 19).joined(separator: "/")
+        let directory =
+            "/" + Array(repeating: String(repeating: "d", count: 200), count: 19).joined(separator: "/")
             + "/" + String(repeating: "d", count: 19)
         #expect(directory.utf8.count == 3_839)
         #expect((try? InputValidation.checkDirectory(directory)) != nil)
         // 3839 + 1 + 255 (the file name with its reserve) passes; one more byte does not.
         let fits = String(repeating: "f", count: 235) + ".wav"
-        #expect((try? InputValidation.checkTarget(directory: directory, template: FilenameTemplate(fits), name: "x")) != nil)
+        #expect(
+            (try? InputValidation.checkTarget(directory: directory, template: FilenameTemplate(fits), name: "x")) != nil
+        )
         do {
             try InputValidation.checkTarget(directory: directory + "d", template: FilenameTemplate(fits), name: "x")
             Issue.record("accepted a path over PATH_MAX")
@@ -214,14 +223,19 @@ struct InputValidationTests {
     @Test(arguments: ["nan", "inf", "-inf", "-1", "1e11", "99999999999999999999", "x"])
     func numbersOutOfRange(_ text: String) {
         #expect(throws: InputError.self) {
-            _ = try InputValidation.number(text, field: "since", allowed: "from 0 to 1e10", where: { $0 >= 0 && $0 <= 1e10 })
+            _ = try InputValidation.number(
+                text, field: "since", allowed: "from 0 to 1e10", where: { $0 >= 0 && $0 <= 1e10 })
         }
     }
 
     @Test func decodedNumbersAreCheckedToo() throws {
         let allowed = "greater than 0"
-        #expect(throws: InputError.self) { _ = try InputValidation.number(.nan, field: "d", allowed: allowed, where: { $0 > 0 }) }
-        #expect(throws: InputError.self) { _ = try InputValidation.number(.infinity, field: "d", allowed: allowed, where: { _ in true }) }
+        #expect(throws: InputError.self) {
+            _ = try InputValidation.number(.nan, field: "d", allowed: allowed, where: { $0 > 0 })
+        }
+        #expect(throws: InputError.self) {
+            _ = try InputValidation.number(.infinity, field: "d", allowed: allowed, where: { _ in true })
+        }
         #expect(try InputValidation.number(2.5, field: "d", allowed: allowed, where: { $0 > 0 }) == 2.5)
         #expect(throws: InputError.self) { _ = try InputValidation.integer(Int.max, field: "s", range: 1...86_400) }
         #expect(try InputValidation.integer(60, field: "s", range: 1...86_400) == 60)

@@ -6,7 +6,7 @@ import TestSupport
 import Testing
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 extension EndToEnd {
@@ -39,7 +39,8 @@ extension EndToEnd {
             defer { dir.remove() }
             let socket = dir.file("run/control.sock")
             let root = dir.path + "/ondemand"
-            try writeConfig("""
+            try writeConfig(
+                """
                 [source]
                 input_format = "lavfi"
                 device = '\(patternGenerator(seconds: 600))'
@@ -75,51 +76,70 @@ extension EndToEnd {
                     if status != request.status || (message ?? "").isEmpty {
                         failures.append("\(kind): \(request) → \(status) \(reply.suffix(300))")
                     }
-                    if let message, message.unicodeScalars.contains(where: { $0.value < 0x20 || (0x7F...0x9F).contains($0.value) }) {
+                    if let message,
+                        message.unicodeScalars.contains(where: { $0.value < 0x20 || (0x7F...0x9F).contains($0.value) })
+                    {
                         failures.append("\(kind): \(request) echoes a control character: \(message.debugDescription)")
                     }
                 }
             }
 
             // Numbers in the query: never a trap, always a 400 that says the range.
-            let badIntegers = ["1e19", "-1", "0", "nan", "inf", "-inf", "99999999999999999999", "2.5", "abc", "", "1e308", "100001"]
+            let badIntegers = [
+                "1e19", "-1", "0", "nan", "inf", "-inf", "99999999999999999999", "2.5", "abc", "", "1e308", "100001",
+            ]
             let badTimes = ["nan", "inf", "-inf", "-1", "1e19", "99999999999999999999", "abc", ""]
-            refuse("query numbers",
+            refuse(
+                "query numbers",
                 badIntegers.map { Case(method: "GET", target: "/v1/events?limit=\($0)") }
                     + badTimes.map { Case(method: "GET", target: "/v1/events?since=\($0)") }
                     + badTimes.map { Case(method: "GET", target: "/v1/recordings/main/segments?since=\($0)") }
-                    + (badIntegers + ["19", "60001"]).map { Case(method: "GET", target: "/v1/levels?follow=1&interval_ms=\($0)") })
+                    + (badIntegers + ["19", "60001"]).map {
+                        Case(method: "GET", target: "/v1/levels?follow=1&interval_ms=\($0)")
+                    })
 
             // Numbers in the body of a start.
-            refuse("body numbers",
+            refuse(
+                "body numbers",
                 ["1e19", "-1", "0", "99999999999999999999", "86401", "2.5", "\"nan\"", "9223372036854775807"].map {
                     Self.start(#"{"name":"n","segment_seconds":\#($0)}"#)
-                } + ["\"nan\"", "\"inf\"", "\"-inf\"", "1e308", "-1", "0", "99999999999999999999", "1e400", "31622401"].map {
-                    Self.start(#"{"name":"n","duration_seconds":\#($0)}"#)
-                })
+                }
+                    + [
+                        "\"nan\"", "\"inf\"", "\"-inf\"", "1e308", "-1", "0", "99999999999999999999", "1e400",
+                        "31622401",
+                    ].map {
+                        Self.start(#"{"name":"n","duration_seconds":\#($0)}"#)
+                    })
 
             // Names, in the body, the path and the query.
             let badNames = [#"a\u0000b"#, #"\u001b[31mred"#, long, "../x", "x/", ".", "..", "", "a b", #"\u009b31m"#]
-            refuse("names",
+            refuse(
+                "names",
                 badNames.map { Self.start(#"{"name":"\#($0)"}"#) }
-                    + ["%1B%5B31m", "a%00b", long, "x%2F"].map { Case(method: "DELETE", target: "/v1/recordings/\($0)") }
+                    + ["%1B%5B31m", "a%00b", long, "x%2F"].map {
+                        Case(method: "DELETE", target: "/v1/recordings/\($0)")
+                    }
                     + ["%1B%5B31m", long].map { Case(method: "GET", target: "/v1/recordings/\($0)/segments") }
                     + ["%1B%5B31m", "a%00b", long].map { Case(method: "GET", target: "/v1/events?recording=\($0)") })
 
             // Filename templates and directories.
-            refuse("templates and directories",
+            refuse(
+                "templates and directories",
                 [
-                    #"\u001b[2J{seq}"#, #"a\u0000b"#, "%n{seq}", "a%tb", "\(longComponent)/{seq}", String(repeating: "f", count: 240),
+                    #"\u001b[2J{seq}"#, #"a\u0000b"#, "%n{seq}", "a%tb", "\(longComponent)/{seq}",
+                    String(repeating: "f", count: 240),
                     "x/", "/abs.wav", "../x", String(repeating: "%c", count: 200), #"\u009b{seq}"#,
                 ].map { Self.start(#"{"name":"t","filename":"\#($0)"}"#) }
                     + [
-                        #"\u001b]0;title\u0007"#, #"a\u0000b"#, longComponent, String(repeating: "/abcdefgh", count: 460),
+                        #"\u001b]0;title\u0007"#, #"a\u0000b"#, longComponent,
+                        String(repeating: "/abcdefgh", count: 460),
                         "/etc", "../../etc",
                     ].map { Self.start(#"{"name":"t","directory":"\#($0)"}"#) })
 
             // Directories that overlap the continuous recording's: the same, inside, containing, through a link.
             try FileManager.default.createSymbolicLink(atPath: root + "/alias", withDestinationPath: root + "/main")
-            refuse("overlapping directories",
+            refuse(
+                "overlapping directories",
                 ["main", "main/sub", root + "/main", root + "/main/", root, ".", "alias", "alias/x"].map {
                     Self.start(#"{"name":"o","directory":"\#($0)"}"#)
                 })
@@ -131,7 +151,9 @@ extension EndToEnd {
                 #expect(status == 201, "start flood-\(index): \(reply.suffix(300))")
                 if status == 201 { started.append("flood-\(index)") }
             }
-            refuse("flood", [Self.start(#"{"name":"flood-17"}"#, status: 409), Self.start(#"{"name":"flood-18"}"#, status: 409)])
+            refuse(
+                "flood",
+                [Self.start(#"{"name":"flood-17"}"#, status: 409), Self.start(#"{"name":"flood-18"}"#, status: 409)])
             let refused = Self.send(socket, Self.start(#"{"name":"flood-19"}"#))
             #expect(refused.message?.contains("max_recordings") == true, "\(refused.reply)")
             for name in started {
@@ -149,14 +171,17 @@ extension EndToEnd {
             #expect(escape.message?.contains("\\u{1B}[2J{seq}") == true, "\(escape.reply)")
             #expect(escape.message?.contains("found escape U+001B") == true, "\(escape.reply)")
             let total = counts.values.reduce(0, +)
-            print("hostile input cases refused: \(counts.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")); total \(total)")
+            print(
+                "hostile input cases refused: \(counts.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")); total \(total)"
+            )
 
             // The same daemon is alive, answers, and its continuous recording goes on without a gap.
             #expect(waitForAudio(under: root + "/main", moreThan: partialBytes(under: root + "/main"), bytes: 192_000))
             #expect(daemon.process.isRunning)
             let reply = RawSocket.request(socket, method: "GET", target: "/v1/status")
             #expect(RawSocket.status(of: reply) == 200, "\(reply.prefix(300))")
-            let status = try ControlAPI.decoder().decode(StatusResponse.self, from: Data(RawSocket.body(of: reply).utf8))
+            let status = try ControlAPI.decoder().decode(
+                StatusResponse.self, from: Data(RawSocket.body(of: reply).utf8))
             #expect(status.pid == pid)
             let main = status.recordings.first { $0.name == "main" }
             #expect(main?.state == "recording", "\(String(describing: main))")
