@@ -222,7 +222,7 @@ private struct ConfigurationWalker {
         report(
             "queue.seconds", value: String(configuration.queue.seconds),
             "makes the queues need up to \(shown) MiB (\(consumers) consumers: the level monitor, "
-                + "\(configuration.recordings.count) recordings and [control] max_recordings = \(configuration.control.maxRecordings), "
+                + "\(configuration.recordings.count) recording\(configuration.recordings.count == 1 ? "" : "s") and [control] max_recordings = \(configuration.control.maxRecordings), "
                 + "each with \(configuration.queue.seconds) s of \(configuration.source.audioFormat.bytesPerSecond) bytes/s); "
                 + "at most 1024 MiB is allowed: lower [queue] seconds, max_recordings, the rate or the channels")
     }
