@@ -103,7 +103,8 @@ public struct CheckConfigCommand: ParsableCommand {
         let control = configuration.control
         lines.append(
             "control:     "
-                + (control.socket.isEmpty ? "off" : "\(control.socket) (group \(control.group))"))
+                + (control.socket.isEmpty
+                    ? "off" : "\(control.socket) (group \(control.group)), at most \(control.maxRecordings) on-demand recordings"))
         lines.append("storage:     on-demand recordings under \(configuration.storage.root), state in \(configuration.storage.state)")
         lines.append("metrics:     " + (configuration.metrics.listen.isEmpty ? "off" : "http://\(configuration.metrics.listen)/metrics"))
         lines.append("log level:   \(configuration.log.level.rawValue)")
@@ -178,6 +179,7 @@ private struct ConfigurationSummary: Encodable {
     struct Control: Encodable {
         var socket: String
         var group: String
+        var maxRecordings: Int
     }
 
     struct Storage: Encodable {
@@ -241,7 +243,9 @@ private struct ConfigurationSummary: Encodable {
                 maxBytes: recording.maxBytes
             )
         }
-        self.control = Control(socket: configuration.control.socket, group: configuration.control.group)
+        self.control = Control(
+            socket: configuration.control.socket, group: configuration.control.group,
+            maxRecordings: configuration.control.maxRecordings)
         self.storage = Storage(root: configuration.storage.root, state: configuration.storage.state)
         self.metrics = Metrics(listen: configuration.metrics.listen)
         self.log = Log(level: configuration.log.level.rawValue)

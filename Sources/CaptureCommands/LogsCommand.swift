@@ -2,6 +2,7 @@
 
 import ArgumentParser
 import CaptureClient
+import CaptureCore
 import CaptureProtocol
 import Foundation
 
@@ -58,8 +59,8 @@ public struct LogsCommand: AsyncParsableCommand {
     public init() {}
 
     public func validate() throws {
-        if let recording, !ControlAPI.isValidName(recording) {
-            throw ValidationError("`\(recording)` is not a valid recording name; `audiocap recordings` lists them")
+        if let recording, !InputValidation.isValidName(recording) {
+            throw ValidationError("\(InputValidation.printable(recording)) is not a valid recording name; `audiocap recordings` lists them")
         }
         if let limit, limit < 1 {
             throw ValidationError("--limit must be at least 1")

@@ -2,6 +2,7 @@
 
 import ArgumentParser
 import CaptureClient
+import CaptureCore
 import CaptureProtocol
 import Foundation
 
@@ -17,7 +18,8 @@ public struct StartCommand: AsyncParsableCommand {
 
             Durations are written as 90s, 10m, 2h, 1h30m, 1d or 45 (seconds).
 
-            Exits with 75 when a recording of that name is already running and 65 when the daemon refuses \
+            Exits with 75 when a recording of that name is already running (or [control] max_recordings \
+            on-demand recordings are), and 65 when the daemon refuses \
             an option (for example a directory outside its storage root).
 
             Examples:
@@ -71,9 +73,9 @@ public struct StartCommand: AsyncParsableCommand {
     public init() {}
 
     public func validate() throws {
-        guard ControlAPI.isValidName(name) else {
+        guard InputValidation.isValidName(name) else {
             throw ValidationError(
-                "`\(name)` is not a valid recording name: use 1 to 64 letters, digits, '.', '_' or '-' "
+                "\(InputValidation.printable(name)) is not a valid recording name: use 1 to 64 letters, digits, '.', '_' or '-' "
                     + "(not '.' alone, no '..')")
         }
         if let segmentSeconds, segmentSeconds < 1 {

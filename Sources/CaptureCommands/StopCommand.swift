@@ -2,6 +2,7 @@
 
 import ArgumentParser
 import CaptureClient
+import CaptureCore
 import CaptureProtocol
 import Foundation
 
@@ -33,8 +34,8 @@ public struct StopCommand: AsyncParsableCommand {
     public init() {}
 
     public func validate() throws {
-        guard ControlAPI.isValidName(name) else {
-            throw ValidationError("`\(name)` is not a valid recording name; `audiocap recordings` lists them")
+        guard InputValidation.isValidName(name) else {
+            throw ValidationError("\(InputValidation.printable(name)) is not a valid recording name; `audiocap recordings` lists them")
         }
     }
 

@@ -13,6 +13,19 @@ public struct Configuration: Sendable, Equatable {
     public var metrics = MetricsConfiguration()
 
     public init() {}
+
+    /// Most memory the chunk queues may take, in bytes: every consumer (the level monitor, each
+    /// configured recording, `max_recordings` on-demand ones) holding a full queue plus the chunk it is
+    /// working on. Computed in floating point, so absurd values give a large number rather than a trap.
+    public var worstCaseQueueBytes: Double {
+        let chunkBytes = Double(source.chunkFrames) * Double(source.audioFormat.bytesPerFrame)
+        let queueChunks = max(2, (queue.seconds * 1000 / Double(max(1, source.chunkMilliseconds))).rounded(.up))
+        let consumers = Double(1 + recordings.count + max(0, control.maxRecordings))
+        return (queueChunks + 1) * chunkBytes * consumers + 2 * chunkBytes
+    }
+
+    /// The most ``worstCaseQueueBytes`` may be (1 GiB).
+    public static let maximumQueueBytes: Double = 1_073_741_824
 }
 
 /// `[metrics]`: an optional Prometheus endpoint.
@@ -37,6 +50,11 @@ public struct ControlConfiguration: Sendable, Equatable {
     public var socket = "/run/audiocap/control.sock"
     /// Group that may use the socket (mode 0660); when the group does not exist the daemon's own group is kept.
     public var group = "audiocap"
+    /// Most on-demand recordings running at once (each is a thread, an open file and a sync a second);
+    /// 0 turns on-demand recordings off.
+    public var maxRecordings = 16
+    /// The range `max_recordings` may take.
+    public static let maxRecordingsRange = 0...1024
     public init() {}
 }
 

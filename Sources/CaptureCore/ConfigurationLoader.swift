@@ -43,6 +43,10 @@ public enum ConfigurationLoader {
             let line = text.utf8[..<nul].reduce(1) { $1 == UInt8(ascii: "\n") ? $0 + 1 : $0 }
             throw .syntax(path: path, message: "NUL characters are not allowed", line: line, column: nil)
         }
+        // The TOML library ends a string at an escaped NUL: refuse it rather than load a shortened value.
+        if let line = Self.lineOfEscapedNUL(in: text) {
+            throw .syntax(path: path, message: "NUL characters (\\u0000) are not allowed", line: line, column: nil)
+        }
         let root: TOMLTable
         do {
             root = try TOMLTable(string: text)
@@ -62,6 +66,24 @@ public enum ConfigurationLoader {
             throw .invalid(path: path, problems: walker.problems)
         }
         return configuration
+    }
+
+    /// The 1-based line of the first `\u0000` or `\U00000000` escape (a backslash not itself escaped),
+    /// or nil. Literal strings are not told apart: such a sequence in one is refused too.
+    static func lineOfEscapedNUL(in text: String) -> Int? {
+        let bytes = Array(text.utf8)
+        var line = 1
+        var backslashes = 0
+        for (index, byte) in bytes.enumerated() {
+            if byte == UInt8(ascii: "\n") { line += 1 }
+            if byte == UInt8(ascii: "u") || byte == UInt8(ascii: "U"), backslashes % 2 == 1 {
+                let digits = byte == UInt8(ascii: "u") ? 4 : 8
+                let hex = bytes[(index + 1)...].prefix(digits)
+                if hex.count == digits, hex.allSatisfy({ $0 == UInt8(ascii: "0") }) { return line }
+            }
+            backslashes = byte == UInt8(ascii: "\\") ? backslashes + 1 : 0
+        }
+        return nil
     }
 
     /// The whole file as UTF-8 text.
@@ -124,7 +146,7 @@ private struct ConfigurationWalker {
         "keep_days", "max_bytes", "delete_oldest_when_low",
     ]
     private static let logKeys = ["level"]
-    private static let controlKeys = ["socket", "group"]
+    private static let controlKeys = ["socket", "group", "max_recordings"]
     private static let storageKeys = ["root", "state", "min_free_bytes", "low_space_warning_hours"]
     private static let metricsKeys = ["listen"]
 
@@ -152,10 +174,15 @@ private struct ConfigurationWalker {
                 configuration.control.socket = value
             }
             if let value = string("group", in: table, at: "control") { configuration.control.group = value }
+            if let value = integer(
+                "max_recordings", in: table, at: "control", range: ControlConfiguration.maxRecordingsRange)
+            {
+                configuration.control.maxRecordings = value
+            }
         }
         if let table = section("storage", in: root, known: Self.storageKeys) {
-            if let value = string("root", in: table, at: "storage") { configuration.storage.root = value }
-            if let value = string("state", in: table, at: "storage") { configuration.storage.state = value }
+            if let value = directory("root", in: table, at: "storage") { configuration.storage.root = value }
+            if let value = directory("state", in: table, at: "storage") { configuration.storage.state = value }
             if let value = integer("min_free_bytes", in: table, at: "storage", range: 0...Int.max) {
                 configuration.storage.minFreeBytes = Int64(value)
             }
@@ -180,7 +207,24 @@ private struct ConfigurationWalker {
             }
         }
         checkRetentionScope(configuration)
+        checkQueueMemory(configuration)
         return configuration
+    }
+
+    /// Every consumer may hold a full queue: refuse a configuration whose queues could take more memory
+    /// than ``Configuration/maximumQueueBytes``.
+    private mutating func checkQueueMemory(_ configuration: Configuration) {
+        let bytes = configuration.worstCaseQueueBytes
+        guard bytes > Configuration.maximumQueueBytes else { return }
+        let consumers = 1 + configuration.recordings.count + configuration.control.maxRecordings
+        let mebibytes = bytes / 1_048_576
+        let shown = mebibytes < 1e9 ? String(Int(mebibytes.rounded(.up))) : String(mebibytes)
+        report(
+            "queue.seconds", value: String(configuration.queue.seconds),
+            "makes the queues need up to \(shown) MiB (\(consumers) consumers: the level monitor, "
+                + "\(configuration.recordings.count) recording\(configuration.recordings.count == 1 ? "" : "s") and [control] max_recordings = \(configuration.control.maxRecordings), "
+                + "each with \(configuration.queue.seconds) s of \(configuration.source.audioFormat.bytesPerSecond) bytes/s); "
+                + "at most 1024 MiB is allowed: lower [queue] seconds, max_recordings, the rate or the channels")
     }
 
     /// Retention deletes the closed files under a recording's directory: refuse it where that directory
@@ -267,7 +311,7 @@ private struct ConfigurationWalker {
         let at = "levels"
         if let value = number(
             "log_interval_seconds", in: table, at: at,
-            allowed: "a number of 0 or more (0 turns periodic level logging off)", where: { $0 >= 0 })
+            allowed: "a number from 0 (off) to 86400", where: { $0 >= 0 && $0 <= 86_400 })
         {
             levels.logIntervalSeconds = value
         }
@@ -279,7 +323,7 @@ private struct ConfigurationWalker {
         }
         if let value = number(
             "silence_seconds", in: table, at: at,
-            allowed: "a number greater than 0", where: { $0 > 0 })
+            allowed: "a number greater than 0 and at most 86400", where: { $0 > 0 && $0 <= 86_400 })
         {
             levels.silenceSeconds = value
         }
@@ -351,7 +395,7 @@ private struct ConfigurationWalker {
                     indexOfName[name] = index
                 }
             }
-            let directory = string(
+            let directory = self.directory(
                 "directory", in: table, at: at, required: "the folder the recording's files go in")
 
             var recording = RecordingConfiguration(name: name ?? "", directory: directory ?? "")
@@ -388,6 +432,14 @@ private struct ConfigurationWalker {
             }
 
             if let name, let directory, table["filename"] == nil || filename != nil {
+                do {
+                    try InputValidation.checkTarget(
+                        directory: directory, template: FilenameTemplate(recording.filename, timeZone: recording.timeZone),
+                        name: name)
+                } catch {
+                    let key = table["filename"] == nil ? "directory" : "filename"
+                    report(at + "." + key, value: table[key], error.message)
+                }
                 let target = Self.targetPath(directory: directory, filename: recording.filename, name: name)
                 if let first = indexOfTarget[target] {
                     // A duplicate name is reported once, not again as a collision of files.
@@ -410,28 +462,15 @@ private struct ConfigurationWalker {
 
     /// The `name` of a recording, or nil (and a problem) when it is missing or not allowed.
     private mutating func recordingName(in table: TOMLTable, at prefix: String) -> String? {
-        let allowed = "1 to 64 characters, each a letter, digit, `.`, `_` or `-`"
         guard
             let name = string(
-                "name", in: table, at: prefix, required: "a name of " + allowed, allowEmpty: true)
+                "name", in: table, at: prefix,
+                required: "a name of 1 to 64 characters, each a letter, digit, `.`, `_` or `-`", allowEmpty: true)
         else { return nil }
-        let key = prefix + ".name"
-        let isAllowedCharacter: (Unicode.Scalar) -> Bool = { scalar in
-            switch scalar {
-            case "A"..."Z", "a"..."z", "0"..."9", ".", "_", "-": true
-            default: false
-            }
-        }
-        if name.isEmpty || name.unicodeScalars.count > 64 || !name.unicodeScalars.allSatisfy(isAllowedCharacter) {
-            report(key, value: table["name"], "must be " + allowed)
-            return nil
-        }
-        if name == "." {
-            report(key, value: table["name"], "must not be `.`")
-            return nil
-        }
-        if name.contains("..") {
-            report(key, value: table["name"], "must not contain `..`")
+        do {
+            try InputValidation.checkName(name)
+        } catch {
+            report(prefix + ".name", value: table["name"], error.message)
             return nil
         }
         return name
@@ -440,25 +479,26 @@ private struct ConfigurationWalker {
     /// The `filename` template with `.wav` added when missing, or nil when absent or not allowed.
     private mutating func filenameTemplate(in table: TOMLTable, at prefix: String) -> String? {
         guard let template = string("filename", in: table, at: prefix, allowEmpty: true) else { return nil }
-        let key = prefix + ".filename"
-        let value = table["filename"]
-        if template.isEmpty {
-            report(key, value: value, "must not be empty")
+        do {
+            return try InputValidation.filenameTemplate(template)
+        } catch {
+            report(prefix + ".filename", value: table["filename"], error.message)
             return nil
         }
-        if template.hasPrefix("/") {
-            report(key, value: value, "must be relative to `directory`, not start with `/`")
+    }
+
+    /// A directory that ``InputValidation/checkDirectory(_:field:)`` accepts, or nil (and a problem).
+    private mutating func directory(
+        _ key: String, in table: TOMLTable, at prefix: String, required: String? = nil
+    ) -> String? {
+        guard let directory = string(key, in: table, at: prefix, required: required) else { return nil }
+        do {
+            try InputValidation.checkDirectory(directory)
+        } catch {
+            report(Self.path(prefix, key), value: table[key], error.message)
             return nil
         }
-        if template.split(separator: "/", omittingEmptySubsequences: false).contains("..") {
-            report(key, value: value, "must not contain `..` path components")
-            return nil
-        }
-        if template.hasSuffix("/") {
-            report(key, value: value, "must name a file, not end in `/`")
-            return nil
-        }
-        return template.lowercased().hasSuffix(".wav") ? template : template + ".wav"
+        return directory
     }
 
     /// `directory/filename` with `{name}` expanded, empty and `.` components removed: two recordings with the same

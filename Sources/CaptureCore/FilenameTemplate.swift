@@ -21,11 +21,23 @@ public struct FilenameTemplate: Sendable, Equatable {
         self.timeZone = timeZone
     }
 
-    /// The relative path for a segment that starts at `time` (seconds since the epoch).
+    /// The relative path for a segment that starts at `time` (seconds since the epoch); the template
+    /// itself when the expansion does not fit in 4095 bytes (``InputValidation`` refuses such templates).
     public func expand(name: String, sequence: Int, time: Double) -> String {
+        let (result, pattern) = expanded(name: name, sequence: sequence, time: time)
+        return result ?? pattern
+    }
+
+    /// The relative path for a segment that starts at `time`, or nil when it would be longer than 4095 bytes.
+    public func expansion(name: String, sequence: Int, time: Double) -> String? {
+        expanded(name: name, sequence: sequence, time: time).result
+    }
+
+    private func expanded(name: String, sequence: Int, time: Double) -> (result: String?, pattern: String) {
         var pattern = template.replacing("{name}", with: name.replacing("%", with: "%%"))
         pattern = pattern.replacing("{seq}", with: Self.padded(sequence, width: 6))
-        var seconds = time_t(time.rounded(.down))
+        // Clamped: a time outside time_t's range would trap the conversion.
+        var seconds = time_t(time.isFinite ? min(max(time.rounded(.down), -1e15), 1e15) : 0)
         var parts = tm()
         switch timeZone {
         case .utc: gmtime_r(&seconds, &parts)
@@ -33,8 +45,8 @@ public struct FilenameTemplate: Sendable, Equatable {
         }
         var buffer = [CChar](repeating: 0, count: 4096)
         let count = strftime(&buffer, buffer.count, pattern, &parts)
-        if count == 0 && !pattern.isEmpty { return pattern }
-        return String(decoding: buffer[..<count].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        if count == 0 && !pattern.isEmpty { return (nil, pattern) }
+        return (String(decoding: buffer[..<count].map { UInt8(bitPattern: $0) }, as: UTF8.self), pattern)
     }
 
     private static func padded(_ value: Int, width: Int) -> String {

@@ -67,6 +67,7 @@ public final class AudioCapDaemon: Service, Sendable {
         recordings = RecordingController(
             format: format, queueChunks: queueChunks, pool: pool, fanout: fanout, events: events, logger: logger,
             storageRoot: configuration.storage.root, continuous: configuration.recordings,
+            maxOnDemand: configuration.control.maxRecordings,
             options: SegmentWriter.Options(gapFill: source.gapFill, diskGuard: diskGuard, faults: FaultInjection.fromEnvironment(),
                 clockSteps: clockSteps))
     }

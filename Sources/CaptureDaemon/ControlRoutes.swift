@@ -29,7 +29,7 @@ struct ControlRoutes: Sendable {
         }
         router.get("/v1/recordings/:name/segments") { request, context in
             let name = try Self.name(context)
-            let since = try Self.number(request, "since")
+            let since = try Self.since(request)
             let segments = try await daemon.recordings.segments(name: name, since: since)
             return Self.json(SegmentsResponse(recording: name, segments: segments.map(AudioCapDaemon.segmentResponse)))
         }
@@ -40,11 +40,8 @@ struct ControlRoutes: Sendable {
                 }
                 return Self.json(levels)
             }
-            let interval = try Self.number(request, "interval_ms") ?? 100
-            guard interval >= 20, interval <= 60_000 else {
-                throw ControlError.badRequest("interval_ms must be from 20 to 60000, got \(interval)")
-            }
-            return followLevels(intervalMilliseconds: Int(interval))
+            let interval = try Self.integer(request, "interval_ms", range: 20...60_000) ?? 100
+            return followLevels(intervalMilliseconds: interval)
         }
         router.get("/v1/events") { request, _ in
             try events(request)
@@ -72,19 +69,23 @@ struct ControlRoutes: Sendable {
     }
 
     private func events(_ request: Request) throws -> Response {
-        let since = try Self.number(request, "since")
-        let limit = Int(try Self.number(request, "limit") ?? 100)
-        guard limit >= 1, limit <= 100_000 else {
-            throw ControlError.badRequest("limit must be from 1 to 100000, got \(limit)")
-        }
+        let since = try Self.since(request)
+        let limit = try Self.integer(request, "limit", range: 1...100_000) ?? 100
         var minimum = CaptureEvent.Level.debug
         if let level = request.uri.queryParameters.get("level") {
             guard let parsed = CaptureEvent.Level(rawValue: level) else {
-                throw ControlError.badRequest("level must be one of debug, info, notice, warning, error; got \"\(level)\"")
+                throw ControlError.badRequest("level must be one of debug, info, notice, warning, error; got \(InputValidation.printable(level))")
             }
             minimum = parsed
         }
-        let recording = request.uri.queryParameters.get("recording")
+        let recording = try request.uri.queryParameters.get("recording").map { name in
+            do {
+                try InputValidation.checkName(name, field: "recording")
+            } catch {
+                throw ControlError.badRequest("\(error)")
+            }
+            return name
+        }
         let threshold = minimum
         let matches: @Sendable (CaptureEvent) -> Bool = { event in
             event.level >= threshold && (since.map { event.time >= $0 } ?? true)
@@ -169,18 +170,36 @@ struct ControlRoutes: Sendable {
     // MARK: - Parameters
 
     static func name(_ context: ControlContext) throws -> String {
-        guard let name = context.parameters.get("name"), ControlAPI.isValidName(name) else {
-            throw ControlError.badRequest("invalid recording name: use 1 to 64 of A-Z a-z 0-9 . _ - (not '..')")
+        let name = context.parameters.get("name") ?? ""
+        do {
+            try InputValidation.checkName(name)
+        } catch {
+            throw ControlError.badRequest("\(error)")
         }
         return name
     }
 
-    static func number(_ request: Request, _ key: String) throws -> Double? {
+    /// The query parameter `key` as an integer in `range`, nil when absent; a 400 for anything else
+    /// (`1e19`, `nan`, `-1`, `2.5`), never a trap.
+    static func integer(_ request: Request, _ key: String, range: ClosedRange<Int>) throws -> Int? {
         guard let text = request.uri.queryParameters.get(key) else { return nil }
-        guard let value = Double(text), value.isFinite else {
-            throw ControlError.badRequest("\(key) must be a number, got \"\(text)\"")
+        do {
+            return try InputValidation.integer(text, field: key, range: range)
+        } catch {
+            throw ControlError.badRequest("\(error)")
         }
-        return value
+    }
+
+    /// The `since` query parameter: seconds since the epoch, from 0 to 10¹⁰ (the year 2286); nil when absent.
+    static func since(_ request: Request) throws -> Double? {
+        guard let text = request.uri.queryParameters.get("since") else { return nil }
+        do {
+            return try InputValidation.number(
+                text, field: "since", allowed: "seconds since the epoch, from 0 to 10000000000",
+                where: { $0 >= 0 && $0 <= 10_000_000_000 })
+        } catch {
+            throw ControlError.badRequest("\(error)")
+        }
     }
 
     static func flag(_ request: Request, _ key: String) -> Bool {

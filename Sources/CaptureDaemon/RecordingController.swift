@@ -50,6 +50,8 @@ public actor RecordingController {
     private let events: EventLog
     private let logger: Logger
     private let storageRoot: String
+    /// Most on-demand recordings running at once (`[control] max_recordings`).
+    private let maxOnDemand: Int
     private let options: SegmentWriter.Options
     private var entries: [String: Entry] = [:]
     private var order: [String] = []
@@ -58,6 +60,7 @@ public actor RecordingController {
     public init(
         format: AudioFormat, queueChunks: Int, pool: ChunkPool, fanout: ChunkFanout, events: EventLog,
         logger: Logger, storageRoot: String, continuous: [RecordingConfiguration],
+        maxOnDemand: Int = ControlConfiguration().maxRecordings,
         options: SegmentWriter.Options = SegmentWriter.Options()
     ) {
         self.format = format
@@ -67,6 +70,7 @@ public actor RecordingController {
         self.events = events
         self.logger = logger
         self.storageRoot = storageRoot
+        self.maxOnDemand = maxOnDemand
         self.options = options
         for recording in continuous {
             let entry = Self.makeEntry(recording, kind: .continuous, stopsAt: nil, format: format, queueChunks: queueChunks, pool: pool, events: events, logger: logger, options: options)
@@ -109,42 +113,66 @@ public actor RecordingController {
         }
     }
 
-    /// Starts an on-demand recording. Throws 409 when one of that name runs, 400 for bad values.
+    /// Starts an on-demand recording.
+    ///
+    /// Throws 400 for a value that ``InputValidation`` refuses (name, directory, filename template and
+    /// the paths it expands to, numbers out of range) and for a directory that overlaps a continuous
+    /// recording's; 409 when one of that name runs or `maxOnDemand` on-demand recordings already run
+    /// (a state the caller can change by stopping one, not a rate: so 409 rather than 429).
     public func start(
         name: String, segmentSeconds: Int?, filename: String?, durationSeconds: Double?, directory: String?,
         align: String?
     ) throws(ControlError) -> Snapshot {
-        guard ControlAPI.isValidName(name) else {
-            throw .badRequest("invalid recording name '\(name)': use 1 to 64 of A-Z a-z 0-9 . _ - (not '..')")
+        do {
+            try InputValidation.checkName(name)
+        } catch {
+            throw .badRequest("\(error); use a name like `interview-2`")
         }
         if entries[name] != nil {
             throw .conflict("a recording named '\(name)' is already running; stop it first (audiocap stop \(name)) or pick another name")
         }
+        let running = entries.values.filter { $0.kind == .onDemand }.count
+        if running >= maxOnDemand {
+            throw .conflict(
+                maxOnDemand == 0
+                    ? "on-demand recordings are turned off ([control] max_recordings = 0 in the daemon's configuration)"
+                    : "\(running) on-demand recordings are running, the most [control] max_recordings allows; "
+                        + "stop one first (audiocap stop NAME) or raise max_recordings and restart audiocapd")
+        }
         var recording = RecordingConfiguration(name: name, directory: try resolveDirectory(directory, name: name))
         if let segmentSeconds {
-            guard (1...86_400).contains(segmentSeconds) else {
-                throw .badRequest("segment_seconds must be an integer from 1 to 86400, got \(segmentSeconds)")
+            do {
+                recording.segmentSeconds = try InputValidation.integer(segmentSeconds, field: "segment_seconds", range: 1...86_400)
+            } catch {
+                throw .badRequest("\(error)")
             }
-            recording.segmentSeconds = segmentSeconds
         }
         if let align {
             guard let value = SegmentAlignment(rawValue: align) else {
-                throw .badRequest("align must be \"clock\" or \"samples\", got \"\(align)\"")
+                throw .badRequest("align must be \"clock\" or \"samples\", got \(InputValidation.printable(align))")
             }
             recording.align = value
         }
-        if let filename {
-            guard !filename.isEmpty, !filename.hasPrefix("/"), !filename.split(separator: "/").contains("..") else {
-                throw .badRequest("filename must be a relative template without '..', got \"\(filename)\"")
+        do {
+            if let filename {
+                recording.filename = try InputValidation.filenameTemplate(filename)
             }
-            recording.filename = filename.hasSuffix(".wav") ? filename : filename + ".wav"
+            try InputValidation.checkTarget(
+                directory: recording.directory, template: FilenameTemplate(recording.filename, timeZone: recording.timeZone),
+                name: name)
+        } catch {
+            throw .badRequest("\(error)")
         }
         var stopsAt: Double? = nil
         if let durationSeconds {
-            guard durationSeconds > 0, durationSeconds.isFinite, durationSeconds <= 366 * 86_400 else {
-                throw .badRequest("duration_seconds must be greater than 0 and at most a year, got \(durationSeconds)")
+            do {
+                let seconds = try InputValidation.number(
+                    durationSeconds, field: "duration_seconds", allowed: "greater than 0 and at most a year (31622400)",
+                    where: { $0 > 0 && $0 <= 366 * 86_400 })
+                stopsAt = Date().timeIntervalSince1970 + seconds
+            } catch {
+                throw .badRequest("\(error)")
             }
-            stopsAt = Date().timeIntervalSince1970 + durationSeconds
         }
         let entry = Self.makeEntry(recording, kind: .onDemand, stopsAt: stopsAt, format: format, queueChunks: queueChunks, pool: pool, events: events, logger: logger, options: options)
         entries[name] = entry
@@ -253,19 +281,46 @@ public actor RecordingController {
     }
 
     /// The directory for an on-demand recording: `root/NAME` by default; a given one (absolute, or
-    /// relative to the root) must resolve inside the root, symbolic links included.
+    /// relative to the root) must pass ``InputValidation/checkDirectory(_:field:)`` and resolve inside the
+    /// root, symbolic links included. Either way it must not overlap (be, lie inside or contain) the
+    /// directory of a continuous recording, whose files and retention it would mix with.
     private func resolveDirectory(_ requested: String?, name: String) throws(ControlError) -> String {
         let root = URL(fileURLWithPath: storageRoot).standardizedFileURL.path
-        guard let requested else { return root + "/" + name }
-        guard !requested.isEmpty, !requested.split(separator: "/").contains("..") else {
-            throw .badRequest("directory must not contain '..': \"\(requested)\"")
+        let path: String
+        if let requested {
+            do {
+                try InputValidation.checkDirectory(requested)
+            } catch {
+                throw .badRequest("\(error)")
+            }
+            guard !requested.split(separator: "/").contains("..") else {
+                throw .badRequest("directory must not contain '..': \(InputValidation.printable(requested))")
+            }
+            let absolute = requested.hasPrefix("/") ? requested : root + "/" + requested
+            path = URL(fileURLWithPath: absolute).standardizedFileURL.path
+        } else {
+            path = root + "/" + name
         }
-        let absolute = requested.hasPrefix("/") ? requested : root + "/" + requested
-        let path = URL(fileURLWithPath: absolute).standardizedFileURL.path
         let realRoot = Self.realPathOfExistingPrefix(root)
         let realPath = Self.realPathOfExistingPrefix(path)
         guard path == root || path.hasPrefix(root + "/"), realPath == realRoot || realPath.hasPrefix(realRoot + "/") else {
-            throw .badRequest("directory \"\(requested)\" is outside the recordings root \(root) ([storage] root)")
+            throw .badRequest("directory \(InputValidation.printable(requested ?? path)) is outside the recordings root \(root) ([storage] root)")
+        }
+        for entry in entries.values where entry.kind == .continuous {
+            let other = entry.writer.recording
+            let otherPath = URL(fileURLWithPath: other.directory).standardizedFileURL.path
+            if InputValidation.overlaps(path, otherPath)
+                || InputValidation.overlaps(realPath, Self.realPathOfExistingPrefix(otherPath))
+            {
+                throw .badRequest(
+                    "directory \(InputValidation.printable(path)) overlaps \(otherPath), the directory of the configured recording "
+                        + "'\(other.name)' (the same, inside it or containing it); give the on-demand recording a directory of its own")
+            }
+        }
+        do {
+            try InputValidation.checkDirectory(path)
+        } catch {
+            throw .badRequest("\(error)")
         }
         return path
     }

@@ -296,12 +296,18 @@ public final class SegmentWriter: ChunkConsumer, @unchecked Sendable {
                 relative = template.expand(name: recording.name, sequence: sequence, time: nameTime)
             }
         }
-        let path = WAVFileWriter.uniquePath(for: recording.directory + "/" + relative)
-        do {
-            file = try WAVFileWriter(finalPath: path, format: format)
-        } catch {
-            fail(error, during: "create")
-            return false
+        var path = WAVFileWriter.uniquePath(for: recording.directory + "/" + relative)
+        // A file of that name may appear between the check and the create: take the next free name.
+        for attempt in 1...10 {
+            do {
+                file = try WAVFileWriter(finalPath: path, format: format)
+                break
+            } catch where error.errno == EEXIST && error.operation == .create && attempt < 10 {
+                path = WAVFileWriter.uniquePath(for: recording.directory + "/" + relative)
+            } catch {
+                fail(error, during: "create")
+                return false
+            }
         }
         if blockedUntil != nil {
             blockedUntil = nil

@@ -13,13 +13,4 @@ public enum ControlAPI {
     public static func segments(_ name: String) -> String { "/v1/recordings/\(name)/segments" }
     public static let levels = "/v1/levels"
     public static let events = "/v1/events"
-
-    /// Whether `name` is a valid recording name: `[A-Za-z0-9._-]{1,64}`, not containing `..`, not `.`.
-    public static func isValidName(_ name: String) -> Bool {
-        guard (1...64).contains(name.utf8.count), name != ".", !name.contains("..") else { return false }
-        return name.utf8.allSatisfy { byte in
-            (byte >= 0x30 && byte <= 0x39) || (byte >= 0x41 && byte <= 0x5A) || (byte >= 0x61 && byte <= 0x7A)
-                || byte == 0x2E || byte == 0x5F || byte == 0x2D
-        }
-    }
 }

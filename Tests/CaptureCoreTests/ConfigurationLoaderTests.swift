@@ -177,12 +177,24 @@ struct ConfigurationLoaderTests {
             chunk_ms = 1000
             restart_delay_seconds = 300
             [queue]
-            seconds = 3600
+            seconds = 1
             [levels]
             silence_dbfs = 0
+            [control]
+            max_recordings = 0
             \(minimalRecording)
             segment_seconds = 86400
             sync_seconds = 3600
+            """
+        // The longest queue fits in memory only at a low rate (see queueThatNeedsTooMuchMemoryIsRefused).
+        let longQueue = """
+            [source]
+            sample_rate = 8000
+            channels = 1
+            [queue]
+            seconds = 3600
+            [control]
+            max_recordings = 0
             """
         let lowConfiguration = try ConfigurationLoader.parse(low, path: "low.toml")
         #expect(lowConfiguration.source.sampleRate == 8000)
@@ -192,7 +204,8 @@ struct ConfigurationLoaderTests {
         let highConfiguration = try ConfigurationLoader.parse(high, path: "high.toml")
         #expect(highConfiguration.source.sampleRate == 768_000)
         #expect(highConfiguration.source.channels == 32)
-        #expect(highConfiguration.queue.seconds == 3600)
+        #expect(highConfiguration.control.maxRecordings == 0)
+        #expect(try ConfigurationLoader.parse(longQueue, path: "long.toml").queue.seconds == 3600)
         #expect(highConfiguration.recordings.first?.segmentSeconds == 86_400)
     }
 
@@ -372,7 +385,7 @@ struct ConfigurationLoaderTests {
         // [levels]
         InvalidCase(
             toml: "[levels]\nlog_interval_seconds = -1", key: "levels.log_interval_seconds", value: "-1",
-            message: "must be a number of 0 or more (0 turns periodic level logging off)"),
+            message: "must be a number from 0 (off) to 86400"),
         InvalidCase(
             toml: "[levels]\nsilence_dbfs = 1", key: "levels.silence_dbfs", value: "1",
             message: "must be a number from -200 to 0"),
@@ -381,10 +394,10 @@ struct ConfigurationLoaderTests {
             message: "must be a number from -200 to 0"),
         InvalidCase(
             toml: "[levels]\nsilence_seconds = -1.5", key: "levels.silence_seconds", value: "-1.5",
-            message: "must be a number greater than 0"),
+            message: "must be a number greater than 0 and at most 86400"),
         InvalidCase(
             toml: "[levels]\nsilence_seconds = nan", key: "levels.silence_seconds", value: "nan",
-            message: "must be a number greater than 0"),
+            message: "must be a number greater than 0 and at most 86400"),
         InvalidCase(
             toml: "[levels]\nflatline_seconds = 0", key: "levels.flatline_seconds", value: "0",
             message: "must be a number greater than 0 and at most 3600"),
@@ -753,5 +766,96 @@ struct ConfigurationLoaderTests {
             #expect(error.code == .unreadable)
             #expect(error.description == "cannot read \(path): not UTF-8 text")
         }
+    }
+
+    // MARK: Limits on every input
+
+    @Test func maxRecordingsDefaultsTo16AndIsRangeChecked() throws {
+        #expect(try ConfigurationLoader.parse("", path: "x.toml").control.maxRecordings == 16)
+        #expect(try ConfigurationLoader.parse("[control]\nmax_recordings = 0", path: "x.toml").control.maxRecordings == 0)
+        #expect(
+            try ConfigurationLoader.parse(
+                "[source]\nsample_rate = 8000\nchannels = 1\n[queue]\nseconds = 1\n[control]\nmax_recordings = 1024",
+                path: "x.toml"
+            ).control.maxRecordings == 1024)
+        for (value, found) in [("1025", ""), ("-1", ""), ("\"16\"", " (found a string)"), ("16.5", " (found a floating-point number)")] {
+            #expect(
+                problems(in: "[control]\nmax_recordings = \(value)") == [
+                    Problem(
+                        key: "control.max_recordings", value: value,
+                        message: "must be an integer from 0 to 1024" + found)
+                ])
+        }
+    }
+
+    @Test func queuesThatNeedTooMuchMemoryAreRefused() {
+        let found = problems(in: "[source]\nsample_rate = 768000\nchannels = 32\n[queue]\nseconds = 3600")
+        #expect(found.count == 1)
+        #expect(found.first?.key == "queue.seconds")
+        #expect(found.first?.message.contains("MiB") == true)
+        #expect(found.first?.message.contains("at most 1024 MiB is allowed") == true, "\(found)")
+        // Many on-demand recordings count too: 30 s of 48 kHz stereo is 5.5 MiB a consumer.
+        #expect(problems(in: "[control]\nmax_recordings = 1024").first?.key == "queue.seconds")
+        #expect((try? ConfigurationLoader.parse("[control]\nmax_recordings = 100", path: "x.toml")) != nil)
+    }
+
+    @Test func hugeNumbersAreProblemsNotTraps() {
+        let cases: [(String, String)] = [
+            ("[queue]\nseconds = 1e308", "queue.seconds"),
+            ("[queue]\nseconds = inf", "queue.seconds"),
+            ("[queue]\nseconds = nan", "queue.seconds"),
+            ("[source]\nsample_rate = 9223372036854775807", "source.sample_rate"),
+            ("[source]\nchunk_ms = -9223372036854775808", "source.chunk_ms"),
+            ("[levels]\nlog_interval_seconds = 1e300", "levels.log_interval_seconds"),
+            ("[levels]\nsilence_seconds = 1e300", "levels.silence_seconds"),
+            ("[control]\nmax_recordings = 9223372036854775807", "control.max_recordings"),
+            ("[storage]\nlow_space_warning_hours = 1e300", "storage.low_space_warning_hours"),
+            (minimalRecording + "segment_seconds = 9223372036854775807", "recording[0].segment_seconds"),
+            (minimalRecording + "keep_days = inf", "recording[0].keep_days"),
+            (minimalRecording + "sync_seconds = -0.0", "recording[0].sync_seconds"),
+        ]
+        for (toml, key) in cases {
+            #expect(problems(in: toml).map(\.key) == [key], "\(toml)")
+        }
+    }
+
+    @Test func namesDirectoriesAndTemplatesFollowTheInputRules() {
+        let long = String(repeating: "x", count: 300)
+        let cases: [(String, String, String)] = [
+            ("name = \"a\\u001b[31m\"\ndirectory = \"/srv\"", "recording[0].name", "must be 1 to 64 characters"),
+            ("name = \"\(long)\"\ndirectory = \"/srv\"", "recording[0].name", "must be 1 to 64 characters"),
+            ("name = \"x/\"\ndirectory = \"/srv\"", "recording[0].name", "must be 1 to 64 characters"),
+            ("name = \"a\"\ndirectory = \"/srv/\\u001b]0;x\\u0007\"", "recording[0].directory", "must not contain control characters (found escape U+001B)"),
+            ("name = \"a\"\ndirectory = \"/srv/\(long)\"", "recording[0].directory", "has a name of 300 bytes between slashes"),
+            ("name = \"a\"\ndirectory = \"/srv\"\nfilename = \"\\u001b[2J{seq}\"", "recording[0].filename", "must not contain control characters"),
+            ("name = \"a\"\ndirectory = \"/srv\"\nfilename = \"%n{seq}\"", "recording[0].filename", "expands to the control character U+000A"),
+            ("name = \"a\"\ndirectory = \"/srv\"\nfilename = \"\(long)/{seq}\"", "recording[0].filename", "has a name of 300 bytes"),
+            ("name = \"a\"\ndirectory = \"/srv\"\nfilename = \"\(long.prefix(240))\"", "recording[0].filename", "expands to a file name of up to 244 bytes"),
+            ("name = \"a\"\ndirectory = \"/srv\"\nfilename = \"x/\"", "recording[0].filename", "must name a file, not end in `/`"),
+        ]
+        for (recording, key, message) in cases {
+            let found = problems(in: "[[recording]]\n" + recording)
+            #expect(found.map(\.key) == [key], "\(recording): \(found)")
+            #expect(found.first?.message.contains(message) == true, "\(recording): \(found)")
+            #expect(found.first.map { !$0.description.contains("\u{1b}") && !$0.description.contains("\u{0}") } == true)
+        }
+        #expect(problems(in: "[storage]\nroot = \"/srv/\\u001b[0m\"").map(\.key) == ["storage.root"])
+        // An escaped NUL would be cut off by the TOML library: the file is refused as a whole.
+        for toml in ["[[recording]]\nname = \"a\\u0000b\"", "[storage]\n\nroot = \"/srv/a\\U00000000\""] {
+            do {
+                _ = try ConfigurationLoader.parse(toml, path: "x.toml")
+                Issue.record("loaded \(toml)")
+            } catch {
+                #expect(error.code == .syntax)
+                #expect(error.description.contains("NUL characters (\\u0000) are not allowed"), "\(error)")
+            }
+        }
+        // An escaped backslash followed by u0000 is text, not a NUL.
+        #expect((try? ConfigurationLoader.parse("[storage]\nroot = \"/srv/a\\\\u0000\"", path: "x.toml"))?.storage.root == "/srv/a\\u0000")
+        #expect(problems(in: "[storage]\nstate = \"/srv/\(long)\"").map(\.key) == ["storage.state"])
+        // `.wav` is added when missing, whatever its case: one rule with the control API.
+        #expect(
+            (try? ConfigurationLoader.parse("[[recording]]\nname = \"a\"\ndirectory = \"/srv\"\nfilename = \"x.WAV\"", path: "x.toml"))?
+                .recordings.first?.filename == "x.WAV")
     }
 }
