@@ -78,6 +78,7 @@ extension EndToEnd {
                 }
             }
             #expect(tried.withLock { $0 } == 1000)
+            let afterStorm = api.descriptorCount
             #expect(api.status(timeout: 10) != nil, "the daemon answers right after the storm")
 
             // Follow streams: the 17th is refused with a JSON error while 16 are open; each open one
@@ -135,6 +136,62 @@ extension EndToEnd {
                 return now <= baseline
             }
             #expect(settled, "the daemon holds \(now) descriptors, \(baseline) before the clients")
+            print(
+                "connection limits: \(tried.withLock { $0 }) vanishing clients; descriptors \(baseline) before, "
+                    + "\(afterStorm) right after, \(now) settled; slow clients dropped after "
+                    + "\(slowClosed.withLock { $0 }.map { $0.map { String(format: "%.1f s", $0) } ?? "never" })")
+            try api.expectAliveAndGapless()
+        }
+
+        @Test func theMetricsPortHasTheSameKindOfLimits() throws {
+            let port = 20_000 + Int((getpid() + 7_919) % 20_000)
+            let api = try PacedGeneratorDaemon(extra: "[metrics]\nlisten = \"127.0.0.1:\(port)\"")
+            defer { api.remove() }
+            try #require(api.daemon.waitForLog("metrics endpoint listening"), "\(api.daemon.log)")
+            #expect(RawSocket.status(of: RawSocket.requestTCP(port: port, target: "/metrics")) == 200)
+            let baseline = try #require(api.steadyDescriptorCount(), "the descriptor count never settles")
+
+            // A client that sends half a header is dropped after the request-head timeout.
+            let slowClosed = Mutex<Double?>(nil)
+            let slow = Thread {
+                let fd = RawSocket.connectTCP(port: port)
+                _ = RawSocket.send(fd, Array("GET /metrics HTTP/1.1\r\nHo".utf8))
+                let seconds = RawSocket.secondsUntilClosed(fd, timeout: Self.requestHeadTimeout + 10)
+                close(fd)
+                slowClosed.withLock { $0 = seconds ?? -1 }
+            }
+            slow.start()
+
+            // Past 16 connections, a request is answered 503 and closed.
+            var idle: [Int32] = []
+            for _ in 0..<20 { idle.append(RawSocket.connectTCP(port: port)) }
+            let surplus = RawSocket.requestTCP(port: port, target: "/metrics")
+            #expect(RawSocket.status(of: surplus) == 503, "\(surplus.prefix(400))")
+            #expect(surplus.contains("at most 16 connections on its metrics port"), "\(surplus)")
+            for fd in idle where fd >= 0 { close(fd) }
+            #expect(waitUntil(timeout: 10) { RawSocket.status(of: RawSocket.requestTCP(port: port, target: "/metrics")) == 200 })
+
+            // 300 clients that vanish: connect and close, half a header, a request never read.
+            DispatchQueue.concurrentPerform(iterations: 300) { number in
+                let fd = RawSocket.connectTCP(port: port)
+                guard fd >= 0 else { return }
+                switch number % 3 {
+                case 0: break
+                case 1: _ = RawSocket.send(fd, Array("GET /metrics HTTP/1.1\r\nHo".utf8))
+                default: _ = RawSocket.send(fd, Array("GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n".utf8))
+                }
+                close(fd)
+            }
+
+            #expect(waitUntil(timeout: Self.requestHeadTimeout + 15) { slowClosed.withLock { $0 } != nil })
+            let closedAfter = slowClosed.withLock { $0 } ?? -1
+            #expect(closedAfter >= Self.requestHeadTimeout - 1 && closedAfter < Self.requestHeadTimeout + 5, "dropped after \(closedAfter) s")
+            var now = 0
+            #expect(waitUntil(timeout: 30) {
+                now = api.descriptorCount
+                return now <= baseline
+            }, "the daemon holds \(now) descriptors, \(baseline) before the clients")
+            #expect(RawSocket.status(of: RawSocket.requestTCP(port: port, target: "/metrics")) == 200)
             try api.expectAliveAndGapless()
         }
 
