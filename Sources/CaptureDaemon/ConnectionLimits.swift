@@ -55,7 +55,8 @@ struct ConnectionLimits: Sendable {
 
     /// The body of the 503 reply to a connection past the limit.
     var refusalBody: ByteBuffer {
-        let message = "audiocapd serves at most \(maximumConnections) connections on its \(listener) at once and all are in use; "
+        let message =
+            "audiocapd serves at most \(maximumConnections) connections on its \(listener) at once and all are in use; "
             + "try again in a moment, and close idle clients or follow streams (`audiocap logs --follow`, `audiocap levels --follow`)"
         let data = (try? ControlAPI.encoder().encode(ErrorResponse(status: 503, message: message))) ?? Data()
         return ByteBuffer(bytes: data + [0x0A])

@@ -46,7 +46,12 @@ final class FollowStreams: Sendable {
 
         /// Frees the slot; later calls do nothing.
         func release() {
-            if held.withLock({ held in defer { held = false }; return held }) { owner.free() }
+            if held.withLock({ held in
+                defer { held = false }
+                return held
+            }) {
+                owner.free()
+            }
         }
 
         deinit { release() }

@@ -5,6 +5,7 @@ import Hummingbird
 import Logging
 import TestSupport
 import Testing
+
 @testable import CaptureDaemon
 
 @Suite struct OpenAPIDocumentTests {
@@ -16,7 +17,8 @@ import Testing
         var inPaths = false
         var path: String?
         for raw in text.split(separator: "\n", omittingEmptySubsequences: false) {
-            var line = raw.split(separator: "#", maxSplits: 1, omittingEmptySubsequences: false).first.map(String.init) ?? ""
+            var line =
+                raw.split(separator: "#", maxSplits: 1, omittingEmptySubsequences: false).first.map(String.init) ?? ""
             while line.last == " " { line.removeLast() }
             if line.trimmingCharacters(in: .whitespaces).isEmpty { continue }
             if !line.hasPrefix(" ") {
@@ -77,14 +79,19 @@ import Testing
         let router = Router(context: ControlContext.self)
         ControlRoutes(daemon: daemon, logger: logger).register(on: router)
         // Hummingbird writes a parameter as `:name` (or `{name}`); OpenAPI as `{name}`.
-        let served = Set(router.routes.map { route in
-            let path = "\(route.path)".split(separator: "/").map { part in
-                part.hasPrefix(":") ? "{\(part.dropFirst())}" : String(part)
-            }
-            return "\(route.method.rawValue) /" + path.joined(separator: "/")
-        })
+        let served = Set(
+            router.routes.map { route in
+                let path = "\(route.path)".split(separator: "/").map { part in
+                    part.hasPrefix(":") ? "{\(part.dropFirst())}" : String(part)
+                }
+                return "\(route.method.rawValue) /" + path.joined(separator: "/")
+            })
         #expect(served.count >= 7, "\(served.sorted())")
-        #expect(documented.subtracting(served).isEmpty, "documented but not served: \(documented.subtracting(served).sorted())")
-        #expect(served.subtracting(documented).isEmpty, "served but not in docs/openapi.yaml: \(served.subtracting(documented).sorted())")
+        #expect(
+            documented.subtracting(served).isEmpty,
+            "documented but not served: \(documented.subtracting(served).sorted())")
+        #expect(
+            served.subtracting(documented).isEmpty,
+            "served but not in docs/openapi.yaml: \(served.subtracting(documented).sorted())")
     }
 }

@@ -6,7 +6,7 @@ import TestSupport
 import Testing
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 extension EndToEnd {
@@ -16,7 +16,9 @@ extension EndToEnd {
         static let maximumFollowStreams = 16
         static let requestHeadTimeout = 10.0
 
-        static let followTargets = ["/v1/events?follow=1", "/v1/levels?follow=1&interval_ms=100", "/v1/events?follow=1&level=error"]
+        static let followTargets = [
+            "/v1/events?follow=1", "/v1/levels?follow=1&interval_ms=100", "/v1/events?follow=1&level=error",
+        ]
 
         /// Opens a follow stream; returns the fd and what arrived up to the end of the response head.
         static func openFollow(_ socket: String, _ target: String) -> (fd: Int32, head: String) {
@@ -35,7 +37,9 @@ extension EndToEnd {
             case 0: break  // connects and closes
             case 1: _ = RawSocket.send(fd, Array("GET /v1/status HTTP/1.1\r\nHo".utf8))  // half a header
             case 2: _ = RawSocket.send(fd, Array("GET /v1/status HTTP/1.1\r\nHost: x\r\n\r\n".utf8))  // never reads
-            case 3: _ = RawSocket.send(fd, Array("POST /v1/recordings HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{\"na".utf8))
+            case 3:
+                _ = RawSocket.send(
+                    fd, Array("POST /v1/recordings HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{\"na".utf8))
             case 4:  // a follow stream, closed once it started (or was refused)
                 _ = RawSocket.send(fd, Array("GET \(followTargets[(number / 6) % 3]) HTTP/1.1\r\nHost: x\r\n\r\n".utf8))
                 _ = RawSocket.read(fd, until: "\r\n\r\n", timeout: 2)
@@ -61,7 +65,9 @@ extension EndToEnd {
             let slow = (0..<2).map { index in
                 Thread {
                     let fd = RawSocket.connect(socket)
-                    if index == 1 { _ = RawSocket.send(fd, Array("GET /v1/status HTTP/1.1\r\nHost: x\r\nX-Slow: ".utf8)) }
+                    if index == 1 {
+                        _ = RawSocket.send(fd, Array("GET /v1/status HTTP/1.1\r\nHost: x\r\nX-Slow: ".utf8))
+                    }
                     let seconds = RawSocket.secondsUntilClosed(fd, timeout: Self.requestHeadTimeout + 10)
                     close(fd)
                     slowClosed.withLock { $0.append(seconds) }
@@ -100,14 +106,17 @@ extension EndToEnd {
             let refusedReply = refused.head + RawSocket.readAll(refused.fd, timeout: 2)
             close(refused.fd)
             #expect(RawSocket.status(of: refusedReply) == 503, "\(refusedReply)")
-            let refusal = try? ControlAPI.decoder().decode(ErrorResponse.self, from: Data(RawSocket.body(of: refusedReply).utf8))
+            let refusal = try? ControlAPI.decoder().decode(
+                ErrorResponse.self, from: Data(RawSocket.body(of: refusedReply).utf8))
             #expect(refusal?.error.status == 503)
             #expect(refusal?.error.message.contains("too many follow streams") == true, "\(refusedReply)")
             // The first stream follows error events only: after its (empty) backlog, a heartbeat chunk
             // `1\r\n\n\r\n` arrives within the heartbeat interval.
             let quiet = Self.openFollowAfterFreeing(&follows, socket: socket, target: "/v1/events?follow=1&level=error")
             let heartbeat = RawSocket.read(quiet, until: "1\r\n\n\r\n", timeout: 8)
-            #expect(heartbeat.contains("1\r\n\n\r\n"), "no heartbeat on a quiet follow stream: \(heartbeat.debugDescription)")
+            #expect(
+                heartbeat.contains("1\r\n\n\r\n"),
+                "no heartbeat on a quiet follow stream: \(heartbeat.debugDescription)")
             follows.append(quiet)
             for fd in follows { close(fd) }
 
@@ -117,8 +126,11 @@ extension EndToEnd {
             for _ in 0..<(Self.maximumConnections + 4) { idle.append(RawSocket.connect(socket)) }
             let surplus = RawSocket.request(socket, method: "GET", target: "/v1/status", timeout: 5)
             #expect(RawSocket.status(of: surplus) == 503, "\(surplus.prefix(400))")
-            let surplusError = try? ControlAPI.decoder().decode(ErrorResponse.self, from: Data(RawSocket.body(of: surplus).utf8))
-            #expect(surplusError?.error.message.contains("at most \(Self.maximumConnections) connections") == true, "\(surplus)")
+            let surplusError = try? ControlAPI.decoder().decode(
+                ErrorResponse.self, from: Data(RawSocket.body(of: surplus).utf8))
+            #expect(
+                surplusError?.error.message.contains("at most \(Self.maximumConnections) connections") == true,
+                "\(surplus)")
             for fd in idle { close(fd) }
             #expect(waitUntil(timeout: 10) { api.status() != nil }, "the daemon answers once the idle clients left")
 
@@ -126,7 +138,9 @@ extension EndToEnd {
             #expect(waitUntil(timeout: Self.requestHeadTimeout + 15) { slowClosed.withLock { $0.count } == 2 })
             for seconds in slowClosed.withLock({ $0 }) {
                 let closedAfter = try #require(seconds, "a slow client was never dropped")
-                #expect(closedAfter >= Self.requestHeadTimeout - 1 && closedAfter < Self.requestHeadTimeout + 5, "dropped after \(closedAfter) s")
+                #expect(
+                    closedAfter >= Self.requestHeadTimeout - 1 && closedAfter < Self.requestHeadTimeout + 5,
+                    "dropped after \(closedAfter) s")
             }
 
             // Every descriptor those clients cost is given back.
@@ -169,7 +183,10 @@ extension EndToEnd {
             #expect(RawSocket.status(of: surplus) == 503, "\(surplus.prefix(400))")
             #expect(surplus.contains("at most 16 connections on its metrics port"), "\(surplus)")
             for fd in idle where fd >= 0 { close(fd) }
-            #expect(waitUntil(timeout: 10) { RawSocket.status(of: RawSocket.requestTCP(port: port, target: "/metrics")) == 200 })
+            #expect(
+                waitUntil(timeout: 10) {
+                    RawSocket.status(of: RawSocket.requestTCP(port: port, target: "/metrics")) == 200
+                })
 
             // 300 clients that vanish: connect and close, half a header, a request never read.
             DispatchQueue.concurrentPerform(iterations: 300) { number in
@@ -185,12 +202,15 @@ extension EndToEnd {
 
             #expect(waitUntil(timeout: Self.requestHeadTimeout + 15) { slowClosed.withLock { $0 } != nil })
             let closedAfter = slowClosed.withLock { $0 } ?? -1
-            #expect(closedAfter >= Self.requestHeadTimeout - 1 && closedAfter < Self.requestHeadTimeout + 5, "dropped after \(closedAfter) s")
+            #expect(
+                closedAfter >= Self.requestHeadTimeout - 1 && closedAfter < Self.requestHeadTimeout + 5,
+                "dropped after \(closedAfter) s")
             var now = 0
-            #expect(waitUntil(timeout: 30) {
-                now = api.descriptorCount
-                return now <= baseline
-            }, "the daemon holds \(now) descriptors, \(baseline) before the clients")
+            #expect(
+                waitUntil(timeout: 30) {
+                    now = api.descriptorCount
+                    return now <= baseline
+                }, "the daemon holds \(now) descriptors, \(baseline) before the clients")
             #expect(RawSocket.status(of: RawSocket.requestTCP(port: port, target: "/metrics")) == 200)
             try api.expectAliveAndGapless()
         }

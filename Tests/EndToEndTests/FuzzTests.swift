@@ -5,7 +5,7 @@ import TestSupport
 import Testing
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Where `scripts/install-test-python.sh` put schemathesis: `AUDIOCAP_TEST_VENV` or /opt/audiocap-test-venv.
@@ -60,7 +60,8 @@ extension EndToEnd {
                 forwarder.waitUntilExit()
             }
             let portLine = String(decoding: output.fileHandleForReading.availableData, as: UTF8.self)
-            let port = try #require(Int(portLine.trimmingCharacters(in: .whitespacesAndNewlines)), "forwarder said \(portLine)")
+            let port = try #require(
+                Int(portLine.trimmingCharacters(in: .whitespacesAndNewlines)), "forwarder said \(portLine)")
 
             let seed = Int.random(in: 1...999_999)
             var environment = ProcessInfo.processInfo.environment
@@ -82,7 +83,8 @@ extension EndToEnd {
             let out = String(decoding: result.stdout, as: UTF8.self) + String(decoding: result.stderr, as: UTF8.self)
             // The summary, for the test log: operations, test cases, failures.
             let summary = out.split(separator: "\n").filter {
-                $0.contains("API Operations") || $0.contains("Test cases") || $0.contains("Test Phases") || $0.contains("passed")
+                $0.contains("API Operations") || $0.contains("Test cases") || $0.contains("Test Phases")
+                    || $0.contains("passed")
                     || $0.contains("failed") || $0.contains("errors")
             }
             print("schemathesis (seed \(seed)):\n" + summary.joined(separator: "\n"))

@@ -5,7 +5,7 @@ import TestSupport
 import Testing
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// audiocapd capturing `patternGenerator` in real time (`-re`) into one continuous recording, `main`
@@ -43,7 +43,8 @@ struct PacedGeneratorDaemon {
             """, to: dir.file("a.toml"))
         daemon = try DaemonProcess(config: dir.file("a.toml"), directory: dir.path)
         try #require(daemon.waitForLog("control API listening"), "\(daemon.log)")
-        try #require(waitForAudio(under: dir.path + "/main", bytes: 19_200), "no audio reached the recording: \(daemon.log)")
+        try #require(
+            waitForAudio(under: dir.path + "/main", bytes: 19_200), "no audio reached the recording: \(daemon.log)")
     }
 
     /// `GET /v1/status` on a connection of its own, or nil when it does not answer 200.
@@ -76,7 +77,9 @@ struct PacedGeneratorDaemon {
     /// Checks that the daemon is alive and answers, that `main` has no gap and lost nothing, then stops the
     /// daemon and checks the recording bit for bit against the pattern. With `stoppedThroughTheAPI`, `main`
     /// may have been stopped by a `DELETE` (a fuzzer's): then its files are checked as far as they go.
-    func expectAliveAndGapless(stoppedThroughTheAPI: Bool = false, sourceLocation: SourceLocation = #_sourceLocation) throws {
+    func expectAliveAndGapless(stoppedThroughTheAPI: Bool = false, sourceLocation: SourceLocation = #_sourceLocation)
+        throws
+    {
         #expect(daemon.process.isRunning, "the daemon died: \(daemon.log.suffix(2000))", sourceLocation: sourceLocation)
         let reply = self.status()
         let status = try #require(reply, "GET /v1/status does not answer", sourceLocation: sourceLocation)
@@ -86,7 +89,9 @@ struct PacedGeneratorDaemon {
         } else {
             #expect(stoppedThroughTheAPI, "the recording `main` is gone", sourceLocation: sourceLocation)
             let events = RawSocket.request(socket, method: "GET", target: "/v1/events?recording=main&limit=100000")
-            #expect(events.contains("\"recording.stopped\""), "`main` ended without being stopped", sourceLocation: sourceLocation)
+            #expect(
+                events.contains("\"recording.stopped\""), "`main` ended without being stopped",
+                sourceLocation: sourceLocation)
             print("the recording `main` was stopped through the API; its files are checked as far as they go")
         }
         #expect(status.source.restarts == 0, "ffmpeg restarted: \(status.source)", sourceLocation: sourceLocation)
@@ -147,7 +152,9 @@ extension RawSocket {
         address.sin_port = in_port_t(UInt16(port).bigEndian)
         address.sin_addr.s_addr = UInt32(0x7F00_0001).bigEndian
         let result = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                Glibc.connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+            }
         }
         if result != 0 {
             close(fd)
@@ -161,7 +168,9 @@ extension RawSocket {
         let fd = connectTCP(port: port)
         guard fd >= 0 else { return "" }
         defer { close(fd) }
-        guard send(fd, Array("GET \(target) HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n".utf8)) else { return "" }
+        guard send(fd, Array("GET \(target) HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n".utf8)) else {
+            return ""
+        }
         return readAll(fd, timeout: timeout)
     }
 }
