@@ -28,9 +28,11 @@ extension EndToEnd {
             "schemathesis is not installed: run `sh scripts/install-test-python.sh` (it goes to /opt/audiocap-test-venv, or set AUDIOCAP_TEST_VENV)"
         ))
     struct FuzzTests {
-        /// Examples per operation and phase; with 7 operations and the coverage phase a run is a few
-        /// hundred requests, well under two minutes here.
-        static let maximumExamples = 50
+        /// Examples per operation and phase: 50 (about 500 requests in all phases, 10 s here), or
+        /// `AUDIOCAP_FUZZ_EXAMPLES` for a longer run. `AUDIOCAP_FUZZ_SEED` repeats a run.
+        static let maximumExamples = ProcessInfo.processInfo.environment["AUDIOCAP_FUZZ_EXAMPLES"].flatMap { Int($0) } ?? 50
+        static let seed = ProcessInfo.processInfo.environment["AUDIOCAP_FUZZ_SEED"].flatMap { Int($0) }
+            ?? Int.random(in: 1...999_999)
 
         @Test func noInputMakesTheServerFailOrLoseAudio() throws {
             let api = try PacedGeneratorDaemon()
@@ -63,7 +65,7 @@ extension EndToEnd {
             let port = try #require(
                 Int(portLine.trimmingCharacters(in: .whitespacesAndNewlines)), "forwarder said \(portLine)")
 
-            let seed = Int.random(in: 1...999_999)
+            let seed = Self.seed
             var environment = ProcessInfo.processInfo.environment
             environment["NO_COLOR"] = "1"
             // Hooks keep generated requests away from `main` in the coverage and fuzzing phases; the
@@ -79,7 +81,7 @@ extension EndToEnd {
                     "--seed", String(seed), "--generation-database", "none", "--no-color",
                     "--report", "junit", "--report-dir", api.dir.file("report"),
                 ],
-                environment: environment, timeout: 150)
+                environment: environment, timeout: Self.maximumExamples > 50 ? 1800 : 150)
             let out = String(decoding: result.stdout, as: UTF8.self) + String(decoding: result.stderr, as: UTF8.self)
             // The summary, for the test log: operations, test cases, failures.
             let summary = out.split(separator: "\n").filter {
