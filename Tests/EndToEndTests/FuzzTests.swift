@@ -30,8 +30,10 @@ extension EndToEnd {
     struct FuzzTests {
         /// Examples per operation and phase: 50 (about 500 requests in all phases, 10 s here), or
         /// `AUDIOCAP_FUZZ_EXAMPLES` for a longer run. `AUDIOCAP_FUZZ_SEED` repeats a run.
-        static let maximumExamples = ProcessInfo.processInfo.environment["AUDIOCAP_FUZZ_EXAMPLES"].flatMap { Int($0) } ?? 50
-        static let seed = ProcessInfo.processInfo.environment["AUDIOCAP_FUZZ_SEED"].flatMap { Int($0) }
+        static let maximumExamples =
+            ProcessInfo.processInfo.environment["AUDIOCAP_FUZZ_EXAMPLES"].flatMap { Int($0) } ?? 50
+        static let seed =
+            ProcessInfo.processInfo.environment["AUDIOCAP_FUZZ_SEED"].flatMap { Int($0) }
             ?? Int.random(in: 1...999_999)
 
         @Test func noInputMakesTheServerFailOrLoseAudio() throws {
@@ -73,13 +75,14 @@ extension EndToEnd {
             environment["SCHEMATHESIS_HOOKS"] = "hooks"
             environment["PYTHONPATH"] = Schemathesis.sourceRoot + "/Tests/Fixtures/fuzz"
             environment["AUDIOCAP_FUZZ_KEEP"] = "main"
+            // In the test's directory (`env -C`): schemathesis keeps a cache in `.schemathesis` where it runs.
             let result = try ProcessRunner.run(
-                Schemathesis.executable,
+                "env",
                 [
-                    "run", fuzzed, "--url", "http://127.0.0.1:\(port)", "--checks", "not_a_server_error",
+                    "-C", api.dir.path, Schemathesis.executable, "run", fuzzed, "--url", "http://127.0.0.1:\(port)",
+                    "--checks", "not_a_server_error",
                     "--max-examples", String(Self.maximumExamples), "--workers", "1", "--request-timeout", "10",
                     "--seed", String(seed), "--generation-database", "none", "--no-color",
-                    "--report", "junit", "--report-dir", api.dir.file("report"),
                 ],
                 environment: environment, timeout: Self.maximumExamples > 50 ? 1800 : 150)
             let out = String(decoding: result.stdout, as: UTF8.self) + String(decoding: result.stderr, as: UTF8.self)
