@@ -17,6 +17,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-system.git", from: "1.8.1"),
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-nio-extras.git", from: "1.35.2"),
+        .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
     ],
     targets: [
@@ -55,6 +57,9 @@ let package = Package(
                 .product(name: "SystemPackage", package: "swift-system"),
                 "CaptureProtocol",
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdCore", package: "hummingbird"),
+                .product(name: "NIOHTTPTypes", package: "swift-nio-extras"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
             ]
         ),
@@ -110,7 +115,10 @@ let package = Package(
         ),
         .testTarget(
             name: "CaptureDaemonTests",
-            dependencies: ["CaptureDaemon", "CaptureCore", "TestSupport"]
+            dependencies: [
+                "CaptureDaemon", "CaptureCore", "TestSupport",
+                .product(name: "Hummingbird", package: "hummingbird"),
+            ]
         ),
         .testTarget(
             name: "CaptureCommandsTests",

@@ -9,6 +9,7 @@ import NIOCore
 struct ControlRoutes: Sendable {
     let daemon: AudioCapDaemon
     let logger: Logger
+    var followStreams = FollowStreams()
 
     func register(on router: Router<ControlContext>) {
         router.get("/v1/status") { _, _ in
@@ -41,7 +42,7 @@ struct ControlRoutes: Sendable {
                 return Self.json(levels)
             }
             let interval = try Self.integer(request, "interval_ms", range: 20...60_000) ?? 100
-            return followLevels(intervalMilliseconds: interval)
+            return followLevels(intervalMilliseconds: interval, slot: try followSlot())
         }
         router.get("/v1/events") { request, _ in
             try events(request)
@@ -95,36 +96,82 @@ struct ControlRoutes: Sendable {
         guard Self.flag(request, "follow") else {
             return Self.json(EventsResponse(events: recent.map(Self.eventResponse)))
         }
-        return followEvents(initial: recent, matches: matches)
+        return followEvents(initial: recent, matches: matches, slot: try followSlot())
     }
 
-    private func followEvents(initial: [CaptureEvent], matches: @escaping @Sendable (CaptureEvent) -> Bool) -> Response {
+    /// A follow-stream slot, or a 503 when all are taken.
+    private func followSlot() throws -> FollowStreams.Slot {
+        guard let slot = followStreams.acquire() else {
+            throw ControlError(
+                status: 503,
+                "too many follow streams: audiocapd serves at most \(followStreams.maximum) at once "
+                    + "(`audiocap logs --follow`, `audiocap levels --follow`); end one and try again")
+        }
+        return slot
+    }
+
+    /// Streams the matching events as NDJSON, with an empty line as a heartbeat every
+    /// `FollowStreams.heartbeat` so a vanished client is noticed. Frees `slot` when it ends.
+    private func followEvents(
+        initial: [CaptureEvent], matches: @escaping @Sendable (CaptureEvent) -> Bool, slot: FollowStreams.Slot
+    ) -> Response {
+        enum Item: Sendable {
+            case event(CaptureEvent)
+            case heartbeat
+        }
         let log = daemon.events
         let body = ResponseBody { writer in
-            let (stream, continuation) = AsyncStream.makeStream(of: CaptureEvent.self, bufferingPolicy: .bufferingNewest(1000))
+            defer { slot.release() }
+            let (stream, continuation) = AsyncStream.makeStream(of: Item.self, bufferingPolicy: .bufferingNewest(1000))
             let token = log.addListener { event in
-                if matches(event) { continuation.yield(event) }
+                if matches(event) { continuation.yield(.event(event)) }
             }
             defer { log.removeListener(token) }
-            for event in initial { try await writer.write(Self.line(Self.eventResponse(event))) }
-            for await event in stream {
-                try await writer.write(Self.line(Self.eventResponse(event)))
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                defer { group.cancelAll() }
+                group.addTask {
+                    while true {
+                        try await Task.sleep(for: FollowStreams.heartbeat)
+                        continuation.yield(.heartbeat)
+                    }
+                }
+                for event in initial { try await writer.write(Self.line(Self.eventResponse(event))) }
+                for await item in stream {
+                    switch item {
+                    case .event(let event): try await writer.write(Self.line(Self.eventResponse(event)))
+                    case .heartbeat: try await writer.write(ByteBuffer(bytes: FollowStreams.heartbeatLine))
+                    }
+                }
             }
             try await writer.finish(nil)
         }
         return Response(status: .ok, headers: [.contentType: "application/x-ndjson"], body: body)
     }
 
-    private func followLevels(intervalMilliseconds: Int) -> Response {
+    /// Streams new level readings as NDJSON, with an empty line when no reading was written for
+    /// `FollowStreams.heartbeat`. Frees `slot` when it ends.
+    private func followLevels(intervalMilliseconds: Int, slot: FollowStreams.Slot) -> Response {
         let daemon = self.daemon
         let body = ResponseBody { writer in
+            defer { slot.release() }
             var lastFrame: Int64 = -1
+            let clock = ContinuousClock()
+            var lastWrite = clock.now
+            var nextReading = clock.now
             while !Task.isCancelled {
-                if let levels = daemon.levelsResponse(), levels.frame != lastFrame {
-                    lastFrame = levels.frame
-                    try await writer.write(Self.line(levels))
+                if clock.now >= nextReading {
+                    nextReading = clock.now + .milliseconds(intervalMilliseconds)
+                    if let levels = daemon.levelsResponse(), levels.frame != lastFrame {
+                        lastFrame = levels.frame
+                        try await writer.write(Self.line(levels))
+                        lastWrite = clock.now
+                    }
                 }
-                try await Task.sleep(for: .milliseconds(intervalMilliseconds))
+                if clock.now - lastWrite >= FollowStreams.heartbeat {
+                    try await writer.write(ByteBuffer(bytes: FollowStreams.heartbeatLine))
+                    lastWrite = clock.now
+                }
+                try await Task.sleep(until: min(nextReading, lastWrite + FollowStreams.heartbeat), clock: clock)
             }
             try await writer.finish(nil)
         }

@@ -14,7 +14,8 @@ import Glibc
 ///
 /// Before binding it takes an exclusive lock on `SOCKET.lock`, so two daemons never fight over one
 /// socket; holding the lock, it removes a stale socket left by a crashed daemon. Once listening, the
-/// socket gets mode 0660 and the group `[control] group` (when that group exists).
+/// socket gets mode 0660 and the group `[control] group` (when that group exists). Connections and
+/// follow streams are limited (`ConnectionLimits.control`, `FollowStreams`).
 final class ControlServer: Sendable {
     private let daemon: AudioCapDaemon
     private let configuration: ControlConfiguration
@@ -48,9 +49,11 @@ final class ControlServer: Sendable {
         let events = daemon.events
         var serverLogger = logger
         serverLogger.logLevel = .warning
+        let limits = ConnectionLimits.control
         let app = Application(
             router: router,
-            configuration: .init(address: .unixDomainSocket(path: path), serverName: "audiocapd"),
+            server: limits.serverBuilder(counter: ConnectionCounter()),
+            configuration: limits.applicationConfiguration(address: .unixDomainSocket(path: path), serverName: "audiocapd"),
             onServerRunning: { _ in
                 let mode = Self.restrictSocket(path: path, group: group)
                 events.emit(.info, "control.listening", "control API listening", [

@@ -9,7 +9,7 @@ import Prometheus
 import Synchronization
 
 /// Serves `/metrics` in Prometheus text format. Values are read from the daemon at each scrape; counters
-/// advance by what changed since the previous scrape.
+/// advance by what changed since the previous scrape. Connections are limited (`ConnectionLimits.metrics`).
 final class MetricsServer: Sendable {
     private let daemon: AudioCapDaemon
     private let host: String
@@ -37,8 +37,10 @@ final class MetricsServer: Sendable {
         serverLogger.logLevel = .warning
         let events = daemon.events
         let listen = "\(host):\(port)"
+        let limits = ConnectionLimits.metrics
         let app = Application(
-            router: router, configuration: .init(address: .hostname(host, port: port), serverName: "audiocapd"),
+            router: router, server: limits.serverBuilder(counter: ConnectionCounter()),
+            configuration: limits.applicationConfiguration(address: .hostname(host, port: port), serverName: "audiocapd"),
             onServerRunning: { _ in
                 events.emit(.info, "metrics.listening", "metrics endpoint listening", ["metrics.listen": .string(listen)])
             },
