@@ -154,7 +154,8 @@ public final class SystemdBox: Sendable {
         }
         guard first else { return }
         do {
-            let result = try ProcessRunner.run("/bin/sh", [Self.fixtureDirectory + "/stop.sh", stateDirectory], timeout: 60)
+            let result = try ProcessRunner.run(
+                "/bin/sh", [Self.fixtureDirectory + "/stop.sh", stateDirectory], timeout: 60)
             if result.status != 0 {
                 let message = "SystemdBox: stop.sh \(stateDirectory) exited with \(result.status): "
                 FileHandle.standardError.write(Data(message.utf8) + result.stderr)
