@@ -244,6 +244,12 @@ extension EndToEnd {
             // Type=notify: READY=1 came with a STATUS= line.
             let status = service.property("StatusText")
             #expect(status.hasPrefix("recording: 1 recording"), "StatusText=\(status)")
+            // The unit's ceilings, as systemd applies them.
+            #expect(service.property("LimitNOFILE") == "4096")
+            #expect(service.property("TasksMax") == "256")
+            #expect(service.property("MemoryMax") == String(1 << 30))
+            #expect(service.property("StartLimitIntervalUSec") == "0")
+            #expect(service.property("Environment").contains("SWIFT_BACKTRACE=enable=no"))
 
             // A closed file, in the journal with the daemon's native fields.
             let closed = try #require(
