@@ -194,6 +194,8 @@ final class InstalledService: Sendable {
                 try await function()
                 return
             }
+            // Booting and stopping block this thread for seconds; acceptable in a test, where the suite
+            // runs alone (EndToEnd is serialized) and nothing else waits on Swift's shared threads.
             let service = try InstalledService.start()
             defer { service.stop() }
             try await InstalledService.$current.withValue(service) { try await function() }
