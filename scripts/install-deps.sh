@@ -3,13 +3,15 @@
 #   runtime and build: ffmpeg, libasound2-dev (ALSA headers for device discovery), pkg-config, make
 #   --test adds what the test suite's ALSA test microphone needs: alsa-utils, pulseaudio,
 #   pulseaudio-utils, libasound2-plugins; sox (an independent level reader in the tests); systemd
-#   (systemd-analyze checks the shipped unit, systemd-sysusers the sysusers.d file); groff-base (the
-#   install test renders the man pages).
+#   (systemd-analyze checks the shipped unit, systemd-sysusers the sysusers.d file, and the service tests
+#   boot it as PID 1 of a throwaway box, Tests/Fixtures/sysbox) with util-linux (unshare, nsenter) and mount
+#   (the box's namespaces and overlay; the service tests need root); groff-base (the install test renders
+#   the man pages).
 # The Swift toolchain (6.2 or later) is not installed here: see https://swift.org/install.
 set -eu
 packages="ffmpeg libasound2-dev pkg-config make"
 if [ "${1:-}" = "--test" ]; then
-    packages="$packages alsa-utils pulseaudio pulseaudio-utils libasound2-plugins sox python3 systemd groff-base"
+    packages="$packages alsa-utils pulseaudio pulseaudio-utils libasound2-plugins sox python3 systemd util-linux mount groff-base"
 fi
 if [ "$(id -u)" -eq 0 ]; then
     run=""
