@@ -6,12 +6,13 @@
 #   (systemd-analyze checks the shipped unit, systemd-sysusers the sysusers.d file, and the service tests
 #   boot it as PID 1 of a throwaway box, Tests/Fixtures/sysbox) with util-linux (unshare, nsenter) and mount
 #   (the box's namespaces and overlay; the service tests need root); groff-base (the install test renders
-#   the man pages).
+#   the man pages); python3-venv, and then schemathesis from PyPI in /opt/audiocap-test-venv
+#   (scripts/install-test-python.sh: the fuzz tests run it against docs/openapi.yaml).
 # The Swift toolchain (6.2 or later) is not installed here: see https://swift.org/install.
 set -eu
 packages="ffmpeg libasound2-dev pkg-config make"
 if [ "${1:-}" = "--test" ]; then
-    packages="$packages alsa-utils pulseaudio pulseaudio-utils libasound2-plugins sox python3 systemd util-linux mount groff-base"
+    packages="$packages alsa-utils pulseaudio pulseaudio-utils libasound2-plugins sox python3 python3-venv systemd util-linux mount groff-base"
 fi
 if [ "$(id -u)" -eq 0 ]; then
     run=""
@@ -30,5 +31,8 @@ if ! command -v swift >/dev/null 2>&1; then
     else
         echo "install-deps.sh: no Swift toolchain found; install Swift 6.2 or later from https://swift.org/install" >&2
     fi
+fi
+if [ "${1:-}" = "--test" ]; then
+    $run sh "$(dirname "$0")/install-test-python.sh"
 fi
 echo "install-deps.sh: installed $packages"
