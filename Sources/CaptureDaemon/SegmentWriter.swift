@@ -264,7 +264,7 @@ public final class SegmentWriter: ChunkConsumer, @unchecked Sendable {
                 // The wall clock went back (a step, see ClockStepWatch): cut at the next boundary of the
                 // new time rather than stretch this file until the old boundary comes round again.
                 logger.notice("the clock went back: this file ends at the next boundary of the new time", metadata: [
-                    "segment.path": "\(segmentPath)", "clock.step_seconds": "\(time - (nextBoundary - Double(clock.segmentSeconds)))",
+                    "segment.path": "\(segmentPath)", "segment.time": "\(Timestamp.iso8601(time))",
                 ])
                 nextBoundary = clock.boundary(after: time)
             }

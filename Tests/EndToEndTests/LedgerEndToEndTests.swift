@@ -30,11 +30,15 @@ struct LedgerReading: CustomStringConvertible {
         files = wavFiles(under: directory)
         for file in files {
             frames.append(try #require(ffprobeFrames(file), "ffprobe cannot read \(file)"))
-            // A file repaired after a crash was never closed and has no sidecar.
+            // A file repaired after a crash was never closed: its sidecar, written by the repair, says
+            // its gaps are not known.
             let data = FileManager.default.contents(atPath: file + ".json")
-            closed.append(data != nil)
-            guard let data else { continue }
+            guard let data else {
+                closed.append(false)
+                continue
+            }
             let json = try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
+            closed.append(json["gaps_known"] as? Bool != false)
             let segment = try #require(json["segment"] as? [String: Any])
             silenceFrames += segment["silence_frames"] as? Int ?? 0
             for gap in segment["gaps"] as? [[String: Any]] ?? [] {
@@ -339,8 +343,9 @@ extension EndToEnd {
             #expect(second.terminate().status == 0)
             let delivered = try framesDelivered(second)
             let ledger = try LedgerReading(directory: dir.path + "/r")
-            // Two files: the repaired one (no sidecar: it was never closed) and the new one.
+            // Two files: the repaired one (its sidecar written by the repair, gaps unknown) and the new one.
             #expect(ledger.files.count == 2)
+            #expect(ledger.files.allSatisfy { FileManager.default.fileExists(atPath: $0 + ".json") })
             #expect(ledger.closed.filter { $0 }.count == 1)
             let new = try #require(ledger.closed.firstIndex(of: true))
             let restart = try #require(ledger.gaps("daemon_restart").first, "\(ledger)")
