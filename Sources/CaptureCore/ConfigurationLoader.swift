@@ -139,7 +139,7 @@ private struct ConfigurationWalker {
     private static let queueKeys = ["seconds"]
     private static let levelsKeys = [
         "log_interval_seconds", "silence_dbfs", "silence_seconds", "flatline_seconds", "dc_offset_dbfs",
-        "dc_offset_seconds", "clipping_rate", "clipping_seconds",
+        "dc_offset_seconds", "clipping_rate", "clipping_seconds", "alarm_hold_seconds", "alarm_clear_seconds",
     ]
     private static let recordingKeys = [
         "name", "directory", "segment_seconds", "align", "filename", "time_zone", "sync_seconds",
@@ -357,6 +357,18 @@ private struct ConfigurationWalker {
             allowed: "a number greater than 0 and at most 3600", where: { $0 > 0 && $0 <= 3600 })
         {
             levels.clippingSeconds = value
+        }
+        if let value = number(
+            "alarm_hold_seconds", in: table, at: at,
+            allowed: "a number from 0 (report at once) to 3600", where: { $0 >= 0 && $0 <= 3600 })
+        {
+            levels.alarmHoldSeconds = value
+        }
+        if let value = number(
+            "alarm_clear_seconds", in: table, at: at,
+            allowed: "a number from 0 (report at once) to 3600", where: { $0 >= 0 && $0 <= 3600 })
+        {
+            levels.alarmClearSeconds = value
         }
     }
 
