@@ -1,5 +1,6 @@
 // Start-up of the daemon process: load the configuration, set up logging, run the service group.
 import CaptureCore
+import CaptureEnvironment
 import Foundation
 import Logging
 import ServiceLifecycle
