@@ -239,7 +239,7 @@ public struct EnvironmentCheck: Sendable {
     }
 
     /// Whether the owner, group or other write and search bits of `info` let `uid` with `gids` create files.
-    static func allows(_ info: stat, uid: uid_t, gids: [gid_t]) -> Bool {
+    public static func allows(_ info: stat, uid: uid_t, gids: [gid_t]) -> Bool {
         let mode = info.st_mode
         if uid == 0 { return true }
         if info.st_uid == uid { return mode & 0o300 == 0o300 }
@@ -283,7 +283,7 @@ public struct EnvironmentCheck: Sendable {
 
     /// The card a `hw:`/`plughw:`-style name refers to: `1` for `hw:1,0`, `PCH` for `hw:CARD=PCH,DEV=0` or
     /// `plughw:PCH`; nil for other names.
-    static func card(of device: String) -> String? {
+    public static func card(of device: String) -> String? {
         guard let colon = device.firstIndex(of: ":") else { return nil }
         let kind = device[..<colon]
         guard ["hw", "plughw", "sysdefault", "dsnoop", "front"].contains(String(kind)) else { return nil }
