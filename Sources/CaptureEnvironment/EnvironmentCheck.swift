@@ -108,7 +108,7 @@ public struct EnvironmentCheck: Sendable {
     public func executablePath(_ name: String) -> String? {
         if name.contains("/") { return access(name, X_OK) == 0 && !Self.isDirectory(name) ? name : nil }
         for folder in searchPath.split(separator: ":", omittingEmptySubsequences: true) {
-            let candidate = folder.hasSuffix("/") ? folder + name : folder + "/" + name
+            let candidate = String(folder.hasSuffix("/") ? folder + name : folder + "/" + name)
             if access(candidate, X_OK) == 0, !Self.isDirectory(candidate) { return candidate }
         }
         return nil
