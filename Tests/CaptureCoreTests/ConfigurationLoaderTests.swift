@@ -788,7 +788,7 @@ struct ConfigurationLoaderTests {
             Issue.record("expected an error")
         } catch {
             #expect(error.path == path)
-            #expect(error.description == "\(path): source.channels = 0: must be an integer from 1 to 32")
+            #expect(error.description == "\(path): line 2: source.channels = 0: must be an integer from 1 to 32")
         }
     }
 

@@ -134,16 +134,18 @@ import Testing
 }
 
 @Suite struct LevelMonitorAlarmTests {
-    /// Feeds `seconds` of 100 ms stereo s16 chunks: the test pattern in even seconds, exact zeros in odd ones.
+    /// Feeds `seconds` of 100 ms stereo s16 chunks: a 1 kHz sine at -10 dBFS on both channels in even
+    /// seconds, exact zeros in odd ones.
     private func feedFlapping(_ monitor: LevelMonitor, seconds: Int) {
         let pool = ChunkPool(chunkBytes: 4800 * 4, initialCount: 1)
-        let pattern = TestPattern.data(channels: 2, frames: 4800)
         for i in 0..<(seconds * 10) {
             let chunk = pool.acquire()!
             let zero = (i / 10) % 2 == 1
-            pattern.withUnsafeBytes { bytes in
-                if zero { chunk.bytes.initializeMemory(as: UInt8.self, repeating: 0, count: 4800 * 4) }
-                else { chunk.bytes.copyMemory(from: bytes.baseAddress!, byteCount: 4800 * 4) }
+            let samples = chunk.bytes.bindMemory(to: Int16.self, capacity: 9600)
+            for f in 0..<4800 {
+                let tone = zero ? 0 : Int16((9830 * sin(2 * Double.pi * Double(f % 48) / 48)).rounded())
+                samples[2 * f] = Int16(littleEndian: tone)
+                samples[2 * f + 1] = Int16(littleEndian: tone)
             }
             chunk.byteCount = 4800 * 4
             chunk.frameCount = 4800
