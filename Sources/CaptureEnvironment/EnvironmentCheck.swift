@@ -117,7 +117,7 @@ public struct EnvironmentCheck: Sendable {
     private func checkFFmpeg(_ ffmpeg: String) -> [Finding] {
         let value = Self.quote(ffmpeg)
         guard let path = executablePath(ffmpeg) else {
-            let where_ = ffmpeg.contains("/") ? "is not an executable file" : "is not found in PATH (\(searchPath))"
+            let where_ = ffmpeg.contains("/") ? "is not an executable file" : "is not found in PATH"
             return [
                 Finding(
                     severity: .error, key: "source.ffmpeg", value: value,
@@ -167,12 +167,16 @@ public struct EnvironmentCheck: Sendable {
 
     // MARK: Control group
 
+    /// A group named in the file must exist; the default group (`audiocap`) missing is only a warning, since
+    /// the daemon then keeps its own group (installing the package creates it).
     private func checkGroup(_ group: String) -> [Finding] {
         guard getgrnam(group) == nil else { return [] }
+        let isDefault = group == ControlConfiguration().group
         return [
             Finding(
-                severity: .error, key: "control.group", value: Self.quote(group),
-                message: "no such group; create it (groupadd --system \(group)) or name an existing group")
+                severity: isDefault ? .warning : .error, key: "control.group", value: Self.quote(group),
+                message: "no such group; create it (groupadd --system \(group)) or name an existing group"
+                    + (isDefault ? " (until then the socket keeps audiocapd's own group)" : ""))
         ]
     }
 
@@ -207,8 +211,9 @@ public struct EnvironmentCheck: Sendable {
             guard errno == ENOENT || errno == ENOTDIR else {
                 return finding("cannot be checked: \(String(cString: strerror(errno)))")
             }
-            let parent = (existing as NSString).deletingLastPathComponent
-            if parent == existing || parent.isEmpty { return finding("no part of it exists") }
+            var parent = (existing as NSString).deletingLastPathComponent
+            if parent.isEmpty { parent = "." }  // a relative path: relative to the working directory
+            if parent == existing { return finding("no part of it exists") }
             existing = parent
         }
         guard statBuffer.st_mode & S_IFMT == S_IFDIR else {

@@ -92,6 +92,8 @@ struct ConfigurationLoaderTests {
             dc_offset_seconds = 3
             clipping_rate = 0.02
             clipping_seconds = 20
+            alarm_hold_seconds = 0
+            alarm_clear_seconds = 45.5
 
             [[recording]]
             name = "studio-1.main_mix"
@@ -129,6 +131,8 @@ struct ConfigurationLoaderTests {
         expected.levels.dcOffsetSeconds = 3
         expected.levels.clippingRate = 0.02
         expected.levels.clippingSeconds = 20
+        expected.levels.alarmHoldSeconds = 0
+        expected.levels.alarmClearSeconds = 45.5
         var first = RecordingConfiguration(name: "studio-1.main_mix", directory: "/srv/audio/studio")
         first.segmentSeconds = 3600
         first.align = .samples
@@ -404,6 +408,12 @@ struct ConfigurationLoaderTests {
         InvalidCase(
             toml: "[levels]\nsilence_seconds = nan", key: "levels.silence_seconds", value: "nan",
             message: "must be a number greater than 0 and at most 86400"),
+        InvalidCase(
+            toml: "[levels]\nalarm_hold_seconds = -1", key: "levels.alarm_hold_seconds", value: "-1",
+            message: "must be a number from 0 (report at once) to 3600"),
+        InvalidCase(
+            toml: "[levels]\nalarm_clear_seconds = 3601", key: "levels.alarm_clear_seconds", value: "3601",
+            message: "must be a number from 0 (report at once) to 3600"),
         InvalidCase(
             toml: "[levels]\nflatline_seconds = 0", key: "levels.flatline_seconds", value: "0",
             message: "must be a number greater than 0 and at most 3600"),
