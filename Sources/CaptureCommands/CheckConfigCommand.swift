@@ -64,6 +64,15 @@ public struct CheckConfigCommand: ParsableCommand {
             let loaded = try ConfigurationLoader.load(path: path)
             configuration = loaded
             findings = environment.check(loaded)
+            // The line of each finding's key, or of its table when the key is a default.
+            if let text = try? String(contentsOfFile: path, encoding: .utf8) {
+                let lines = ConfigurationLoader.keyLines(in: text)
+                for index in findings.indices {
+                    let key = findings[index].key
+                    let table = key.split(separator: ".").first.map(String.init) ?? key
+                    findings[index].line = lines[key] ?? lines[table]
+                }
+            }
         } catch {
             loadError = error
             problems = error.problems
@@ -112,6 +121,7 @@ public struct CheckConfigCommand: ParsableCommand {
             "severity": finding.severity.rawValue,
         ]
         if let table = finding.table { entry["table"] = table }
+        if let line = finding.line { entry["line"] = line }
         return entry
     }
 

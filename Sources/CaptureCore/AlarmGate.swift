@@ -105,7 +105,8 @@ public struct AlarmGate<Payload: Sendable>: Sendable {
                 begins.removeAll(keepingCapacity: true)
             } else {
                 if let last {
-                    report(.repeated(count: heldBackBegins, windowFrames: flapWindowFrames, active: isActive, last: last))
+                    report(
+                        .repeated(count: heldBackBegins, windowFrames: flapWindowFrames, active: isActive, last: last))
                 }
                 quietSince = now
             }

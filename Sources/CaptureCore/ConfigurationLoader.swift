@@ -104,7 +104,7 @@ public enum ConfigurationLoader {
     /// The 1-based line of each table header and key assignment in `text`, by the key paths the loader
     /// reports (`source`, `source.channels`, `recording[1]`, `recording[1].directory`); first occurrence wins.
     /// A line scan, not a parser: it skips multi-line strings, and only bare and quoted keys are found.
-    static func keyLines(in text: String) -> [String: Int] {
+    public static func keyLines(in text: String) -> [String: Int] {
         var result: [String: Int] = [:]
         var table: String?
         var arrayCounts: [String: Int] = [:]

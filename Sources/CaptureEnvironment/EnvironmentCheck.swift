@@ -33,6 +33,8 @@ public struct EnvironmentCheck: Sendable {
         public var message: String
         /// The recording's table by name, e.g. `[[recording]] "archive"`, for a recording's key.
         public var table: String?
+        /// The 1-based line of the key (or its table) in the file, when known.
+        public var line: Int?
 
         public init(severity: Severity, key: String, value: String, message: String, table: String? = nil) {
             self.severity = severity
@@ -48,7 +50,8 @@ public struct EnvironmentCheck: Sendable {
             if let table, let dot = key.firstIndex(of: ".") {
                 shownKey = table + " " + key[key.index(after: dot)...]
             }
-            return "\(shownKey) = \(value): \(message)"
+            let text = "\(shownKey) = \(value): \(message)"
+            return line.map { "line \($0): " + text } ?? text
         }
     }
 
@@ -96,7 +99,9 @@ public struct EnvironmentCheck: Sendable {
         if !configuration.control.socket.isEmpty {
             findings += checkGroup(configuration.control.group)
         }
-        for (key, path) in [("storage.root", configuration.storage.root), ("storage.state", configuration.storage.state)] {
+        for (key, path) in [
+            ("storage.root", configuration.storage.root), ("storage.state", configuration.storage.state),
+        ] {
             if let finding = checkDirectory(path, key: key, user: user, table: nil) { findings.append(finding) }
         }
         return findings
@@ -129,7 +134,9 @@ public struct EnvironmentCheck: Sendable {
             return [
                 Finding(
                     severity: .error, key: "source.ffmpeg", value: value,
-                    message: "\(path) does not run: \(failure); check that it is ffmpeg and that its libraries are installed")
+                    message:
+                        "\(path) does not run: \(failure); check that it is ffmpeg and that its libraries are installed"
+                )
             ]
         }
         return []
@@ -228,13 +235,16 @@ public struct EnvironmentCheck: Sendable {
             return String(cString: result)
         }
         guard let made else {
-            return finding("\(target): \(String(cString: strerror(errno))); choose another folder or fix its permissions")
+            return finding(
+                "\(target): \(String(cString: strerror(errno))); choose another folder or fix its permissions")
         }
         rmdir(made)
         guard let user else { return nil }
         if !Self.allows(statBuffer, uid: user.uid, gids: user.gids) {
-            let owner = getpwuid(statBuffer.st_uid).map { String(cString: $0.pointee.pw_name) } ?? String(statBuffer.st_uid)
-            let group = getgrgid(statBuffer.st_gid).map { String(cString: $0.pointee.gr_name) } ?? String(statBuffer.st_gid)
+            let owner =
+                getpwuid(statBuffer.st_uid).map { String(cString: $0.pointee.pw_name) } ?? String(statBuffer.st_uid)
+            let group =
+                getgrgid(statBuffer.st_gid).map { String(cString: $0.pointee.gr_name) } ?? String(statBuffer.st_gid)
             let mode = String(statBuffer.st_mode & 0o7777, radix: 8)
             return finding(
                 "\(target) by the service user \(user.name) (\(existing) is owned by \(owner):\(group), mode \(mode)); "

@@ -90,7 +90,9 @@ import Testing
     }
 
     @Test func missingFFmpegIsAProblem() throws {
-        let scratch = try Scratch { good($0).replacingOccurrences(of: "ffmpeg = \"true\"", with: "ffmpeg = \"ffmpg-not-here\"") }
+        let scratch = try Scratch {
+            good($0).replacingOccurrences(of: "ffmpeg = \"true\"", with: "ffmpeg = \"ffmpg-not-here\"")
+        }
         let outcome = CheckConfigCommand.check(path: scratch.file, json: true, environment: environment())
         #expect(outcome.exitCode == 78)
         let document = try json(outcome.output)
@@ -98,14 +100,17 @@ import Testing
         let problems = document["problems"] as? [[String: Any]] ?? []
         #expect(problems.map { $0["key"] as? String } == ["source.ffmpeg"])
         #expect((problems.first?["message"] as? String)?.contains("not found in PATH") == true)
-        #expect(outcome.errors.contains("source.ffmpeg = \"ffmpg-not-here\": is not found in PATH"), "\(outcome.errors)")
+        #expect(
+            outcome.errors.contains("line 2: source.ffmpeg = \"ffmpg-not-here\": is not found in PATH"), "\(outcome.errors)")
     }
 
     @Test func ffmpegThatDoesNotRunIsAProblem() throws {
         let scratch = try Scratch { good($0).replacingOccurrences(of: "ffmpeg = \"true\"", with: "ffmpeg = \"false\"") }
         let outcome = CheckConfigCommand.check(path: scratch.file, json: false, environment: environment())
         #expect(outcome.exitCode == 78)
-        #expect(outcome.errors.contains("does not run: `/usr/bin/false -version` exited with status 1"), "\(outcome.errors)")
+        #expect(
+            outcome.errors.contains("does not run: `/usr/bin/false -version` exited with status 1"), "\(outcome.errors)"
+        )
     }
 
     @Test func missingGroupAndUnwritableFoldersAreProblems() throws {
@@ -117,8 +122,11 @@ import Testing
         #expect(outcome.exitCode == 78)
         let lines = outcome.errors.split(separator: "\n").map(String.init)
         #expect(lines.count == 2, "\(lines)")
-        #expect(lines.first?.contains("[[recording]] \"archive\" directory = \"/proc/audiocap-check/archive\": cannot be created in /proc") == true, "\(lines)")
-        #expect(lines.last?.contains("control.group = \"no-such-group-audiocap\": no such group") == true, "\(lines)")
+        #expect(
+            lines.first?.contains(
+                "line 8: [[recording]] \"archive\" directory = \"/proc/audiocap-check/archive\": cannot be created in /proc")
+                == true, "\(lines)")
+        #expect(lines.last?.contains("line 10: control.group = \"no-such-group-audiocap\": no such group") == true, "\(lines)")
     }
 
     @Test func aMissingDeviceIsAWarningOnly() throws {
@@ -166,6 +174,8 @@ import Testing
         #expect(problems.count == 1)
         #expect(problems.first?["line"] as? Int == 8)
         #expect(problems.first?["table"] as? String == "[[recording]] \"archive\"")
-        #expect(outcome.errors.contains("line 8: [[recording]] \"archive\" segment_seconds = 0: must be an integer"), "\(outcome.errors)")
+        #expect(
+            outcome.errors.contains("line 8: [[recording]] \"archive\" segment_seconds = 0: must be an integer"),
+            "\(outcome.errors)")
     }
 }

@@ -23,7 +23,11 @@ import Testing
             let frame = Int64(chunk) * rate / 10
             let second = chunk / 10
             if chunk % 10 == 0 {
-                if second % 2 == 1 { gate.rawBegan(second, since: frame) } else if second > 0 { gate.rawEnded(second, at: frame) }
+                if second % 2 == 1 {
+                    gate.rawBegan(second, since: frame)
+                } else if second > 0 {
+                    gate.rawEnded(second, at: frame)
+                }
             }
             gate.advance(to: frame + rate / 10) { outputs.append(name($0)) }
         }
