@@ -34,6 +34,10 @@ let package = Package(
             ]
         ),
         .target(name: "CSystemShims"),
+        .target(
+            name: "CaptureEnvironment",
+            dependencies: ["CaptureCore", "CALSA"]
+        ),
         .target(name: "CaptureProtocol"),
         .target(
             name: "CaptureClient",
@@ -48,6 +52,7 @@ let package = Package(
             name: "CaptureDaemon",
             dependencies: [
                 "CaptureCore",
+                "CaptureEnvironment",
                 "CALSA",
                 "CSystemShims",
                 .product(name: "Logging", package: "swift-log"),
@@ -67,6 +72,7 @@ let package = Package(
             name: "CaptureCommands",
             dependencies: [
                 "CaptureCore",
+                "CaptureEnvironment",
                 "CaptureProtocol",
                 "CaptureClient",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -123,7 +129,7 @@ let package = Package(
         .testTarget(
             name: "CaptureCommandsTests",
             dependencies: [
-                "CaptureCommands", "CaptureClient", "CaptureProtocol",
+                "CaptureCommands", "CaptureClient", "CaptureProtocol", "CaptureCore", "CaptureEnvironment",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),

@@ -2,20 +2,25 @@
 
 import ArgumentParser
 import CaptureCore
+import CaptureEnvironment
 import Foundation
 
 /// `audiocap check-config [PATH] [--json]`.
 ///
-/// On success prints what the file sets up (as text, or as JSON with `--json`) and exits 0. On failure prints
-/// every problem to standard error, one per line, and exits with 78 (`EX_CONFIG`).
+/// When the configuration can run, prints what it sets up (as text, or as JSON with `--json`), any warnings
+/// to standard error, and exits 0. Otherwise prints every problem to standard error, one per line (and with
+/// `--json` the document with `"valid": false` and the problems), and exits with 78 (`EX_CONFIG`).
 public struct CheckConfigCommand: ParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "check-config",
         abstract: "Check a configuration file and show what it sets up.",
         discussion: """
             Reads the file the way audiocapd does and reports every problem at once: unknown keys, values \
-            of the wrong type, values out of range, recordings that would write the same files. \
-            Exits with 0 when the file is good and 78 (EX_CONFIG) when it is not.
+            of the wrong type, values out of range, recordings that would write the same files. Then checks \
+            the machine: ffmpeg is found and runs, the control group exists, every folder can be created \
+            and written (by the service user audiocap when it exists and this runs as root), and the ALSA \
+            device is there (a warning only: it may be plugged in later). \
+            Exits with 0 when the configuration can run (even with warnings) and 78 (EX_CONFIG) when it cannot.
 
             Examples:
               audiocap check-config
@@ -27,28 +32,97 @@ public struct CheckConfigCommand: ParsableCommand {
     @Argument(help: "The configuration file.")
     public var path: String = ConfigurationLoader.defaultPath
 
-    @Flag(help: "Print the configuration as JSON, with every default filled in.")
+    @Flag(help: "Print the configuration as JSON, with every default filled in, `valid`, `problems` and `warnings`.")
     public var json = false
 
     public init() {}
 
     public func run() throws {
-        let configuration: Configuration
+        let outcome = Self.check(path: path, json: json, environment: EnvironmentCheck())
+        if !outcome.output.isEmpty { print(outcome.output) }
+        if !outcome.errors.isEmpty { FileHandle.standardError.write(Data((outcome.errors + "\n").utf8)) }
+        if outcome.exitCode != 0 { throw ExitCode(outcome.exitCode) }
+    }
+
+    /// What `check-config` prints and how it exits.
+    struct Outcome {
+        /// Standard output: the summary or the JSON document (empty for a failed text check).
+        var output: String
+        /// Standard error: one line per problem and warning.
+        var errors: String
+        /// 0 when the configuration can run (warnings or not), 78 when it cannot.
+        var exitCode: Int32
+    }
+
+    /// Loads the file at `path`, checks it against the machine with `environment`, and says what to print.
+    static func check(path: String, json: Bool, environment: EnvironmentCheck) -> Outcome {
+        var configuration: Configuration?
+        var problems: [ConfigurationError.Problem] = []
+        var loadError: ConfigurationError?
+        var findings: [EnvironmentCheck.Finding] = []
         do {
-            configuration = try ConfigurationLoader.load(path: path)
+            let loaded = try ConfigurationLoader.load(path: path)
+            configuration = loaded
+            findings = environment.check(loaded)
+            // The line of each finding's key, or of its table when the key is a default.
+            if let text = try? String(contentsOfFile: path, encoding: .utf8) {
+                let lines = ConfigurationLoader.keyLines(in: text)
+                for index in findings.indices {
+                    let key = findings[index].key
+                    let table = key.split(separator: ".").first.map(String.init) ?? key
+                    findings[index].line = lines[key] ?? lines[table]
+                }
+            }
         } catch {
-            FileHandle.standardError.write(Data((error.description + "\n").utf8))
-            throw ExitCode(ConfigurationError.exitCode)
+            loadError = error
+            problems = error.problems
         }
+        let failures = findings.filter { $0.severity == .error }
+        let warnings = findings.filter { $0.severity == .warning }
+        let valid = loadError == nil && failures.isEmpty
+        var errorLines: [String] = []
+        if let loadError { errorLines.append(loadError.description) }
+        errorLines += failures.map { "\(path): \($0)" }
+        errorLines += warnings.map { "\(path): warning: \($0)" }
+        let exitCode: Int32 = valid ? 0 : ConfigurationError.exitCode
         if json {
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-            encoder.keyEncodingStrategy = .convertToSnakeCase
-            let data = try encoder.encode(ConfigurationSummary(path: path, configuration: configuration))
-            print(String(decoding: data, as: UTF8.self))
-        } else {
-            print(Self.summary(of: configuration, path: path))
+            var document: [String: Any] = ["path": path, "valid": valid]
+            if let configuration {
+                document.merge(ConfigurationJSON.object(configuration)) { current, _ in current }
+            }
+            document["problems"] =
+                problems.map { problem -> [String: Any] in
+                    var entry: [String: Any] = [
+                        "key": problem.key, "message": problem.message, "text": problem.description,
+                        "severity": "error",
+                    ]
+                    if let value = problem.value { entry["value"] = value }
+                    if let line = problem.line { entry["line"] = line }
+                    if let column = problem.column { entry["column"] = column }
+                    if let table = problem.table { entry["table"] = table }
+                    return entry
+                } + failures.map(Self.entry)
+            document["warnings"] = warnings.map(Self.entry)
+            // Problems that stop the file from loading are on standard error too; warnings only in the JSON.
+            return Outcome(
+                output: ConfigurationJSON.text(document), errors: valid ? "" : errorLines.joined(separator: "\n"),
+                exitCode: exitCode)
         }
+        guard valid, let configuration else {
+            return Outcome(output: "", errors: errorLines.joined(separator: "\n"), exitCode: exitCode)
+        }
+        return Outcome(
+            output: summary(of: configuration, path: path), errors: errorLines.joined(separator: "\n"), exitCode: 0)
+    }
+
+    private static func entry(_ finding: EnvironmentCheck.Finding) -> [String: Any] {
+        var entry: [String: Any] = [
+            "key": finding.key, "value": finding.value, "message": finding.message, "text": finding.description,
+            "severity": finding.severity.rawValue,
+        ]
+        if let table = finding.table { entry["table"] = table }
+        if let line = finding.line { entry["line"] = line }
+        return entry
     }
 
     /// The human-readable summary: source, format, queue, levels, recordings and log level.
@@ -80,6 +154,10 @@ public struct CheckConfigCommand: ParsableCommand {
         lines.append(
             "levels:      \(levelLogging); silence below \(number(levels.silenceDBFS)) dBFS "
                 + "for \(seconds(levels.silenceSeconds))")
+        lines.append(
+            "alarms:      begin after \(seconds(levels.alarmHoldSeconds)), end after \(seconds(levels.alarmClearSeconds)) clear; "
+                + "more than \(LevelsConfiguration.alarmFlapLimit) in \(seconds(LevelsConfiguration.alarmFlapWindowSeconds)) "
+                + "are counted, not reported one by one")
         if configuration.recordings.isEmpty {
             lines.append("recordings:  none (levels only)")
         } else {
@@ -133,121 +211,5 @@ public struct CheckConfigCommand: ParsableCommand {
             return String(Int(value))
         }
         return String(value)
-    }
-}
-
-/// The JSON form of a loaded configuration: the TOML's keys, every default filled in, plus derived values.
-private struct ConfigurationSummary: Encodable {
-    struct Source: Encodable {
-        var ffmpeg: String
-        var inputFormat: String
-        var device: String
-        var inputOptions: [String]
-        var outputOptions: [String]
-        var sampleRate: Int
-        var channels: Int
-        var sampleFormat: String
-        var chunkMs: Int
-        var chunkFrames: Int
-        var bytesPerSecond: Int
-        var restartDelaySeconds: Double
-        var stallSeconds: Double
-    }
-
-    struct Queue: Encodable {
-        var seconds: Double
-    }
-
-    struct Levels: Encodable {
-        var logIntervalSeconds: Double
-        var silenceDbfs: Double
-        var silenceSeconds: Double
-    }
-
-    struct Recording: Encodable {
-        var name: String
-        var directory: String
-        var segmentSeconds: Int
-        var align: String
-        var filename: String
-        var timeZone: String
-        var syncSeconds: Double
-        var keepDays: Double?
-        var maxBytes: Int64?
-    }
-
-    struct Control: Encodable {
-        var socket: String
-        var group: String
-        var maxRecordings: Int
-    }
-
-    struct Storage: Encodable {
-        var root: String
-        var state: String
-    }
-
-    struct Metrics: Encodable {
-        var listen: String
-    }
-
-    struct Log: Encodable {
-        var level: String
-    }
-
-    var path: String
-    var valid = true
-    var source: Source
-    var queue: Queue
-    var levels: Levels
-    var recordings: [Recording]
-    var control: Control
-    var storage: Storage
-    var metrics: Metrics
-    var log: Log
-
-    init(path: String, configuration: Configuration) {
-        self.path = path
-        let source = configuration.source
-        self.source = Source(
-            ffmpeg: source.ffmpeg,
-            inputFormat: source.inputFormat,
-            device: source.device,
-            inputOptions: source.inputOptions,
-            outputOptions: source.outputOptions,
-            sampleRate: source.sampleRate,
-            channels: source.channels,
-            sampleFormat: source.sampleFormat.rawValue,
-            chunkMs: source.chunkMilliseconds,
-            chunkFrames: source.chunkFrames,
-            bytesPerSecond: source.audioFormat.bytesPerSecond,
-            restartDelaySeconds: source.restartDelaySeconds,
-            stallSeconds: source.stallSeconds
-        )
-        self.queue = Queue(seconds: configuration.queue.seconds)
-        self.levels = Levels(
-            logIntervalSeconds: configuration.levels.logIntervalSeconds,
-            silenceDbfs: configuration.levels.silenceDBFS,
-            silenceSeconds: configuration.levels.silenceSeconds
-        )
-        self.recordings = configuration.recordings.map { recording in
-            Recording(
-                name: recording.name,
-                directory: recording.directory,
-                segmentSeconds: recording.segmentSeconds,
-                align: recording.align.rawValue,
-                filename: recording.filename,
-                timeZone: recording.timeZone.rawValue,
-                syncSeconds: recording.syncSeconds,
-                keepDays: recording.keepDays,
-                maxBytes: recording.maxBytes
-            )
-        }
-        self.control = Control(
-            socket: configuration.control.socket, group: configuration.control.group,
-            maxRecordings: configuration.control.maxRecordings)
-        self.storage = Storage(root: configuration.storage.root, state: configuration.storage.state)
-        self.metrics = Metrics(listen: configuration.metrics.listen)
-        self.log = Log(level: configuration.log.level.rawValue)
     }
 }

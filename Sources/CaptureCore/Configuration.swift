@@ -137,6 +137,15 @@ public struct LevelsConfiguration: Sendable, Equatable {
     /// A channel with more than this share of its samples clipped over `clippingSeconds` clips too often.
     public var clippingRate = 0.001
     public var clippingSeconds = 10.0
+    /// A sound-health alarm (silence, digital zero, flatline, DC offset, clipping rate) begins only once
+    /// its condition has lasted this long, in seconds (counted from where the condition started).
+    public var alarmHoldSeconds = 10.0
+    /// An alarm in progress ends only once its condition has been clear this long, in seconds.
+    public var alarmClearSeconds = 30.0
+    /// An alarm that begins this many times within ``alarmFlapWindowSeconds`` is then reported once per
+    /// window, with a count, instead of by each begin and end.
+    public static let alarmFlapLimit = 3
+    public static let alarmFlapWindowSeconds = 600.0
     public init() {}
 }
 

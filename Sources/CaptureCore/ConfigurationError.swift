@@ -39,8 +39,12 @@ public struct ConfigurationError: Error, CustomStringConvertible, Sendable, Equa
         public var value: String?
         /// What is wrong or what is allowed, for example `must be an integer from 1 to 32`.
         public var message: String
-        /// 1-based line of a TOML syntax error.
+        /// 1-based line of a TOML syntax error, or of the key (or its table) that has the problem when the
+        /// loader could find it in the file.
         public var line: Int?
+        /// The table a recording's problem is in, by the recording's name, e.g. `[[recording]] "archive"`;
+        /// nil for other tables or when the recording has no usable name.
+        public var table: String?
         /// 1-based column of a TOML syntax error.
         public var column: Int?
 
@@ -52,7 +56,8 @@ public struct ConfigurationError: Error, CustomStringConvertible, Sendable, Equa
             self.column = column
         }
 
-        /// `key = value: message`, `key: message`, or `line 3, column 7: message`.
+        /// `key = value: message`, `key: message`, `line 3, column 7: message`, or with the line and the
+        /// recording's name: `line 12: [[recording]] "archive" directory = "/proc/x": message`.
         public var description: String {
             var location = ""
             if let line {
@@ -62,7 +67,12 @@ public struct ConfigurationError: Error, CustomStringConvertible, Sendable, Equa
                 }
             }
             if !key.isEmpty {
-                let keyText = value.map { "\(key) = \($0)" } ?? key
+                var shownKey = key
+                if let table, key.hasPrefix("recording["), let close = key.firstIndex(of: "]") {
+                    let rest = key[key.index(after: close)...].drop { $0 == "." }
+                    shownKey = rest.isEmpty ? table : table + " " + rest
+                }
+                let keyText = value.map { "\(shownKey) = \($0)" } ?? shownKey
                 location = location.isEmpty ? keyText : "\(location): \(keyText)"
             }
             return location.isEmpty ? message : "\(location): \(message)"

@@ -19,6 +19,9 @@ public enum ConfigurationLoader {
     /// Where `audiocapd` and `audiocap check-config` look when no path is given.
     public static let defaultPath = "/etc/audiocap/audiocap.toml"
 
+    /// Every key the loader accepts, by table (`recording` for `[[recording]]`).
+    public static var keys: [String: [String]] { ConfigurationWalker.keysByTable }
+
     /// Files larger than this are refused rather than read (a configuration file is a few kilobytes).
     public static let maximumFileSize = 1 << 20
 
@@ -63,9 +66,73 @@ public enum ConfigurationLoader {
         var walker = ConfigurationWalker()
         let configuration = walker.configuration(from: root)
         guard walker.problems.isEmpty else {
-            throw .invalid(path: path, problems: walker.problems)
+            throw .invalid(path: path, problems: located(walker.problems, in: text, names: walker.recordingNames))
         }
         return configuration
+    }
+
+    /// `problems` with the line of their key (or its table) in `text` where it can be found, and the
+    /// recording's name as their table.
+    static func located(
+        _ problems: [ConfigurationError.Problem], in text: String, names: [Int: String]
+    ) -> [ConfigurationError.Problem] {
+        let lines = keyLines(in: text)
+        return problems.map { problem in
+            var problem = problem
+            var key = problem.key
+            while !key.isEmpty, problem.line == nil {
+                if let line = lines[key] {
+                    problem.line = line
+                } else if key.hasSuffix("]"), let open = key.lastIndex(of: "[") {
+                    key = String(key[..<open])
+                } else if let dot = key.lastIndex(of: ".") {
+                    key = String(key[..<dot])
+                } else {
+                    break
+                }
+            }
+            if problem.key.hasPrefix("recording["), let close = problem.key.firstIndex(of: "]"),
+                let index = Int(problem.key[problem.key.index(problem.key.startIndex, offsetBy: 10)..<close]),
+                let name = names[index]
+            {
+                problem.table = "[[recording]] " + ConfigurationWalker.quote(name)
+            }
+            return problem
+        }
+    }
+
+    /// The 1-based line of each table header and key assignment in `text`, by the key paths the loader
+    /// reports (`source`, `source.channels`, `recording[1]`, `recording[1].directory`); first occurrence wins.
+    /// A line scan, not a parser: it skips multi-line strings, and only bare and quoted keys are found.
+    public static func keyLines(in text: String) -> [String: Int] {
+        var result: [String: Int] = [:]
+        var table: String?
+        var arrayCounts: [String: Int] = [:]
+        var inMultilineString = false
+        for (offset, rawLine) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+            let number = offset + 1
+            let line = rawLine.trimmingPrefix(while: { $0 == " " || $0 == "\t" })
+            let quotes = line.ranges(of: "\"\"\"").count + line.ranges(of: "'''").count
+            defer { if quotes % 2 == 1 { inMultilineString.toggle() } }
+            if inMultilineString || line.hasPrefix("#") { continue }
+            if line.hasPrefix("[["), let close = line.firstRange(of: "]]") {
+                let name = String(line[line.index(line.startIndex, offsetBy: 2)..<close.lowerBound].filter { $0 != " " })
+                let index = arrayCounts[name, default: 0]
+                arrayCounts[name] = index + 1
+                table = "\(name)[\(index)]"
+                if let table, result[table] == nil { result[table] = number }
+            } else if line.hasPrefix("["), let close = line.firstIndex(of: "]") {
+                let name = String(line[line.index(after: line.startIndex)..<close].filter { $0 != " " })
+                table = name
+                if result[name] == nil { result[name] = number }
+            } else if let equals = line.firstIndex(of: "=") {
+                let key = line[..<equals].trimmingPrefix(while: { $0 == " " }).filter { $0 != " " && $0 != "\t" }
+                guard !key.isEmpty else { continue }
+                let path = table.map { "\($0).\(key)" } ?? String(key)
+                if result[path] == nil { result[path] = number }
+            }
+        }
+        return result
     }
 
     /// The 1-based line of the first `\u0000` or `\U00000000` escape (a backslash not itself escaped),
@@ -130,6 +197,8 @@ public enum ConfigurationLoader {
 /// Walks a parsed TOML document by hand, filling a `Configuration` and noting every problem.
 private struct ConfigurationWalker {
     private(set) var problems: [ConfigurationError.Problem] = []
+    /// The valid names of the `[[recording]]` tables, by index.
+    private(set) var recordingNames: [Int: String] = [:]
 
     private static let sections = ["source", "queue", "levels", "recording", "log", "control", "storage", "metrics"]
     private static let sourceKeys = [
@@ -139,7 +208,7 @@ private struct ConfigurationWalker {
     private static let queueKeys = ["seconds"]
     private static let levelsKeys = [
         "log_interval_seconds", "silence_dbfs", "silence_seconds", "flatline_seconds", "dc_offset_dbfs",
-        "dc_offset_seconds", "clipping_rate", "clipping_seconds",
+        "dc_offset_seconds", "clipping_rate", "clipping_seconds", "alarm_hold_seconds", "alarm_clear_seconds",
     ]
     private static let recordingKeys = [
         "name", "directory", "segment_seconds", "align", "filename", "time_zone", "sync_seconds",
@@ -149,6 +218,12 @@ private struct ConfigurationWalker {
     private static let controlKeys = ["socket", "group", "max_recordings"]
     private static let storageKeys = ["root", "state", "min_free_bytes", "low_space_warning_hours"]
     private static let metricsKeys = ["listen"]
+    static var keysByTable: [String: [String]] {
+        [
+            "source": sourceKeys, "queue": queueKeys, "levels": levelsKeys, "recording": recordingKeys,
+            "log": logKeys, "control": controlKeys, "storage": storageKeys, "metrics": metricsKeys,
+        ]
+    }
 
     mutating func configuration(from root: TOMLTable) -> Configuration {
         var configuration = Configuration()
@@ -358,6 +433,18 @@ private struct ConfigurationWalker {
         {
             levels.clippingSeconds = value
         }
+        if let value = number(
+            "alarm_hold_seconds", in: table, at: at,
+            allowed: "a number from 0 (report at once) to 3600", where: { $0 >= 0 && $0 <= 3600 })
+        {
+            levels.alarmHoldSeconds = value
+        }
+        if let value = number(
+            "alarm_clear_seconds", in: table, at: at,
+            allowed: "a number from 0 (report at once) to 3600", where: { $0 >= 0 && $0 <= 3600 })
+        {
+            levels.alarmClearSeconds = value
+        }
     }
 
     private mutating func readRecordings(in root: TOMLTable) -> [RecordingConfiguration] {
@@ -384,13 +471,14 @@ private struct ConfigurationWalker {
             reportUnknownKeys(in: table, at: at, known: Self.recordingKeys)
 
             let name = recordingName(in: table, at: at)
+            if let name { recordingNames[index] = name }
             var isDuplicate = false
             if let name {
                 if let first = indexOfName[name] {
                     isDuplicate = true
                     report(
                         at + ".name", value: table["name"],
-                        "duplicates the name of recording[\(first)]; each recording needs its own name")
+                        "duplicates the name of \(Self.recordingLabel(first, recordingNames)); each recording needs its own name")
                 } else {
                     indexOfName[name] = index
                 }
@@ -448,7 +536,7 @@ private struct ConfigurationWalker {
                         let key = table["filename"] == nil ? "directory" : "filename"
                         report(
                             at + "." + key, value: table[key],
-                            "writes the same files as recording[\(first)]; "
+                            "writes the same files as \(Self.recordingLabel(first, recordingNames)); "
                                 + "give each recording its own directory, or put {name} in filename")
                     }
                 } else {
@@ -458,6 +546,19 @@ private struct ConfigurationWalker {
             recordings.append(recording)
         }
         return recordings
+    }
+
+    /// `the 1st [[recording]]` ("main")`, for messages that point at another recording.
+    static func recordingLabel(_ index: Int, _ names: [Int: String]) -> String {
+        let ordinal =
+            switch index + 1 {
+            case let n where n % 10 == 1 && n % 100 != 11: "\(n)st"
+            case let n where n % 10 == 2 && n % 100 != 12: "\(n)nd"
+            case let n where n % 10 == 3 && n % 100 != 13: "\(n)rd"
+            case let n: "\(n)th"
+            }
+        let name = names[index].map { " " + quote($0) } ?? ""
+        return "the \(ordinal) [[recording]]\(name)"
     }
 
     /// The `name` of a recording, or nil (and a problem) when it is missing or not allowed.

@@ -1,6 +1,7 @@
 // Runs ffmpeg against the configured input, feeds its stdout to the reader thread, restarts it when it dies.
 import CSystemShims
 import CaptureCore
+import CaptureEnvironment
 import Foundation
 import Logging
 import Subprocess

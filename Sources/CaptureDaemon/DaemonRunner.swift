@@ -1,5 +1,6 @@
 // Start-up of the daemon process: load the configuration, set up logging, run the service group.
 import CaptureCore
+import CaptureEnvironment
 import Foundation
 import Logging
 import ServiceLifecycle
@@ -41,6 +42,15 @@ public enum DaemonRunner {
         let output = DaemonLogHandler.Output.detect()
         LoggingSystem.bootstrap { label in DaemonLogHandler(label: label, level: chosenLevel, output: output) }
         let logger = Logger(label: "audiocapd")
+        // What check-config would find on this machine, as warnings: the daemon starts anyway (a device may be
+        // plugged in later, a folder fixed). `ffmpeg -version` is not run, so the start is not slowed.
+        for finding in EnvironmentCheck(runsFFmpeg: false).check(configuration) {
+            logger.warning(
+                "the configuration may not work on this machine",
+                metadata: [
+                    "config.key": "\(finding.key)", "config.value": "\(finding.value)", "config.problem": "\(finding.message)",
+                ])
+        }
         let daemon = AudioCapDaemon(configuration: configuration, configurationPath: configurationPath, logger: logger)
         let group = ServiceGroup(
             configuration: .init(

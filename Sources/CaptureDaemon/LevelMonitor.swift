@@ -9,6 +9,12 @@ import Synchronization
 /// `silence_seconds`) when it begins and when sound returns, reports clipping once per interval, and
 /// reports each sound problem of `SoundHealthDetector` (flatline, DC offset, clipping rate) when it
 /// begins and ends, per channel.
+///
+/// Every alarm (silence, digital zero and the sound problems) passes an `AlarmGate`: it begins once its
+/// condition has lasted `alarm_hold_seconds`, ends once it has been clear `alarm_clear_seconds`, and one that
+/// keeps changing is reported as `KIND_repeated` with a count once per flap window. The events keep the
+/// detectors' frames (where the condition began or ended); they are only emitted later. Status shows the
+/// detectors' live state.
 public final class LevelMonitor: ChunkConsumer, @unchecked Sendable {
     // @unchecked Sendable: the meters and detectors are touched only on the consumer thread; what status
     // reads is in `latest`, a Mutex.
@@ -36,6 +42,10 @@ public final class LevelMonitor: ChunkConsumer, @unchecked Sendable {
     private var interval: LevelSnapshot
     private var intervalStart: Double?
     private var silence: SilenceDetector
+    private var silenceGate: AlarmGate<SilenceTransition>
+    private var digitalZeroGate: AlarmGate<SilenceTransition>
+    /// One gate per channel and problem, at `channel * problems + problem`.
+    private var healthGates: [AlarmGate<SoundHealthTransition>]
     /// Exact digital zero (the device delivers nothing at all), reported after 5 s: a different fault
     /// from quiet audio — a muted or dead input, not a quiet night.
     private var digitalZero = SilenceDetector(thresholdDBFS: -150, minimumSeconds: 5)
@@ -55,6 +65,17 @@ public final class LevelMonitor: ChunkConsumer, @unchecked Sendable {
         interval = LevelSnapshot(channels: format.channels)
         silence = SilenceDetector(thresholdDBFS: configuration.silenceDBFS, minimumSeconds: configuration.silenceSeconds)
         health = SoundHealthDetector(configuration: configuration, format: format)
+        let rate = Double(format.sampleRate)
+        func gate<Payload>() -> AlarmGate<Payload> {
+            AlarmGate(
+                holdFrames: Int64((configuration.alarmHoldSeconds * rate).rounded()),
+                clearFrames: Int64((configuration.alarmClearSeconds * rate).rounded()),
+                flapLimit: LevelsConfiguration.alarmFlapLimit,
+                flapWindowFrames: Int64(LevelsConfiguration.alarmFlapWindowSeconds * rate))
+        }
+        silenceGate = gate()
+        digitalZeroGate = gate()
+        healthGates = Array(repeating: gate(), count: format.channels * SoundProblem.allCases.count)
         totalClipped = Array(repeating: 0, count: format.channels)
         latest = Mutex(nil)
     }
@@ -72,36 +93,32 @@ public final class LevelMonitor: ChunkConsumer, @unchecked Sendable {
         meter.measure(buffer.audio, into: &chunk)
         interval.accumulate(chunk)
         let frames = Int64(buffer.frameCount)
+        let now = buffer.firstFrame + frames
         switch silence.update(levelDBFS: chunk.loudestRMSDBFS, frames: frames, sampleRate: format.sampleRate, atFrame: buffer.firstFrame) {
-        case .began(let frame):
-            silent = true
-            events.emit(.warning, "silence.began", "silence: no channel above the threshold", [
-                "silence.first_frame": .int(frame),
-                "silence.threshold_dbfs": .double(configuration.silenceDBFS),
-                "silence.seconds": .double(format.seconds(frames: buffer.firstFrame + frames - frame)),
-            ])
-        case .ended(let frame, let silentFrames):
-            silent = false
-            events.emit(.info, "silence.ended", "sound is back after silence", [
-                "silence.end_frame": .int(frame),
-                "silence.seconds": .double(format.seconds(frames: silentFrames)),
-            ])
-        case nil:
-            break
+        case .began(let frame)?: silenceGate.rawBegan(.began(atFrame: frame), since: frame)
+        case .ended(let frame, let silentFrames)?:
+            silenceGate.rawEnded(.ended(atFrame: frame, silentFrames: silentFrames), at: frame)
+        case nil: break
         }
+        silenceGate.advance(to: now) { reportSilence($0, chunkEnd: now) }
         switch digitalZero.update(levelDBFS: chunk.loudestRMSDBFS, frames: frames, sampleRate: format.sampleRate, atFrame: buffer.firstFrame) {
-        case .began(let frame):
-            events.emit(.error, "levels.digital_zero", "the input delivers exact zeros: check the microphone, its cable and the mixer (alsamixer)", [
-                "zero.first_frame": .int(frame),
-            ])
-        case .ended(let frame, let zeroFrames):
-            events.emit(.notice, "levels.digital_zero_ended", "the input delivers audio again after exact zeros", [
-                "zero.end_frame": .int(frame), "zero.seconds": .double(format.seconds(frames: zeroFrames)),
-            ])
-        case nil:
-            break
+        case .began(let frame)?: digitalZeroGate.rawBegan(.began(atFrame: frame), since: frame)
+        case .ended(let frame, let zeroFrames)?:
+            digitalZeroGate.rawEnded(.ended(atFrame: frame, silentFrames: zeroFrames), at: frame)
+        case nil: break
         }
-        health.update(chunk, atFrame: buffer.firstFrame) { report($0) }
+        digitalZeroGate.advance(to: now) { reportDigitalZero($0) }
+        health.update(chunk, atFrame: buffer.firstFrame) { transition in
+            let index = Self.gateIndex(transition.problem, channel: transition.channel)
+            switch transition.edge {
+            case .began: healthGates[index].rawBegan(transition, since: transition.atFrame)
+            case .ended: healthGates[index].rawEnded(transition, at: transition.atFrame)
+            }
+        }
+        // Channel order, then flatline before DC offset before clipping, as the detector reports them.
+        for index in healthGates.indices {
+            healthGates[index].advance(to: now) { reportHealth($0) }
+        }
         latest.withLock { latest in
             if latest == nil {
                 latest = Latest(time: 0, frame: 0, peakDBFS: Array(repeating: 0, count: format.channels),
@@ -121,16 +138,105 @@ public final class LevelMonitor: ChunkConsumer, @unchecked Sendable {
                 latest!.health[c] = health.health[c]
             }
         }
-        let now = SystemClock.monotonic()
-        if intervalStart == nil { intervalStart = now }
-        if configuration.logIntervalSeconds > 0, let start = intervalStart, now - start >= configuration.logIntervalSeconds {
+        let clock = SystemClock.monotonic()
+        if intervalStart == nil { intervalStart = clock }
+        if configuration.logIntervalSeconds > 0, let start = intervalStart, clock - start >= configuration.logIntervalSeconds {
             logInterval()
-            intervalStart = now
+            intervalStart = clock
         }
     }
 
     public func finish() {
         if interval.frames > 0, configuration.logIntervalSeconds > 0 { logInterval() }
+    }
+
+    private static func gateIndex(_ problem: SoundProblem, channel: Int) -> Int {
+        let problemIndex: Int =
+            switch problem {
+            case .flatline: 0
+            case .dcOffset: 1
+            case .clipping: 2
+            }
+        return channel * SoundProblem.allCases.count + problemIndex
+    }
+
+    private func reportSilence(_ output: AlarmGateOutput<SilenceTransition>, chunkEnd: Int64) {
+        switch output {
+        case .began(.began(let frame)), .began(.ended(let frame, _)):
+            silent = true
+            events.emit(.warning, "silence.began", "silence: no channel above the threshold", [
+                "silence.first_frame": .int(frame),
+                "silence.threshold_dbfs": .double(configuration.silenceDBFS),
+                "silence.seconds": .double(format.seconds(frames: chunkEnd - frame)),
+            ])
+        case .ended(let transition):
+            silent = false
+            let (frame, silentFrames): (Int64, Int64) =
+                switch transition {
+                case .ended(let frame, let frames): (frame, frames)
+                case .began(let frame): (frame, 0)
+                }
+            events.emit(.info, "silence.ended", "sound is back after silence", [
+                "silence.end_frame": .int(frame),
+                "silence.seconds": .double(format.seconds(frames: silentFrames)),
+            ])
+        case .repeated(let count, let windowFrames, let active, _):
+            silent = active
+            emitRepeated("silence.repeated", "silence began and ended repeatedly", "silence", count: count, windowFrames: windowFrames, active: active, fields: [:])
+        }
+    }
+
+    private func reportDigitalZero(_ output: AlarmGateOutput<SilenceTransition>) {
+        switch output {
+        case .began(.began(let frame)), .began(.ended(let frame, _)):
+            events.emit(.error, "levels.digital_zero", "the input delivers exact zeros: check the microphone, its cable and the mixer (alsamixer)", [
+                "zero.first_frame": .int(frame),
+            ])
+        case .ended(let transition):
+            let (frame, zeroFrames): (Int64, Int64) =
+                switch transition {
+                case .ended(let frame, let frames): (frame, frames)
+                case .began(let frame): (frame, 0)
+                }
+            events.emit(.notice, "levels.digital_zero_ended", "the input delivers audio again after exact zeros", [
+                "zero.end_frame": .int(frame), "zero.seconds": .double(format.seconds(frames: zeroFrames)),
+            ])
+        case .repeated(let count, let windowFrames, let active, _):
+            emitRepeated("levels.digital_zero_repeated", "exact zeros from the input began and ended repeatedly", "zero", count: count, windowFrames: windowFrames, active: active, fields: [:])
+        }
+    }
+
+    private func reportHealth(_ output: AlarmGateOutput<SoundHealthTransition>) {
+        switch output {
+        case .began(let transition), .ended(let transition):
+            report(transition)
+        case .repeated(let count, let windowFrames, let active, let last):
+            let (prefix, what) =
+                switch last.problem {
+                case .flatline: ("flatline", "a channel stuck at one sample value")
+                case .dcOffset: ("dc_offset", "a DC offset")
+                case .clipping: ("clipping", "frequent clipping")
+                }
+            emitRepeated(
+                last.problem.eventKind + "_repeated", what + " began and ended repeatedly", prefix, count: count,
+                windowFrames: windowFrames, active: active, fields: [prefix + ".channel": .int(Int64(last.channel + 1))])
+        }
+    }
+
+    /// The one event that stands for an alarm's begins and ends over a flap window.
+    private func emitRepeated(
+        _ kind: String, _ what: String, _ prefix: String, count: Int, windowFrames: Int64, active: Bool,
+        fields: [String: CaptureEvent.Value]
+    ) {
+        let minutes = Int((format.seconds(frames: windowFrames) / 60).rounded())
+        var fields = fields
+        fields[prefix + ".repeated"] = .int(Int64(count))
+        fields[prefix + ".window_seconds"] = .double(format.seconds(frames: windowFrames))
+        fields[prefix + ".active"] = .bool(active)
+        let now = active ? "it is in progress now" : "it is clear now"
+        events.emit(
+            .warning, kind,
+            "\(what): repeated \(count) times in the last \(minutes) min; \(now)", fields)
     }
 
     /// Emits the event for a sound problem beginning or ending (only then are strings and dictionaries made).

@@ -17,7 +17,13 @@ private func problems(
     } catch {
         #expect(error.code == .invalid, sourceLocation: sourceLocation)
         #expect(error.path == "test.toml", sourceLocation: sourceLocation)
-        return error.problems
+        // Lines and recording names are checked in their own tests.
+        return error.problems.map { problem in
+            var problem = problem
+            problem.line = nil
+            problem.table = nil
+            return problem
+        }
     }
 }
 
@@ -86,6 +92,8 @@ struct ConfigurationLoaderTests {
             dc_offset_seconds = 3
             clipping_rate = 0.02
             clipping_seconds = 20
+            alarm_hold_seconds = 0
+            alarm_clear_seconds = 45.5
 
             [[recording]]
             name = "studio-1.main_mix"
@@ -123,6 +131,8 @@ struct ConfigurationLoaderTests {
         expected.levels.dcOffsetSeconds = 3
         expected.levels.clippingRate = 0.02
         expected.levels.clippingSeconds = 20
+        expected.levels.alarmHoldSeconds = 0
+        expected.levels.alarmClearSeconds = 45.5
         var first = RecordingConfiguration(name: "studio-1.main_mix", directory: "/srv/audio/studio")
         first.segmentSeconds = 3600
         first.align = .samples
@@ -258,7 +268,7 @@ struct ConfigurationLoaderTests {
             "silence_seconds", "name", "directory", "segment_seconds", "align", "filename", "time_zone",
             "sync_seconds", "level", "gap_fill", "delete_oldest_when_low", "min_free_bytes",
             "low_space_warning_hours", "output_options", "flatline_seconds", "dc_offset_dbfs", "dc_offset_seconds", "clipping_rate",
-            "clipping_seconds",
+            "clipping_seconds", "alarm_hold_seconds", "alarm_clear_seconds",
         ]
         let setKeys = Set(
             text.split(separator: "\n")
@@ -398,6 +408,12 @@ struct ConfigurationLoaderTests {
         InvalidCase(
             toml: "[levels]\nsilence_seconds = nan", key: "levels.silence_seconds", value: "nan",
             message: "must be a number greater than 0 and at most 86400"),
+        InvalidCase(
+            toml: "[levels]\nalarm_hold_seconds = -1", key: "levels.alarm_hold_seconds", value: "-1",
+            message: "must be a number from 0 (report at once) to 3600"),
+        InvalidCase(
+            toml: "[levels]\nalarm_clear_seconds = 3601", key: "levels.alarm_clear_seconds", value: "3601",
+            message: "must be a number from 0 (report at once) to 3600"),
         InvalidCase(
             toml: "[levels]\nflatline_seconds = 0", key: "levels.flatline_seconds", value: "0",
             message: "must be a number greater than 0 and at most 3600"),
@@ -540,7 +556,7 @@ struct ConfigurationLoaderTests {
             problems(in: toml) == [
                 Problem(
                     key: "recording[2].name", value: "\"main\"",
-                    message: "duplicates the name of recording[0]; each recording needs its own name")
+                    message: "duplicates the name of the 1st [[recording]] \"main\"; each recording needs its own name")
             ])
     }
 
@@ -565,7 +581,7 @@ struct ConfigurationLoaderTests {
             filename = "day"
             """
         let message =
-            "writes the same files as recording[0]; give each recording its own directory, or put {name} in filename"
+            "writes the same files as the 1st [[recording]] \"a\"; give each recording its own directory, or put {name} in filename"
         #expect(
             problems(in: toml) == [
                 Problem(key: "recording[1].filename", value: "\"%Y/day.wav\"", message: message),
@@ -593,10 +609,10 @@ struct ConfigurationLoaderTests {
             problems(in: toml) == [
                 Problem(
                     key: "recording[1].name", value: "\"a\"",
-                    message: "duplicates the name of recording[0]; each recording needs its own name"),
+                    message: "duplicates the name of the 1st [[recording]] \"a\"; each recording needs its own name"),
                 Problem(
                     key: "recording[2].filename", value: "\"same\"",
-                    message: "writes the same files as recording[1]; "
+                    message: "writes the same files as the 2nd [[recording]] \"a\"; "
                         + "give each recording its own directory, or put {name} in filename"),
             ])
     }
@@ -615,7 +631,7 @@ struct ConfigurationLoaderTests {
             problems(in: toml) == [
                 Problem(
                     key: "recording[1].directory", value: "\"/srv\"",
-                    message: "writes the same files as recording[0]; "
+                    message: "writes the same files as the 1st [[recording]] \"a\"; "
                         + "give each recording its own directory, or put {name} in filename")
             ])
     }
@@ -660,8 +676,39 @@ struct ConfigurationLoaderTests {
         } catch {
             #expect(
                 error.description == """
-                    /etc/audiocap/audiocap.toml: source.channels = 0: must be an integer from 1 to 32
-                    /etc/audiocap/audiocap.toml: source.sample_format = "s8": must be one of "s16", "s24", "s32" or "f32"
+                    /etc/audiocap/audiocap.toml: line 2: source.channels = 0: must be an integer from 1 to 32
+                    /etc/audiocap/audiocap.toml: line 3: source.sample_format = "s8": must be one of "s16", "s24", "s32" or "f32"
+                    """)
+        }
+    }
+
+    @Test func recordingProblemsNameTheRecordingAndTheLine() {
+        let toml = """
+            [source]
+            channels = 2
+
+            [[recording]]
+            name = "main"
+            directory = "/srv/main"
+
+            [[recording]]
+            name = "archive"
+            directory = "/srv/archive"
+            segment_seconds = 0
+
+            [[recording]]
+            directory = "/srv/x"
+            """
+        do {
+            _ = try ConfigurationLoader.parse(toml, path: "x.toml")
+            Issue.record("expected an error")
+        } catch {
+            #expect(error.problems.map(\.line) == [11, 13])
+            #expect(error.problems.map(\.table) == ["[[recording]] \"archive\"", nil])
+            #expect(
+                error.description == """
+                    x.toml: line 11: [[recording]] "archive" segment_seconds = 0: must be an integer from 1 to 86400
+                    x.toml: line 13: recording[2].name: is required: a name of 1 to 64 characters, each a letter, digit, `.`, `_` or `-`
                     """)
         }
     }
@@ -751,7 +798,7 @@ struct ConfigurationLoaderTests {
             Issue.record("expected an error")
         } catch {
             #expect(error.path == path)
-            #expect(error.description == "\(path): source.channels = 0: must be an integer from 1 to 32")
+            #expect(error.description == "\(path): line 2: source.channels = 0: must be an integer from 1 to 32")
         }
     }
 

@@ -11,6 +11,9 @@ import Testing
         var levels = LevelsConfiguration()
         levels.silenceSeconds = 2
         levels.logIntervalSeconds = 0
+        // Reported as the detectors see them (the alarm hold and clear times are tested below).
+        levels.alarmHoldSeconds = 0
+        levels.alarmClearSeconds = 0
         let events = EventLog(logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() }))
         let monitor = LevelMonitor(format: format, configuration: levels, events: events, logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() }))
         let pool = ChunkPool(chunkBytes: 4800 * 4, initialCount: 1)
@@ -66,6 +69,8 @@ import Testing
         let format = AudioFormat(sampleRate: 48_000, channels: 2, sampleFormat: .s16)
         var levels = LevelsConfiguration()
         levels.logIntervalSeconds = 0
+        levels.alarmHoldSeconds = 0
+        levels.alarmClearSeconds = 0
         let quiet = Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() })
         let events = EventLog(logger: quiet)
         let monitor = LevelMonitor(format: format, configuration: levels, events: events, logger: quiet)
@@ -125,5 +130,60 @@ import Testing
         #expect(recent[5].fields["clipping.end_frame"] == .int(179 * 4800))
         #expect(recent[5].fields["clipping.rate"] == .double(200.0 / 480_000))
         #expect(recent[5].fields["clipping.seconds"] == .double(17.9))
+    }
+}
+
+@Suite struct LevelMonitorAlarmTests {
+    /// Feeds `seconds` of 100 ms stereo s16 chunks at 8 kHz (cheap enough for ten minutes in a debug build):
+    /// a 1 kHz sine at -10 dBFS on both channels in even seconds, exact zeros in odd ones.
+    private func feedFlapping(_ monitor: LevelMonitor, seconds: Int) {
+        let pool = ChunkPool(chunkBytes: 800 * 4, initialCount: 1)
+        // 100 whole cycles: the chunk's mean is 0, so no DC offset.
+        let tone: [Int16] = (0..<1600).map { index in
+            Int16(littleEndian: Int16((9830 * sin(2 * Double.pi * Double((index / 2) % 8) / 8)).rounded()))
+        }
+        for i in 0..<(seconds * 10) {
+            let chunk = pool.acquire()!
+            if (i / 10) % 2 == 1 {
+                chunk.bytes.initializeMemory(as: UInt8.self, repeating: 0, count: 800 * 4)
+            } else {
+                tone.withUnsafeBytes { chunk.bytes.copyMemory(from: $0.baseAddress!, byteCount: 800 * 4) }
+            }
+            chunk.byteCount = 800 * 4
+            chunk.frameCount = 800
+            chunk.firstFrame = Int64(i * 800)
+            monitor.consume(chunk)
+            chunk.release()
+        }
+    }
+
+    private func monitor(hold: Double?, clear: Double?) -> (LevelMonitor, EventLog) {
+        let format = AudioFormat(sampleRate: 8000, channels: 2, sampleFormat: .s16)
+        var levels = LevelsConfiguration()
+        levels.logIntervalSeconds = 0
+        levels.silenceSeconds = 0.5
+        if let hold { levels.alarmHoldSeconds = hold }
+        if let clear { levels.alarmClearSeconds = clear }
+        let quiet = Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() })
+        let events = EventLog(logger: quiet)
+        return (LevelMonitor(format: format, configuration: levels, events: events, logger: quiet), events)
+    }
+
+    @Test func silenceCrossingEverySecondForTenMinutesMakesNoAlarmWithTheDefaultHold() {
+        let (monitor, events) = monitor(hold: nil, clear: nil)
+        feedFlapping(monitor, seconds: 600)
+        #expect(events.recent.isEmpty, "\(events.recent.map(\.kind))")
+    }
+
+    @Test func silenceCrossingEverySecondForTenMinutesWithoutHoldIsCountedNotRepeated() {
+        let (monitor, events) = monitor(hold: 0, clear: 0)
+        feedFlapping(monitor, seconds: 620)
+        let kinds = events.recent.map(\.kind)
+        #expect(kinds.count <= 8, "\(kinds)")
+        #expect(Array(kinds.prefix(6)) == ["silence.began", "silence.ended", "silence.began", "silence.ended", "silence.began", "silence.ended"])
+        let summary = events.recent.first { $0.kind == "silence.repeated" }
+        #expect(summary?.message.contains("repeated ") == true)
+        #expect(summary?.message.contains(" times in the last 10 min") == true, "\(summary?.message ?? "")")
+        #expect(summary?.fields["silence.window_seconds"] == .double(600))
     }
 }

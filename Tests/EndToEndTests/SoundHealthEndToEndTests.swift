@@ -80,5 +80,44 @@ extension EndToEnd {
             let text = try cli(socket, ["levels"])
             #expect(text.out.contains("health: flatline (stuck samples) on ch 1; DC offset on ch 1; frequent clipping on ch 2"), "\(text.out)")
         }
+
+        @Test func threeMinutesOfTheTestPatternMakeAtMostAFewAlarms() throws {
+            // The test mic's default pattern (channel 2 a ramp whose 5 s mean wanders around the DC-offset
+            // threshold) made hundreds of begin/end pairs. Three minutes of it, read from a file at ten times
+            // real time (the test mic itself is paced, 1×), must now make at most a few alarm events.
+            let dir = try TemporaryDirectory()
+            defer { dir.remove() }
+            let socket = dir.file("run/control.sock")
+            let raw = dir.file("pattern.raw")
+            try TestPattern.data(channels: 2, frames: 180 * TestPattern.sampleRate).write(to: URL(fileURLWithPath: raw))
+            try writeConfig("""
+                [source]
+                input_format = "s16le"
+                input_options = ["-readrate", "10", "-ar", "48000", "-ac", "2"]
+                device = "\(raw)"
+                restart_delay_seconds = 60
+                [levels]
+                log_interval_seconds = 0
+                [control]
+                socket = "\(socket)"
+                [storage]
+                root = "\(dir.path)/ondemand"
+                state = "\(dir.path)/state"
+                """, to: dir.file("a.toml"))
+            let daemon = try DaemonProcess(config: dir.file("a.toml"), directory: dir.path)
+            defer { _ = daemon.terminate() }
+            #expect(daemon.waitForLog("ffmpeg exited on its own", timeout: 45), "\(daemon.log)")
+
+            let logs = try cli(socket, ["logs", "--json"])
+            #expect(logs.status == 0)
+            let events = try logs.out.split(separator: "\n").map {
+                try ControlAPI.decoder().decode(EventResponse.self, from: Data($0.utf8))
+            }
+            #expect(!events.contains { $0.kind == "levels.dropped" }, "the level monitor must see every chunk")
+            let alarms = events.filter {
+                ($0.kind.hasPrefix("levels.") || $0.kind.hasPrefix("silence.")) && $0.kind != "levels.dropped"
+            }
+            #expect(alarms.count <= 3, "\(alarms.map(\.kind))")
+        }
     }
 }

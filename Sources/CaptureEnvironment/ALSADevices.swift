@@ -1,6 +1,12 @@
 // Lists ALSA capture devices through libasound (like `arecord -L`).
 import CALSA
 
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Musl)
+    import Musl
+#endif
+
 /// An ALSA PCM device that can capture.
 public struct ALSADevice: Sendable, Equatable, Codable {
     public var name: String

@@ -1,0 +1,82 @@
+// The JSON form of a `Configuration` for `check-config --json`, built from the model itself so no key is left out.
+
+import CaptureCore
+import Foundation
+
+/// Turns a ``Configuration`` into JSON objects by reflection: every stored property of every table, named as
+/// its TOML key (`chunk_ms`, `silence_dbfs`), `[[recording]]` as `recordings`, absent optionals as `null`,
+/// plus the derived `source.chunk_frames` and `source.bytes_per_second`. A key added to the model appears
+/// without a change here.
+enum ConfigurationJSON {
+    /// Property names whose TOML key is not their snake_case form.
+    static let renamed = ["chunkMilliseconds": "chunk_ms"]
+
+    /// The tables of `configuration` as JSON-ready values (dictionaries, arrays, strings, numbers, booleans,
+    /// `NSNull`).
+    static func object(_ configuration: Configuration) -> [String: Any] {
+        guard var object = value(configuration) as? [String: Any] else { return [:] }
+        if var source = object["source"] as? [String: Any] {
+            source["chunk_frames"] = configuration.source.chunkFrames
+            source["bytes_per_second"] = configuration.source.audioFormat.bytesPerSecond
+            object["source"] = source
+        }
+        if var levels = object["levels"] as? [String: Any] {
+            levels["alarm_flap_limit"] = LevelsConfiguration.alarmFlapLimit
+            levels["alarm_flap_window_seconds"] = LevelsConfiguration.alarmFlapWindowSeconds
+            object["levels"] = levels
+        }
+        return object
+    }
+
+    /// `document` as pretty-printed JSON with sorted keys.
+    static func text(_ document: [String: Any]) -> String {
+        guard
+            let data = try? JSONSerialization.data(
+                withJSONObject: document, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])
+        else { return "{}" }
+        return String(decoding: data, as: UTF8.self)
+    }
+
+    private static func value(_ value: Any) -> Any {
+        switch value {
+        case let text as String: return text
+        case let flag as Bool: return flag
+        case let integer as Int: return integer
+        case let integer as Int64: return integer
+        case let number as Double: return number.isFinite ? number : String(number)
+        default: break
+        }
+        if let raw = value as? any RawRepresentable { return self.value(raw.rawValue) }
+        let mirror = Mirror(reflecting: value)
+        switch mirror.displayStyle {
+        case .optional:
+            return mirror.children.first.map { self.value($0.value) } ?? NSNull()
+        case .collection, .set:
+            return mirror.children.map { self.value($0.value) }
+        case .struct, .class:
+            var object: [String: Any] = [:]
+            for child in mirror.children {
+                guard let label = child.label else { continue }
+                object[key(label)] = self.value(child.value)
+            }
+            return object
+        default:
+            return "\(value)"
+        }
+    }
+
+    /// `silenceDBFS` → `silence_dbfs`, `minFreeBytes` → `min_free_bytes`.
+    static func key(_ label: String) -> String {
+        if let renamed = renamed[label] { return renamed }
+        var result = ""
+        var previous: Character?
+        for character in label {
+            if character.isUppercase, let previous, previous.isLowercase || previous.isNumber {
+                result += "_"
+            }
+            result += character.lowercased()
+            previous = character
+        }
+        return result
+    }
+}
