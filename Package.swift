@@ -38,6 +38,7 @@ let package = Package(
         .target(
             name: "CaptureClient",
             dependencies: [
+                "CaptureCore",
                 "CaptureProtocol",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -123,7 +124,7 @@ let package = Package(
         .testTarget(
             name: "CaptureCommandsTests",
             dependencies: [
-                "CaptureCommands", "CaptureClient", "CaptureProtocol",
+                "CaptureCommands", "CaptureClient", "CaptureProtocol", "CaptureCore", "TestSupport",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
