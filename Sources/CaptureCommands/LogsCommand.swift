@@ -102,14 +102,15 @@ public struct LogsCommand: AsyncParsableCommand {
             return
         }
         let reply: EventsResponse
-        do {
+        do throws(ClientError) {
             reply = try await options.client.events(since: since, level: level, recording: recording, limit: limit)
-        } catch let error as ClientError where error.code == .unavailable {
+        } catch {
+            guard error.code == .unavailable else {
+                Console.error(error.description)
+                throw ExitCode(error.exitCode)
+            }
             try printFromDisk(since: since, after: error)
             return
-        } catch let error as ClientError {
-            Console.error(error.description)
-            throw ExitCode(error.exitCode)
         }
         guard !reply.events.isEmpty else { return }
         if options.json {

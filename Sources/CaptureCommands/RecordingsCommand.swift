@@ -34,17 +34,18 @@ public struct RecordingsCommand: AsyncParsableCommand {
     public init() {}
 
     public func run() async throws {
-        let recordings: [RecordingResponse]
+        var recordings: [RecordingResponse] = []
         var running = true
-        do {
+        do throws(ClientError) {
             recordings = try await options.client.recordings().recordings
-        } catch let error as ClientError where error.code == .unavailable {
+        } catch {
+            guard error.code == .unavailable else {
+                Console.error(error.description)
+                throw ExitCode(error.exitCode)
+            }
             // The daemon is stopped: the configured recordings, as the files show them.
             recordings = Self.configured(try disk.load(after: error))
             running = false
-        } catch let error as ClientError {
-            Console.error(error.description)
-            throw ExitCode(error.exitCode)
         }
         var use: [String: UInt64] = [:]
         for recording in recordings {

@@ -77,16 +77,18 @@ public struct SegmentsCommand: AsyncParsableCommand {
     /// from the configuration file otherwise.
     private func locate() async throws -> RecordingLocation {
         if disk.config != nil { return RecordingLocation(name: name, configuration: try disk.load()) }
-        do {
-            let reply = try await options.client.recordings()
-            if let recording = reply.recordings.first(where: { $0.name == name }) { return RecordingLocation(recording) }
-            return RecordingLocation(name: name, configuration: try disk.load())
-        } catch let error as ClientError where error.code == .unavailable {
+        let running: RecordingsResponse
+        do throws(ClientError) {
+            running = try await options.client.recordings()
+        } catch {
+            guard error.code == .unavailable else {
+                Console.error(error.description)
+                throw ExitCode(error.exitCode)
+            }
             return RecordingLocation(name: name, configuration: try disk.load(after: error))
-        } catch let error as ClientError {
-            Console.error(error.description)
-            throw ExitCode(error.exitCode)
         }
+        if let recording = running.recordings.first(where: { $0.name == name }) { return RecordingLocation(recording) }
+        return RecordingLocation(name: name, configuration: try disk.load())
     }
 
     /// The table `audiocap segments` prints, and a total line.

@@ -78,12 +78,12 @@ public final class AudioCapDaemon: Service, Sendable {
         DedicatedThread.start(name: "ac-repair") { [self] in
             repaired.complete(readPreviousRun())
         }
-        let run = await repaired.value()
-        let previous = run.state
+        let previousRun = await repaired.value()
+        let previous = previousRun.state
         let format = configuration.source.audioFormat
         var startFields: [String: CaptureEvent.Value] = [:]
         if let previous {
-            startFields["previous.audio_end"] = .string(Timestamp.iso8601(run.audioEnds.values.max() ?? previous.lastAudioEnd))
+            startFields["previous.audio_end"] = .string(Timestamp.iso8601(previousRun.audioEnds.values.max() ?? previous.lastAudioEnd))
             startFields["previous.clean_stop"] = .bool(previous.clean)
         }
         events.emit(.info, "daemon.started", "audiocapd started", startFields.merging([
@@ -98,7 +98,7 @@ public final class AudioCapDaemon: Service, Sendable {
         clockSteps.check()
         levelThread.start()
         fanout.add(levelThread.channel)
-        await recordings.startContinuous(audioEnds: run.audioEnds, sequences: previous?.sequences ?? [:])
+        await recordings.startContinuous(audioEnds: previousRun.audioEnds, sequences: previous?.sequences ?? [:])
 
         let source = self.source
         let control: ControlServer? =
@@ -154,11 +154,11 @@ public final class AudioCapDaemon: Service, Sendable {
         var previous: CaptureStateFile?
         do {
             previous = try CaptureStateFile.read(stateDirectory: configuration.storage.state)
-        } catch let error as CaptureStateFile.Damaged {
+        } catch {
             events.emit(.warning, "state.damaged", "the saved capture state is damaged and ignored", [
                 "state.path": .string(error.path), "error": .string(error.description),
             ])
-        } catch {}
+        }
         let partials = repairPartialFiles()
         var closed: [String: Double] = [:]
         for recording in configuration.recordings {

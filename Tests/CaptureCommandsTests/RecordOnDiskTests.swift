@@ -16,7 +16,7 @@ import Testing
         let c = try #require(EventLogFile.decode(Data(rfc.utf8)))
         #expect(a.event.time == 1_795_309_200.5 && b.event.time == 1_795_309_200.5 && c.event.time == 1_795_309_200.5)
         #expect(a.event.fields["segment.peak_dbfs"]?.description == "-3.0,-4.5")
-        #expect(b.event.fields["segment.peak_dbfs"]?.description == "-3.0,-4.5")
+        #expect(b.event.fields["segment.peak_dbfs"]?.description == "-3,-4.5")
         #expect(a.event.fields["segment.frames"] == .int(96000))
         #expect(c.event.recording == nil && c.event.kind == "daemon.started")
         #expect(EventLogFile.decode(Data("not json".utf8)) == nil)
