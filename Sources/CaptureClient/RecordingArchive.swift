@@ -97,19 +97,24 @@ public enum RecordingArchive {
     /// Every file `template` produced for `name` under `directory`, oldest first, with what its sidecar
     /// or header says. Files that start before `since` (when given) are left out. A missing directory
     /// lists nothing.
-    public static func list(name: String, directory: String, template: FilenameTemplate, since: Double? = nil) -> ArchiveListing {
-        let matcher = FilenameTemplateMatcher(template: template, name: name)
+    ///
+    /// With no template (an on-demand recording that is not running: the template it had is not known)
+    /// every WAV file under the directory, four folders deep, is the recording's.
+    public static func list(name: String, directory: String, template: FilenameTemplate?, since: Double? = nil) -> ArchiveListing {
+        let matcher = template.map { FilenameTemplateMatcher(template: $0, name: name) }
         var files: [String] = []
-        collect(directory: directory, prefix: "", depth: matcher.depth, into: &files)
+        collect(directory: directory, prefix: "", depth: matcher?.depth ?? 4, into: &files)
         var total: UInt64 = 0
         var segments: [ArchivedFile] = []
-        for relative in files where matcher.matches(relative) {
+        let suffixes = [".wav", ".wav.partial", ".wav.json", ".wav.damaged"]
+        for relative in files
+        where matcher?.matches(relative) ?? suffixes.contains(where: { relative.hasSuffix($0) }) {
             let path = directory + "/" + relative
             total += size(of: path) ?? 0
             if relative.hasSuffix(".json") { continue }
             let state: String =
                 relative.hasSuffix(".partial") ? "partial" : relative.hasSuffix(".damaged") ? "damaged" : "closed"
-            let file = describe(path: path, state: state, recording: name, sequence: matcher.sequence(in: relative) ?? 0)
+            let file = describe(path: path, state: state, recording: name, sequence: matcher?.sequence(in: relative) ?? 0)
             if let since, file.startTime < since { continue }
             segments.append(file)
         }
@@ -118,7 +123,7 @@ public enum RecordingArchive {
     }
 
     /// Bytes of everything `template` produced for `name` under `directory`.
-    public static func diskUse(name: String, directory: String, template: FilenameTemplate) -> UInt64 {
+    public static func diskUse(name: String, directory: String, template: FilenameTemplate?) -> UInt64 {
         list(name: name, directory: directory, template: template).totalBytes
     }
 

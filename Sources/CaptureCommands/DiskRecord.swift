@@ -33,20 +33,21 @@ public struct DiskRecordOptions: ParsableArguments, Sendable {
     }
 }
 
-/// Where a recording's files are: its directory and the template that names them.
+/// Where a recording's files are: its directory and the template that names them (nil when not known:
+/// an on-demand recording that is not running).
 struct RecordingLocation: Sendable {
     var directory: String
-    var template: FilenameTemplate
+    var template: FilenameTemplate?
 
     /// A continuous recording of `configuration`, or an on-demand one at its default place
-    /// (`[storage] root/NAME`, default template).
+    /// (`[storage] root/NAME`, every WAV file there).
     init(name: String, configuration: Configuration) {
         if let recording = configuration.recordings.first(where: { $0.name == name }) {
             directory = recording.directory
             template = FilenameTemplate(recording.filename, timeZone: recording.timeZone)
         } else {
             directory = configuration.storage.root + "/" + name
-            template = FilenameTemplate(RecordingConfiguration.defaultFilename)
+            template = nil
         }
     }
 

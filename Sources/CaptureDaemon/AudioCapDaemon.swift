@@ -291,16 +291,33 @@ public final class AudioCapDaemon: Service, Sendable {
     /// Gives a repaired file the sidecar its writer could not write: its frames, format and an estimated
     /// start (its last write less its duration), with `gaps_known: false` (the ledger of the run that
     /// wrote it died with that run). Keeps a sidecar that is already there.
+    ///
+    /// A continuous recording's repaired file that starts well after the end of the file before it on
+    /// disk was the first file of a run that died before closing it: the `daemon_restart` gap that run
+    /// had put in front of it is measured again (from that end to its start, an estimate) and kept.
     private func writeRepairedSidecar(_ result: RepairResult, recording: String?) {
         guard case .repaired = result.action, let format = result.format,
             !FileManager.default.fileExists(atPath: SegmentSidecar.path(for: result.path))
         else { return }
         let duration = Double(result.frames) / Double(format.sampleRate)
         let end = result.lastModified ?? Date().timeIntervalSince1970
+        let start = end - duration
+        var gaps: [SegmentGap] = []
+        if let recording, let configured = configuration.recordings.first(where: { $0.name == recording }),
+            let before = RecordingOnDisk.closedEnds(
+                directory: configured.directory, template: FilenameTemplate(configured.filename, timeZone: configured.timeZone),
+                name: recording
+            ).filter({ $0 <= start + 0.05 }).max(),
+            start - before > RestartGap.contiguousSeconds
+        {
+            gaps.append(SegmentGap(
+                kind: .daemonRestart, fileFrame: 0, captureFrame: 0, time: before,
+                frames: format.frames(seconds: start - before), exact: false))
+        }
         let info = SegmentInfo(
             recording: recording ?? "", path: result.path, sequence: 0, firstFrame: 0, frames: result.frames,
-            durationSeconds: duration, startTime: end - duration, peakDBFS: [], rmsDBFS: [], droppedFrames: 0,
-            restarts: 0, bytes: result.bytes)
+            durationSeconds: duration, startTime: start, peakDBFS: [], rmsDBFS: [], droppedFrames: 0,
+            restarts: 0, bytes: result.bytes, gaps: gaps)
         if let failure = SegmentSidecar(segment: info, format: format, gapsKnown: false).write() {
             logger.warning("could not write the repaired file's sidecar", metadata: ["segment.path": "\(result.path)", "error": "\(failure)"])
         }

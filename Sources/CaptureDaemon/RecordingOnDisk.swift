@@ -38,14 +38,19 @@ enum RecordingOnDisk {
     /// plus the frames it holds plus the gaps inside or after its audio), or nil when no file has a
     /// readable sidecar. Reads only the few most recently modified sidecars.
     static func newestClosedEnd(directory: String, template: FilenameTemplate, name: String) -> Double? {
+        closedEnds(directory: directory, template: template, name: name).max()
+    }
+
+    /// The ends of the `count` most recently modified files of the recording that have a readable sidecar.
+    static func closedEnds(directory: String, template: FilenameTemplate, name: String, count: Int = 4) -> [Double] {
         let matcher = FilenameTemplateMatcher(template: template, name: name)
         let sidecars = files(under: directory, depth: matcher.depth)
             .filter { $0.hasSuffix(".json") && matcher.matches($0) }
             .map { (path: directory + "/" + $0, modified: modificationTime(directory + "/" + $0) ?? 0) }
             .sorted { $0.modified > $1.modified }
-        return sidecars.prefix(4).compactMap { sidecar in
+        return sidecars.prefix(count).compactMap { sidecar in
             FileManager.default.contents(atPath: sidecar.path).flatMap(audioEnd(ofSidecar:))
-        }.max()
+        }
     }
 
     /// The end of the audio a sidecar describes: `start_time` + (frames + the frames of the gaps placed
@@ -77,6 +82,10 @@ enum RecordingOnDisk {
 
 /// Where each continuous recording's audio ended before this start, for its `daemon_restart` gap.
 enum RestartGap {
+    /// Files of one run follow each other with no time between them; a file that starts more than this
+    /// after the one before it on disk began a new run.
+    static let contiguousSeconds = 0.5
+
     /// The end to measure the gap from: the audio on disk (a repaired `.partial`'s last write, the
     /// newest closed file's end), the later of the two; the saved state only when the disk says
     /// nothing (a state file is written every 10 s and may be older than the audio on disk, but never
