@@ -66,8 +66,14 @@ public enum EventLogFile {
         if time == nil {
             // The epoch number may sit under another key beside an RFC 3339 `time`.
             for key in ["time_epoch", "epoch", "timestamp", "ts"] {
-                if case .number(let seconds)? = object[key] { time = seconds; break }
-                if case .integer(let seconds)? = object[key] { time = Double(seconds); break }
+                if case .number(let seconds)? = object[key] {
+                    time = seconds
+                    break
+                }
+                if case .integer(let seconds)? = object[key] {
+                    time = Double(seconds)
+                    break
+                }
             }
         }
         var fields: [String: EventResponse.Value] = [:]
@@ -95,13 +101,21 @@ public enum EventLogFile {
 
         init(from decoder: any Decoder) throws {
             let c = try decoder.singleValueContainer()
-            if c.decodeNil() { self = .null }
-            else if let b = try? c.decode(Bool.self) { self = .bool(b) }
-            else if let i = try? c.decode(Int64.self) { self = .integer(i) }
-            else if let d = try? c.decode(Double.self) { self = .number(d) }
-            else if let s = try? c.decode(String.self) { self = .string(s) }
-            else if let a = try? c.decode([JSON].self) { self = .array(a) }
-            else { self = .object(try c.decode([String: JSON].self)) }
+            if c.decodeNil() {
+                self = .null
+            } else if let b = try? c.decode(Bool.self) {
+                self = .bool(b)
+            } else if let i = try? c.decode(Int64.self) {
+                self = .integer(i)
+            } else if let d = try? c.decode(Double.self) {
+                self = .number(d)
+            } else if let s = try? c.decode(String.self) {
+                self = .string(s)
+            } else if let a = try? c.decode([JSON].self) {
+                self = .array(a)
+            } else {
+                self = .object(try c.decode([String: JSON].self))
+            }
         }
 
         var text: String? {

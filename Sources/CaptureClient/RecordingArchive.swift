@@ -70,7 +70,10 @@ public struct ArchivedFile: Codable, Sendable, Equatable {
 
     enum CodingKeys: String, CodingKey {
         case state, recording, path, sequence, firstFrame, frames, durationSeconds, startTime, endTime
-        case timesEstimated, peakDBFS = "peakDbfs", rmsDBFS = "rmsDbfs", droppedFrames, restarts, bytes
+        case timesEstimated
+        case peakDBFS = "peakDbfs"
+        case rmsDBFS = "rmsDbfs"
+        case droppedFrames, restarts, bytes
         case gaps, gapSeconds, gapsKnown
     }
 }
@@ -100,7 +103,8 @@ public enum RecordingArchive {
     ///
     /// With no template (an on-demand recording that is not running: the template it had is not known)
     /// every WAV file under the directory, four folders deep, is the recording's.
-    public static func list(name: String, directory: String, template: FilenameTemplate?, since: Double? = nil) -> ArchiveListing {
+    public static func list(name: String, directory: String, template: FilenameTemplate?, since: Double? = nil) -> ArchiveListing
+    {
         let matcher = template.map { FilenameTemplateMatcher(template: $0, name: name) }
         var files: [String] = []
         collect(directory: directory, prefix: "", depth: matcher?.depth ?? 4, into: &files)
@@ -166,7 +170,8 @@ public enum RecordingArchive {
         // No sidecar: the header and the size say how much audio, the last write when it ended.
         if state != "damaged", let header = readHead(path), let parsed = try? WAVHeader.parse(header) {
             let perFrame = UInt64(parsed.format.bytesPerFrame)
-            let frames = bytes > UInt64(parsed.dataOffset) && perFrame > 0 ? Int64((bytes - UInt64(parsed.dataOffset)) / perFrame) : 0
+            let frames =
+                bytes > UInt64(parsed.dataOffset) && perFrame > 0 ? Int64((bytes - UInt64(parsed.dataOffset)) / perFrame) : 0
             file.frames = frames
             file.durationSeconds = Double(frames) / Double(parsed.format.sampleRate)
             file.startTime = modified - file.durationSeconds

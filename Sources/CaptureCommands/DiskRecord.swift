@@ -27,7 +27,9 @@ public struct DiskRecordOptions: ParsableArguments, Sendable {
             return try ConfigurationLoader.load(path: path)
         } catch {
             if let fallback { Console.error(fallback.description) }
-            Console.error("cannot read the record on disk without the configuration: \(error.description). Pass the daemon's file with --config PATH.")
+            Console.error(
+                "cannot read the record on disk without the configuration: \(error.description). Pass the daemon's file with --config PATH."
+            )
             throw ExitCode(ConfigurationError.exitCode)
         }
     }

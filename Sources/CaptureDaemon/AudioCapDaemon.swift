@@ -304,11 +304,11 @@ public final class AudioCapDaemon: Service, Sendable {
         let start = end - duration
         var gaps: [SegmentGap] = []
         if let recording, let configured = configuration.recordings.first(where: { $0.name == recording }),
-            let before = RecordingOnDisk.closedEnds(
-                directory: configured.directory, template: FilenameTemplate(configured.filename, timeZone: configured.timeZone),
-                name: recording
-            ).filter({ $0 <= start + 0.05 }).max(),
-            start - before > RestartGap.contiguousSeconds
+            let before = RestartGap.restartBeforeRepaired(
+                start: start,
+                earlierEnds: RecordingOnDisk.closedEnds(
+                    directory: configured.directory,
+                    template: FilenameTemplate(configured.filename, timeZone: configured.timeZone), name: recording))
         {
             gaps.append(SegmentGap(
                 kind: .daemonRestart, fileFrame: 0, captureFrame: 0, time: before,

@@ -95,6 +95,16 @@ enum RestartGap {
         return disk ?? stateEnd
     }
 
+    /// For a repaired file that starts at `start`: the end of the file before it (among `earlierEnds`)
+    /// when the file starts more than ``contiguousSeconds`` after it, so began a run whose restart gap
+    /// died with that run; nil when it follows on (or nothing is before it).
+    static func restartBeforeRepaired(start: Double, earlierEnds: [Double]) -> Double? {
+        guard let before = earlierEnds.filter({ $0 <= start + 0.05 }).max(), start - before > contiguousSeconds else {
+            return nil
+        }
+        return before
+    }
+
     /// Per recording of `names`, the end its `daemon_restart` gap starts from: for the recordings that
     /// ran before (named in the state file or leaving a `.partial` behind).
     static func audioEnds(

@@ -8,9 +8,12 @@ import Testing
 @Suite struct RecordOnDiskTests {
     @Test("event lines of either format decode: epoch or RFC 3339 time, peaks as strings or arrays, unknown keys")
     func lenientEvents() throws {
-        let old = #"{"fields":{"segment.peak_dbfs":"-3.0,-4.5","segment.frames":96000},"kind":"segment.closed","level":"info","message":"segment closed","recording":"r","time":1795309200.5}"#
-        let new = #"{"fields":{"segment.peak_dbfs":[-3.0,-4.5],"segment.start_time":"2026-11-22T01:00:00Z","nested":{"a":1}},"kind":"segment.closed","level":"info","message":"segment closed","recording":"r","time":1795309200.5,"time_utc":"2026-11-22T01:00:00.5Z","future":[1,2]}"#
-        let rfc = #"{"fields":{},"kind":"daemon.started","level":"info","message":"audiocapd started","time":"2026-11-22T01:00:00.5Z","time_epoch":1795309200.5}"#
+        let old =
+            #"{"fields":{"segment.peak_dbfs":"-3.0,-4.5","segment.frames":96000},"kind":"segment.closed","level":"info","message":"segment closed","recording":"r","time":1795309200.5}"#
+        let new =
+            #"{"fields":{"segment.peak_dbfs":[-3.0,-4.5],"segment.start_time":"2026-11-22T01:00:00Z","nested":{"a":1}},"kind":"segment.closed","level":"info","message":"segment closed","recording":"r","time":1795309200.5,"time_utc":"2026-11-22T01:00:00.5Z","future":[1,2]}"#
+        let rfc =
+            #"{"fields":{},"kind":"daemon.started","level":"info","message":"audiocapd started","time":"2026-11-22T01:00:00.5Z","time_epoch":1795309200.5}"#
         let a = try #require(EventLogFile.decode(Data(old.utf8)))
         let b = try #require(EventLogFile.decode(Data(new.utf8)))
         let c = try #require(EventLogFile.decode(Data(rfc.utf8)))
@@ -30,7 +33,8 @@ import Testing
             let r = recording.map { #","recording":"\#($0)""# } ?? ""
             return #"{"fields":{},"kind":"k\#(time)","level":"\#(level)","message":"m"\#(r),"time":\#(time)}"#
         }
-        try (line(1, "info", "a") + "\n" + line(2, "warning", nil) + "\n").write(toFile: dir.file("events.jsonl.2"), atomically: true, encoding: .utf8)
+        try (line(1, "info", "a") + "\n" + line(2, "warning", nil) + "\n").write(
+            toFile: dir.file("events.jsonl.2"), atomically: true, encoding: .utf8)
         try (line(3, "error", "b") + "\ngarbage\n").write(toFile: dir.file("events.jsonl.1"), atomically: true, encoding: .utf8)
         try (line(4, "info", "a") + "\n").write(toFile: dir.file("events.jsonl"), atomically: true, encoding: .utf8)
         #expect(EventLogFile.read(stateDirectory: dir.path).map(\.event.kind) == ["k1", "k2", "k3", "k4"])
@@ -49,12 +53,14 @@ import Testing
         let header = WAVHeader(format: format)
         func wav(_ relative: String, frames: Int) throws {
             let path = dir.file(relative)
-            try FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+            try FileManager.default.createDirectory(
+                atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
             let data = Data(header.bytes(dataBytes: UInt64(frames * 2)) + [UInt8](repeating: 0, count: frames * 2))
             FileManager.default.createFile(atPath: path, contents: data)
         }
         try wav("2026-11-21/r-000001.wav", frames: 2000)
-        try #"{"sample_rate":1000,"segment":{"start_time":1795309200,"frames":2000,"duration_seconds":2,"peak_dbfs":[-6.0],"gaps":[{"file_frame":1000,"frames":500,"kind":"xrun"}]}}"#
+        try
+            #"{"sample_rate":1000,"segment":{"start_time":1795309200,"frames":2000,"duration_seconds":2,"peak_dbfs":[-6.0],"gaps":[{"file_frame":1000,"frames":500,"kind":"xrun"}]}}"#
             .write(toFile: dir.file("2026-11-21/r-000001.wav.json"), atomically: true, encoding: .utf8)
         try wav("2026-11-22/r-000002.wav", frames: 1000)
         try #"{"gaps_known":false,"sample_rate":1000,"segment":{"start_time":1795309300,"frames":1000,"gaps":[]}}"#
@@ -69,6 +75,7 @@ import Testing
         #expect(!listing.segments[1].gapsKnown && listing.segments[1].state == "closed")
         #expect(listing.segments[2].state == "partial" && listing.segments[2].frames == 300 && listing.segments[2].timesEstimated)
         #expect(listing.totalBytes > 3300 * 2)
-        #expect(RecordingArchive.list(name: "r", directory: dir.path, template: template, since: 1_795_309_250).segments.count == 2)
+        #expect(
+            RecordingArchive.list(name: "r", directory: dir.path, template: template, since: 1_795_309_250).segments.count == 2)
     }
 }

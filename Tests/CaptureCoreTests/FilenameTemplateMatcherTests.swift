@@ -1,6 +1,7 @@
 // FilenameTemplateMatcher: the files a template produced are recognised and their `{seq}` read back.
 import Foundation
 import Testing
+
 @testable import CaptureCore
 
 @Suite struct FilenameTemplateMatcherTests {
@@ -9,7 +10,10 @@ import Testing
 
     @Test("every expansion of a template with a time in it matches and gives its number back")
     func expansionsRoundTrip() {
-        for text in ["{name}-%Y%m%dT%H%M%SZ-{seq}", "%Y-%m-%d/{name}-{seq}.wav", "{seq}_%H%M%S_%b.wav", "%F/%T-{name}{seq}.wav", "{name}/%s-{seq}-%j.wav"] {
+        for text in [
+            "{name}-%Y%m%dT%H%M%SZ-{seq}", "%Y-%m-%d/{name}-{seq}.wav", "{seq}_%H%M%S_%b.wav", "%F/%T-{name}{seq}.wav",
+            "{name}/%s-{seq}-%j.wav",
+        ] {
             let template = FilenameTemplate(text)
             let matcher = FilenameTemplateMatcher(template: template, name: "night.1")
             for (sequence, time) in [(1, t), (42, t + 3723.5), (1_234_567, t + 86_400 * 40)] {

@@ -29,6 +29,15 @@ struct RestartAccountingTests {
         #expect(ends == ["a": now - 29, "b": now - 5])
     }
 
+    @Test("a repaired file that starts well after the file before it began a run: its restart gap is measured again")
+    func repairedFirstFile() {
+        // The run died before closing its first file: 3 s between the last closed file and it.
+        #expect(RestartGap.restartBeforeRepaired(start: now, earlierEnds: [now - 10, now - 3, now + 5]) == now - 3)
+        // A file that follows on from the one before it (same run) gets no gap.
+        #expect(RestartGap.restartBeforeRepaired(start: now, earlierEnds: [now - 0.02]) == nil)
+        #expect(RestartGap.restartBeforeRepaired(start: now, earlierEnds: []) == nil)
+    }
+
     @Test("a sidecar's end counts the gaps inside and after its audio, not those before its first frame")
     func sidecarEnd() throws {
         let json = """
@@ -49,7 +58,8 @@ struct RestartAccountingTests {
         let template = FilenameTemplate("%Y-%m-%d/{name}-%Y%m%dT%H%M%SZ-{seq}.wav")
         func touch(_ relative: String) throws {
             let path = directory.file(relative)
-            try FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+            try FileManager.default.createDirectory(
+                atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
             FileManager.default.createFile(atPath: path, contents: Data())
         }
         #expect(RecordingOnDisk.highestSequence(directory: directory.path, template: template, name: "r") == nil)
@@ -62,6 +72,8 @@ struct RestartAccountingTests {
         #expect(RecordingOnDisk.highestSequence(directory: directory.path, template: template, name: "r") == 9)
         try touch("2026-11-23/r-20261123T000020Z-000011.wav.damaged")
         #expect(RecordingOnDisk.highestSequence(directory: directory.path, template: template, name: "r") == 11)
-        #expect(RecordingOnDisk.highestSequence(directory: directory.path, template: FilenameTemplate("{name}.wav"), name: "r") == nil)
+        #expect(
+            RecordingOnDisk.highestSequence(directory: directory.path, template: FilenameTemplate("{name}.wav"), name: "r") == nil
+        )
     }
 }

@@ -6,11 +6,13 @@ import TestSupport
 import Testing
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 extension EndToEnd {
-    @Suite(.serialized, .enabled(if: TestMic.isAvailable, "the ALSA test microphone needs pulseaudio, pactl, pacat and libasound2-plugins"))
+    @Suite(
+        .serialized,
+        .enabled(if: TestMic.isAvailable, "the ALSA test microphone needs pulseaudio, pactl, pacat and libasound2-plugins"))
     struct RecordsEndToEndTests {
         static let template = "{name}-%Y%m%dT%H%M%SZ-{seq}.wav"
 
@@ -47,7 +49,8 @@ extension EndToEnd {
         func waitForNewAudio(under directory: String, besides: Set<String>) -> Bool {
             waitUntil(timeout: 20) {
                 partialFiles(under: directory).contains { path in
-                    !besides.contains(path) && ((try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? 0) >= 9_600
+                    !besides.contains(path)
+                        && ((try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? 0) >= 9_600
                 }
             }
         }
@@ -161,11 +164,14 @@ extension EndToEnd {
                 print("records-figures restart_gap_s=\(String(format: "%.3f", gap)) outage_s=\(String(format: "%.3f", seen))")
             }
             // Frames in the files (repaired ones too) plus the gaps cover the wall time, file to file.
-            let first = try #require(files.first), end = try #require(files.last)
+            let first = try #require(files.first)
+            let end = try #require(files.last)
             let span = end.start + Double(end.frames) / 48_000 - first.start
             let covered = Double(files.reduce(0) { $0 + $1.frames + ($1.restartGap?.frames ?? 0) + $1.otherGapFrames }) / 48_000
             #expect(abs(covered - span) <= 1.1, "files and gaps \(covered) s, wall time \(span) s")
-            print("records-figures files=\(files.count) covered_s=\(String(format: "%.3f", covered)) span_s=\(String(format: "%.3f", span))")
+            print(
+                "records-figures files=\(files.count) covered_s=\(String(format: "%.3f", covered)) span_s=\(String(format: "%.3f", span))"
+            )
             // No {seq} used twice, and the numbers rise with time.
             let sequences = files.map(\.sequence)
             #expect(Set(sequences).count == sequences.count, "\(files.map(\.path))")
@@ -184,7 +190,8 @@ extension EndToEnd {
             let stopped = try cli(dir, ["segments", "r"])
             #expect(stopped.status != 69, "\(stopped.err)")
             let odListing = try cli(dir, ["segments", "od", "--config", configPath, "--json"])
-            let odFiles = (try? JSONSerialization.jsonObject(with: Data(odListing.out.utf8)) as? [String: Any])?["segments"] as? [Any]
+            let odFiles =
+                (try? JSONSerialization.jsonObject(with: Data(odListing.out.utf8)) as? [String: Any])?["segments"] as? [Any]
             #expect(odListing.status == 0 && (odFiles?.count ?? 0) == onDemand.count, "\(odListing)")
             let logs = try cli(dir, ["logs", "--config", configPath, "--json"])
             #expect(logs.status == 0, "\(logs.err)")
