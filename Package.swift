@@ -42,6 +42,7 @@ let package = Package(
         .target(
             name: "CaptureClient",
             dependencies: [
+                "CaptureCore",
                 "CaptureProtocol",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -129,7 +130,7 @@ let package = Package(
         .testTarget(
             name: "CaptureCommandsTests",
             dependencies: [
-                "CaptureCommands", "CaptureClient", "CaptureProtocol", "CaptureCore", "CaptureEnvironment",
+                "CaptureCommands", "CaptureClient", "CaptureProtocol", "CaptureCore", "CaptureEnvironment", "TestSupport",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),

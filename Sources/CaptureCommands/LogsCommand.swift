@@ -6,15 +6,23 @@ import CaptureCore
 import CaptureProtocol
 import Foundation
 
-/// `audiocap logs [-f] [--since WHEN] [--level L] [--recording NAME] [--limit N] [--json]`.
+/// `audiocap logs [-f] [--since WHEN] [--level L] [--recording NAME] [--limit N] [--config PATH] [--json]`.
+///
+/// Asks the daemon when it runs (it keeps the same events, loaded from the log at start); reads
+/// `events.jsonl` and its rotated files under `[storage] state` when it does not, or when `--config` is
+/// given.
 public struct LogsCommand: AsyncParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "logs",
         abstract: "Show the daemon's events: segments closed, silence, ffmpeg restarts, errors.",
         discussion: """
-            Prints the events audiocapd keeps in memory, oldest first, one per line:
+            Prints the daemon's events, oldest first, one per line:
               2026-11-22T01:02:03Z WARNING silence.began recording=night Silence began channel=1 dbfs=-71.2
             Times are UTC. With --json each event is one JSON object per line.
+
+            With audiocapd stopped (or with --config PATH) the event log on disk is read: events.jsonl and \
+            its rotated files under [storage] state of the configuration file (--config, default \
+            /etc/audiocap/audiocap.toml), every run's events; --json then prints the lines as written.
 
             --since takes a duration back from now (90s, 10m, 2h, 1h30m, 1d), an ISO 8601 time \
             (2026-11-22T01:00:00Z) or epoch seconds (1795309200). --level shows that level and the more \
@@ -54,11 +62,16 @@ public struct LogsCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("At most this many events (the newest ones).", valueName: "n"))
     public var limit: Int?
 
+    @OptionGroup public var disk: DiskRecordOptions
+
     @OptionGroup public var options: GlobalOptions
 
     public init() {}
 
     public func validate() throws {
+        if follow, disk.config != nil {
+            throw ValidationError("--follow shows events as the running daemon emits them; it cannot be used with --config")
+        }
         if let recording, !InputValidation.isValidName(recording) {
             throw ValidationError("\(InputValidation.printable(recording)) is not a valid recording name; `audiocap recordings` lists them")
         }
@@ -84,8 +97,20 @@ public struct LogsCommand: AsyncParsableCommand {
             }
             return
         }
-        let reply = try await options.withClient {
-            try await $0.events(since: since, level: level, recording: recording, limit: limit)
+        if disk.config != nil {
+            try printFromDisk(since: since, after: nil)
+            return
+        }
+        let reply: EventsResponse
+        do throws(ClientError) {
+            reply = try await options.client.events(since: since, level: level, recording: recording, limit: limit)
+        } catch {
+            guard error.code == .unavailable else {
+                Console.error(error.description)
+                throw ExitCode(error.exitCode)
+            }
+            try printFromDisk(since: since, after: error)
+            return
         }
         guard !reply.events.isEmpty else { return }
         if options.json {
@@ -95,6 +120,21 @@ public struct LogsCommand: AsyncParsableCommand {
         } else {
             let style = Console.outputStyle
             Console.line(reply.events.map { Self.render($0, style: style) }.joined(separator: "\n"))
+        }
+    }
+
+    /// Prints the matching events of the log on disk; `after` is why the daemon could not be asked.
+    private func printFromDisk(since: Date?, after failure: ClientError?) throws {
+        let configuration = try disk.load(after: failure)
+        let entries = EventLogFile.read(
+            stateDirectory: configuration.storage.state, since: since?.timeIntervalSince1970, level: level?.rawValue,
+            recording: recording, limit: limit)
+        guard !entries.isEmpty else { return }
+        if options.json {
+            Console.line(entries.map(\.line).joined(separator: "\n"))
+        } else {
+            let style = Console.outputStyle
+            Console.line(entries.map { Self.render($0.event, style: style) }.joined(separator: "\n"))
         }
     }
 

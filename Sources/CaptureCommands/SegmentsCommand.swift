@@ -6,15 +6,25 @@ import CaptureCore
 import CaptureProtocol
 import Foundation
 
-/// `audiocap segments NAME [--since WHEN] [--json]`.
+/// `audiocap segments NAME [--since WHEN] [--config PATH] [--json]`.
+///
+/// Reads the files: the directory and template come from the daemon when it runs and knows the
+/// recording, from the configuration file otherwise (or when `--config` is given).
 public struct SegmentsCommand: AsyncParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "segments",
-        abstract: "List the files a recording has closed.",
+        abstract: "List the files of a recording, from the disk.",
         discussion: """
-            Lists the closed files of a recording, oldest first: start time (UTC), duration, frames, the \
-            loudest peak over the channels, frames dropped and ffmpeg restarts inside the file, and the path. \
-            The file being written is not listed; `audiocap recordings` shows it.
+            Lists every file of a recording that is on disk, oldest first, whichever run of the daemon \
+            wrote it: start and end time (UTC), duration, frames, size, the gaps its sidecar records \
+            (`?` for a file repaired after a crash, whose gaps are not known), the loudest peak, and the \
+            path. A file being written, or left open by a crash, is marked `partial`. The times of a file \
+            with no sidecar are estimated from its last write (marked `~`).
+
+            Works with audiocapd stopped: the recording's directory and filename template are then read \
+            from the configuration file (--config, default /etc/audiocap/audiocap.toml); an on-demand \
+            recording is looked for in [storage] root/NAME. While audiocapd runs it says where the \
+            recording's files are, unless --config is given.
 
             --since takes a duration back from now (90s, 10m, 2h, 1h30m, 1d), an ISO 8601 time \
             (2026-11-22T01:00:00Z) or epoch seconds (1795309200).
@@ -24,7 +34,7 @@ public struct SegmentsCommand: AsyncParsableCommand {
             Examples:
               audiocap segments night
               audiocap segments night --since 1h
-              audiocap segments night --since 2026-11-22T01:00:00Z --json | jq -r '.segments[].path'
+              audiocap segments night --config /etc/audiocap/audiocap.toml --json | jq -r '.segments[].path'
             """
     )
 
@@ -35,6 +45,8 @@ public struct SegmentsCommand: AsyncParsableCommand {
         help: ArgumentHelp("Only files that start at or after this time.", valueName: "when"),
         transform: SinceArgument.parse)
     public var since: SinceArgument?
+
+    @OptionGroup public var disk: DiskRecordOptions
 
     @OptionGroup public var options: GlobalOptions
 
@@ -47,28 +59,56 @@ public struct SegmentsCommand: AsyncParsableCommand {
     }
 
     public func run() async throws {
-        let name = self.name
-        let since = self.since?.date(now: Date())
-        let reply = try await options.withClient { try await $0.segments(name: name, since: since) }
+        let since = self.since?.date(now: Date()).timeIntervalSince1970
+        let location = try await locate()
+        let listing = RecordingArchive.list(name: name, directory: location.directory, template: location.template, since: since)
+        if listing.segments.isEmpty, since == nil, !FileManager.default.fileExists(atPath: location.directory) {
+            Console.error("no files of a recording named '\(name)': \(location.directory) does not exist; `audiocap recordings` lists the recordings")
+            throw ExitCode(66)
+        }
         if options.json {
-            Console.line(try GlobalOptions.json(reply))
+            Console.line(try GlobalOptions.json(listing))
         } else {
-            Console.line(Self.render(reply))
+            Console.line(Self.render(listing))
         }
     }
 
-    /// The table `audiocap segments` prints.
-    static func render(_ reply: SegmentsResponse) -> String {
-        guard !reply.segments.isEmpty else { return "\(reply.recording): no closed files" }
-        var rows = [["START (UTC)", "DURATION", "FRAMES", "PEAK", "DROPPED", "RESTARTS", "PATH"]]
-        for segment in reply.segments {
-            let peak = segment.peakDBFS.max().map { TextFormat.dBFS($0) + " dBFS" } ?? "-"
-            rows.append([
-                TextFormat.time(segment.startTime), TextFormat.duration(segment.durationSeconds),
-                TextFormat.grouped(segment.frames), peak, TextFormat.grouped(segment.droppedFrames),
-                String(segment.restarts), segment.path,
-            ])
+    /// The recording's directory and template: from the daemon when it runs and has the recording,
+    /// from the configuration file otherwise.
+    private func locate() async throws -> RecordingLocation {
+        if disk.config != nil { return RecordingLocation(name: name, configuration: try disk.load()) }
+        let running: RecordingsResponse
+        do throws(ClientError) {
+            running = try await options.client.recordings()
+        } catch {
+            guard error.code == .unavailable else {
+                Console.error(error.description)
+                throw ExitCode(error.exitCode)
+            }
+            return RecordingLocation(name: name, configuration: try disk.load(after: error))
         }
-        return TextFormat.table(rows)
+        if let recording = running.recordings.first(where: { $0.name == name }) { return RecordingLocation(recording) }
+        return RecordingLocation(name: name, configuration: try disk.load())
+    }
+
+    /// The table `audiocap segments` prints, and a total line.
+    static func render(_ listing: ArchiveListing) -> String {
+        guard !listing.segments.isEmpty else { return "\(listing.recording): no files in \(listing.directory)" }
+        var rows = [["START (UTC)", "END", "DURATION", "FRAMES", "SIZE", "GAPS", "PEAK", "PATH"]]
+        var seconds = 0.0
+        for file in listing.segments {
+            let mark = file.timesEstimated ? "~" : ""
+            let peak = file.peakDBFS.max().map { TextFormat.dBFS($0) + " dBFS" } ?? "-"
+            let gaps = !file.gapsKnown ? "?" : file.gaps == 0 ? "0" : "\(file.gaps) (\(TextFormat.duration(file.gapSeconds)))"
+            let path = file.state == "closed" ? file.path : "\(file.path) (\(file.state))"
+            rows.append([
+                mark + TextFormat.time(file.startTime), mark + TextFormat.time(file.endTime),
+                TextFormat.duration(file.durationSeconds), TextFormat.grouped(file.frames), TextFormat.bytes(file.bytes),
+                gaps, peak, path,
+            ])
+            seconds += file.durationSeconds
+        }
+        let total = "\(TextFormat.count(listing.segments.count, "file")), \(TextFormat.duration(seconds)) of audio, \(TextFormat.bytes(listing.totalBytes)) on disk"
+        return TextFormat.table(rows) + "\n" + total
     }
 }

@@ -74,32 +74,16 @@ public final class AudioCapDaemon: Service, Sendable {
 
     public func run() async throws {
         // File-system work: on a thread of its own, not on Swift's shared executor.
-        let repaired = Completion<CaptureStateFile?>()
+        let repaired = Completion<PreviousRun>()
         DedicatedThread.start(name: "ac-repair") { [self] in
-            // Read before anything rewrites it: where the audio of the last run ended. After a crash the
-            // files it left open say it better (their last write), and for which recordings.
-            var previous: CaptureStateFile?
-            do {
-                previous = try CaptureStateFile.read(stateDirectory: configuration.storage.state)
-            } catch let error as CaptureStateFile.Damaged {
-                events.emit(.warning, "state.damaged", "the saved capture state is damaged and ignored", [
-                    "state.path": .string(error.path), "error": .string(error.description),
-                ])
-            } catch {}
-            let partials = repairPartialFiles()
-            if let lastWrite = partials.values.max(), !(previous?.clean ?? false) {
-                let names = Array(Set(partials.keys).union(previous?.recordings ?? [])).sorted()
-                previous = CaptureStateFile(
-                    lastAudioEnd: max(lastWrite, previous?.lastAudioEnd ?? lastWrite), recordings: names, clean: false,
-                    sequences: previous?.sequences)
-            }
-            repaired.complete(previous)
+            repaired.complete(readPreviousRun())
         }
-        let previous = await repaired.value()
+        let previousRun = await repaired.value()
+        let previous = previousRun.state
         let format = configuration.source.audioFormat
         var startFields: [String: CaptureEvent.Value] = [:]
         if let previous {
-            startFields["previous.audio_end"] = .string(Timestamp.iso8601(previous.lastAudioEnd))
+            startFields["previous.audio_end"] = .string(Timestamp.iso8601(previousRun.audioEnds.values.max() ?? previous.lastAudioEnd))
             startFields["previous.clean_stop"] = .bool(previous.clean)
         }
         events.emit(.info, "daemon.started", "audiocapd started", startFields.merging([
@@ -114,7 +98,7 @@ public final class AudioCapDaemon: Service, Sendable {
         clockSteps.check()
         levelThread.start()
         fanout.add(levelThread.channel)
-        await recordings.startContinuous(previous: previous)
+        await recordings.startContinuous(audioEnds: previousRun.audioEnds, sequences: previous?.sequences ?? [:])
 
         let source = self.source
         let control: ControlServer? =
@@ -155,6 +139,44 @@ public final class AudioCapDaemon: Service, Sendable {
         events.emit(.info, "daemon.stopped", "audiocapd stopped", [
             "frames_captured": .int(counters.framesCaptured.load(ordering: .relaxed)),
         ])
+    }
+
+    /// What the last run left: its saved state and, per continuous recording, where its audio on disk ends.
+    struct PreviousRun: Sendable {
+        var state: CaptureStateFile?
+        var audioEnds: [String: Double]
+    }
+
+    /// Start-up work on the disk (blocking; on the start-up thread): reads `capture.json`, repairs the
+    /// files a crash left open, measures where each recording's audio on disk ends, and marks the state
+    /// unclean until the next orderly shutdown (so a crash after a clean stop is not taken for one).
+    private func readPreviousRun() -> PreviousRun {
+        var previous: CaptureStateFile?
+        do {
+            previous = try CaptureStateFile.read(stateDirectory: configuration.storage.state)
+        } catch {
+            events.emit(.warning, "state.damaged", "the saved capture state is damaged and ignored", [
+                "state.path": .string(error.path), "error": .string(error.description),
+            ])
+        }
+        let partials = repairPartialFiles()
+        var closed: [String: Double] = [:]
+        for recording in configuration.recordings {
+            closed[recording.name] = RecordingOnDisk.newestClosedEnd(
+                directory: recording.directory, template: FilenameTemplate(recording.filename, timeZone: recording.timeZone),
+                name: recording.name)
+        }
+        let ends = RestartGap.audioEnds(
+            names: configuration.recordings.map(\.name), state: previous, repaired: partials, closed: closed)
+        let names = configuration.recordings.map(\.name)
+        let unclean = CaptureStateFile(
+            lastAudioEnd: ends.values.max() ?? previous?.lastAudioEnd ?? Date().timeIntervalSince1970,
+            recordings: Array(Set(names).union(previous?.recordings ?? [])).sorted(), clean: false,
+            sequences: previous?.sequences)
+        if !unclean.write(stateDirectory: configuration.storage.state) {
+            logger.warning("could not save the capture state", metadata: ["path": "\(CaptureStateFile.path(inStateDirectory: configuration.storage.state))"])
+        }
+        return PreviousRun(state: previous, audioEnds: ends)
     }
 
     /// SIGHUP: reads the configuration again and applies its recordings — added ones start, removed
@@ -269,16 +291,33 @@ public final class AudioCapDaemon: Service, Sendable {
     /// Gives a repaired file the sidecar its writer could not write: its frames, format and an estimated
     /// start (its last write less its duration), with `gaps_known: false` (the ledger of the run that
     /// wrote it died with that run). Keeps a sidecar that is already there.
+    ///
+    /// A continuous recording's repaired file that starts well after the end of the file before it on
+    /// disk was the first file of a run that died before closing it: the `daemon_restart` gap that run
+    /// had put in front of it is measured again (from that end to its start, an estimate) and kept.
     private func writeRepairedSidecar(_ result: RepairResult, recording: String?) {
         guard case .repaired = result.action, let format = result.format,
             !FileManager.default.fileExists(atPath: SegmentSidecar.path(for: result.path))
         else { return }
         let duration = Double(result.frames) / Double(format.sampleRate)
         let end = result.lastModified ?? Date().timeIntervalSince1970
+        let start = end - duration
+        var gaps: [SegmentGap] = []
+        if let recording, let configured = configuration.recordings.first(where: { $0.name == recording }),
+            let before = RestartGap.restartBeforeRepaired(
+                start: start,
+                earlierEnds: RecordingOnDisk.closedEnds(
+                    directory: configured.directory,
+                    template: FilenameTemplate(configured.filename, timeZone: configured.timeZone), name: recording))
+        {
+            gaps.append(SegmentGap(
+                kind: .daemonRestart, fileFrame: 0, captureFrame: 0, time: before,
+                frames: format.frames(seconds: start - before), exact: false))
+        }
         let info = SegmentInfo(
             recording: recording ?? "", path: result.path, sequence: 0, firstFrame: 0, frames: result.frames,
-            durationSeconds: duration, startTime: end - duration, peakDBFS: [], rmsDBFS: [], droppedFrames: 0,
-            restarts: 0, bytes: result.bytes)
+            durationSeconds: duration, startTime: start, peakDBFS: [], rmsDBFS: [], droppedFrames: 0,
+            restarts: 0, bytes: result.bytes, gaps: gaps)
         if let failure = SegmentSidecar(segment: info, format: format, gapsKnown: false).write() {
             logger.warning("could not write the repaired file's sidecar", metadata: ["segment.path": "\(result.path)", "error": "\(failure)"])
         }

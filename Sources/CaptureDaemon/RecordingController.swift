@@ -92,16 +92,15 @@ public actor RecordingController {
             startedAt: Date().timeIntervalSince1970, stopsAt: stopsAt)
     }
 
-    /// Starts the threads of the continuous recordings and attaches them to the capture. The ones named
-    /// in `previous` were recording until `previous.audioEnd` before this daemon started: their first
-    /// file records the gap since then.
-    public func startContinuous(previous: CaptureStateFile? = nil) {
+    /// Starts the threads of the continuous recordings and attaches them to the capture. Those in
+    /// `audioEnds` were recording until that wall time before this daemon started: their first file
+    /// records the gap since then. `sequences` holds the `{seq}` numbers the last run saved, a floor
+    /// under what each writer finds on disk.
+    public func startContinuous(audioEnds: [String: Double] = [:], sequences: [String: Int] = [:]) {
         for name in order {
             guard let entry = entries[name], entry.kind == .continuous else { continue }
-            if let previous, previous.recordings.contains(name) {
-                entry.writer.expectGap(since: previous.lastAudioEnd)
-            }
-            if let number = previous?.sequences?[name] { entry.writer.continueNumbering(after: number) }
+            if let end = audioEnds[name] { entry.writer.expectGap(since: end) }
+            if let number = sequences[name] { entry.writer.continueNumbering(after: number) }
             entry.thread.start()
             fanout.add(entry.thread.channel)
         }

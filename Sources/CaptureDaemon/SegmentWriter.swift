@@ -70,6 +70,8 @@ public final class SegmentWriter: ChunkConsumer, @unchecked Sendable {
 
     private var file: WAVFileWriter?
     private var sequence = 0
+    /// Whether the highest `{seq}` on disk has been read (at the first file this writer opens).
+    private var numberingScanned = false
     private var segmentFirstFrame: Int64 = 0
     private var segmentStartTime: Double = 0
     private var segmentPath = ""
@@ -278,6 +280,14 @@ public final class SegmentWriter: ChunkConsumer, @unchecked Sendable {
         if let diskGuard, case .low(let free) = diskGuard.check(directory: recording.directory) {
             pauseForSpace(freeBytes: free)
             return false
+        }
+        if usesSequence && !numberingScanned {
+            // {seq} goes on after every number this recording's files on disk carry (earlier runs, a
+            // reload, a stop and start, files repaired after a crash). Once, here on this writer's thread.
+            numberingScanned = true
+            if let highest = RecordingOnDisk.highestSequence(directory: recording.directory, template: template, name: recording.name) {
+                continueNumbering(after: highest)
+            }
         }
         sequence += 1
         // A segment opened at a boundary is named after the boundary (its first frame may be a few

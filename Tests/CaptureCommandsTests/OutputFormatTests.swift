@@ -1,6 +1,7 @@
 // What the commands print for fixture replies: status, recordings, segments, stop, start, logs.
 
 import CaptureProtocol
+import CaptureClient
 import Foundation
 import Testing
 
@@ -75,12 +76,27 @@ import Testing
     }
 
     @Test func segmentsTable() {
+        let closed = ArchivedFile(
+            state: "closed", recording: "night", path: "/srv/audio/night/2026-11-22/010000.wav", sequence: 141,
+            firstFrame: 0, frames: 2_880_000, durationSeconds: 60, startTime: 1_795_309_200, endTime: 1_795_309_262,
+            timesEstimated: false, peakDBFS: [-3.2, -1.5], rmsDBFS: [-20, -19], droppedFrames: 0, restarts: 0,
+            bytes: 11_520_044, gaps: 1, gapSeconds: 2, gapsKnown: true)
+        var repaired = closed
+        repaired.path = "/srv/audio/night/2026-11-22/010100.wav"
+        repaired.gapsKnown = false
+        repaired.gaps = 0
+        repaired.peakDBFS = []
+        repaired.startTime += 70
+        repaired.endTime += 70
         let expected = """
-            START (UTC)           DURATION  FRAMES     PEAK       DROPPED  RESTARTS  PATH
-            2026-11-22T01:00:00Z  1m        2,880,000  -1.5 dBFS  0        0         /srv/audio/night/2026-11-22/010000.wav
+            START (UTC)           END                   DURATION  FRAMES     SIZE     GAPS    PEAK       PATH
+            2026-11-22T01:00:00Z  2026-11-22T01:01:02Z  1m        2,880,000  11.5 MB  1 (2s)  -1.5 dBFS  /srv/audio/night/2026-11-22/010000.wav
+            2026-11-22T01:01:10Z  2026-11-22T01:02:12Z  1m        2,880,000  11.5 MB  ?       -          /srv/audio/night/2026-11-22/010100.wav
+            2 files, 2m of audio, 23.0 MB on disk
             """
-        #expect(SegmentsCommand.render(SegmentsResponse(recording: "night", segments: [Fixtures.segment])) == expected)
-        #expect(SegmentsCommand.render(SegmentsResponse(recording: "night", segments: [])) == "night: no closed files")
+        let listing = ArchiveListing(recording: "night", directory: "/srv/audio/night", segments: [closed, repaired], totalBytes: 23_040_200)
+        #expect(SegmentsCommand.render(listing) == expected)
+        #expect(SegmentsCommand.render(ArchiveListing(recording: "night", directory: "/d", segments: [], totalBytes: 0)) == "night: no files in /d")
     }
 
     @Test func stopListsTheFiles() {
