@@ -31,19 +31,22 @@ public struct RecordingsCommand: AsyncParsableCommand {
         if options.json {
             Console.line(try GlobalOptions.json(reply))
         } else {
-            Console.line(Self.render(reply.recordings, now: Date(), style: Console.outputStyle))
+            Console.line(
+                Self.render(reply.recordings, now: Date(), style: Console.outputStyle, times: options.times))
         }
     }
 
     /// The table `audiocap recordings` prints.
-    static func render(_ recordings: [RecordingResponse], now: Date, style: Style = .plain) -> String {
+    static func render(
+        _ recordings: [RecordingResponse], now: Date, style: Style = .plain, times: TimeStyle = .utc
+    ) -> String {
         guard !recordings.isEmpty else {
             return "no recordings; `audiocap start NAME` starts one"
         }
         var rows = [["NAME", "KIND", "STATE", "SEGMENT", "ALIGN", "STARTED", "CURRENT FILE", "CLOSED", "DROPPED"]]
         var notes: [String] = []
         for recording in recordings {
-            var started = TextFormat.time(recording.startedAt)
+            var started = TextFormat.time(recording.startedAt, times)
             if let stopsAt = recording.stopsAt {
                 started += " (stops in \(TextFormat.duration(stopsAt - now.timeIntervalSince1970)))"
             }

@@ -47,6 +47,15 @@ struct ControlRoutes: Sendable {
         router.get("/v1/events") { request, _ in
             try events(request)
         }
+        router.post("/v1/reload") { _, context in
+            await logChange("reload configuration", name: "", context: context)
+            guard let reply = await daemon.reload() else {
+                throw ControlError.conflict(
+                    "audiocapd runs without a configuration file, so there is nothing to reload; "
+                        + "start it with --config FILE")
+            }
+            return Self.json(reply)
+        }
     }
 
     // MARK: - Handlers
