@@ -133,7 +133,7 @@ public struct ClientError: Error, CustomStringConvertible, Sendable, Equatable {
 
     /// The name of the group owning `path`, or its directory when `path` itself cannot be examined (a directory
     /// this user may not search). Nil when neither can be examined or the group has no name.
-    static func owningGroup(of path: String) -> String? {
+    public static func owningGroup(of path: String) -> String? {
         let directory: String
         if let slash = path.lastIndex(of: "/") {
             directory = slash == path.startIndex ? "/" : String(path[..<slash])
@@ -148,6 +148,10 @@ public struct ClientError: Error, CustomStringConvertible, Sendable, Equatable {
         }
         return nil
     }
+
+    static let logHint = "The daemon's log may say why: `journalctl -u audiocapd`"
+    static let versionHint =
+        "Are audiocap and audiocapd the same version? Compare `audiocap version` (both) or `audiocapd --version`"
 
     /// The error for a failed connect(2) or a broken connection, given its errno.
     ///

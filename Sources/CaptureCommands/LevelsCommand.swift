@@ -113,14 +113,14 @@ public struct LevelsCommand: AsyncParsableCommand {
         let terminal = Console.outputIsTerminal && !options.json
         let style = Console.outputStyle
         let times = options.times
-        let resized = Mutex(false)
+        let resized = ResizeFlag()
         if terminal { Console.write(MeterScreen.begin) }
         defer { if terminal { Console.write(MeterScreen.end) } }
         try await Interruption.runUntilInterrupted {
             try await withThrowingTaskGroup(of: Void.self) { group in
                 if terminal {
                     group.addTask {
-                        for await _ in Interruption.signals([SIGWINCH]) { resized.withLock { $0 = true } }
+                        for await _ in Interruption.signals([SIGWINCH]) { resized.set() }
                     }
                 }
                 defer { group.cancelAll() }
@@ -135,7 +135,7 @@ public struct LevelsCommand: AsyncParsableCommand {
                             if options.json {
                                 Console.line(reading.json)
                             } else if terminal {
-                                if resized.withLock({ flag in defer { flag = false }; return flag }) {
+                                if resized.take() {
                                     screen.resize(columns: Console.columns)
                                 }
                                 Console.write(screen.frame(reading.value))
@@ -146,6 +146,20 @@ public struct LevelsCommand: AsyncParsableCommand {
                     }
                 }
             }
+        }
+    }
+}
+/// Set on SIGWINCH, taken by the next frame of the meter.
+private final class ResizeFlag: Sendable {
+    private let flag = Mutex(false)
+
+    func set() { flag.withLock { $0 = true } }
+
+    /// Whether the terminal was resized since the last call.
+    func take() -> Bool {
+        flag.withLock { value in
+            defer { value = false }
+            return value
         }
     }
 }

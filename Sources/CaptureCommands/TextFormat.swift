@@ -160,7 +160,7 @@ struct TimeStyle: Sendable {
         let seconds = timeZone.secondsFromGMT(for: date)
         let sign = seconds < 0 ? "-" : "+"
         let minutes = abs(seconds) / 60
-        return String(format: "%@%02d:%02d", sign, minutes / 60, minutes % 60)
+        return sign + String(format: "%02d:%02d", minutes / 60, minutes % 60)
     }
 
     /// A short name of the zone at `date` for a column head or the meter: `UTC`, `CET`, `+05:30`.

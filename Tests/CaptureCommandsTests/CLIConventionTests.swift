@@ -14,7 +14,7 @@ import Testing
 #endif
 
 @Suite struct GlobalOptionPlacementTests {
-    @Test(arguments: [
+    static let placements: [([String], [String])] = [
         (["--socket", "/tmp/x.sock", "status"], ["status", "--socket", "/tmp/x.sock"]),
         (["--json", "status"], ["status", "--json"]),
         (["--socket=/tmp/x.sock", "--json", "--utc", "logs", "-f"], ["logs", "--socket=/tmp/x.sock", "--json", "--utc", "-f"]),
@@ -26,7 +26,9 @@ import Testing
         (["--json", "--help"], ["--json", "--help"]),
         (["--verbose", "status"], ["--verbose", "status"]),
         ([], []),
-    ])
+    ]
+
+    @Test(arguments: placements)
     func globalOptionsMoveAfterTheSubcommand(input: [String], expected: [String]) {
         #expect(AudioCapCommand.arguments(input) == expected)
     }
@@ -67,8 +69,8 @@ import Testing
         try TimeArgument.parse(text).date(now: Self.now, timeZone: Self.berlin).timeIntervalSince1970
     }
 
-    @Test(arguments: [
-        ("now", 1_795_309_200.0),
+    static let forms: [(String, Double)] = [
+        ("now", 1_795_309_200),
         ("today", 1_795_302_000),  // 2026-11-22T00:00+01:00
         ("yesterday", 1_795_302_000 - 86_400),
         ("tomorrow", 1_795_302_000 + 86_400),
@@ -95,7 +97,9 @@ import Testing
         ("2026-11-22T01:00:00.5Z", 1_795_309_200.5),
         ("1795309200", 1_795_309_200),
         ("@1795309200", 1_795_309_200),
-    ])
+    ]
+
+    @Test(arguments: forms)
     func journalctlForms(text: String, epoch: Double) throws {
         #expect(try resolve(text) == epoch, "\(text)")
     }
@@ -176,11 +180,13 @@ import Testing
         #expect(LogsCommand.render(segment).hasSuffix("duration_seconds=\"2.0 s\" frames=95998"))
     }
 
-    @Test(arguments: [
+    static let durations: [(Double, String)] = [
         (0.0, "0 s"), (0.34, "0.3 s"), (1.9999583333333333, "2.0 s"), (9.96, "10 s"), (42, "42 s"),
         (63, "1 min 3 s"), (725, "12 min 5 s"), (3_600, "1 h"), (15_120, "4 h 12 min"), (273_600, "3 d 4 h"),
         (90_000, "1 d 1 h"), (86_460, "1 d"), (-5, "0 s"), (.nan, "0 s"), (119.6, "2 min"),
-    ])
+    ]
+
+    @Test(arguments: durations)
     func durationsRound(seconds: Double, text: String) {
         #expect(TextFormat.duration(seconds) == text)
     }
