@@ -46,11 +46,13 @@ public struct LogsCommand: AsyncParsableCommand {
     public var follow = false
 
     @Option(
+        parsing: .unconditional,  // `--since -1h`: the value may start with a dash
         help: ArgumentHelp("Only events at or after this time.", valueName: "when"),
         transform: SinceArgument.parse)
     public var since: SinceArgument?
 
     @Option(
+        parsing: .unconditional,
         help: ArgumentHelp("Only events at or before this time.", valueName: "when"),
         transform: TimeArgument.parse)
     public var until: TimeArgument?

@@ -35,11 +35,13 @@ public struct SegmentsCommand: AsyncParsableCommand {
     public var name: String
 
     @Option(
+        parsing: .unconditional,  // `--since -1h`: the value may start with a dash
         help: ArgumentHelp("Only files that start at or after this time.", valueName: "when"),
         transform: SinceArgument.parse)
     public var since: SinceArgument?
 
     @Option(
+        parsing: .unconditional,
         help: ArgumentHelp("Only files that start at or before this time.", valueName: "when"),
         transform: TimeArgument.parse)
     public var until: TimeArgument?

@@ -141,6 +141,9 @@ import Testing
         let segments = try #require(
             try AudioCapCommand.parseAsRoot(["segments", "night", "--until", "-1h"]) as? SegmentsCommand)
         #expect(segments.until == .ago(seconds: 3_600))
+        let dashed = try #require(try AudioCapCommand.parseAsRoot(["logs", "--since", "-30m", "-f"]) as? LogsCommand)
+        #expect(dashed.since == .ago(seconds: 1_800))
+        #expect(dashed.follow)
         do {
             _ = try AudioCapCommand.parseAsRoot(["logs", "-f", "--until", "now"])
             Issue.record("--until with --follow should be refused")
