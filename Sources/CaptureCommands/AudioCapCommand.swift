@@ -19,9 +19,9 @@ public struct AudioCapCommand: AsyncParsableCommand {
             group (`audiocap` by default, [control] group) or root.
 
             Global options, before or after the command (`audiocap --json status` is `audiocap status --json`):
-              --socket <path>   the control socket of audiocapd ($AUDIOCAP_SOCKET sets the default)
-              --json            print the daemon's reply as JSON (times as the API writes them)
-              --utc             show times in UTC; without it times are local ($TZ), as journalctl shows them
+              --socket <path>   audiocapd's control socket (default: $AUDIOCAP_SOCKET)
+              --json            print the daemon's reply as JSON, as the API writes it
+              --utc             show times in UTC instead of local time ($TZ)
 
             --since and --until take journalctl's forms: now, today, yesterday, -1h, -30m, 5m, 2026-11-22, \
             "2026-11-22 01:00", "2026-11-22 01:00:00", local time unless a zone follows (Z, UTC, +01:00).
@@ -33,11 +33,11 @@ public struct AudioCapCommand: AsyncParsableCommand {
               66  no such recording (HTTP 404) (EX_NOINPUT)
               69  audiocapd is not running or not reachable; only then (EX_UNAVAILABLE)
               70  the daemon failed internally (HTTP 5xx) (EX_SOFTWARE)
-              75  conflict, e.g. the recording is already running (HTTP 409), or the daemon is busy \
-            (HTTP 503, e.g. too many follow streams) (EX_TEMPFAIL)
+              75  conflict (HTTP 409: already running) or busy (HTTP 503) (EX_TEMPFAIL)
               76  the daemon's reply could not be read; versions differ? (EX_PROTOCOL)
               77  permission denied on the socket (EX_NOPERM)
               78  check-config, reload: the configuration file is invalid (EX_CONFIG)
+
             Nothing to show is not an error: `levels` before the first audio says "no audio yet", `logs` \
             with no matching events says "-- No entries --"; both exit 0.
 
