@@ -173,11 +173,7 @@ struct MeterScreen: Sendable {
         let labelWidth = String(reading.channels.count).count
         if let columns { meter.width = MeterLine.width(columns: columns, labelWidth: labelWidth) }
         let zone = times.label(at: Date(timeIntervalSince1970: reading.time))
-        var lines = [
-            meter.style.bold("audiocapd levels")
-                + "  \(TextFormat.timeOfDay(reading.time, times)) \(zone)  frame \(reading.frame)"
-                + (reading.silent ? "  " + meter.style.yellow("silent") : "") + "  (Ctrl-C to quit)"
-        ]
+        var lines = [header(reading, zone: zone)]
         for (index, channel) in reading.channels.enumerated() {
             let label = String(index + 1)
             lines.append(
@@ -219,6 +215,18 @@ struct MeterScreen: Sendable {
             }
         }
         return line.contains("\u{1B}") ? result + "\u{1B}[0m" : result
+    }
+
+    /// `audiocapd levels  01:02:03.4 UTC  frame 4800  silent  (Ctrl-C to quit)`; in a narrow terminal without
+    /// the Ctrl-C hint, then without the frame number, rather than cut in the middle of them.
+    private func header(_ reading: LevelsResponse, zone: String) -> String {
+        let start = meter.style.bold("audiocapd levels") + "  \(TextFormat.timeOfDay(reading.time, times)) \(zone)"
+        let frame = "  frame \(reading.frame)"
+        let silent = reading.silent ? "  " + meter.style.yellow("silent") : ""
+        let hint = "  (Ctrl-C to quit)"
+        let candidates = [start + frame + silent + hint, start + frame + silent, start + silent]
+        guard let columns else { return candidates[0] }
+        return candidates.first { TextFormat.visibleWidth($0) < columns } ?? candidates[2]
     }
 
     /// One reading as one plain line, for output that is not a terminal:

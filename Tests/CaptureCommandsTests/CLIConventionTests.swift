@@ -324,8 +324,11 @@ import Testing
         var screen = MeterScreen(meter: MeterLine(), columns: 50)
         let frame = screen.frame(reading(problems: false))
         #expect(frame.contains("1 [█████████▒▒|·] "), "\(frame)")
-        // At 50 columns the meter lines are whole; only the header is cut.
+        // At 50 columns the meter lines are whole; the header drops its hint rather than be cut.
         #expect(frame.contains("-0.1 peak -18.4 rms dBFS  CLIP"))
+        #expect(frame.contains("audiocapd levels  01:02:03.4 UTC  silent\n"))
+        var wide = MeterScreen(meter: MeterLine(), columns: 60)
+        #expect(wide.frame(reading(problems: false)).contains("audiocapd levels  01:02:03.4 UTC  frame 123456789  silent\n"))
     }
 
     @Test func resizeClearsAndRedrawsAtTheNewWidth() {
