@@ -1,6 +1,5 @@
 // The daemon as one service: the capture source, its consumers, the control API, and their orderly shutdown.
 import CaptureCore
-import CaptureProtocol
 import Foundation
 import Logging
 import ServiceLifecycle
@@ -165,7 +164,7 @@ public final class AudioCapDaemon: Service, Sendable {
     ///
     /// Returns what it did; nil when the daemon was started without a configuration file.
     @discardableResult
-    func reload() async -> ReloadResponse? {
+    func reload() async -> ReloadResult? {
         guard let configurationPath else { return nil }
         let next: Configuration
         do {
@@ -174,7 +173,7 @@ public final class AudioCapDaemon: Service, Sendable {
             events.emit(.error, "config.reload_failed", "the new configuration has errors; the running one stays", [
                 "config.path": .string(configurationPath), "error": .string("\(error)"),
             ])
-            return ReloadResponse(configPath: configurationPath, reloaded: false, errors: ["\(error)"])
+            return ReloadResult(configPath: configurationPath, errors: ["\(error)"])
         }
         let applied = await recordings.apply(next.recordings)
         let waiting = Self.sectionsNeedingRestart(from: configuration, to: next)
@@ -187,9 +186,21 @@ public final class AudioCapDaemon: Service, Sendable {
                 "recordings.restarted": .string(applied.restarted.joined(separator: ",")),
                 "restart_needed_for": .string(waiting.joined(separator: ",")),
             ])
-        return ReloadResponse(
-            configPath: configurationPath, reloaded: true, started: applied.started, stopped: applied.stopped,
-            restarted: applied.restarted, restartNeeded: needsRestart, restartNeededFor: waiting)
+        return ReloadResult(
+            configPath: configurationPath, started: applied.started, stopped: applied.stopped,
+            restarted: applied.restarted, restartNeededFor: waiting)
+    }
+
+    /// What ``reload()`` did: the recordings it started, stopped and restarted and the sections whose changes
+    /// wait for a restart, or the errors that kept it from applying the file (then nothing changed).
+    struct ReloadResult: Sendable, Equatable {
+        var configPath: String
+        var started: [String] = []
+        var stopped: [String] = []
+        var restarted: [String] = []
+        var restartNeededFor: [String] = []
+        var errors: [String] = []
+        var reloaded: Bool { errors.isEmpty }
     }
 
     /// The sections other than `[[recording]]` that differ between the running configuration and `next`.
