@@ -177,7 +177,8 @@ public enum TimeArgument: Equatable, Sendable {
         if let sign = text.first, sign == "+" || sign == "-" {
             let digits = text.dropFirst().filter { $0 != ":" }
             guard digits.count == 2 || digits.count == 4, digits.allSatisfy(\.isASCIIDigit),
-                let hours = Int(digits.prefix(2)), let minutes = Int(digits.dropFirst(2).isEmpty ? "0" : String(digits.dropFirst(2))),
+                let hours = Int(digits.prefix(2)),
+                let minutes = Int(digits.dropFirst(2).isEmpty ? "0" : String(digits.dropFirst(2))),
                 hours <= 14, minutes < 60
             else { return nil }
             let seconds = (hours * 3600 + minutes * 60) * (sign == "-" ? -1 : 1)

@@ -97,9 +97,11 @@ public struct LogsCommand: AsyncParsableCommand {
                 try await options.withClient { _ in
                     try await FollowAcrossRestarts.run(socketPath: options.socket, progress: progress) {
                         client, resumed in
-                        // A resumed stream starts after the last event shown (or when the daemon went away).
+                        // A resumed stream starts after the last event shown (or, with none, when the command
+                        // started: everything before was already looked at).
                         let last = progress.lastTime
-                        let resumeSince = resumed ? Date(timeIntervalSince1970: (last ?? now.timeIntervalSince1970).rounded(.down)) : since
+                        let resumeFrom = (last ?? now.timeIntervalSince1970).rounded(.down)
+                        let resumeSince = resumed ? Date(timeIntervalSince1970: resumeFrom) : since
                         try await client.followEvents(
                             since: resumeSince, level: level, recording: recording,
                             limit: resumed ? 100_000 : limit

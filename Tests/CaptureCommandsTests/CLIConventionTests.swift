@@ -17,7 +17,10 @@ import Testing
     static let placements: [([String], [String])] = [
         (["--socket", "/tmp/x.sock", "status"], ["status", "--socket", "/tmp/x.sock"]),
         (["--json", "status"], ["status", "--json"]),
-        (["--socket=/tmp/x.sock", "--json", "--utc", "logs", "-f"], ["logs", "--socket=/tmp/x.sock", "--json", "--utc", "-f"]),
+        (
+            ["--socket=/tmp/x.sock", "--json", "--utc", "logs", "-f"],
+            ["logs", "--socket=/tmp/x.sock", "--json", "--utc", "-f"]
+        ),
         (["--json", "start", "x", "--for", "1h"], ["start", "--json", "x", "--for", "1h"]),
         (["status", "--json"], ["status", "--json"]),
         (["--json"], ["--json"]),
@@ -328,7 +331,9 @@ import Testing
         #expect(frame.contains("-0.1 peak -18.4 rms dBFS  CLIP"))
         #expect(frame.contains("audiocapd levels  01:02:03.4 UTC  silent\n"))
         var wide = MeterScreen(meter: MeterLine(), columns: 60)
-        #expect(wide.frame(reading(problems: false)).contains("audiocapd levels  01:02:03.4 UTC  frame 123456789  silent\n"))
+        #expect(
+            wide.frame(reading(problems: false)).contains("audiocapd levels  01:02:03.4 UTC  frame 123456789  silent\n")
+        )
     }
 
     @Test func resizeClearsAndRedrawsAtTheNewWidth() {
@@ -342,7 +347,7 @@ import Testing
         #expect(lines(resized).allSatisfy { TextFormat.visibleWidth(String($0)) < 50 })
         #expect(screen.frame(reading()).hasPrefix("\u{1B}[5F"))
         screen.startBelow()
-        #expect(!screen.frame(reading()).hasPrefix("\u{1B}["  + "5F"))
+        #expect(!screen.frame(reading()).hasPrefix("\u{1B}[" + "5F"))
     }
 
     @Test func cuttingKeepsEscapesAndResetsColor() {

@@ -119,7 +119,8 @@ extension EndToEnd {
             let none = try cli(["logs", "--socket", socket, "--since", "+1h"])
             #expect(none.status == 0)
             #expect(none.out.contains("-- No entries --"))
-            let localTimes = try cli(["logs", "--socket", socket, "--since", "today"], environment: ["TZ": "Asia/Kolkata"])
+            let localTimes = try cli(
+                ["logs", "--socket", socket, "--since", "today"], environment: ["TZ": "Asia/Kolkata"])
             #expect(localTimes.status == 0, "\(localTimes.err)")
             #expect(localTimes.out.contains("+05:30 "), "\(localTimes.out)")
             let utcTimes = try cli(["--utc", "logs", "--socket", socket], environment: ["TZ": "Asia/Kolkata"])
@@ -242,11 +243,15 @@ extension EndToEnd {
             daemon = try setup.start()
             defer { _ = daemon.terminate() }
             #expect(daemon.pid != firstPid)
-            #expect(waitUntil(timeout: 15) { levels.stderr.contains("audiocapd is back (pid \(daemon.pid))") }, "\(levels.stderr)")
+            #expect(
+                waitUntil(timeout: 15) { levels.stderr.contains("audiocapd is back (pid \(daemon.pid))") },
+                "\(levels.stderr)")
             #expect(waitUntil(timeout: 15) { levels.stdout.split(separator: "\n").count >= linesBefore + 3 })
             #expect(waitUntil(timeout: 15) { logs.stderr.contains("audiocapd is back") }, "\(logs.stderr)")
             // The second daemon's start, shown once.
-            #expect(waitUntil(timeout: 15) { logs.stdout.components(separatedBy: "daemon.started").count - 1 >= 2 }, "\(logs.stdout)")
+            #expect(
+                waitUntil(timeout: 15) { logs.stdout.components(separatedBy: "daemon.started").count - 1 >= 2 },
+                "\(logs.stdout)")
             #expect(logs.stdout.contains("pid=\(daemon.pid)"))
 
             #expect(levels.interrupt() == 0)
