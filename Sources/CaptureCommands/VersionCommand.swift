@@ -26,11 +26,22 @@ public struct VersionCommand: AsyncParsableCommand {
 
     public init() {}
 
-    /// The versions, for `--json`.
+    /// The versions, for `--json`: `daemon` and `daemon_pid` are null when the daemon did not answer.
     struct Versions: Codable, Equatable {
         var cli: String
         var daemon: String?
         var daemonPid: Int32?
+
+        enum CodingKeys: String, CodingKey {
+            case cli, daemon, daemonPid
+        }
+
+        func encode(to encoder: any Encoder) throws {
+            var container = encoder.container(keyedBy: CodingKeys.self)
+            try container.encode(cli, forKey: .cli)
+            try container.encode(daemon, forKey: .daemon)
+            try container.encode(daemonPid, forKey: .daemonPid)
+        }
     }
 
     public func run() async throws {

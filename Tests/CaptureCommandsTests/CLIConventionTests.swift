@@ -226,6 +226,12 @@ import Testing
                 == "not reloaded: /a.toml has errors\n  line 3: bad")
     }
 
+    @Test func versionJSONSaysNullForAMissingDaemon() throws {
+        #expect(
+            try GlobalOptions.json(VersionCommand.Versions(cli: "1.0.0"))
+                == "{\n  \"cli\" : \"1.0.0\",\n  \"daemon\" : null,\n  \"daemon_pid\" : null\n}")
+    }
+
     @Test func versionNamesBoth() {
         #expect(VersionCommand.render(.init(cli: "1.0.0"), socket: "/s") == "audiocap 1.0.0")
         #expect(
