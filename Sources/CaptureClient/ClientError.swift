@@ -12,7 +12,7 @@
 /// cannot be read.
 ///
 /// `description` is a sentence for a person, ending with the next step; `exitCode` is the matching sysexits(3)
-/// code:
+/// code. 69 means only that the daemon could not be reached; a daemon that answers never gives 69:
 ///
 /// | case                                  | exit code            |
 /// |---------------------------------------|----------------------|
@@ -21,7 +21,7 @@
 /// | API error 404 (no such recording)     | 66 `EX_NOINPUT`      |
 /// | API error 409 (conflict, e.g. running)| 75 `EX_TEMPFAIL`     |
 /// | API error 401/403                     | 77 `EX_NOPERM`       |
-/// | API error 503                         | 69 `EX_UNAVAILABLE`  |
+/// | API error 503 (busy, e.g. full)       | 75 `EX_TEMPFAIL`     |
 /// | other API error 4xx (bad input)       | 65 `EX_DATAERR`      |
 /// | other API error 5xx                   | 70 `EX_SOFTWARE`     |
 /// | reply that cannot be read             | 76 `EX_PROTOCOL`     |
@@ -57,7 +57,7 @@ public struct ClientError: Error, CustomStringConvertible, Sendable, Equatable {
     public let hint: String?
 
     /// Whether the connection was made and then broke (rather than never made).
-    let lostConnection: Bool
+    public let lostConnection: Bool
 
     public init(code: Code, socketPath: String, status: Int? = nil, message: String, hint: String? = nil) {
         self.init(code: code, socketPath: socketPath, status: status, message: message, hint: hint, lost: false)
@@ -98,7 +98,7 @@ public struct ClientError: Error, CustomStringConvertible, Sendable, Equatable {
             case 404: return ExitCodes.noInput
             case 409: return ExitCodes.temporaryFailure
             case 401, 403: return ExitCodes.noPermission
-            case 503: return ExitCodes.unavailable
+            case 503: return ExitCodes.temporaryFailure
             case 400..<500: return ExitCodes.dataError
             default: return ExitCodes.software
             }
@@ -121,11 +121,37 @@ public struct ClientError: Error, CustomStringConvertible, Sendable, Equatable {
     // MARK: - Constructors for the cases the client produces
 
     static let daemonHint = "Is the daemon running? Try `systemctl status audiocapd`, or pass --socket"
-    static let permissionHint =
-        "Join the `audiocap` group (`sudo usermod -aG audiocap $USER`, then log in again) or run with sudo"
+    /// The next step for a socket this user may not open, naming the group that owns it (or its directory,
+    /// when the socket itself cannot be seen): `Join the `audiocap` group (...)`.
+    static func permissionHint(socketPath: String) -> String {
+        guard let group = owningGroup(of: socketPath) else {
+            return "Ask for access to \(socketPath) (or its directory) or run with sudo"
+        }
+        return "Join the `\(group)` group that owns it (`sudo usermod -aG \(group) $USER`, then log in again) "
+            + "or run with sudo"
+    }
+
+    /// The name of the group owning `path`, or its directory when `path` itself cannot be examined (a directory
+    /// this user may not search). Nil when neither can be examined or the group has no name.
+    public static func owningGroup(of path: String) -> String? {
+        let directory: String
+        if let slash = path.lastIndex(of: "/") {
+            directory = slash == path.startIndex ? "/" : String(path[..<slash])
+        } else {
+            directory = "."
+        }
+        for candidate in [path, directory] {
+            var info = stat()
+            guard stat(candidate, &info) == 0 else { continue }
+            guard let entry = getgrgid(info.st_gid), let name = entry.pointee.gr_name else { return nil }
+            return String(cString: name)
+        }
+        return nil
+    }
+
     static let logHint = "The daemon's log may say why: `journalctl -u audiocapd`"
     static let versionHint =
-        "Are audiocap and audiocapd the same version? Compare `audiocap --version` and `audiocapd --version`"
+        "Are audiocap and audiocapd the same version? Compare `audiocap version` (both) or `audiocapd --version`"
 
     /// The error for a failed connect(2) or a broken connection, given its errno.
     ///
@@ -148,7 +174,8 @@ public struct ClientError: Error, CustomStringConvertible, Sendable, Equatable {
                 hint: "Pass the daemon's control socket with --socket")
         case EACCES, EPERM:
             return ClientError(
-                code: .permissionDenied, socketPath: socketPath, message: "permission denied", hint: permissionHint)
+                code: .permissionDenied, socketPath: socketPath, message: "permission denied",
+                hint: permissionHint(socketPath: socketPath))
         case ECONNRESET, EPIPE:
             return ClientError(
                 code: .unavailable, socketPath: socketPath, message: "the daemon closed the connection",

@@ -71,6 +71,12 @@ public struct ControlClient: Sendable {
         return try await call(.GET, target)
     }
 
+    /// `POST /v1/reload`: the daemon reads its configuration file again and applies its recordings. A file with
+    /// errors is a reply with `reloaded` false; a daemon without a configuration file is an API error 409.
+    public func reload() async throws(ClientError) -> ReloadResponse {
+        try await call(.POST, ControlAPI.reload)
+    }
+
     /// `GET /v1/levels`: the newest reading of every channel.
     public func levels() async throws(ClientError) -> LevelsResponse {
         try await call(.GET, ControlAPI.levels)

@@ -56,6 +56,19 @@ enum Console {
     /// Whether standard output is a terminal.
     static var outputIsTerminal: Bool { isatty(STDOUT_FILENO) == 1 }
 
+    /// The width of the terminal on standard output (TIOCGWINSZ), else `$COLUMNS`, else nil.
+    static var columns: Int? {
+        var size = winsize()
+        if ioctl(STDOUT_FILENO, UInt(TIOCGWINSZ), &size) == 0, size.ws_col > 0 { return Int(size.ws_col) }
+        return columns(environment: ProcessInfo.processInfo.environment)
+    }
+
+    /// `$COLUMNS` when it is a positive number.
+    static func columns(environment: [String: String]) -> Int? {
+        guard let text = environment["COLUMNS"], let value = Int(text), value > 0 else { return nil }
+        return value
+    }
+
     /// Styling for standard output: ANSI colors when it is a terminal and `NO_COLOR` is not set.
     static var outputStyle: Style {
         Style(enabled: outputIsTerminal && ProcessInfo.processInfo.environment["NO_COLOR"] == nil)

@@ -1,11 +1,12 @@
-// The options every subcommand that talks to audiocapd shares: --socket and --json.
+// The options every subcommand that talks to audiocapd shares: --socket, --json and --utc.
 
 import ArgumentParser
 import CaptureClient
 import CaptureProtocol
 import Foundation
 
-/// `--socket PATH` and `--json`, included in every subcommand that talks to the daemon.
+/// `--socket PATH`, `--json` and `--utc`, included in every subcommand that talks to the daemon. They may also
+/// stand before the subcommand (`audiocap --json status`): ``AudioCapCommand/arguments(_:)`` moves them.
 public struct GlobalOptions: ParsableArguments, Sendable {
     @Option(
         help: ArgumentHelp("The control socket of audiocapd; $AUDIOCAP_SOCKET sets the default.", valueName: "path"))
@@ -13,6 +14,9 @@ public struct GlobalOptions: ParsableArguments, Sendable {
 
     @Flag(help: "Print the daemon's reply as JSON instead of text.")
     public var json = false
+
+    @Flag(help: "Show times in UTC instead of local time ($TZ).")
+    public var utc = false
 
     public init() {}
 
@@ -23,6 +27,12 @@ public struct GlobalOptions: ParsableArguments, Sendable {
     }
 
     var client: ControlClient { ControlClient(socketPath: socket) }
+
+    /// How human output shows times: local, or UTC with `--utc`.
+    var times: TimeStyle { utc ? .utc : .local }
+
+    /// The long names, with whether each takes a value, that may stand before the subcommand.
+    static let names: [String: Bool] = ["--socket": true, "--json": false, "--utc": false]
 
     /// Runs `body` with a client for the chosen socket. A `ClientError` is printed to standard error as
     /// `audiocap: <what failed>. <next step>` and becomes `ExitCode(error.exitCode)`.

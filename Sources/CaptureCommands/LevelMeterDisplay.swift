@@ -1,6 +1,7 @@
 // The level meter of `audiocap levels`: one line per channel, a peak hold, and in-place redrawing on a terminal.
 
 import CaptureProtocol
+import Foundation
 
 /// Renders one channel's meter line:
 /// `1 [████████████████▒▒▒▒▒·······|·······] -12.3 peak -18.4 rms dBFS  CLIP`.
@@ -72,6 +73,13 @@ struct MeterLine: Sendable {
         return String(repeating: " ", count: labelWidth + 2) + String(cells).trimmingTrailingSpaces() + " dBFS"
     }
 
+    /// The number of bar cells that let a meter line fit in `columns` (its last column left free, so no
+    /// terminal wraps it): the line around the bar takes the label and 35 characters
+    /// (` [`, `] `, ` -12.3 peak -18.4 rms dBFS`, `  CLIP`). At least 8 cells, at most 48.
+    static func width(columns: Int, labelWidth: Int) -> Int {
+        min(48, max(8, columns - 1 - labelWidth - 35))
+    }
+
     /// How many cells a level fills: 0 at or below the floor, `width` at 0 dBFS and above.
     func cells(_ dBFS: Double) -> Int {
         if dBFS.isNaN || dBFS <= Self.floor { return 0 }
@@ -123,13 +131,35 @@ struct PeakHold: Sendable {
 }
 
 /// The live meter on a terminal: a header, one meter line per channel and the scale, redrawn in place.
+///
+/// Given the terminal's width (`columns`), the bars shrink to fit and every line is cut short of the last
+/// column, so no line wraps and the redraw never lands in the wrong place; ``resize(columns:)`` (on SIGWINCH)
+/// clears the screen and draws afresh at the new width.
 struct MeterScreen: Sendable {
     var meter: MeterLine
     var hold = PeakHold()
+    /// The terminal's width; nil draws at `meter.width` without cutting lines.
+    var columns: Int?
+    var times = TimeStyle.utc
     private var linesDrawn = 0
+    private var clearFirst = false
 
-    init(meter: MeterLine) {
+    init(meter: MeterLine, columns: Int? = nil, times: TimeStyle = .utc) {
         self.meter = meter
+        self.columns = columns
+        self.times = times
+    }
+
+    /// The terminal changed size: the next frame clears the screen and is drawn for `columns`.
+    mutating func resize(columns: Int?) {
+        self.columns = columns
+        clearFirst = true
+    }
+
+    /// Something else was written below the meter (a notice on standard error): the next frame is drawn
+    /// below it instead of over the old one.
+    mutating func startBelow() {
+        linesDrawn = 0
     }
 
     /// Hides the cursor; write before the first frame.
@@ -141,11 +171,9 @@ struct MeterScreen: Sendable {
     mutating func frame(_ reading: LevelsResponse) -> String {
         let holds = hold.update(reading)
         let labelWidth = String(reading.channels.count).count
-        var lines = [
-            meter.style.bold("audiocapd levels")
-                + "  \(TextFormat.timeOfDay(reading.time)) UTC  frame \(reading.frame)"
-                + (reading.silent ? "  " + meter.style.yellow("silent") : "") + "  (Ctrl-C to quit)"
-        ]
+        if let columns { meter.width = MeterLine.width(columns: columns, labelWidth: labelWidth) }
+        let zone = times.label(at: Date(timeIntervalSince1970: reading.time))
+        var lines = [header(reading, zone: zone)]
         for (index, channel) in reading.channels.enumerated() {
             let label = String(index + 1)
             lines.append(
@@ -156,16 +184,55 @@ struct MeterScreen: Sendable {
         lines.append(meter.scale(labelWidth: labelWidth))
         if let problems = SoundHealthText.problems(reading) { lines.append(meter.style.red("health: " + problems)) }
         var text = linesDrawn > 0 ? "\u{1B}[\(linesDrawn)F" : ""
+        if clearFirst {
+            text = "\u{1B}[H\u{1B}[2J"
+            clearFirst = false
+        }
+        if let columns { lines = lines.map { Self.cut($0, toWidth: max(1, columns - 1)) } }
         for line in lines { text += "\u{1B}[2K" + line + "\n" }
         text += "\u{1B}[J"
         linesDrawn = lines.count
         return text
     }
 
+    /// `line` cut to `width` visible characters; ANSI escapes are kept and do not count, and a cut line ends
+    /// with a reset so no color runs on.
+    static func cut(_ line: String, toWidth width: Int) -> String {
+        guard TextFormat.visibleWidth(line) > width else { return line }
+        var result = ""
+        var visible = 0
+        var inEscape = false
+        for scalar in line.unicodeScalars {
+            if inEscape {
+                result.unicodeScalars.append(scalar)
+                if scalar.properties.isAlphabetic { inEscape = false }
+            } else if scalar == "\u{1B}" {
+                inEscape = true
+                result.unicodeScalars.append(scalar)
+            } else if visible < width {
+                result.unicodeScalars.append(scalar)
+                visible += 1
+            }
+        }
+        return line.contains("\u{1B}") ? result + "\u{1B}[0m" : result
+    }
+
+    /// `audiocapd levels  01:02:03.4 UTC  frame 4800  silent  (Ctrl-C to quit)`; in a narrow terminal without
+    /// the Ctrl-C hint, then without the frame number, rather than cut in the middle of them.
+    private func header(_ reading: LevelsResponse, zone: String) -> String {
+        let start = meter.style.bold("audiocapd levels") + "  \(TextFormat.timeOfDay(reading.time, times)) \(zone)"
+        let frame = "  frame \(reading.frame)"
+        let silent = reading.silent ? "  " + meter.style.yellow("silent") : ""
+        let hint = "  (Ctrl-C to quit)"
+        let candidates = [start + frame + silent + hint, start + frame + silent, start + silent]
+        guard let columns else { return candidates[0] }
+        return candidates.first { TextFormat.visibleWidth($0) < columns } ?? candidates[2]
+    }
+
     /// One reading as one plain line, for output that is not a terminal:
     /// `2026-11-22T01:02:03.4Z 1: peak -12.3 rms -18.4 2: peak -40.1 rms -45.0 CLIP  health: DC offset on ch 2`.
-    static func plainLine(_ reading: LevelsResponse) -> String {
-        var parts = [TextFormat.timeWithTenths(reading.time)]
+    static func plainLine(_ reading: LevelsResponse, times: TimeStyle = .utc) -> String {
+        var parts = [TextFormat.timeWithTenths(reading.time, times)]
         for (index, channel) in reading.channels.enumerated() {
             var part =
                 "\(index + 1): peak \(TextFormat.dBFS(channel.peakDBFS)) rms \(TextFormat.dBFS(channel.rmsDBFS))"

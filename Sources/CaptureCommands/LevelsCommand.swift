@@ -4,6 +4,15 @@ import ArgumentParser
 import CaptureClient
 import CaptureProtocol
 import Foundation
+import Synchronization
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Musl)
+    import Musl
+#elseif canImport(Darwin)
+    import Darwin
+#endif
 
 /// `audiocap levels [--follow] [--interval D] [--json]`.
 public struct LevelsCommand: AsyncParsableCommand {
@@ -17,9 +26,13 @@ public struct LevelsCommand: AsyncParsableCommand {
             seconds. Digital silence shows as -inf. A "health:" line names the sound problems in progress: \
             a flatline (a channel stuck at one sample value), a DC offset, frequent clipping.
 
-            With --follow the meter is redrawn in place while standard output is a terminal; when it is a \
-            pipe or a file, each reading is one line instead. With --json each reading is printed as the \
-            daemon sends it, one JSON object per line. Ctrl-C ends it (exit 0).
+            With --follow the meter is redrawn in place while standard output is a terminal, as wide as \
+            the terminal (redrawn when it is resized); when it is a pipe or a file, each reading is one line \
+            instead. With --json each reading is printed as the daemon sends it, one JSON object per line. \
+            When audiocapd restarts it says so on standard error, waits for it and carries on. Ctrl-C ends \
+            it (exit 0). Times are local ($TZ), or UTC with --utc.
+
+            Before ffmpeg has delivered any audio there are no levels: it says "no audio yet" and exits 0.
 
             Examples:
               audiocap levels
@@ -50,19 +63,37 @@ public struct LevelsCommand: AsyncParsableCommand {
             try await runFollowing()
             return
         }
-        let reading = try await options.withClient { try await $0.levels() }
+        let reading: LevelsResponse
+        do {
+            reading = try await options.client.levels()
+        } catch let error where Self.isNoAudioYet(error) {
+            let text = "no audio yet: ffmpeg has not delivered any audio (`audiocap status` shows why)"
+            if options.json { Console.error(text) } else { Console.line(text) }
+            return
+        } catch {
+            Console.error(error.description)
+            throw ExitCode(error.exitCode)
+        }
         if options.json {
             Console.line(try GlobalOptions.json(reading))
         } else {
-            Console.line(Self.render(reading, style: Console.outputStyle))
+            Console.line(Self.render(reading, style: Console.outputStyle, times: options.times))
         }
     }
 
+    /// Whether `error` is the daemon's 503 for a capture that has not delivered audio yet (as opposed to a
+    /// 503 for a busy daemon), told apart by the message the daemon starts it with.
+    static func isNoAudioYet(_ error: ClientError) -> Bool {
+        error.code == .apiError && error.status == 503 && error.message.hasPrefix("no audio yet")
+    }
+
     /// One reading as meter lines, for `audiocap levels` without --follow.
-    static func render(_ reading: LevelsResponse, style: Style = .plain) -> String {
+    static func render(_ reading: LevelsResponse, style: Style = .plain, times: TimeStyle = .utc) -> String {
         let meter = MeterLine(style: style)
         let labelWidth = String(reading.channels.count).count
-        var lines = ["levels at \(TextFormat.timeWithTenths(reading.time))" + (reading.silent ? "  silent" : "")]
+        var lines = [
+            "levels at \(TextFormat.timeWithTenths(reading.time, times))" + (reading.silent ? "  silent" : "")
+        ]
         for (index, channel) in reading.channels.enumerated() {
             let label = String(index + 1)
             lines.append(
@@ -81,21 +112,54 @@ public struct LevelsCommand: AsyncParsableCommand {
         let interval = self.interval
         let terminal = Console.outputIsTerminal && !options.json
         let style = Console.outputStyle
+        let times = options.times
+        let resized = ResizeFlag()
         if terminal { Console.write(MeterScreen.begin) }
         defer { if terminal { Console.write(MeterScreen.end) } }
         try await Interruption.runUntilInterrupted {
-            var screen = MeterScreen(meter: MeterLine(style: style))
-            try await options.withClient { client in
-                try await client.followLevels(intervalMilliseconds: interval) { reading in
-                    if options.json {
-                        Console.line(reading.json)
-                    } else if terminal {
-                        Console.write(screen.frame(reading.value))
-                    } else {
-                        Console.line(MeterScreen.plainLine(reading.value))
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                if terminal {
+                    group.addTask {
+                        for await _ in Interruption.signals([SIGWINCH]) { resized.set() }
+                    }
+                }
+                defer { group.cancelAll() }
+                var screen = MeterScreen(meter: MeterLine(style: style), columns: Console.columns, times: times)
+                let progress = FollowAcrossRestarts.Progress()
+                try await options.withClient { _ in
+                    try await FollowAcrossRestarts.run(socketPath: options.socket, progress: progress) {
+                        client, resumed in
+                        if resumed { screen.startBelow() }
+                        try await client.followLevels(intervalMilliseconds: interval) { reading in
+                            progress.saw()
+                            if options.json {
+                                Console.line(reading.json)
+                            } else if terminal {
+                                if resized.take() {
+                                    screen.resize(columns: Console.columns)
+                                }
+                                Console.write(screen.frame(reading.value))
+                            } else {
+                                Console.line(MeterScreen.plainLine(reading.value, times: times))
+                            }
+                        }
                     }
                 }
             }
+        }
+    }
+}
+/// Set on SIGWINCH, taken by the next frame of the meter.
+private final class ResizeFlag: Sendable {
+    private let flag = Mutex(false)
+
+    func set() { flag.withLock { $0 = true } }
+
+    /// Whether the terminal was resized since the last call.
+    func take() -> Bool {
+        flag.withLock { value in
+            defer { value = false }
+            return value
         }
     }
 }

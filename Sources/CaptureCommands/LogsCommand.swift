@@ -6,7 +6,7 @@ import CaptureCore
 import CaptureProtocol
 import Foundation
 
-/// `audiocap logs [-f] [--since WHEN] [--level L] [--recording NAME] [--limit N] [--config PATH] [--json]`.
+/// `audiocap logs [-f] [--since WHEN] [--until WHEN] [--level L] [--recording NAME] [--limit N] [--config PATH] [--json]`.
 ///
 /// Asks the daemon when it runs (it keeps the same events, loaded from the log at start); reads
 /// `events.jsonl` and its rotated files under `[storage] state` when it does not, or when `--config` is
@@ -16,25 +16,30 @@ public struct LogsCommand: AsyncParsableCommand {
         commandName: "logs",
         abstract: "Show the daemon's events: segments closed, silence, ffmpeg restarts, errors.",
         discussion: """
-            Prints the daemon's events, oldest first, one per line:
-              2026-11-22T01:02:03Z WARNING silence.began recording=night Silence began channel=1 dbfs=-71.2
-            Times are UTC. With --json each event is one JSON object per line.
+            Prints the events audiocapd keeps in memory, oldest first, one per line:
+              2026-11-22T02:02:03+01:00 WARNING silence.began recording=night Silence began channel=1 dbfs=-71.2
+            Times are local ($TZ), or UTC with --utc. With --json each event is one JSON object per line, \
+            as the API writes it. When no event matches, says "-- No entries --" (on standard error with \
+            --json) and exits 0; --recording with a name the daemon does not know exits 66.
 
             With audiocapd stopped (or with --config PATH) the event log on disk is read: events.jsonl and \
             its rotated files under [storage] state of the configuration file (--config, default \
             /etc/audiocap/audiocap.toml), every run's events; --json then prints the lines as written.
 
-            --since takes a duration back from now (90s, 10m, 2h, 1h30m, 1d), an ISO 8601 time \
-            (2026-11-22T01:00:00Z) or epoch seconds (1795309200). --level shows that level and the more \
-            severe ones: debug, info, notice, warning, error.
+            --since and --until take journalctl's forms: now, today, yesterday, -1h, -30m, 5m, 2026-11-22, \
+            "2026-11-22 01:00[:00]" (local time, or with a zone: Z, UTC, +01:00) or epoch seconds. \
+            --level shows that level and the more severe ones: debug, info, notice, warning, error.
 
             With --follow, prints the matching recent events and then new ones as they happen, until \
-            Ctrl-C (exit 0). The full log, with ffmpeg's own output, is in the journal: \
+            Ctrl-C (exit 0). When audiocapd restarts it says so on standard error, waits for it to come \
+            back and carries on. The full log, with ffmpeg's own output, is in the journal: \
             `journalctl -u audiocapd`.
 
             Examples:
               audiocap logs
               audiocap logs --since 1h --level warning
+              audiocap logs --since yesterday --until today
+              audiocap logs --since "2026-11-22 01:00" --utc
               audiocap logs -f --recording night
               audiocap logs --since 2026-11-22T00:00:00Z --limit 100 --json | jq -r .kind
             """
@@ -49,9 +54,16 @@ public struct LogsCommand: AsyncParsableCommand {
     public var follow = false
 
     @Option(
+        parsing: .unconditional,  // `--since -1h`: the value may start with a dash
         help: ArgumentHelp("Only events at or after this time.", valueName: "when"),
         transform: SinceArgument.parse)
     public var since: SinceArgument?
+
+    @Option(
+        parsing: .unconditional,
+        help: ArgumentHelp("Only events at or before this time.", valueName: "when"),
+        transform: TimeArgument.parse)
+    public var until: TimeArgument?
 
     @Option(help: "Only events at this level or more severe.")
     public var level: Level?
@@ -78,70 +90,110 @@ public struct LogsCommand: AsyncParsableCommand {
         if let limit, limit < 1 {
             throw ValidationError("--limit must be at least 1")
         }
+        if until != nil, follow {
+            throw ValidationError("--until cannot be combined with --follow")
+        }
     }
 
     public func run() async throws {
-        let since = self.since?.date(now: Date())
+        let now = Date()
+        let since = self.since?.date(now: now)
+        let until = self.until?.date(now: now)
         let level = self.level?.rawValue
         let recording = self.recording
         let limit = self.limit
         let options = self.options
         if follow {
+            let progress = FollowAcrossRestarts.Progress()
             try await Interruption.runUntilInterrupted {
-                try await options.withClient { client in
-                    try await client.followEvents(since: since, level: level, recording: recording, limit: limit) {
-                        event in
-                        Console.line(options.json ? event.json : Self.render(event.value))
+                let times = options.times
+                try await options.withClient { _ in
+                    try await FollowAcrossRestarts.run(socketPath: options.socket, progress: progress) {
+                        client, resumed in
+                        // A resumed stream starts after the last event shown (or, with none, when the command
+                        // started: everything before was already looked at).
+                        let last = progress.lastTime
+                        let resumeFrom = (last ?? now.timeIntervalSince1970).rounded(.down)
+                        let resumeSince = resumed ? Date(timeIntervalSince1970: resumeFrom) : since
+                        try await client.followEvents(
+                            since: resumeSince, level: level, recording: recording,
+                            limit: resumed ? 100_000 : limit
+                        ) { event in
+                            if resumed, let last, event.value.time <= last { return }
+                            progress.saw(time: event.value.time)
+                            Console.line(options.json ? event.json : Self.render(event.value, times: times))
+                        }
                     }
                 }
             }
             return
         }
         if disk.config != nil {
-            try printFromDisk(since: since, after: nil)
+            try printFromDisk(since: since, until: until, after: nil)
             return
         }
         let reply: EventsResponse
         do throws(ClientError) {
-            reply = try await options.client.events(since: since, level: level, recording: recording, limit: limit)
+            // --until filters here (the API has no such parameter), so --limit counts after it.
+            reply = try await options.client.events(
+                since: since, level: level, recording: recording, limit: until == nil ? limit : 100_000)
         } catch {
             guard error.code == .unavailable else {
                 Console.error(error.description)
                 throw ExitCode(error.exitCode)
             }
-            try printFromDisk(since: since, after: error)
+            try printFromDisk(since: since, until: until, after: error)
             return
         }
-        guard !reply.events.isEmpty else { return }
+        var events = reply.events
+        if let until {
+            events = Array(events.filter { $0.time <= until.timeIntervalSince1970 }.suffix(limit ?? 100))
+        }
+        guard !events.isEmpty else {
+            if let recording {
+                // An unknown name matches nothing; say that rather than "no entries" (exit 66, like segments).
+                _ = try await options.withClient { try await $0.segments(name: recording) }
+            }
+            if options.json { Console.error("-- No entries --") } else { Console.line("-- No entries --") }
+            return
+        }
         if options.json {
             let encoder = ControlAPI.encoder()
-            let lines = try reply.events.map { String(decoding: try encoder.encode($0), as: UTF8.self) }
+            let lines = try events.map { String(decoding: try encoder.encode($0), as: UTF8.self) }
             Console.line(lines.joined(separator: "\n"))
         } else {
             let style = Console.outputStyle
-            Console.line(reply.events.map { Self.render($0, style: style) }.joined(separator: "\n"))
+            let times = options.times
+            Console.line(events.map { Self.render($0, style: style, times: times) }.joined(separator: "\n"))
         }
     }
 
     /// Prints the matching events of the log on disk; `after` is why the daemon could not be asked.
-    private func printFromDisk(since: Date?, after failure: ClientError?) throws {
+    private func printFromDisk(since: Date?, until: Date?, after failure: ClientError?) throws {
         let configuration = try disk.load(after: failure)
-        let entries = EventLogFile.read(
+        var entries = EventLogFile.read(
             stateDirectory: configuration.storage.state, since: since?.timeIntervalSince1970, level: level?.rawValue,
-            recording: recording, limit: limit)
-        guard !entries.isEmpty else { return }
+            recording: recording, limit: until == nil ? limit : nil)
+        if let until {
+            entries = Array(entries.filter { $0.event.time <= until.timeIntervalSince1970 }.suffix(limit ?? 100))
+        }
+        guard !entries.isEmpty else {
+            if options.json { Console.error("-- No entries --") } else { Console.line("-- No entries --") }
+            return
+        }
         if options.json {
             Console.line(entries.map(\.line).joined(separator: "\n"))
         } else {
             let style = Console.outputStyle
-            Console.line(entries.map { Self.render($0.event, style: style) }.joined(separator: "\n"))
+            let times = options.times
+            Console.line(entries.map { Self.render($0.event, style: style, times: times) }.joined(separator: "\n"))
         }
     }
 
     /// One event as one line: `TIME LEVEL kind recording=NAME message key=value ...`, fields sorted by key and
     /// quoted when they contain spaces, quotes or `=`.
-    static func render(_ event: EventResponse, style: Style = .plain) -> String {
-        var parts = [TextFormat.time(event.time)]
+    static func render(_ event: EventResponse, style: Style = .plain, times: TimeStyle = .utc) -> String {
+        var parts = [TextFormat.time(event.time, times)]
         let level = event.level.uppercased()
         switch event.level {
         case "error": parts.append(style.red(level))
@@ -153,7 +205,13 @@ public struct LogsCommand: AsyncParsableCommand {
         if let recording = event.recording { parts.append("recording=\(quoted(recording))") }
         if !event.message.isEmpty { parts.append(event.message) }
         for key in event.fields.keys.sorted() {
-            parts.append("\(key)=\(quoted(event.fields[key]!.description))")
+            let text: String
+            switch event.fields[key] {
+            case .double(let value): text = TextFormat.field(value, key: key)
+            case let value?: text = value.description
+            case nil: continue
+            }
+            parts.append("\(key)=\(quoted(text))")
         }
         return parts.joined(separator: " ")
     }

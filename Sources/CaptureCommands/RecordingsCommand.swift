@@ -56,7 +56,7 @@ public struct RecordingsCommand: AsyncParsableCommand {
             Console.line(try Self.json(recordings, diskBytes: use, daemonRunning: running))
         } else {
             if !running { Console.line("audiocapd is not running; the recordings of \(disk.path):") }
-            Console.line(Self.render(recordings, now: Date(), style: Console.outputStyle, diskBytes: use))
+            Console.line(Self.render(recordings, now: Date(), style: Console.outputStyle, diskBytes: use, times: options.times))
         }
     }
 
@@ -90,7 +90,8 @@ public struct RecordingsCommand: AsyncParsableCommand {
 
     /// The table `audiocap recordings` prints.
     static func render(
-        _ recordings: [RecordingResponse], now: Date, style: Style = .plain, diskBytes: [String: UInt64]? = nil
+        _ recordings: [RecordingResponse], now: Date, style: Style = .plain, diskBytes: [String: UInt64]? = nil,
+        times: TimeStyle = .utc
     ) -> String {
         guard !recordings.isEmpty else {
             return "no recordings; `audiocap start NAME` starts one"
@@ -99,7 +100,7 @@ public struct RecordingsCommand: AsyncParsableCommand {
         if diskBytes != nil { rows[0].append("DISK") }
         var notes: [String] = []
         for recording in recordings {
-            var started = TextFormat.time(recording.startedAt)
+            var started = TextFormat.time(recording.startedAt, times)
             if let stopsAt = recording.stopsAt {
                 started += " (stops in \(TextFormat.duration(stopsAt - now.timeIntervalSince1970)))"
             }

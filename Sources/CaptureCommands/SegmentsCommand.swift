@@ -6,7 +6,7 @@ import CaptureCore
 import CaptureProtocol
 import Foundation
 
-/// `audiocap segments NAME [--since WHEN] [--config PATH] [--json]`.
+/// `audiocap segments NAME [--since WHEN] [--until WHEN] [--config PATH] [--json]`.
 ///
 /// Reads the files: the directory and template come from the daemon when it runs and knows the
 /// recording, from the configuration file otherwise (or when `--config` is given).
@@ -16,7 +16,7 @@ public struct SegmentsCommand: AsyncParsableCommand {
         abstract: "List the files of a recording, from the disk.",
         discussion: """
             Lists every file of a recording that is on disk, oldest first, whichever run of the daemon \
-            wrote it: start and end time (UTC), duration, frames, size, the gaps its sidecar records \
+            wrote it: start and end time (local, or UTC with --utc), duration, frames, size, the gaps its sidecar records \
             (`?` for a file repaired after a crash, whose gaps are not known), the loudest peak, and the \
             path. A file being written, or left open by a crash, is marked `partial`. The times of a file \
             with no sidecar are estimated from its last write (marked `~`).
@@ -26,14 +26,16 @@ public struct SegmentsCommand: AsyncParsableCommand {
             recording is looked for in [storage] root/NAME. While audiocapd runs it says where the \
             recording's files are, unless --config is given.
 
-            --since takes a duration back from now (90s, 10m, 2h, 1h30m, 1d), an ISO 8601 time \
-            (2026-11-22T01:00:00Z) or epoch seconds (1795309200).
+            --since and --until (files that start at or before) take journalctl's forms: now, today, \
+            yesterday, -1h, -30m, 5m, 2026-11-22, "2026-11-22 01:00[:00]" (local time, or with a zone: Z, \
+            UTC, +01:00) or epoch seconds.
 
             Exits with 66 when there is no recording of that name.
 
             Examples:
               audiocap segments night
               audiocap segments night --since 1h
+              audiocap segments night --since yesterday --until today
               audiocap segments night --config /etc/audiocap/audiocap.toml --json | jq -r '.segments[].path'
             """
     )
@@ -42,9 +44,16 @@ public struct SegmentsCommand: AsyncParsableCommand {
     public var name: String
 
     @Option(
+        parsing: .unconditional,  // `--since -1h`: the value may start with a dash
         help: ArgumentHelp("Only files that start at or after this time.", valueName: "when"),
         transform: SinceArgument.parse)
     public var since: SinceArgument?
+
+    @Option(
+        parsing: .unconditional,
+        help: ArgumentHelp("Only files that start at or before this time.", valueName: "when"),
+        transform: TimeArgument.parse)
+    public var until: TimeArgument?
 
     @OptionGroup public var disk: DiskRecordOptions
 
@@ -59,9 +68,13 @@ public struct SegmentsCommand: AsyncParsableCommand {
     }
 
     public func run() async throws {
-        let since = self.since?.date(now: Date()).timeIntervalSince1970
+        let now = Date()
+        let since = self.since?.date(now: now).timeIntervalSince1970
         let location = try await locate()
-        let listing = RecordingArchive.list(name: name, directory: location.directory, template: location.template, since: since)
+        var listing = RecordingArchive.list(name: name, directory: location.directory, template: location.template, since: since)
+        if let until = self.until?.date(now: now).timeIntervalSince1970 {
+            listing.segments.removeAll { $0.startTime > until }
+        }
         if listing.segments.isEmpty, since == nil, !FileManager.default.fileExists(atPath: location.directory) {
             Console.error("no files of a recording named '\(name)': \(location.directory) does not exist; `audiocap recordings` lists the recordings")
             throw ExitCode(66)
@@ -69,7 +82,7 @@ public struct SegmentsCommand: AsyncParsableCommand {
         if options.json {
             Console.line(try GlobalOptions.json(listing))
         } else {
-            Console.line(Self.render(listing))
+            Console.line(Self.render(listing, times: options.times))
         }
     }
 
@@ -92,9 +105,9 @@ public struct SegmentsCommand: AsyncParsableCommand {
     }
 
     /// The table `audiocap segments` prints, and a total line.
-    static func render(_ listing: ArchiveListing) -> String {
+    static func render(_ listing: ArchiveListing, times: TimeStyle = .utc) -> String {
         guard !listing.segments.isEmpty else { return "\(listing.recording): no files in \(listing.directory)" }
-        var rows = [["START (UTC)", "END", "DURATION", "FRAMES", "SIZE", "GAPS", "PEAK", "PATH"]]
+        var rows = [["START", "END", "DURATION", "FRAMES", "SIZE", "GAPS", "PEAK", "PATH"]]
         var seconds = 0.0
         for file in listing.segments {
             let mark = file.timesEstimated ? "~" : ""
@@ -102,7 +115,7 @@ public struct SegmentsCommand: AsyncParsableCommand {
             let gaps = !file.gapsKnown ? "?" : file.gaps == 0 ? "0" : "\(file.gaps) (\(TextFormat.duration(file.gapSeconds)))"
             let path = file.state == "closed" ? file.path : "\(file.path) (\(file.state))"
             rows.append([
-                mark + TextFormat.time(file.startTime), mark + TextFormat.time(file.endTime),
+                mark + TextFormat.time(file.startTime, times), mark + TextFormat.time(file.endTime, times),
                 TextFormat.duration(file.durationSeconds), TextFormat.grouped(file.frames), TextFormat.bytes(file.bytes),
                 gaps, peak, path,
             ])

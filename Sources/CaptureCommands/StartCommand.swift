@@ -10,11 +10,15 @@ import Foundation
 public struct StartCommand: AsyncParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "start",
-        abstract: "Start an on-demand recording.",
+        abstract: "Start an on-demand recording, or a stopped recording of the configuration file.",
         discussion: """
             Starts a recording next to the ones in the configuration file, from the same audio. It runs \
             until `audiocap stop NAME`, until the time given with --for has passed, or until the daemon \
             stops; on-demand recordings do not survive a restart of audiocapd.
+
+            NAME of a configured recording that was stopped starts it again with its configured settings \
+            (its files numbered on after the last); it takes no options (change the file and run \
+            `audiocap reload` instead; exit 65 otherwise).
 
             Durations are written as 90s, 10m, 2h, 1h30m, 1d or 45 (seconds).
 
@@ -24,6 +28,7 @@ public struct StartCommand: AsyncParsableCommand {
 
             Examples:
               audiocap start interview
+              audiocap start night          # a configured recording, stopped earlier
               audiocap start interview --for 2h --segment 10m
               audiocap start session-3 --directory sessions/3 --filename '%Y%m%d-%H%M%S-{seq}.wav'
               audiocap start test --segment 30s --align samples --json
@@ -98,21 +103,23 @@ public struct StartCommand: AsyncParsableCommand {
         if options.json {
             Console.line(try GlobalOptions.json(recording))
         } else {
-            Console.line(Self.render(recording, now: Date()))
+            Console.line(Self.render(recording, now: Date(), times: options.times))
         }
     }
 
     /// What `audiocap start` prints for the started recording.
-    static func render(_ recording: RecordingResponse, now: Date) -> String {
+    static func render(_ recording: RecordingResponse, now: Date, times: TimeStyle = .utc) -> String {
         let alignment = recording.align == "samples" ? "by sample count" : "on the clock"
+        let configured = recording.kind == "continuous" ? " with its configured settings" : ""
         var lines = [
-            "started \(recording.name): \(TextFormat.duration(Double(recording.segmentSeconds))) files, cut \(alignment)"
+            "started \(recording.name)\(configured): \(TextFormat.duration(Double(recording.segmentSeconds))) files, "
+                + "cut \(alignment)"
         ]
         lines.append("  writing to \(join(recording.directory, recording.filename))")
         if let current = recording.currentFile { lines.append("  current file \(current)") }
         if let stopsAt = recording.stopsAt {
             lines.append(
-                "  stops at \(TextFormat.time(stopsAt)) (in \(TextFormat.duration(stopsAt - now.timeIntervalSince1970)))"
+                "  stops at \(TextFormat.time(stopsAt, times)) (in \(TextFormat.duration(stopsAt - now.timeIntervalSince1970)))"
             )
         } else {
             lines.append("  runs until `audiocap stop \(recording.name)`")

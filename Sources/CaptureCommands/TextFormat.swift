@@ -4,28 +4,37 @@ import Foundation
 
 /// Formatting shared by the subcommands' human-readable output. Every function is pure.
 enum TextFormat {
-    /// The two largest units of a duration: `3d 4h`, `4h 12m`, `12m 5s`, `42s`; under 10 s with one decimal
-    /// (`0.3s`). Negative durations print as `0s`.
+    /// A duration for people, in its two largest units: `3 d 4 h`, `4 h 12 min`, `1 min 3 s`, `42 s`; under
+    /// 10 s with one decimal (`2.0 s`, `0.3 s`). Negative or non-finite durations print as `0 s`.
     static func duration(_ seconds: Double) -> String {
-        guard seconds.isFinite, seconds > 0 else { return "0s" }
-        if seconds < 10 {
-            let tenths = (seconds * 10).rounded() / 10
-            return tenths == tenths.rounded() ? "\(Int(tenths))s" : String(format: "%.1fs", tenths)
+        guard seconds.isFinite, seconds > 0 else { return "0 s" }
+        if seconds < 9.95 {
+            return String(format: "%.1f s", seconds)
         }
-        let total = Int64(seconds.rounded(.down))
-        let units: [(Int64, String)] = [(86_400, "d"), (3_600, "h"), (60, "m"), (1, "s")]
+        let total = Int64(seconds.rounded())
+        let units: [(Int64, String)] = [(86_400, "d"), (3_600, "h"), (60, "min"), (1, "s")]
         var parts: [String] = []
         var rest = total
         for (size, name) in units {
             let count = rest / size
             rest %= size
             if count > 0 || !parts.isEmpty {
-                parts.append("\(count)\(name)")
+                parts.append("\(count) \(name)")
             }
             if parts.count == 2 { break }
         }
-        if parts.count == 2, parts[1].hasPrefix("0") { parts.removeLast() }
+        if parts.count == 2, parts[1].hasPrefix("0 ") { parts.removeLast() }
         return parts.joined(separator: " ")
+    }
+
+    /// A number from an event's fields: at most three decimals, trailing zeros dropped but one kept
+    /// (`-71.2`, `2.0`, `0.125`); durations (`key` ending in `_seconds`) as ``duration(_:)``.
+    static func field(_ value: Double, key: String) -> String {
+        guard value.isFinite else { return value < 0 ? "-inf" : (value > 0 ? "inf" : "nan") }
+        if key.hasSuffix("_seconds") || key == "seconds" { return duration(value) }
+        var text = String(format: "%.3f", value)
+        while text.hasSuffix("0"), !text.hasSuffix(".0") { text.removeLast() }
+        return text == "-0.0" ? "0.0" : text
     }
 
     /// A size with SI units: `512 B`, `1.5 kB`, `12.3 MB`, `1.2 TB`.
@@ -49,26 +58,21 @@ enum TextFormat {
         return tenths == 0 ? "0.0" : String(format: "%.1f", tenths)
     }
 
-    /// A UTC time as ISO 8601 with whole seconds: `2026-11-22T01:02:03Z`.
-    static func time(_ epochSeconds: Double) -> String {
-        let components = utc.dateComponents(
-            [.year, .month, .day, .hour, .minute, .second], from: Date(timeIntervalSince1970: epochSeconds))
-        return String(
-            format: "%04d-%02d-%02dT%02d:%02d:%02dZ", components.year!, components.month!, components.day!,
-            components.hour!, components.minute!, components.second!)
+    /// A time as ISO 8601 with whole seconds, in `zone`: `2026-11-22T01:02:03Z` in UTC (the default),
+    /// `2026-11-22T02:02:03+01:00` elsewhere, as `journalctl -o short-iso` writes it.
+    static func time(_ epochSeconds: Double, _ zone: TimeStyle = .utc) -> String {
+        zone.time(epochSeconds)
     }
 
-    /// A UTC time as ISO 8601 with tenths of a second: `2026-11-22T01:02:03.4Z`.
-    static func timeWithTenths(_ epochSeconds: Double) -> String {
-        let whole = epochSeconds.rounded(.down)
-        let tenths = min(9, Int(((epochSeconds - whole) * 10).rounded(.down)))
-        return String(time(whole).dropLast()) + ".\(tenths)Z"
+    /// A time as ISO 8601 with tenths of a second: `2026-11-22T01:02:03.4Z`, `2026-11-22T02:02:03.4+01:00`.
+    static func timeWithTenths(_ epochSeconds: Double, _ zone: TimeStyle = .utc) -> String {
+        zone.time(epochSeconds, tenths: true)
     }
 
-    /// A UTC time of day with tenths, for the level meter: `01:02:03.4`.
-    static func timeOfDay(_ epochSeconds: Double) -> String {
-        let full = timeWithTenths(epochSeconds)
-        return String(full.dropFirst(11).dropLast())
+    /// A time of day with tenths, for the level meter: `01:02:03.4`.
+    static func timeOfDay(_ epochSeconds: Double, _ zone: TimeStyle = .utc) -> String {
+        let full = zone.time(epochSeconds, tenths: true)
+        return String(full.dropFirst(11).prefix(10))
     }
 
     /// `1 file`, `2 files`.
@@ -119,10 +123,52 @@ enum TextFormat {
         }
         return width
     }
+}
 
-    private static let utc: Calendar = {
+/// How the CLI shows times: in the process's local time zone (`$TZ`, as journalctl does) or, with `--utc`, in
+/// UTC.
+struct TimeStyle: Sendable {
+    var timeZone: TimeZone
+
+    /// UTC, written with `Z`.
+    static let utc = TimeStyle(timeZone: TimeZone(identifier: "UTC")!)
+    /// The process's time zone.
+    static var local: TimeStyle { TimeStyle(timeZone: TimeZone.current) }
+
+    private var isUTC: Bool { timeZone.identifier == "UTC" || timeZone.identifier == "GMT" }
+
+    /// `2026-11-22T02:02:03+01:00` (or `...Z` in UTC), with `.4` after the seconds when `tenths`.
+    func time(_ epochSeconds: Double, tenths: Bool = false) -> String {
+        guard epochSeconds.isFinite, abs(epochSeconds) < 1e12 else { return "-" }
+        let whole = epochSeconds.rounded(.down)
+        let date = Date(timeIntervalSince1970: whole)
         var calendar = Calendar(identifier: .gregorian)
-        calendar.timeZone = TimeZone(identifier: "UTC")!
-        return calendar
-    }()
+        calendar.timeZone = timeZone
+        let c = calendar.dateComponents([.year, .month, .day, .hour, .minute, .second], from: date)
+        var text = String(
+            format: "%04d-%02d-%02dT%02d:%02d:%02d", c.year ?? 0, c.month ?? 0, c.day ?? 0, c.hour ?? 0,
+            c.minute ?? 0, c.second ?? 0)
+        if tenths {
+            text += ".\(min(9, Int(((epochSeconds - whole) * 10).rounded(.down))))"
+        }
+        return text + offset(at: date)
+    }
+
+    /// `Z` in UTC, otherwise the offset at `date`: `+01:00`, `-05:30`.
+    func offset(at date: Date) -> String {
+        if isUTC { return "Z" }
+        let seconds = timeZone.secondsFromGMT(for: date)
+        let sign = seconds < 0 ? "-" : "+"
+        let minutes = abs(seconds) / 60
+        return sign + String(format: "%02d:%02d", minutes / 60, minutes % 60)
+    }
+
+    /// A short name of the zone at `date` for a column head or the meter: `UTC`, `CET`, `+05:30`.
+    func label(at date: Date) -> String {
+        if isUTC { return "UTC" }
+        if let abbreviation = timeZone.abbreviation(for: date), abbreviation.allSatisfy(\.isLetter) {
+            return abbreviation
+        }
+        return offset(at: date)
+    }
 }

@@ -179,11 +179,15 @@ public final class AudioCapDaemon: Service, Sendable {
         return PreviousRun(state: previous, audioEnds: ends)
     }
 
-    /// SIGHUP: reads the configuration again and applies its recordings — added ones start, removed
-    /// ones stop, changed ones restart — without touching the capture. A file with errors is refused and
+    /// SIGHUP and `POST /v1/reload`: reads the configuration again and applies its recordings — new ones
+    /// start, removed ones stop, running ones whose settings changed restart — without touching the capture.
+    /// A configured recording stopped with `audiocap stop` stays stopped. A file with errors is refused and
     /// the running configuration stays. Changes outside `[[recording]]` need a restart, and say so.
-    func reload() async {
-        guard let configurationPath else { return }
+    ///
+    /// Returns what it did; nil when the daemon was started without a configuration file.
+    @discardableResult
+    func reload() async -> ReloadResult? {
+        guard let configurationPath else { return nil }
         let next: Configuration
         do {
             next = try ConfigurationLoader.load(path: configurationPath).resolvingRelativePaths(against: workingDirectory)
@@ -191,19 +195,57 @@ public final class AudioCapDaemon: Service, Sendable {
             events.emit(.error, "config.reload_failed", "the new configuration has errors; the running one stays", [
                 "config.path": .string(configurationPath), "error": .string("\(error)"),
             ])
-            return
+            return ReloadResult(configPath: configurationPath, errors: ["\(error)"])
         }
         let applied = await recordings.apply(next.recordings)
-        var unchanged = next
-        unchanged.recordings = configuration.recordings
-        let needsRestart = unchanged != configuration
+        let waiting = Self.sectionsNeedingRestart(from: configuration, to: next)
+        let needsRestart = !waiting.isEmpty
         events.emit(needsRestart ? .warning : .notice, "config.reloaded",
             needsRestart ? "recordings reloaded; other changed settings take effect at the next restart" : "configuration reloaded", [
                 "config.path": .string(configurationPath),
                 "recordings.started": .string(applied.started.joined(separator: ",")),
                 "recordings.stopped": .string(applied.stopped.joined(separator: ",")),
                 "recordings.restarted": .string(applied.restarted.joined(separator: ",")),
+                "restart_needed_for": .string(waiting.joined(separator: ",")),
             ])
+        return ReloadResult(
+            configPath: configurationPath, started: applied.started, stopped: applied.stopped,
+            restarted: applied.restarted, restartNeededFor: waiting)
+    }
+
+    /// What ``reload()`` did: the recordings it started, stopped and restarted and the sections whose changes
+    /// wait for a restart, or the errors that kept it from applying the file (then nothing changed).
+    struct ReloadResult: Sendable, Equatable {
+        var configPath: String
+        var started: [String] = []
+        var stopped: [String] = []
+        var restarted: [String] = []
+        var restartNeededFor: [String] = []
+        var errors: [String] = []
+        var reloaded: Bool { errors.isEmpty }
+    }
+
+    /// The sections other than `[[recording]]` that differ between the running configuration and `next`.
+    static func sectionsNeedingRestart(from current: Configuration, to next: Configuration) -> [String] {
+        var sections: [String] = []
+        if current.source != next.source { sections.append("source") }
+        if current.queue != next.queue { sections.append("queue") }
+        if current.levels != next.levels { sections.append("levels") }
+        if current.log != next.log { sections.append("log") }
+        if current.control != next.control { sections.append("control") }
+        if current.storage != next.storage { sections.append("storage") }
+        if current.metrics != next.metrics { sections.append("metrics") }
+        var rest = next
+        rest.source = current.source
+        rest.queue = current.queue
+        rest.levels = current.levels
+        rest.log = current.log
+        rest.control = current.control
+        rest.storage = current.storage
+        rest.metrics = current.metrics
+        rest.recordings = current.recordings
+        if rest != current { sections.append("other") }
+        return sections
     }
 
     /// Every second: stops on-demand recordings whose duration is over, and reports health to systemd.

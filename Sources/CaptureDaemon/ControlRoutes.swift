@@ -47,6 +47,20 @@ struct ControlRoutes: Sendable {
         router.get("/v1/events") { request, _ in
             try events(request)
         }
+        router.post("/v1/reload") { _, context in
+            await logChange("reload configuration", name: nil, context: context)
+            guard let result = await daemon.reload() else {
+                throw ControlError.conflict(
+                    "audiocapd runs without a configuration file, so there is nothing to reload; "
+                        + "start it with --config FILE")
+            }
+            return Self.json(
+                ReloadResponse(
+                    configPath: result.configPath, reloaded: result.reloaded, started: result.started,
+                    stopped: result.stopped, restarted: result.restarted,
+                    restartNeeded: !result.restartNeededFor.isEmpty, restartNeededFor: result.restartNeededFor,
+                    errors: result.errors))
+        }
     }
 
     // MARK: - Handlers
@@ -179,13 +193,15 @@ struct ControlRoutes: Sendable {
     }
 
     /// Logs a state-changing request with the peer's pid and uid.
-    private func logChange(_ action: String, name: String, context: ControlContext) async {
+    private func logChange(_ action: String, name: String?, context: ControlContext) async {
         let peer = await context.peer()
-        logger.notice("control request", metadata: [
-            "control.action": "\(action)", "recording.name": "\(name)",
+        var metadata: Logger.Metadata = [
+            "control.action": "\(action)",
             "peer.pid": "\(peer.map { String($0.pid) } ?? "unknown")",
             "peer.uid": "\(peer.map { String($0.uid) } ?? "unknown")",
-        ])
+        ]
+        if let name { metadata["recording.name"] = "\(name)" }
+        logger.notice("control request", metadata: metadata)
     }
 
     // MARK: - Encoding

@@ -56,6 +56,9 @@ public actor RecordingController {
     private var entries: [String: Entry] = [:]
     private var order: [String] = []
     private var finished: [String: Finished] = [:]
+    /// The recordings of the configuration file, running or not: `start(name:)` starts a stopped one again
+    /// with these settings, and `apply` replaces them on reload.
+    private var configured: [String: RecordingConfiguration] = [:]
 
     public init(
         format: AudioFormat, queueChunks: Int, pool: ChunkPool, fanout: ChunkFanout, events: EventLog,
@@ -73,6 +76,7 @@ public actor RecordingController {
         self.maxOnDemand = maxOnDemand
         self.options = options
         for recording in continuous {
+            configured[recording.name] = recording
             let entry = Self.makeEntry(recording, kind: .continuous, stopsAt: nil, format: format, queueChunks: queueChunks, pool: pool, events: events, logger: logger, options: options)
             entries[recording.name] = entry
             order.append(recording.name)
@@ -112,7 +116,11 @@ public actor RecordingController {
         }
     }
 
-    /// Starts an on-demand recording.
+    /// Starts an on-demand recording, or a stopped recording of the configuration file again.
+    ///
+    /// A name from the configuration file starts that recording with its configured settings (kind
+    /// continuous, numbering on after its last file); giving any other setting for it is a 400 that says to
+    /// change the file and reload instead.
     ///
     /// Throws 400 for a value that ``InputValidation`` refuses (name, directory, filename template and
     /// the paths it expands to, numbers out of range) and for a directory that overlaps a continuous
@@ -129,6 +137,15 @@ public actor RecordingController {
         }
         if entries[name] != nil {
             throw .conflict("a recording named '\(name)' is already running; stop it first (audiocap stop \(name)) or pick another name")
+        }
+        if let recording = configured[name] {
+            guard segmentSeconds == nil, filename == nil, durationSeconds == nil, directory == nil, align == nil else {
+                throw .badRequest(
+                    "'\(name)' is a recording of the configuration file and starts with its configured settings: "
+                        + "start it without options (audiocap start \(name)), or change its [[recording]] and run "
+                        + "audiocap reload")
+            }
+            return startConfigured(recording)
         }
         let running = entries.values.filter { $0.kind == .onDemand }.count
         if running >= maxOnDemand {
@@ -188,6 +205,24 @@ public actor RecordingController {
         return Snapshot(configuration: recording, kind: .onDemand, status: entry.writer.status, startedAt: entry.startedAt, stopsAt: stopsAt, queue: entry.thread.channel, sampleRate: format.sampleRate)
     }
 
+    /// Starts the configured `recording` again after it was stopped, numbering its files on after the last.
+    private func startConfigured(_ recording: RecordingConfiguration) -> Snapshot {
+        let name = recording.name
+        let entry = Self.makeEntry(recording, kind: .continuous, stopsAt: nil, format: format, queueChunks: queueChunks, pool: pool, events: events, logger: logger, options: options)
+        if let last = finished[name]?.snapshot.sequence { entry.writer.continueNumbering(after: last) }
+        entries[name] = entry
+        order.append(name)
+        finished[name] = nil
+        entry.thread.start()
+        fanout.add(entry.thread.channel)
+        events.emit(.notice, "recording.started", "recording started", recording: name, [
+            "recording.directory": .string(recording.directory),
+            "recording.segment_seconds": .int(Int64(recording.segmentSeconds)),
+            "recording.configured": .bool(true),
+        ])
+        return Snapshot(configuration: recording, kind: .continuous, status: entry.writer.status, startedAt: entry.startedAt, stopsAt: nil, queue: entry.thread.channel, sampleRate: format.sampleRate)
+    }
+
     /// Stops a recording: it writes what is queued, closes its file, and is removed. Returns its last
     /// status and the files it wrote.
     public func stop(name: String, reason: String = "asked to stop") async throws(ControlError) -> (Snapshot, [SegmentInfo]) {
@@ -219,17 +254,22 @@ public actor RecordingController {
         return (Snapshot(configuration: entry.writer.recording, kind: entry.kind, status: status, startedAt: entry.startedAt, stopsAt: entry.stopsAt, queue: entry.thread.channel, sampleRate: format.sampleRate), segments)
     }
 
-    /// Makes the continuous recordings match `wanted` (a reloaded configuration): starts new ones,
-    /// stops removed ones, restarts changed ones. On-demand recordings are left alone.
+    /// Makes the continuous recordings match `wanted` (a reloaded configuration): starts ones new to the
+    /// file, stops removed ones, restarts running ones whose settings changed. A configured recording that
+    /// was stopped (`audiocap stop`) stays stopped, and starts with its new settings when asked to.
+    /// On-demand recordings are left alone.
     public func apply(_ wanted: [RecordingConfiguration]) async -> (started: [String], stopped: [String], restarted: [String]) {
         var started: [String] = [], stopped: [String] = [], restarted: [String] = []
         let wantedNames = Set(wanted.map(\.name))
+        let before = configured
+        configured = Dictionary(wanted.map { ($0.name, $0) }, uniquingKeysWith: { $1 })
         for name in order where entries[name]?.kind == .continuous && !wantedNames.contains(name) {
             _ = try? await stop(name: name, reason: "removed from the configuration")
             stopped.append(name)
         }
         for recording in wanted {
             if let old = entries[recording.name], old.writer.recording == recording { continue }
+            if entries[recording.name] == nil, before[recording.name] != nil { continue }
             if let old = entries[recording.name], old.kind == .onDemand {
                 // On-demand recordings are left alone: the configured one waits until that one stops.
                 events.emit(.error, "config.recording_conflict", "an on-demand recording has this name; the configured one was not started", recording: recording.name, [

@@ -13,4 +13,5 @@ public enum ControlAPI {
     public static func segments(_ name: String) -> String { "/v1/recordings/\(name)/segments" }
     public static let levels = "/v1/levels"
     public static let events = "/v1/events"
+    public static let reload = "/v1/reload"
 }

@@ -8,6 +8,6 @@ import CaptureCommands
 @main
 struct AudioCapMain {
     static func main() async {
-        await AudioCapCommand.main()
+        await AudioCapCommand.main(arguments: Array(CommandLine.arguments.dropFirst()))
     }
 }

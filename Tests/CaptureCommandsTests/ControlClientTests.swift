@@ -178,10 +178,9 @@ import Testing
         let denied = ClientError.connectionFailed(errno: EACCES, socketPath: path)
         #expect(denied.code == .permissionDenied)
         #expect(denied.exitCode == 77)
-        #expect(
-            denied.description
-                == "cannot reach audiocapd at /run/audiocap/control.sock: permission denied. Join the `audiocap` "
-                + "group (`sudo usermod -aG audiocap $USER`, then log in again) or run with sudo")
+        // The hint names the group that owns the socket (or its directory); CLIConventionTests checks the name.
+        #expect(denied.description.hasPrefix("cannot reach audiocapd at /run/audiocap/control.sock: permission denied. "))
+        #expect(denied.description.hasSuffix("or run with sudo"))
         #expect(ClientError.connectionFailed(errno: EPERM, socketPath: path).code == .permissionDenied)
         let refused = ClientError.connectionFailed(errno: ECONNREFUSED, socketPath: path)
         #expect(refused.code == .unavailable)

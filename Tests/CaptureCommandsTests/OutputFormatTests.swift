@@ -10,16 +10,16 @@ import Testing
 @Suite struct OutputFormatTests {
     @Test func status() {
         let expected = """
-            daemon:   audiocapd 0.1.0, pid 812, up 3d 4h
+            daemon:   audiocapd 0.1.0, pid 812, up 3 d 4 h
             source:   running  alsa hw:CARD=USB,DEV=0  48000 Hz, 2 channels, s16le  ffmpeg pid 815
-                      13,132,800,000 frames (3d 4h), last audio 0.1s ago, 0 xruns, 2 restarts
+                      13,132,800,000 frames (3 d 4 h), last audio 0.1 s ago, 0 xruns, 2 restarts
             levels:   1: peak -12.3 dBFS, RMS -18.4 dBFS
                       2: peak   0.0 dBFS, RMS  -9.5 dBFS, clipped 17 samples (now)
             queue:    depth 1, high-water 7 of 50 chunks of 100 ms (deepest: night)
             dropped:  0 frames
-            disk:     1.23 TB free of 2.00 TB at /srv/audio, about 3d 4h left
+            disk:     1.23 TB free of 2.00 TB at /srv/audio, about 3 d 4 h left
             recordings:
-              night  continuous  recording  2026-11-22/010200.wav (3.2s)  143 segments  0 dropped  0 gaps
+              night  continuous  recording  2026-11-22/010200.wav (3.2 s)  143 segments  0 dropped  0 gaps
             """
         #expect(StatusCommand.render(Fixtures.status) == expected)
     }
@@ -46,15 +46,15 @@ import Testing
         status.recordings = [Fixtures.night, Fixtures.interview]
         let text = StatusCommand.render(status)
         #expect(text.contains("source:   restarting  alsa hw:CARD=USB,DEV=0  48000 Hz, 2 channels, s16le\n"))
-        #expect(text.contains("last audio 12s ago"))
-        #expect(text.contains("last exit exited(1), next start in 0.5s"))
+        #expect(text.contains("last audio 12 s ago"))
+        #expect(text.contains("last exit exited(1), next start in 0.5 s"))
         #expect(text.contains("ffmpeg: hw:CARD=USB,DEV=0: No such device"))
         #expect(text.contains("levels:   no reading yet"))
         #expect(text.contains("dropped:  4,800 frames (night 4,800)"))
         #expect(text.contains("disk:     unknown"))
         #expect(
             text.contains(
-                "  interview  on-demand   blocked    -                             2 segments    4,800 dropped  0 gaps"))
+                "  interview  on-demand   blocked    -                              2 segments    4,800 dropped  0 gaps"))
         #expect(text.hasSuffix("  interview: no space left on device"))
         #expect(!text.contains("\u{1B}"))
     }
@@ -66,9 +66,9 @@ import Testing
     @Test func recordingsTable() {
         let now = Date(timeIntervalSince1970: 1_795_309_200)
         let expected = """
-            NAME       KIND        STATE      SEGMENT  ALIGN    STARTED                                 CURRENT FILE           CLOSED  DROPPED
-            night      continuous  recording  1m       clock    2026-11-21T22:26:40Z                    2026-11-22/010200.wav  143     0
-            interview  on-demand   blocked    10m      samples  2026-11-22T00:40:00Z (stops in 1h 40m)  -                      2       4,800
+            NAME       KIND        STATE      SEGMENT  ALIGN    STARTED                                     CURRENT FILE           CLOSED  DROPPED
+            night      continuous  recording  1 min    clock    2026-11-21T22:26:40Z                        2026-11-22/010200.wav  143     0
+            interview  on-demand   blocked    10 min   samples  2026-11-22T00:40:00Z (stops in 1 h 40 min)  -                      2       4,800
             interview: no space left on device
             """
         #expect(RecordingsCommand.render([Fixtures.night, Fixtures.interview], now: now) == expected)
@@ -89,10 +89,10 @@ import Testing
         repaired.startTime += 70
         repaired.endTime += 70
         let expected = """
-            START (UTC)           END                   DURATION  FRAMES     SIZE     GAPS    PEAK       PATH
-            2026-11-22T01:00:00Z  2026-11-22T01:01:02Z  1m        2,880,000  11.5 MB  1 (2s)  -1.5 dBFS  /srv/audio/night/2026-11-22/010000.wav
-            2026-11-22T01:01:10Z  2026-11-22T01:02:12Z  1m        2,880,000  11.5 MB  ?       -          /srv/audio/night/2026-11-22/010100.wav
-            2 files, 2m of audio, 23.0 MB on disk
+            START                 END                   DURATION  FRAMES     SIZE     GAPS       PEAK       PATH
+            2026-11-22T01:00:00Z  2026-11-22T01:01:02Z  1 min     2,880,000  11.5 MB  1 (2.0 s)  -1.5 dBFS  /srv/audio/night/2026-11-22/010000.wav
+            2026-11-22T01:01:10Z  2026-11-22T01:02:12Z  1 min     2,880,000  11.5 MB  ?          -          /srv/audio/night/2026-11-22/010100.wav
+            2 files, 2 min of audio, 23.0 MB on disk
             """
         let listing = ArchiveListing(recording: "night", directory: "/srv/audio/night", segments: [closed, repaired], totalBytes: 23_040_200)
         #expect(SegmentsCommand.render(listing) == expected)
@@ -104,10 +104,10 @@ import Testing
         ended.state = "stopped"
         let reply = StopRecordingResponse(recording: ended, files: [Fixtures.segment, Fixtures.segment])
         let expected = """
-            stopped interview: 2 files, 2m of audio, 4,800 frames dropped
+            stopped interview: 2 files, 2 min of audio, 4,800 frames dropped
             PATH                                    DURATION  FRAMES
-            /srv/audio/night/2026-11-22/010000.wav  1m        2,880,000
-            /srv/audio/night/2026-11-22/010000.wav  1m        2,880,000
+            /srv/audio/night/2026-11-22/010000.wav  1 min     2,880,000
+            /srv/audio/night/2026-11-22/010000.wav  1 min     2,880,000
             """
         #expect(StopCommand.render(reply) == expected)
     }
@@ -115,9 +115,9 @@ import Testing
     @Test func startSummary() {
         let now = Date(timeIntervalSince1970: 1_795_308_000)
         let expected = """
-            started interview: 10m files, cut by sample count
+            started interview: 10 min files, cut by sample count
               writing to /srv/audio/interview/{name}-{seq}.wav
-              stops at 2026-11-22T02:40:00Z (in 2h)
+              stops at 2026-11-22T02:40:00Z (in 2 h)
             """
         #expect(StartCommand.render(Fixtures.interview, now: now) == expected)
         #expect(StartCommand.render(Fixtures.night, now: now).hasSuffix("runs until `audiocap stop night`"))
@@ -136,8 +136,8 @@ import Testing
     }
 
     @Test(arguments: [
-        (0.0, "0s"), (0.34, "0.3s"), (9.96, "10s"), (42, "42s"), (725, "12m 5s"), (3_600, "1h"),
-        (15_120, "4h 12m"), (273_600, "3d 4h"), (90_000, "1d 1h"), (86_460, "1d"), (-5, "0s"),
+        (0.0, "0 s"), (0.34, "0.3 s"), (9.96, "10 s"), (42, "42 s"), (725, "12 min 5 s"), (3_600, "1 h"),
+        (15_120, "4 h 12 min"), (273_600, "3 d 4 h"), (90_000, "1 d 1 h"), (86_460, "1 d"), (-5, "0 s"),
     ])
     func durations(seconds: Double, text: String) {
         #expect(TextFormat.duration(seconds) == text)
