@@ -99,7 +99,8 @@ public final class AudioCapDaemon: Service, Sendable {
         let format = configuration.source.audioFormat
         var startFields: [String: CaptureEvent.Value] = [:]
         if let previous {
-            startFields["previous.audio_end"] = .string(Timestamp.iso8601(previous.lastAudioEnd))
+            startFields["previous.audio_end"] = .epoch(previous.lastAudioEnd)
+            startFields["previous.audio_end_utc"] = .utc(previous.lastAudioEnd)
             startFields["previous.clean_stop"] = .bool(previous.clean)
         }
         events.emit(.info, "daemon.started", "audiocapd started", startFields.merging([

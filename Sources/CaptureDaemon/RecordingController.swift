@@ -184,7 +184,7 @@ public actor RecordingController {
             "recording.directory": .string(recording.directory),
             "recording.segment_seconds": .int(Int64(recording.segmentSeconds)),
         ]
-        if let durationSeconds { fields["recording.duration_seconds"] = .double(durationSeconds) }
+        if let durationSeconds { fields["recording.duration_seconds"] = .seconds(durationSeconds) }
         events.emit(.notice, "recording.started", "recording started", recording: name, fields)
         return Snapshot(configuration: recording, kind: .onDemand, status: entry.writer.status, startedAt: entry.startedAt, stopsAt: stopsAt, queue: entry.thread.channel, sampleRate: format.sampleRate)
     }

@@ -403,10 +403,11 @@ public final class SegmentWriter: ChunkConsumer, @unchecked Sendable {
             "segment.path": .string(path),
             "segment.first_frame": .int(info.firstFrame),
             "segment.frames": .int(frames),
-            "segment.duration_seconds": .double(info.durationSeconds),
-            "segment.start_time": .string(Timestamp.iso8601(info.startTime)),
-            "segment.peak_dbfs": .string(info.peakDBFS.map(Timestamp.decibels).joined(separator: ",")),
-            "segment.rms_dbfs": .string(info.rmsDBFS.map(Timestamp.decibels).joined(separator: ",")),
+            "segment.duration_seconds": .seconds(info.durationSeconds),
+            "segment.start_time": .epoch(info.startTime),
+            "segment.start_time_utc": .utc(info.startTime),
+            "segment.peak_dbfs": .dbfs(info.peakDBFS),
+            "segment.rms_dbfs": .dbfs(info.rmsDBFS),
             "segment.dropped_frames": .int(info.droppedFrames),
             "segment.restarts": .int(Int64(info.restarts)),
             "segment.gaps": .int(Int64(info.gaps.count)),
@@ -534,8 +535,9 @@ public final class SegmentWriter: ChunkConsumer, @unchecked Sendable {
         events.emit(.warning, "recording.dropped", "audio dropped: this recording fell behind and its queue was full", recording: recording.name, [
             "drop.first_frame": .int(report.first.frame),
             "drop.frames": .int(report.frames),
-            "drop.seconds": .double(format.seconds(frames: report.frames)),
-            "drop.time": .string(Timestamp.iso8601(report.first.time)),
+            "drop.seconds": .seconds(format.seconds(frames: report.frames)),
+            "drop.time": .epoch(report.first.time),
+            "drop.time_utc": .utc(report.first.time),
             "drop.gaps": .int(Int64(report.gaps)),
         ])
     }
@@ -569,8 +571,9 @@ public final class SegmentWriter: ChunkConsumer, @unchecked Sendable {
         events.emit(.error, "recording.lost", "audio could not be written and is lost", recording: recording.name, [
             "lost.first_frame": .int(lost.frame),
             "lost.frames": .int(lost.frames),
-            "lost.seconds": .double(format.seconds(frames: lost.frames)),
-            "lost.time": .string(Timestamp.iso8601(lost.time)),
+            "lost.seconds": .seconds(format.seconds(frames: lost.frames)),
+            "lost.time": .epoch(lost.time),
+            "lost.time_utc": .utc(lost.time),
         ])
     }
 
@@ -612,7 +615,7 @@ public final class SegmentWriter: ChunkConsumer, @unchecked Sendable {
             blockedReason = reason
             var fields = fields
             fields["segment.path"] = .string(segmentPath)
-            fields["retry_seconds"] = .double(retrySeconds)
+            fields["retry_seconds"] = .seconds(retrySeconds)
             events.emit(.error, event, text, recording: recording.name, fields)
         } else {
             logger.debug("still blocked", metadata: ["error": "\(message)"])
