@@ -29,6 +29,20 @@ public enum EventValue: Sendable, Codable, Equatable, CustomStringConvertible {
     /// A time as RFC 3339 UTC text (for the field beside it named `…_utc`).
     public static func utc(_ epochSeconds: Double) -> EventValue { .string(WireFormat.utc(epochSeconds)) }
 
+    /// Equal when their JSON is: a number is the same whether it came as an integer or not (`-20`
+    /// decodes as `.int(-20)`).
+    public static func == (a: EventValue, b: EventValue) -> Bool {
+        switch (a, b) {
+        case (.string(let x), .string(let y)): x == y
+        case (.bool(let x), .bool(let y)): x == y
+        case (.int(let x), .int(let y)): x == y
+        case (.double(let x), .double(let y)): x == y
+        case (.int(let x), .double(let y)), (.double(let y), .int(let x)): Double(x) == y
+        case (.list(let x), .list(let y)): x == y
+        default: false
+        }
+    }
+
     public var description: String {
         switch self {
         case .string(let s): s
