@@ -19,10 +19,13 @@ public struct EventResponse: Codable, Sendable, Equatable {
 
     // "UTC" would round-trip through snake_case as "Utc"; name the key so the wire says `time_utc`.
     enum CodingKeys: String, CodingKey {
-        case time, timeUTC = "timeUtc", level, kind, message, recording, fields
+        case time
+        case timeUTC = "timeUtc"
+        case level, kind, message, recording, fields
     }
 
-    public init(time: Double, level: String, kind: String, message: String, recording: String?, fields: [String: Value]) {
+    public init(time: Double, level: String, kind: String, message: String, recording: String?, fields: [String: Value])
+    {
         self.time = WireFormat.epoch(time)
         self.timeUTC = WireFormat.utc(time)
         self.level = level

@@ -5,6 +5,7 @@ import Foundation
 import Logging
 import TestSupport
 import Testing
+
 @testable import CaptureDaemon
 
 @Suite struct DataFormatTests {
@@ -28,7 +29,8 @@ import Testing
         let duration = EventValue.seconds(95_998.0 / 48_000)
         #expect(String(decoding: try ControlAPI.encoder().encode(duration), as: UTF8.self) == duration.description)
         // events.jsonl and the API: one type, one encoding.
-        let event = CaptureEvent(time: 1_795_307_411.1234567, level: .info, kind: "segment.closed", message: "m", fields: ["x": peaks])
+        let event = CaptureEvent(
+            time: 1_795_307_411.1234567, level: .info, kind: "segment.closed", message: "m", fields: ["x": peaks])
         let json = String(decoding: try ControlAPI.encoder().encode(event.response), as: UTF8.self)
         #expect(json.contains(#""time":1795307411.123457"#), "\(json)")
         #expect(json.contains(#""time_utc":"2026-11-22T00:30:11.123Z""#), "\(json)")
@@ -57,7 +59,9 @@ import Testing
             if i < 40 {
                 c.bytes.initializeMemory(as: UInt8.self, repeating: 0, count: chunkFrames * 4)
             } else {
-                pattern.withUnsafeBytes { c.bytes.copyMemory(from: $0.baseAddress! + i * chunkFrames * 4, byteCount: chunkFrames * 4) }
+                pattern.withUnsafeBytes {
+                    c.bytes.copyMemory(from: $0.baseAddress! + i * chunkFrames * 4, byteCount: chunkFrames * 4)
+                }
             }
             c.byteCount = chunkFrames * 4
             c.frameCount = chunkFrames
@@ -67,12 +71,18 @@ import Testing
             c.release()
         }
         writer.finish()
-        events.emit(.info, "test.durations", "a sample of every value type", [
-            "a.seconds": .seconds(1.0 / 3), "a.time": .epoch(1_795_307_400.25), "a.time_utc": .utc(1_795_307_400.25),
-            "a.peak_dbfs": .dbfs([-3, -.infinity]), "a.flag": .bool(true), "a.count": .int(3), "a.text": .string("x"),
-        ])
-        let sidecars = try FileManager.default.contentsOfDirectory(atPath: dir.path + "/out").filter { $0.hasSuffix(".json") }
-            .sorted().map { dir.path + "/out/" + $0 }
+        events.emit(
+            .info, "test.durations", "a sample of every value type",
+            [
+                "a.seconds": .seconds(1.0 / 3), "a.time": .epoch(1_795_307_400.25),
+                "a.time_utc": .utc(1_795_307_400.25),
+                "a.peak_dbfs": .dbfs([-3, -.infinity]), "a.flag": .bool(true), "a.count": .int(3),
+                "a.text": .string("x"),
+            ])
+        let sidecars = try FileManager.default.contentsOfDirectory(atPath: dir.path + "/out").filter {
+            $0.hasSuffix(".json")
+        }
+        .sorted().map { dir.path + "/out/" + $0 }
         #expect(sidecars.count == 3)
         let sidecarCheck = try SchemaCheck.validate(sidecars, against: SchemaCheck.schema("sidecar.schema.json"))
         #expect(sidecarCheck.isValid, "\(sidecarCheck)")
@@ -81,12 +91,16 @@ import Testing
         #expect(eventCheck.documents >= 4)
 
         // The first file is digital silence: -200, not -inf or a string; its duration is frames / rate.
-        let first = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: sidecars[0]))) as? [String: Any])
+        let first = try #require(
+            try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: sidecars[0])))
+                as? [String: Any])
         let segment = try #require(first["segment"] as? [String: Any])
         #expect(segment["peak_dbfs"] as? [Double] == [-200, -200])
         #expect(segment["duration_seconds"] as? Double == 1)
         #expect(segment["start_time_utc"] as? String == "2026-11-22T00:30:00.300Z")
-        let second = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: sidecars[1]))) as? [String: Any])
+        let second = try #require(
+            try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: sidecars[1])))
+                as? [String: Any])
         let gaps = try #require((second["segment"] as? [String: Any])?["gaps"] as? [[String: Any]])
         #expect(gaps.count == 1)
         #expect(gaps.first?["time_utc"] is String)
@@ -99,18 +113,23 @@ import Testing
     /// The schemas have teeth: the formats before this change do not pass.
     @Test(.enabled(if: SchemaCheck.isAvailable, "jsonschema is not installed: run `sh scripts/install-test-python.sh`"))
     func theOldFormatsAreRefused() throws {
-        let oldEvent = #"{"fields":{"segment.peak_dbfs":"-20.00,-inf"},"kind":"segment.closed","level":"info","message":"segment closed","time":1795307400.1}"#
-        let events = try SchemaCheck.validate(json: Data(oldEvent.utf8), against: SchemaCheck.schema("event.schema.json"))
+        let oldEvent =
+            #"{"fields":{"segment.peak_dbfs":"-20.00,-inf"},"kind":"segment.closed","level":"info","message":"segment closed","time":1795307400.1}"#
+        let events = try SchemaCheck.validate(
+            json: Data(oldEvent.utf8), against: SchemaCheck.schema("event.schema.json"))
         #expect(!events.isValid)
         #expect(events.failures.contains { $0.message.contains("time_utc") }, "\(events)")
-        #expect(events.failures.contains { $0.message.contains("segment.peak_dbfs") || $0.message.contains("-20.00,-inf") }, "\(events)")
+        #expect(
+            events.failures.contains { $0.message.contains("segment.peak_dbfs") || $0.message.contains("-20.00,-inf") },
+            "\(events)")
         let oldSidecar = #"""
             {"channels":2,"sample_format":"s16","sample_rate":48000,"start_time_utc":"2026-11-22T00:30:00.300Z",
              "segment":{"recording":"t","path":"/r/1.wav","sequence":1,"first_frame":0,"frames":95998,
              "duration_seconds":1.9999583333333333,"start_time":1795307400.3,"peak_dbfs":["-inf",-20],"rms_dbfs":[-200,-23],
              "dropped_frames":0,"restarts":0,"bytes":383992,"gaps":[],"silence_frames":0}}
             """#
-        let sidecar = try SchemaCheck.validate(json: Data(oldSidecar.utf8), against: SchemaCheck.schema("sidecar.schema.json"))
+        let sidecar = try SchemaCheck.validate(
+            json: Data(oldSidecar.utf8), against: SchemaCheck.schema("sidecar.schema.json"))
         #expect(!sidecar.isValid)
         #expect(sidecar.failures.contains { $0.message.contains("start_time_utc") }, "\(sidecar)")
         #expect(sidecar.failures.contains { $0.message.contains("-inf") }, "\(sidecar)")

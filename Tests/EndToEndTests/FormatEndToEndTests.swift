@@ -5,7 +5,7 @@ import TestSupport
 import Testing
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 extension EndToEnd {
@@ -15,18 +15,24 @@ extension EndToEnd {
             var environment = ProcessInfo.processInfo.environment
             environment["AUDIOCAP_SOCKET"] = socket
             let result = try ProcessRunner.run(Binaries.audiocap, args, environment: environment, timeout: 30)
-            return (result.status, String(decoding: result.stdout, as: UTF8.self), String(decoding: result.stderr, as: UTF8.self))
+            return (
+                result.status, String(decoding: result.stdout, as: UTF8.self),
+                String(decoding: result.stderr, as: UTF8.self)
+            )
         }
 
         /// A continuous recording that loses audio once (ffmpeg killed), an on-demand `--for 2s` and an
         /// on-demand one stopped by hand: all their sidecars and every line of events.jsonl are checked
         /// against the schemas, and the `--for 2s` recording holds exactly 96000 frames.
-        @Test(.enabled(if: SchemaCheck.isAvailable, "jsonschema is not installed: run `sh scripts/install-test-python.sh`"))
+        @Test(
+            .enabled(
+                if: SchemaCheck.isAvailable, "jsonschema is not installed: run `sh scripts/install-test-python.sh`"))
         func aDaemonsSidecarsAndEventsMatchTheSchemas() throws {
             let dir = try TemporaryDirectory()
             defer { dir.remove() }
             let socket = dir.file("run/control.sock")
-            try writeConfig("""
+            try writeConfig(
+                """
                 [source]
                 input_format = "lavfi"
                 device = '\(patternGenerator(seconds: 600))'
@@ -58,7 +64,9 @@ extension EndToEnd {
             #expect(other.status == 0, "\(other.err)")
             #expect(
                 waitUntil(timeout: 15) {
-                    daemon.lines(containing: "event=recording.stopped").contains { $0.contains("recording.name=twosec") }
+                    daemon.lines(containing: "event=recording.stopped").contains {
+                        $0.contains("recording.name=twosec")
+                    }
                 }, "\(daemon.log)")
 
             // One gap: ffmpeg killed, restarted.
@@ -82,29 +90,40 @@ extension EndToEnd {
             // Exactly 2 s of frames, in files and in sidecars.
             let twosec = wavFiles(under: dir.path + "/ondemand/twosec")
             #expect(!twosec.isEmpty)
-            #expect(twosec.compactMap(ffprobeFrames).reduce(0, +) == 96_000, "\(twosec.map { ($0, ffprobeFrames($0) ?? -1) })")
+            #expect(
+                twosec.compactMap(ffprobeFrames).reduce(0, +) == 96_000,
+                "\(twosec.map { ($0, ffprobeFrames($0) ?? -1) })")
             let sidecarFrames = try twosec.map { file -> Int in
-                let json = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: file + ".json")))
+                let json = try JSONSerialization.jsonObject(
+                    with: Data(contentsOf: URL(fileURLWithPath: file + ".json")))
                 return ((json as? [String: Any])?["segment"] as? [String: Any])?["frames"] as? Int ?? -1
             }
             #expect(sidecarFrames.reduce(0, +) == 96_000)
 
             // Every sidecar and every event line against the published schemas.
-            let sidecars = [dir.path + "/main", dir.path + "/ondemand"].flatMap { wavFiles(under: $0) }.map { $0 + ".json" }
+            let sidecars = [dir.path + "/main", dir.path + "/ondemand"].flatMap { wavFiles(under: $0) }.map {
+                $0 + ".json"
+            }
             #expect(sidecars.allSatisfy { FileManager.default.fileExists(atPath: $0) })
             let sidecarCheck = try SchemaCheck.validate(sidecars, against: SchemaCheck.schema("sidecar.schema.json"))
             #expect(sidecarCheck.isValid, "\(sidecarCheck)")
             #expect(sidecarCheck.documents >= 8)
-            let eventCheck = try SchemaCheck.validate([dir.path + "/state/events.jsonl"], against: SchemaCheck.schema("event.schema.json"))
+            let eventCheck = try SchemaCheck.validate(
+                [dir.path + "/state/events.jsonl"], against: SchemaCheck.schema("event.schema.json"))
             #expect(eventCheck.isValid, "\(eventCheck)")
-            let kinds = Set(try String(contentsOfFile: dir.path + "/state/events.jsonl", encoding: .utf8).split(separator: "\n")
-                .compactMap { try? ControlAPI.decoder().decode(EventResponse.self, from: Data($0.utf8)).kind })
-            for kind in ["daemon.started", "segment.closed", "recording.started", "recording.stopped", "ffmpeg.exited", "daemon.stopped"] {
+            let kinds = Set(
+                try String(contentsOfFile: dir.path + "/state/events.jsonl", encoding: .utf8).split(separator: "\n")
+                    .compactMap { try? ControlAPI.decoder().decode(EventResponse.self, from: Data($0.utf8)).kind })
+            for kind in [
+                "daemon.started", "segment.closed", "recording.started", "recording.stopped", "ffmpeg.exited",
+                "daemon.stopped",
+            ] {
                 #expect(kinds.contains(kind), "no \(kind) in \(kinds.sorted())")
             }
             // The gap is in the continuous recording's sidecars.
             let gaps = try wavFiles(under: dir.path + "/main").flatMap { file -> [String] in
-                let json = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: file + ".json")))
+                let json = try JSONSerialization.jsonObject(
+                    with: Data(contentsOf: URL(fileURLWithPath: file + ".json")))
                 let list = ((json as? [String: Any])?["segment"] as? [String: Any])?["gaps"] as? [[String: Any]] ?? []
                 return list.compactMap { $0["kind"] as? String }
             }

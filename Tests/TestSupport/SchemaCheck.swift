@@ -12,7 +12,8 @@ public enum SchemaCheck {
     static var python: String { venv + "/bin/python3" }
 
     /// The source tree (this file is Tests/TestSupport/…).
-    public static let sourceRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+    public static let sourceRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+        .deletingLastPathComponent()
         .deletingLastPathComponent().path
 
     /// `docs/NAME` in the source tree, e.g. `schema("sidecar.schema.json")`.
