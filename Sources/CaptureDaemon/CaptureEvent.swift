@@ -4,8 +4,9 @@ import Foundation
 import Logging
 
 /// Something the daemon reports: a segment closed, ffmpeg exited, silence began, audio was dropped.
-/// Events are logged (message + metadata) and kept for the control API.
-public struct CaptureEvent: Sendable, Codable, Equatable {
+/// Events are logged (message + metadata) and kept for the control API; their one JSON form is
+/// ``response`` (``EventResponse``), in events.jsonl and the API alike.
+public struct CaptureEvent: Sendable, Equatable {
     public enum Level: String, Sendable, Codable, CaseIterable, Comparable {
         case debug, info, notice, warning, error
 
