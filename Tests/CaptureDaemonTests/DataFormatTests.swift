@@ -135,6 +135,29 @@ import Testing
         #expect(sidecar.failures.contains { $0.message.contains("-inf") }, "\(sidecar)")
     }
 
+    /// Clients and files of before the change keep working: bodies without the `_utc` fields decode, and
+    /// an events.jsonl line of the old format is still read back at start.
+    @Test func earlierBodiesAndEventLinesStillRead() throws {
+        let decoder = ControlAPI.decoder()
+        let event = try decoder.decode(
+            EventResponse.self, from: Data(#"{"time":1,"level":"info","kind":"a.b","message":"m","fields":{}}"#.utf8))
+        #expect(event.timeUTC == nil)
+        let segment = try decoder.decode(
+            SegmentResponse.self,
+            from: Data(
+                #"{"recording":"r","path":"/p.wav","sequence":1,"first_frame":0,"frames":1,"duration_seconds":1,"start_time":5,"peak_dbfs":[-200],"rms_dbfs":[-200],"dropped_frames":0,"restarts":0,"bytes":2}"#
+                    .utf8))
+        #expect(segment.startTimeUTC == nil)
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        let old = #"{"fields":{"segment.peak_dbfs":"-20.00,-inf","x":-999},"kind":"segment.closed","level":"info","message":"segment closed","recording":"r","time":1795307400.1}"#
+        try Data((old + "\n").utf8).write(to: URL(fileURLWithPath: dir.file("events.jsonl")))
+        let loaded = EventStore(directory: dir.path).load(limit: 10)
+        #expect(loaded.count == 1)
+        #expect(loaded.first?.fields["segment.peak_dbfs"] == .string("-20.00,-inf"))
+        #expect(loaded.first?.response.timeUTC == "2026-11-22T00:30:00.100Z")
+    }
+
     /// `--for 2s`: exactly 96000 frames, the last chunk cut at the frame, whatever the chunk size.
     @Test(arguments: [1234, 4800, 96_000, 100_000])
     func aDurationEndsAtItsFrame(chunkFrames: Int) throws {
