@@ -1,5 +1,6 @@
 // Measures LevelMeter alone on stereo s16 chunks, the way LevelMonitor and SegmentWriter call it.
 import CaptureCore
+import CaptureProtocol
 
 enum LevelsBenchmark {
     struct Result: Codable {
@@ -71,7 +72,7 @@ enum LevelsBenchmark {
             bytesPerSecond: Double(measuredFrames) * Double(format.bytesPerFrame) / bestCPU,
             realTime: audioSeconds / bestCPU, realTimeWall: audioSeconds / bestWall,
             allocationsPerChunk: Double(allocations) / Double(max(chunks, 1)),
-            peakDBFS: total.map { ChannelLevels.clamped($0.peakDBFS) },
-            rmsDBFS: total.map { ChannelLevels.clamped($0.rmsDBFS) })
+            peakDBFS: total.map { WireFormat.dbfs($0.peakDBFS) },
+            rmsDBFS: total.map { WireFormat.dbfs($0.rmsDBFS) })
     }
 }

@@ -10,9 +10,6 @@ import Darwin
 /// The levels of one channel over a stretch of audio. Sample values are fractions of full scale
 /// (the integer formats' negative rail is -1.0), so figures from different formats compare directly.
 public struct ChannelLevels: Sendable, Equatable {
-    /// The dBFS figure to put in JSON and logs instead of `-infinity` (digital silence).
-    public static let dbfsFloor = -200.0
-
     /// Smallest sample as a fraction of full scale; 0 when nothing was measured.
     public var minimum: Double
     /// Largest sample as a fraction of full scale; 0 when nothing was measured.
@@ -66,11 +63,6 @@ public struct ChannelLevels: Sendable, Equatable {
     /// `10·log10(power)` for a mean square; `-infinity` for 0.
     public static func dbfs(power: Double) -> Double {
         power > 0 ? 10 * log10(power) : -.infinity
-    }
-
-    /// `dbfs` raised to `floor` when below it, so that silence encodes as a finite JSON number.
-    public static func clamped(_ dbfs: Double, floor: Double = dbfsFloor) -> Double {
-        dbfs < floor ? floor : dbfs
     }
 
     /// Adds `other`, measured over a different stretch of the same channel.

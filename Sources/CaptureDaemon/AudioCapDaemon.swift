@@ -83,7 +83,9 @@ public final class AudioCapDaemon: Service, Sendable {
         let format = configuration.source.audioFormat
         var startFields: [String: CaptureEvent.Value] = [:]
         if let previous {
-            startFields["previous.audio_end"] = .string(Timestamp.iso8601(previousRun.audioEnds.values.max() ?? previous.lastAudioEnd))
+            let end = previousRun.audioEnds.values.max() ?? previous.lastAudioEnd
+            startFields["previous.audio_end"] = .epoch(end)
+            startFields["previous.audio_end_utc"] = .utc(end)
             startFields["previous.clean_stop"] = .bool(previous.clean)
         }
         events.emit(.info, "daemon.started", "audiocapd started", startFields.merging([

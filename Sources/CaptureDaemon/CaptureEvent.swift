@@ -1,10 +1,12 @@
 // A structured event of the daemon: what happened, how serious, and its data.
+import CaptureProtocol
 import Foundation
 import Logging
 
 /// Something the daemon reports: a segment closed, ffmpeg exited, silence began, audio was dropped.
-/// Events are logged (message + metadata) and kept for the control API.
-public struct CaptureEvent: Sendable, Codable, Equatable {
+/// Events are logged (message + metadata) and kept for the control API; their one JSON form is
+/// ``response`` (``EventResponse``), in events.jsonl and the API alike.
+public struct CaptureEvent: Sendable, Equatable {
     public enum Level: String, Sendable, Codable, CaseIterable, Comparable {
         case debug, info, notice, warning, error
 
@@ -22,40 +24,9 @@ public struct CaptureEvent: Sendable, Codable, Equatable {
         public static func < (a: Self, b: Self) -> Bool { a.rank < b.rank }
     }
 
-    /// A field value: events carry numbers and strings only, so they map to JSON and log metadata as is.
-    public enum Value: Sendable, Codable, Equatable, CustomStringConvertible {
-        case string(String)
-        case int(Int64)
-        case double(Double)
-        case bool(Bool)
-
-        public var description: String {
-            switch self {
-            case .string(let s): s
-            case .int(let i): String(i)
-            case .double(let d): d.isFinite ? String(format: "%.3f", d) : (d < 0 ? "-inf" : "inf")
-            case .bool(let b): String(b)
-            }
-        }
-
-        public init(from decoder: Decoder) throws {
-            let c = try decoder.singleValueContainer()
-            if let b = try? c.decode(Bool.self) { self = .bool(b) }
-            else if let i = try? c.decode(Int64.self) { self = .int(i) }
-            else if let d = try? c.decode(Double.self) { self = .double(d) }
-            else { self = .string(try c.decode(String.self)) }
-        }
-
-        public func encode(to encoder: Encoder) throws {
-            var c = encoder.singleValueContainer()
-            switch self {
-            case .string(let s): try c.encode(s)
-            case .int(let i): try c.encode(i)
-            case .double(let d): try c.encode(d.isFinite ? d : (d < 0 ? -999 : 999))
-            case .bool(let b): try c.encode(b)
-            }
-        }
-    }
+    /// A field value: a string, number, boolean or list of them, one type with the API's (``EventValue``),
+    /// so events.jsonl, the API, log lines and journald fields all show the same values.
+    public typealias Value = EventValue
 
     /// Seconds since the epoch.
     public var time: Double
@@ -77,5 +48,21 @@ public struct CaptureEvent: Sendable, Codable, Equatable {
         self.message = message
         self.recording = recording
         self.fields = fields
+    }
+}
+
+extension CaptureEvent {
+    /// The event as the API sends it and events.jsonl stores it.
+    public var response: EventResponse {
+        EventResponse(
+            time: time, level: level.rawValue, kind: kind, message: message, recording: recording, fields: fields)
+    }
+
+    /// The event a stored or sent record describes; nil for a level this daemon does not know.
+    public init?(_ response: EventResponse) {
+        guard let level = Level(rawValue: response.level) else { return nil }
+        self.init(
+            time: response.time, level: level, kind: response.kind, message: response.message,
+            recording: response.recording, fields: response.fields)
     }
 }

@@ -120,7 +120,7 @@ public final class CaptureSource: Sendable {
                 $0.nextStart = until
             }
             events.emit(.notice, "ffmpeg.restart_scheduled", "ffmpeg will be started again", [
-                "delay_seconds": .double(delay), "attempt": .int(Int64(failures)),
+                "delay_seconds": .seconds(delay), "attempt": .int(Int64(failures)),
             ])
             while SystemClock.monotonic() < until, !stopping {
                 if case .stop = await signals.next() { break }
@@ -223,7 +223,7 @@ public final class CaptureSource: Sendable {
                             tornDown = true
                             stalled = true
                             events.emit(.warning, "ffmpeg.stalled", "no audio from ffmpeg; stopping it to start again", [
-                                "stall_seconds": .double(now - max(last, startedAt)), "ffmpeg.pid": .int(Int64(pid)),
+                                "stall_seconds": .seconds(now - max(last, startedAt)), "ffmpeg.pid": .int(Int64(pid)),
                             ])
                             await execution.teardown(using: [.gracefulShutDown(allowedDurationToNextStep: .seconds(2))])
                         }
@@ -253,7 +253,7 @@ public final class CaptureSource: Sendable {
         let seconds = configuration.audioFormat.seconds(frames: outcome.frames)
         var fields: [String: CaptureEvent.Value] = [
             "ffmpeg.status": .string(termination), "ffmpeg.run": .int(Int64(run)),
-            "frames": .int(outcome.frames), "audio_seconds": .double(seconds),
+            "frames": .int(outcome.frames), "audio_seconds": .seconds(seconds),
             "ffmpeg.stderr_tail": .string(tail.suffix(5).joined(separator: " | ")),
         ]
         if stalled { fields["stalled"] = .bool(true) }

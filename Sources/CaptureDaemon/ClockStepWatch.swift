@@ -53,8 +53,8 @@ public final class ClockStepWatch: Sendable {
         events.emit(.warning, "clock.stepped",
             step > 0 ? "the system clock jumped forward; file times before and after differ by the jump"
                 : "the system clock jumped back; file times before and after differ by the jump", [
-                "clock.step_seconds": .double(step),
-                "retention.age_paused_seconds": .double(holdSeconds),
+                "clock.step_seconds": .seconds(step),
+                "retention.age_paused_seconds": .seconds(holdSeconds),
             ])
         return step
     }

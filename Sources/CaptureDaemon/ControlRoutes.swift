@@ -216,19 +216,7 @@ struct ControlRoutes: Sendable {
         return ByteBuffer(bytes: data + [0x0A])
     }
 
-    static func eventResponse(_ event: CaptureEvent) -> EventResponse {
-        EventResponse(
-            time: event.time, level: event.level.rawValue, kind: event.kind, message: event.message,
-            recording: event.recording,
-            fields: event.fields.mapValues { value in
-                switch value {
-                case .string(let s): .string(s)
-                case .int(let i): .int(i)
-                case .double(let d): .double(d)
-                case .bool(let b): .bool(b)
-                }
-            })
-    }
+    static func eventResponse(_ event: CaptureEvent) -> EventResponse { event.response }
 
     // MARK: - Parameters
 

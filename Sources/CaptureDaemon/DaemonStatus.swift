@@ -23,15 +23,15 @@ extension AudioCapDaemon {
         return StatusResponse(
             version: AudioCapVersion.string,
             pid: getpid(),
-            uptimeSeconds: Date().timeIntervalSince1970 - startedAt,
+            uptimeSeconds: WireFormat.seconds(Date().timeIntervalSince1970 - startedAt),
             source: SourceStatus(
                 state: sourceStatus.phase.rawValue, inputFormat: configuration.source.inputFormat,
                 device: configuration.source.device, sampleRate: format.sampleRate, channels: format.channels,
                 sampleFormat: format.sampleFormat.rawValue, ffmpegPID: sourceStatus.pid, restarts: sourceStatus.restarts,
                 framesCaptured: counters.framesCaptured.load(ordering: .relaxed),
-                secondsSinceLastAudio: last.map { SystemClock.monotonic() - $0 },
+                secondsSinceLastAudio: last.map { WireFormat.seconds(SystemClock.monotonic() - $0) },
                 xruns: counters.xruns.load(ordering: .relaxed), lastExit: sourceStatus.lastExit,
-                lastErrorLines: sourceStatus.lastErrorLines, nextStartInSeconds: sourceStatus.nextStartInSeconds),
+                lastErrorLines: sourceStatus.lastErrorLines, nextStartInSeconds: sourceStatus.nextStartInSeconds.map(WireFormat.seconds)),
             queue: QueueStatus(
                 chunkMilliseconds: configuration.source.chunkMilliseconds,
                 depthChunks: consumers.map(\.depthChunks).max() ?? 0,
@@ -48,11 +48,11 @@ extension AudioCapDaemon {
         let channels = latest.peakDBFS.indices.map { c in
             let health = latest.health[c]
             return LevelsResponse.Channel(
-                peakDBFS: ChannelLevels.clamped(latest.peakDBFS[c]), rmsDBFS: ChannelLevels.clamped(latest.rmsDBFS[c]),
+                peakDBFS: latest.peakDBFS[c], rmsDBFS: latest.rmsDBFS[c],
                 clipped: latest.clippedSamples[c], clippedTotal: latest.totalClipped[c],
                 flatline: health.isActive(.flatline), dcOffset: health.isActive(.dcOffset),
                 clipping: health.isActive(.clipping),
-                dcOffsetDBFS: health.dcOffset.map { ChannelLevels.clamped(ChannelLevels.dbfs(amplitude: abs($0))) },
+                dcOffsetDBFS: health.dcOffset.map { ChannelLevels.dbfs(amplitude: abs($0)) },
                 clippingRate: health.clippingRate)
         }
         var problems: [LevelsResponse.Problem] = []
@@ -90,7 +90,7 @@ extension AudioCapDaemon {
         SegmentResponse(
             recording: info.recording, path: info.path, sequence: info.sequence, firstFrame: info.firstFrame,
             frames: info.frames, durationSeconds: info.durationSeconds, startTime: info.startTime,
-            peakDBFS: info.peakDBFS.map { ChannelLevels.clamped($0) }, rmsDBFS: info.rmsDBFS.map { ChannelLevels.clamped($0) },
+            peakDBFS: info.peakDBFS, rmsDBFS: info.rmsDBFS,
             droppedFrames: info.droppedFrames, restarts: info.restarts, bytes: info.bytes)
     }
 
@@ -111,7 +111,7 @@ extension AudioCapDaemon {
         let usable = Double(space.free) - Double(minFreeBytes)
         return DiskStatus(
             path: space.probe, freeBytes: space.free, totalBytes: space.total,
-            estimatedSecondsLeft: bytesPerSecond > 0 ? max(0, usable) / bytesPerSecond : nil,
+            estimatedSecondsLeft: bytesPerSecond > 0 ? WireFormat.seconds(max(0, usable) / bytesPerSecond) : nil,
             minFreeBytes: minFreeBytes, lowSpace: lowSpace)
     }
 }

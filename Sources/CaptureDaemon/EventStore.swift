@@ -1,4 +1,5 @@
 // The append-only event log on disk: JSON lines under [storage] state, rotated by size.
+import CaptureProtocol
 import Foundation
 import Synchronization
 
@@ -6,7 +7,8 @@ import Synchronization
 import Glibc
 #endif
 
-/// Appends events to `DIR/events.jsonl`, one JSON object per line, and rotates the file when it passes
+/// Appends events to `DIR/events.jsonl`, one JSON object per line (the API's ``EventResponse``, the same
+/// bytes `GET /v1/events` sends; docs/event.schema.json), and rotates the file when it passes
 /// `maximumBytes` (`events.jsonl.1` … `.N`, oldest dropped). Reads the newest events back at start-up so
 /// they survive a restart. Write errors are counted, never thrown: the event log must not stop capture.
 public final class EventStore: Sendable {
@@ -37,7 +39,7 @@ public final class EventStore: Sendable {
 
     /// Appends one event. Any thread.
     public func append(_ event: CaptureEvent) {
-        guard var line = try? JSONEncoder.events.encode(event) else { return }
+        guard var line = try? ControlAPI.encoder().encode(event.response) else { return }
         line.append(0x0A)
         state.withLock { state in
             if state.fd < 0 { open(&state) }
@@ -60,13 +62,16 @@ public final class EventStore: Sendable {
     /// The newest `limit` events on disk (current file, then rotated ones as needed), oldest first.
     public func load(limit: Int) -> [CaptureEvent] {
         var events: [CaptureEvent] = []
+        let decoder = ControlAPI.decoder()
         for index in 0...keptFiles {
             let file = index == 0 ? path : "\(path).\(index)"
             guard let data = FileManager.default.contents(atPath: file) else { continue }
             let lines = data.split(separator: 0x0A)
             var batch: [CaptureEvent] = []
             for line in lines.suffix(limit - events.count) {
-                if let event = try? JSONDecoder().decode(CaptureEvent.self, from: Data(line)) { batch.append(event) }
+                if let record = try? decoder.decode(EventResponse.self, from: Data(line)), let event = CaptureEvent(record) {
+                    batch.append(event)
+                }
             }
             events = batch + events
             if events.count >= limit { break }
@@ -91,14 +96,5 @@ public final class EventStore: Sendable {
             _ = rename(from, "\(path).\(index)")
         }
         open(&state)
-    }
-}
-
-extension JSONEncoder {
-    /// Compact, sorted-key JSON for the event log.
-    static var events: JSONEncoder {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        return encoder
     }
 }

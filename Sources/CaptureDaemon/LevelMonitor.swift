@@ -166,8 +166,8 @@ public final class LevelMonitor: ChunkConsumer, @unchecked Sendable {
             silent = true
             events.emit(.warning, "silence.began", "silence: no channel above the threshold", [
                 "silence.first_frame": .int(frame),
-                "silence.threshold_dbfs": .double(configuration.silenceDBFS),
-                "silence.seconds": .double(format.seconds(frames: chunkEnd - frame)),
+                "silence.threshold_dbfs": .dbfs(configuration.silenceDBFS),
+                "silence.seconds": .seconds(format.seconds(frames: chunkEnd - frame)),
             ])
         case .ended(let transition):
             silent = false
@@ -178,7 +178,7 @@ public final class LevelMonitor: ChunkConsumer, @unchecked Sendable {
                 }
             events.emit(.info, "silence.ended", "sound is back after silence", [
                 "silence.end_frame": .int(frame),
-                "silence.seconds": .double(format.seconds(frames: silentFrames)),
+                "silence.seconds": .seconds(format.seconds(frames: silentFrames)),
             ])
         case .repeated(let count, let windowFrames, let active, _):
             silent = active
@@ -199,7 +199,7 @@ public final class LevelMonitor: ChunkConsumer, @unchecked Sendable {
                 case .began(let frame): (frame, 0)
                 }
             events.emit(.notice, "levels.digital_zero_ended", "the input delivers audio again after exact zeros", [
-                "zero.end_frame": .int(frame), "zero.seconds": .double(format.seconds(frames: zeroFrames)),
+                "zero.end_frame": .int(frame), "zero.seconds": .seconds(format.seconds(frames: zeroFrames)),
             ])
         case .repeated(let count, let windowFrames, let active, _):
             emitRepeated("levels.digital_zero_repeated", "exact zeros from the input began and ended repeatedly", "zero", count: count, windowFrames: windowFrames, active: active, fields: [:])
@@ -231,7 +231,7 @@ public final class LevelMonitor: ChunkConsumer, @unchecked Sendable {
         let minutes = Int((format.seconds(frames: windowFrames) / 60).rounded())
         var fields = fields
         fields[prefix + ".repeated"] = .int(Int64(count))
-        fields[prefix + ".window_seconds"] = .double(format.seconds(frames: windowFrames))
+        fields[prefix + ".window_seconds"] = .seconds(format.seconds(frames: windowFrames))
         fields[prefix + ".active"] = .bool(active)
         let now = active ? "it is in progress now" : "it is clear now"
         events.emit(
@@ -241,7 +241,7 @@ public final class LevelMonitor: ChunkConsumer, @unchecked Sendable {
 
     /// Emits the event for a sound problem beginning or ending (only then are strings and dictionaries made).
     private func report(_ transition: SoundHealthTransition) {
-        let seconds = CaptureEvent.Value.double(format.seconds(frames: transition.frames))
+        let seconds = CaptureEvent.Value.seconds(format.seconds(frames: transition.frames))
         var fields: [String: CaptureEvent.Value]
         let prefix: String
         switch transition.problem {
@@ -249,14 +249,14 @@ public final class LevelMonitor: ChunkConsumer, @unchecked Sendable {
             prefix = "flatline"
             fields = [
                 "flatline.value": .double(transition.value),
-                "flatline.threshold_seconds": .double(configuration.flatlineSeconds),
+                "flatline.threshold_seconds": .seconds(configuration.flatlineSeconds),
             ]
         case .dcOffset:
             prefix = "dc_offset"
             fields = [
                 "dc_offset.value": .double(transition.value),
-                "dc_offset.dbfs": .double(Self.rounded(ChannelLevels.clamped(ChannelLevels.dbfs(amplitude: abs(transition.value))))),
-                "dc_offset.threshold_dbfs": .double(configuration.dcOffsetDBFS),
+                "dc_offset.dbfs": .dbfs(ChannelLevels.dbfs(amplitude: abs(transition.value))),
+                "dc_offset.threshold_dbfs": .dbfs(configuration.dcOffsetDBFS),
             ]
         case .clipping:
             prefix = "clipping"
@@ -287,21 +287,19 @@ public final class LevelMonitor: ChunkConsumer, @unchecked Sendable {
         events.emit(transition.edge == .began ? .warning : .notice, kind, message, fields)
     }
 
-    /// `value` to one hundredth, for figures in events.
-    private static func rounded(_ value: Double) -> Double { (value * 100).rounded() / 100 }
-
     private func logInterval() {
-        let peaks = interval.map { Timestamp.decibels($0.peakDBFS) }.joined(separator: ",")
-        let rms = interval.map { Timestamp.decibels($0.rmsDBFS) }.joined(separator: ",")
+        // The log line prints the values an event would hold (WireFormat), as their text.
+        let peaks = CaptureEvent.Value.dbfs(interval.map(\.peakDBFS))
+        let rms = CaptureEvent.Value.dbfs(interval.map(\.rmsDBFS))
         logger.info("levels", metadata: [
             "levels.peak_dbfs": "\(peaks)", "levels.rms_dbfs": "\(rms)",
-            "levels.seconds": "\(String(format: "%.1f", format.seconds(frames: interval.frames)))",
+            "levels.seconds": "\(CaptureEvent.Value.seconds(format.seconds(frames: interval.frames)))",
             "levels.clipped": "\(interval.clipped)",
         ])
         if interval.clipped > 0 {
             events.emit(.warning, "levels.clipping", "clipping: samples at full scale", [
                 "levels.clipped": .int(Int64(interval.clipped)),
-                "levels.peak_dbfs": .string(peaks),
+                "levels.peak_dbfs": peaks,
             ])
         }
         interval.reset()

@@ -191,6 +191,10 @@ public actor RecordingController {
             }
         }
         let entry = Self.makeEntry(recording, kind: .onDemand, stopsAt: stopsAt, format: format, queueChunks: queueChunks, pool: pool, events: events, logger: logger, options: options)
+        if let durationSeconds {
+            // Exact in frames: the writer closes its file at the last one, whatever the wall clock says.
+            entry.writer.stopAfter(frames: Int64((durationSeconds * Double(format.sampleRate)).rounded()))
+        }
         entries[name] = entry
         order.append(name)
         finished[name] = nil
@@ -200,7 +204,7 @@ public actor RecordingController {
             "recording.directory": .string(recording.directory),
             "recording.segment_seconds": .int(Int64(recording.segmentSeconds)),
         ]
-        if let durationSeconds { fields["recording.duration_seconds"] = .double(durationSeconds) }
+        if let durationSeconds { fields["recording.duration_seconds"] = .seconds(durationSeconds) }
         events.emit(.notice, "recording.started", "recording started", recording: name, fields)
         return Snapshot(configuration: recording, kind: .onDemand, status: entry.writer.status, startedAt: entry.startedAt, stopsAt: stopsAt, queue: entry.thread.channel, sampleRate: format.sampleRate)
     }
@@ -304,9 +308,18 @@ public actor RecordingController {
         throw .notFound("no recording named '\(name)'; see `audiocap recordings`")
     }
 
-    /// Stops on-demand recordings whose duration is over. Called periodically by the daemon.
+    /// How long past its `stops_at` an on-demand recording that has not yet received its duration's
+    /// frames (the capture stalled or restarts) goes on before it is stopped short.
+    static let durationGraceSeconds = 10.0
+
+    /// Stops on-demand recordings whose duration is over: their writer took exactly the duration's frames
+    /// (and closed the file at the last), or the capture stalled and `stops_at` is
+    /// ``durationGraceSeconds`` past. Called every second by the daemon.
     public func stopExpired(now: Double = Date().timeIntervalSince1970) async {
-        let due = order.filter { name in entries[name]?.stopsAt.map { $0 <= now } ?? false }
+        let due = order.filter { name in
+            guard let entry = entries[name], let stopsAt = entry.stopsAt else { return false }
+            return entry.writer.reachedFrameLimit || now >= stopsAt + Self.durationGraceSeconds
+        }
         for name in due {
             _ = try? await stop(name: name, reason: "duration reached")
         }

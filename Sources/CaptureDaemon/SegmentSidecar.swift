@@ -1,30 +1,113 @@
 // The `NAME.wav.json` file beside each closed segment: the complete record of what the file holds.
 import CaptureCore
+import CaptureProtocol
 import Foundation
 
 /// The sidecar of a closed segment: its ``SegmentInfo`` (frames, levels, every gap), the audio format
-/// and the first frame's time in UTC. Written atomically and durably (``DurableFile``), so a crash
-/// leaves the old sidecar or the new one.
+/// and the first frame's time. Written atomically and durably (``DurableFile``), so a crash leaves the
+/// old sidecar or the new one. The format is docs/sidecar.schema.json: the names and values of the API's
+/// segments and of the `segment.closed` event, per ``WireFormat`` (levels as arrays of dBFS with -200
+/// for silence, durations to the microsecond, every epoch time with its RFC 3339 `_utc` twin).
 struct SegmentSidecar: Encodable {
     var segment: SegmentInfo
     var sampleRate: Int
     var channels: Int
     var sampleFormat: String
-    var startTimeUTC: String
     /// False for a file repaired after a crash: what it lacks is not known (the ledger of the run that
     /// wrote it was lost with the process). Absent when the gaps are known.
     var gapsKnown: Bool?
 
     init(segment: SegmentInfo, format: AudioFormat, gapsKnown: Bool = true) {
-        var segment = segment
-        segment.peakDBFS = segment.peakDBFS.map { ChannelLevels.clamped($0) }
-        segment.rmsDBFS = segment.rmsDBFS.map { ChannelLevels.clamped($0) }
         self.segment = segment
         sampleRate = format.sampleRate
         channels = format.channels
         sampleFormat = format.sampleFormat.rawValue
-        startTimeUTC = Timestamp.iso8601(segment.startTime)
         self.gapsKnown = gapsKnown ? nil : false
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case segment, sampleRate, channels, sampleFormat, startTimeUTC = "startTimeUtc", gapsKnown
+    }
+
+    func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(Segment(segment), forKey: .segment)
+        try container.encode(sampleRate, forKey: .sampleRate)
+        try container.encode(channels, forKey: .channels)
+        try container.encode(sampleFormat, forKey: .sampleFormat)
+        // The same as `segment.start_time_utc`; kept where sidecars before it had it.
+        try container.encode(WireFormat.utc(segment.startTime), forKey: .startTimeUTC)
+        try container.encodeIfPresent(gapsKnown, forKey: .gapsKnown)
+    }
+
+    /// `segment` in the sidecar: ``SegmentInfo`` with its values per ``WireFormat``.
+    struct Segment: Encodable {
+        var recording: String
+        var path: String
+        var sequence: Int
+        var firstFrame: Int64
+        var frames: Int64
+        var durationSeconds: Double
+        var startTime: Double
+        var startTimeUTC: String
+        var peakDBFS: [Double]
+        var rmsDBFS: [Double]
+        var droppedFrames: Int64
+        var restarts: Int
+        var bytes: UInt64
+        var gaps: [Gap]
+        var silenceFrames: Int64
+
+        enum CodingKeys: String, CodingKey {
+            case recording, path, sequence, firstFrame, frames, durationSeconds, startTime
+            case startTimeUTC = "startTimeUtc", peakDBFS = "peakDbfs", rmsDBFS = "rmsDbfs", droppedFrames, restarts
+            case bytes, gaps, silenceFrames
+        }
+
+        init(_ info: SegmentInfo) {
+            recording = info.recording
+            path = info.path
+            sequence = info.sequence
+            firstFrame = info.firstFrame
+            frames = info.frames
+            durationSeconds = WireFormat.seconds(info.durationSeconds)
+            startTime = WireFormat.epoch(info.startTime)
+            startTimeUTC = WireFormat.utc(info.startTime)
+            peakDBFS = WireFormat.dbfs(info.peakDBFS)
+            rmsDBFS = WireFormat.dbfs(info.rmsDBFS)
+            droppedFrames = info.droppedFrames
+            restarts = info.restarts
+            bytes = info.bytes
+            gaps = info.gaps.map(Gap.init)
+            silenceFrames = info.silenceFrames
+        }
+    }
+
+    /// A gap in the sidecar: ``SegmentGap`` with its time per ``WireFormat``.
+    struct Gap: Encodable {
+        var kind: String
+        var fileFrame: Int64
+        var captureFrame: Int64
+        var time: Double
+        var timeUTC: String
+        var frames: Int64
+        var exact: Bool
+        var filledFrames: Int64
+
+        enum CodingKeys: String, CodingKey {
+            case kind, fileFrame, captureFrame, time, timeUTC = "timeUtc", frames, exact, filledFrames
+        }
+
+        init(_ gap: SegmentGap) {
+            kind = gap.kind.rawValue
+            fileFrame = gap.fileFrame
+            captureFrame = gap.captureFrame
+            time = WireFormat.epoch(gap.time)
+            timeUTC = WireFormat.utc(gap.time)
+            frames = gap.frames
+            exact = gap.exact
+            filledFrames = gap.filledFrames
+        }
     }
 
     /// The sidecar's path for the audio file at `path`.
@@ -33,10 +116,7 @@ struct SegmentSidecar: Encodable {
     /// Writes the sidecar beside `segment.path`. Blocking file I/O. Returns nil, or what failed.
     @discardableResult
     func write() -> String? {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-        encoder.keyEncodingStrategy = .convertToSnakeCase
-        encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
+        let encoder = ControlAPI.encoder(pretty: true)
         let data: Data
         do {
             data = try encoder.encode(self)

@@ -93,6 +93,11 @@ public final class SegmentWriter: ChunkConsumer, @unchecked Sendable {
     private var blockedUntil: Double?
     private var lostSince: (frame: Int64, time: Double, frames: Int64)?
 
+    /// Capture frame where the recording ends by itself (``stopAfter(frames:)``), set by the first chunk.
+    private var frameLimit: Int64?
+    private var limitEnd: Int64?
+    private let limitReached = Atomic<Bool>(false)
+
     private let shared: Mutex<RecordingStatus>
     /// Closed segments, oldest first (the newest `keptSegments`).
     private let closed = Mutex<[SegmentInfo]>([])
@@ -148,6 +153,16 @@ public final class SegmentWriter: ChunkConsumer, @unchecked Sendable {
         sequence = max(sequence, min(max(0, number), 999_999_000))
     }
 
+    /// The recording ends after exactly `frames` capture frames, counted from the first chunk it
+    /// receives: its file is closed at that frame and later audio is ignored (its controller then stops
+    /// it; ``reachedFrameLimit``). Call before the consumer thread starts.
+    public func stopAfter(frames: Int64) {
+        frameLimit = max(1, frames)
+    }
+
+    /// Whether every frame ``stopAfter(frames:)`` allows has been taken (and the file closed). Any thread.
+    public var reachedFrameLimit: Bool { limitReached.load(ordering: .acquiring) }
+
     /// Closed segments whose first frame's wall time is at or after `since` (all when nil), oldest first.
     public func segments(since: Double? = nil) -> [SegmentInfo] {
         closed.withLock { list in since.map { t in list.filter { $0.startTime >= t } } ?? list }
@@ -160,6 +175,17 @@ public final class SegmentWriter: ChunkConsumer, @unchecked Sendable {
                 injectedStall = nil
                 logger.warning("fault injection: this writer stalls", metadata: ["stall_seconds": "\(stall.seconds)"])
                 Thread.sleep(forTimeInterval: min(3600, max(0, stall.seconds)))
+            }
+        }
+        // An on-demand duration: take exactly its frames, the last chunk cut at the frame.
+        var frameCount = chunk.frameCount
+        if let limit = frameLimit {
+            let end = limitEnd ?? chunk.firstFrame + limit
+            limitEnd = end
+            frameCount = Int(max(0, min(Int64(frameCount), end - chunk.firstFrame)))
+            if frameCount == 0 {
+                reachFrameLimit()
+                return
             }
         }
         if let end = previousAudioEnd {
@@ -185,12 +211,12 @@ public final class SegmentWriter: ChunkConsumer, @unchecked Sendable {
 
         let bytesPerFrame = format.bytesPerFrame
         var offset = 0
-        while offset < chunk.frameCount {
+        while offset < frameCount {
             let frame = chunk.firstFrame + Int64(offset)
             let time = chunk.startTime + Double(offset) / Double(format.sampleRate)
             if file == nil {
                 guard openSegment(firstFrame: frame, time: time, chunk: chunk) else {
-                    noteLost(frame: frame, frames: Int64(chunk.frameCount - offset), time: time)
+                    noteLost(frame: frame, frames: Int64(frameCount - offset), time: time)
                     return
                 }
             }
@@ -199,16 +225,20 @@ public final class SegmentWriter: ChunkConsumer, @unchecked Sendable {
                 closeSegment()
                 continue
             }
-            let count = Int(min(Int64(chunk.frameCount - offset), remaining))
+            let count = Int(min(Int64(frameCount - offset), remaining))
             let slice = UnsafeRawBufferPointer(start: chunk.bytes + offset * bytesPerFrame, count: count * bytesPerFrame)
             let written = write(slice)
             guard written == count else {
-                let rest = chunk.frameCount - offset - written
+                let rest = frameCount - offset - written
                 noteLost(frame: frame + Int64(written), frames: Int64(rest), time: time + Double(written) / Double(format.sampleRate))
                 return
             }
             offset += count
             if Int64(count) == remaining { closeSegment() }
+        }
+        if let end = limitEnd, chunk.firstFrame + Int64(frameCount) >= end {
+            reachFrameLimit()
+            return
         }
         let now = SystemClock.monotonic()
         if let file, now - lastSync >= recording.syncSeconds {
@@ -223,6 +253,11 @@ public final class SegmentWriter: ChunkConsumer, @unchecked Sendable {
             }
         }
         if dropReport.gaps > 0, let last = dropReport.lastEmitted, now - last >= 10 { reportDropped(now: now) }
+    }
+
+    private func reachFrameLimit() {
+        closeSegment()
+        limitReached.store(true, ordering: .releasing)
     }
 
     public func finish() {
@@ -413,10 +448,11 @@ public final class SegmentWriter: ChunkConsumer, @unchecked Sendable {
             "segment.path": .string(path),
             "segment.first_frame": .int(info.firstFrame),
             "segment.frames": .int(frames),
-            "segment.duration_seconds": .double(info.durationSeconds),
-            "segment.start_time": .string(Timestamp.iso8601(info.startTime)),
-            "segment.peak_dbfs": .string(info.peakDBFS.map(Timestamp.decibels).joined(separator: ",")),
-            "segment.rms_dbfs": .string(info.rmsDBFS.map(Timestamp.decibels).joined(separator: ",")),
+            "segment.duration_seconds": .seconds(info.durationSeconds),
+            "segment.start_time": .epoch(info.startTime),
+            "segment.start_time_utc": .utc(info.startTime),
+            "segment.peak_dbfs": .dbfs(info.peakDBFS),
+            "segment.rms_dbfs": .dbfs(info.rmsDBFS),
             "segment.dropped_frames": .int(info.droppedFrames),
             "segment.restarts": .int(Int64(info.restarts)),
             "segment.gaps": .int(Int64(info.gaps.count)),
@@ -544,8 +580,9 @@ public final class SegmentWriter: ChunkConsumer, @unchecked Sendable {
         events.emit(.warning, "recording.dropped", "audio dropped: this recording fell behind and its queue was full", recording: recording.name, [
             "drop.first_frame": .int(report.first.frame),
             "drop.frames": .int(report.frames),
-            "drop.seconds": .double(format.seconds(frames: report.frames)),
-            "drop.time": .string(Timestamp.iso8601(report.first.time)),
+            "drop.seconds": .seconds(format.seconds(frames: report.frames)),
+            "drop.time": .epoch(report.first.time),
+            "drop.time_utc": .utc(report.first.time),
             "drop.gaps": .int(Int64(report.gaps)),
         ])
     }
@@ -579,8 +616,9 @@ public final class SegmentWriter: ChunkConsumer, @unchecked Sendable {
         events.emit(.error, "recording.lost", "audio could not be written and is lost", recording: recording.name, [
             "lost.first_frame": .int(lost.frame),
             "lost.frames": .int(lost.frames),
-            "lost.seconds": .double(format.seconds(frames: lost.frames)),
-            "lost.time": .string(Timestamp.iso8601(lost.time)),
+            "lost.seconds": .seconds(format.seconds(frames: lost.frames)),
+            "lost.time": .epoch(lost.time),
+            "lost.time_utc": .utc(lost.time),
         ])
     }
 
@@ -622,7 +660,7 @@ public final class SegmentWriter: ChunkConsumer, @unchecked Sendable {
             blockedReason = reason
             var fields = fields
             fields["segment.path"] = .string(segmentPath)
-            fields["retry_seconds"] = .double(retrySeconds)
+            fields["retry_seconds"] = .seconds(retrySeconds)
             events.emit(.error, event, text, recording: recording.name, fields)
         } else {
             logger.debug("still blocked", metadata: ["error": "\(message)"])

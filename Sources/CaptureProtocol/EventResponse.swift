@@ -1,43 +1,14 @@
-// GET /v1/events (and each line of ?follow=1)
+// GET /v1/events (and each line of ?follow=1); also each line of the daemon's events.jsonl.
 
-/// One event of the daemon. Field values are strings, numbers or booleans.
+/// One event of the daemon, as the API sends it and as `events.jsonl` stores it (docs/event.schema.json).
 public struct EventResponse: Codable, Sendable, Equatable {
-    public enum Value: Codable, Sendable, Equatable, CustomStringConvertible {
-        case string(String)
-        case int(Int64)
-        case double(Double)
-        case bool(Bool)
+    /// A field's value: see ``EventValue``.
+    public typealias Value = EventValue
 
-        public init(from decoder: any Decoder) throws {
-            let c = try decoder.singleValueContainer()
-            if let b = try? c.decode(Bool.self) { self = .bool(b) }
-            else if let i = try? c.decode(Int64.self) { self = .int(i) }
-            else if let d = try? c.decode(Double.self) { self = .double(d) }
-            else { self = .string(try c.decode(String.self)) }
-        }
-
-        public func encode(to encoder: any Encoder) throws {
-            var c = encoder.singleValueContainer()
-            switch self {
-            case .string(let s): try c.encode(s)
-            case .int(let i): try c.encode(i)
-            case .double(let d): try c.encode(d.isFinite ? d : (d < 0 ? -200 : 200))
-            case .bool(let b): try c.encode(b)
-            }
-        }
-
-        public var description: String {
-            switch self {
-            case .string(let s): s
-            case .int(let i): String(i)
-            case .double(let d): String(d)
-            case .bool(let b): String(b)
-            }
-        }
-    }
-
-    /// Seconds since the epoch.
+    /// Seconds since the epoch, to the microsecond.
     public var time: Double
+    /// `time` as RFC 3339 UTC (`2026-12-01T15:30:00.123Z`); nil only from daemons before it was added.
+    public var timeUTC: String?
     /// `debug`, `info`, `notice`, `warning` or `error`.
     public var level: String
     /// Dotted kind, e.g. `segment.closed`.
@@ -46,8 +17,17 @@ public struct EventResponse: Codable, Sendable, Equatable {
     public var recording: String?
     public var fields: [String: Value]
 
-    public init(time: Double, level: String, kind: String, message: String, recording: String?, fields: [String: Value]) {
-        self.time = time
+    // "UTC" would round-trip through snake_case as "Utc"; name the key so the wire says `time_utc`.
+    enum CodingKeys: String, CodingKey {
+        case time
+        case timeUTC = "timeUtc"
+        case level, kind, message, recording, fields
+    }
+
+    public init(time: Double, level: String, kind: String, message: String, recording: String?, fields: [String: Value])
+    {
+        self.time = WireFormat.epoch(time)
+        self.timeUTC = WireFormat.utc(time)
         self.level = level
         self.kind = kind
         self.message = message

@@ -1,4 +1,4 @@
-// The JSON conventions of the control API: snake_case keys, sorted, ISO-free numeric times.
+// The JSON conventions of the control API: snake_case keys, sorted; numbers and times per WireFormat.
 import Foundation
 
 extension ControlAPI {

@@ -31,14 +31,14 @@ public struct LevelsResponse: Codable, Sendable, Equatable {
             peakDBFS: Double, rmsDBFS: Double, clipped: Int, clippedTotal: Int64, flatline: Bool = false,
             dcOffset: Bool = false, clipping: Bool = false, dcOffsetDBFS: Double? = nil, clippingRate: Double? = nil
         ) {
-            self.peakDBFS = peakDBFS
-            self.rmsDBFS = rmsDBFS
+            self.peakDBFS = WireFormat.dbfs(peakDBFS)
+            self.rmsDBFS = WireFormat.dbfs(rmsDBFS)
             self.clipped = clipped
             self.clippedTotal = clippedTotal
             self.flatline = flatline
             self.dcOffset = dcOffset
             self.clipping = clipping
-            self.dcOffsetDBFS = dcOffsetDBFS
+            self.dcOffsetDBFS = dcOffsetDBFS.map { WireFormat.dbfs($0) }
             self.clippingRate = clippingRate
         }
 
@@ -75,6 +75,8 @@ public struct LevelsResponse: Codable, Sendable, Equatable {
 
     /// Wall time of the chunk, seconds since the epoch.
     public var time: Double
+    /// `time` as RFC 3339 UTC; nil only from daemons before it was added.
+    public var timeUTC: String?
     public var frame: Int64
     public var silent: Bool
     public var channels: [Channel]
@@ -83,7 +85,8 @@ public struct LevelsResponse: Codable, Sendable, Equatable {
     public var problems: [Problem]
 
     public init(time: Double, frame: Int64, silent: Bool, channels: [Channel], problems: [Problem] = []) {
-        self.time = time
+        self.time = WireFormat.epoch(time)
+        self.timeUTC = WireFormat.utc(time)
         self.frame = frame
         self.silent = silent
         self.channels = channels
@@ -91,13 +94,14 @@ public struct LevelsResponse: Codable, Sendable, Equatable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case time, frame, silent, channels, problems
+        case time, timeUTC = "timeUtc", frame, silent, channels, problems
     }
 
     /// Decodes a reading; `problems` may be missing (an older daemon).
     public init(from decoder: any Decoder) throws {
         let container = try decoder.container(keyedBy: CodingKeys.self)
         time = try container.decode(Double.self, forKey: .time)
+        timeUTC = try container.decodeIfPresent(String.self, forKey: .timeUTC)
         frame = try container.decode(Int64.self, forKey: .frame)
         silent = try container.decode(Bool.self, forKey: .silent)
         channels = try container.decode([Channel].self, forKey: .channels)

@@ -25,8 +25,20 @@ public struct RecordingResponse: Codable, Sendable, Equatable {
     public var lastError: String?
     /// Seconds since the epoch.
     public var startedAt: Double
-    /// When an on-demand recording with a duration limit stops by itself.
+    /// `started_at` as RFC 3339 UTC; nil only from daemons before it was added.
+    public var startedAtUTC: String?
+    /// When an on-demand recording with a duration limit stops by itself (an estimate: it stops after
+    /// exactly its duration's frames, which the capture delivers at the sound card's pace).
     public var stopsAt: Double?
+    /// `stops_at` as RFC 3339 UTC.
+    public var stopsAtUTC: String?
+
+    // "UTC" would round-trip through snake_case as "Utc"; name the keys so the wire says `started_at_utc`.
+    enum CodingKeys: String, CodingKey {
+        case name, kind, state, directory, segmentSeconds, align, filename, currentFile, currentFileSeconds
+        case segmentsClosed, framesWritten, bytesWritten, droppedFrames, gaps, gapFrames, silenceFrames, lastError
+        case startedAt, startedAtUTC = "startedAtUtc", stopsAt, stopsAtUTC = "stopsAtUtc"
+    }
 
     public init(
         name: String, kind: String, state: String, directory: String, segmentSeconds: Int, align: String,
@@ -42,7 +54,7 @@ public struct RecordingResponse: Codable, Sendable, Equatable {
         self.align = align
         self.filename = filename
         self.currentFile = currentFile
-        self.currentFileSeconds = currentFileSeconds
+        self.currentFileSeconds = WireFormat.seconds(currentFileSeconds)
         self.segmentsClosed = segmentsClosed
         self.framesWritten = framesWritten
         self.bytesWritten = bytesWritten
@@ -51,8 +63,10 @@ public struct RecordingResponse: Codable, Sendable, Equatable {
         self.gapFrames = gapFrames
         self.silenceFrames = silenceFrames
         self.lastError = lastError
-        self.startedAt = startedAt
-        self.stopsAt = stopsAt
+        self.startedAt = WireFormat.epoch(startedAt)
+        self.startedAtUTC = WireFormat.utc(startedAt)
+        self.stopsAt = stopsAt.map(WireFormat.epoch)
+        self.stopsAtUTC = stopsAt.map(WireFormat.utc)
     }
 }
 
@@ -69,9 +83,13 @@ public struct SegmentResponse: Codable, Sendable, Equatable {
     public var sequence: Int
     public var firstFrame: Int64
     public var frames: Int64
+    /// `frames` / the sample rate, to the microsecond.
     public var durationSeconds: Double
     /// Seconds since the epoch (UTC) of the first frame.
     public var startTime: Double
+    /// `start_time` as RFC 3339 UTC; nil only from daemons before it was added.
+    public var startTimeUTC: String?
+    /// Per channel, dBFS over the whole file; -200 for digital silence.
     public var peakDBFS: [Double]
     public var rmsDBFS: [Double]
     public var droppedFrames: Int64
@@ -80,7 +98,7 @@ public struct SegmentResponse: Codable, Sendable, Equatable {
 
     // "DBFS" would round-trip through snake_case as "Dbfs"; name the keys so the wire says `peak_dbfs`.
     enum CodingKeys: String, CodingKey {
-        case recording, path, sequence, firstFrame, frames, durationSeconds, startTime
+        case recording, path, sequence, firstFrame, frames, durationSeconds, startTime, startTimeUTC = "startTimeUtc"
         case peakDBFS = "peakDbfs", rmsDBFS = "rmsDbfs", droppedFrames, restarts, bytes
     }
 
@@ -93,10 +111,11 @@ public struct SegmentResponse: Codable, Sendable, Equatable {
         self.sequence = sequence
         self.firstFrame = firstFrame
         self.frames = frames
-        self.durationSeconds = durationSeconds
-        self.startTime = startTime
-        self.peakDBFS = peakDBFS
-        self.rmsDBFS = rmsDBFS
+        self.durationSeconds = WireFormat.seconds(durationSeconds)
+        self.startTime = WireFormat.epoch(startTime)
+        self.startTimeUTC = WireFormat.utc(startTime)
+        self.peakDBFS = WireFormat.dbfs(peakDBFS)
+        self.rmsDBFS = WireFormat.dbfs(rmsDBFS)
         self.droppedFrames = droppedFrames
         self.restarts = restarts
         self.bytes = bytes
