@@ -53,6 +53,11 @@ struct RecordingLocation: Sendable {
         }
     }
 
+    init(directory: String, template: FilenameTemplate?) {
+        self.directory = directory
+        self.template = template
+    }
+
     /// A recording the daemon reports.
     init(_ recording: RecordingResponse) {
         directory = recording.directory

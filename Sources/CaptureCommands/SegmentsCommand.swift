@@ -71,6 +71,15 @@ public struct SegmentsCommand: AsyncParsableCommand {
         let now = Date()
         let since = self.since?.date(now: now).timeIntervalSince1970
         let location = try await locate()
+        if location.directory.isEmpty {
+            // The daemon knows the recording but it has written no file yet.
+            if options.json {
+                Console.line(try GlobalOptions.json(ArchiveListing(recording: name, directory: "", segments: [], totalBytes: 0)))
+            } else {
+                Console.line("\(name): no files yet")
+            }
+            return
+        }
         var listing = RecordingArchive.list(name: name, directory: location.directory, template: location.template, since: since)
         if let until = self.until?.date(now: now).timeIntervalSince1970 {
             listing.segments.removeAll { $0.startTime > until }
@@ -101,7 +110,27 @@ public struct SegmentsCommand: AsyncParsableCommand {
             return RecordingLocation(name: name, configuration: try disk.load(after: error))
         }
         if let recording = running.recordings.first(where: { $0.name == name }) { return RecordingLocation(recording) }
-        return RecordingLocation(name: name, configuration: try disk.load())
+        // Not running: a configured recording of the file, or an on-demand one the daemon remembers (its
+        // files' folder), or a name nobody knows (66).
+        if let configuration = try? ConfigurationLoader.load(path: disk.path),
+            configuration.recordings.contains(where: { $0.name == name })
+        {
+            return RecordingLocation(name: name, configuration: configuration)
+        }
+        let known: SegmentsResponse
+        do throws(ClientError) {
+            known = try await options.client.segments(name: name)
+        } catch {
+            Console.error(error.description)
+            throw ExitCode(error.exitCode)
+        }
+        if let first = known.segments.first {
+            return RecordingLocation(directory: (first.path as NSString).deletingLastPathComponent, template: nil)
+        }
+        if let configuration = try? ConfigurationLoader.load(path: disk.path) {
+            return RecordingLocation(name: name, configuration: configuration)
+        }
+        return RecordingLocation(directory: "", template: nil)
     }
 
     /// The table `audiocap segments` prints, and a total line.
