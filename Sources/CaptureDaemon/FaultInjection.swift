@@ -1,5 +1,7 @@
 // Faults the test suite injects into a running daemon (a slow disk), read once from the environment.
+import CaptureCore
 import Foundation
+import Logging
 
 /// Test-only faults. The end-to-end tests set them in the daemon's environment to reproduce what cannot
 /// be produced on demand from outside, such as a disk that stops answering for a while. Nothing is
@@ -28,4 +30,36 @@ public struct FaultInjection: Sendable, Equatable {
         }
         return faults
     }
+}
+
+/// A consumer that hands every chunk to `wrapped`, except that once, after `stall.afterSeconds` of audio,
+/// it first sleeps `stall.seconds` on the consumer's thread, as a write to a stalled disk would block it.
+/// Only built when ``FaultInjection`` asks for it.
+final class StallingConsumer: ChunkConsumer {
+    private let wrapped: any ChunkConsumer
+    private var stall: FaultInjection.Stall?
+    private let stallAfterFrames: Int64
+    private var framesReceived: Int64 = 0
+    private let logger: Logger
+
+    init(wrapping wrapped: any ChunkConsumer, stall: FaultInjection.Stall, format: AudioFormat, logger: Logger) {
+        self.wrapped = wrapped
+        self.stall = stall
+        self.stallAfterFrames = format.frames(seconds: stall.afterSeconds)
+        self.logger = logger
+    }
+
+    func consume(_ chunk: ChunkBuffer) {
+        if let stall {
+            framesReceived += Int64(chunk.frameCount)
+            if framesReceived >= stallAfterFrames {
+                self.stall = nil
+                logger.warning("fault injection: this writer stalls", metadata: ["stall_seconds": "\(stall.seconds)"])
+                Thread.sleep(forTimeInterval: min(3600, max(0, stall.seconds)))
+            }
+        }
+        wrapped.consume(chunk)
+    }
+
+    func finish() { wrapped.finish() }
 }

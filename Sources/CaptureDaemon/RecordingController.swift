@@ -92,7 +92,12 @@ public actor RecordingController {
         let channel = ChunkChannel(name: "rec-\(recording.name)", capacity: queueChunks)
         // The recording may hold its whole queue plus the chunk it is writing.
         pool.reserve(queueChunks + 1)
-        return Entry(writer: writer, thread: ConsumerThread(channel: channel, consumer: writer), kind: kind,
+        // A stall the tests inject wraps the writer, so the writer itself carries no test code.
+        let consumer: any ChunkConsumer =
+            options.faults.writerStalls[recording.name].map {
+                StallingConsumer(wrapping: writer, stall: $0, format: format, logger: logger)
+            } ?? writer
+        return Entry(writer: writer, thread: ConsumerThread(channel: channel, consumer: consumer), kind: kind,
             startedAt: Date().timeIntervalSince1970, stopsAt: stopsAt)
     }
 

@@ -1,35 +1,5 @@
 // What is known about one closed segment file; reported in its event and kept for status.
-
-/// A discontinuity inside a segment: audio the file does not hold, at a known place.
-public struct SegmentGap: Sendable, Codable, Equatable {
-    public enum Kind: String, Sendable, Codable {
-        /// This recording's queue was full and chunks were dropped (exact).
-        case queueOverflow = "queue_overflow"
-        /// ffmpeg stopped and was started again; the length is the measured outage (an estimate).
-        case ffmpegRestart = "ffmpeg_restart"
-        /// ffmpeg reported an ALSA buffer overrun; the length is estimated from how late the audio after
-        /// it arrived.
-        case xrun
-        /// audiocapd was not running (stopped, crashed, power cut): from the end of the last audio it
-        /// wrote to the first audio of this file (an estimate). Always at the start of a file.
-        case daemonRestart = "daemon_restart"
-        /// Audio that arrived while no file could be written (disk full, write error, low space), exact;
-        /// at the start of the file written after it.
-        case notWritten = "not_written"
-    }
-    public var kind: Kind
-    /// Frames into the file where the missing audio belongs.
-    public var fileFrame: Int64
-    /// Capture frame position of the gap (for queue overflow) or of the first frame after it.
-    public var captureFrame: Int64
-    /// Wall time the gap began, seconds since the epoch.
-    public var time: Double
-    public var frames: Int64
-    /// False when `frames` is estimated from wall time.
-    public var exact: Bool
-    /// Frames of silence written in its place (`gap_fill = "silence"`), at most up to the end of the file.
-    public var filledFrames: Int64 = 0
-}
+import CaptureCore
 
 /// A closed WAV segment.
 public struct SegmentInfo: Sendable, Codable, Equatable {

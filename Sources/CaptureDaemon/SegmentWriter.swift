@@ -64,9 +64,6 @@ public final class SegmentWriter: ChunkConsumer, @unchecked Sendable {
     private var timelineShift: Int64 = 0
     /// Why the recording is blocked, to report each cause once rather than at every retry.
     private var blockedReason: String?
-    /// A stall the tests injected (``FaultInjection``), and the frames received so far to time it.
-    private var injectedStall: FaultInjection.Stall?
-    private var framesReceived: Int64 = 0
 
     private var file: WAVFileWriter?
     private var sequence = 0
@@ -77,10 +74,8 @@ public final class SegmentWriter: ChunkConsumer, @unchecked Sendable {
     private var segmentPath = ""
     private var segmentDropped: Int64 = 0
     private var segmentRestarts = 0
-    private var segmentGaps: [SegmentGap] = []
-    /// Gaps that came while no file was open (between two files, or while blocked): the next file
-    /// starts with them, or, at the end, the last file's sidecar gets them.
-    private var pendingGaps: [SegmentGap] = []
+    /// Every discontinuity of the recording, where it belongs (``GapLedger``).
+    private var ledger = GapLedger()
     private var segmentSilence: Int64 = 0
     /// Wall time just after the last frame received, to measure outages across ffmpeg restarts.
     private var lastChunkEnd: Double?
@@ -91,7 +86,6 @@ public final class SegmentWriter: ChunkConsumer, @unchecked Sendable {
     private var expectedFrame: Int64?
     private var lastSync = 0.0
     private var blockedUntil: Double?
-    private var lostSince: (frame: Int64, time: Double, frames: Int64)?
 
     /// Capture frame where the recording ends by itself (``stopAfter(frames:)``), set by the first chunk.
     private var frameLimit: Int64?
@@ -120,7 +114,6 @@ public final class SegmentWriter: ChunkConsumer, @unchecked Sendable {
         self.gapFill = options.gapFill
         self.diskGuard = options.diskGuard
         self.clockSteps = options.clockSteps
-        self.injectedStall = options.faults.writerStalls[recording.name]
         self.zeros = UnsafeMutableRawBufferPointer.allocate(byteCount: 64 * 1024, alignment: 64)
         zeros.initializeMemory(as: UInt8.self, repeating: 0)
         self.retention = RetentionSweep(directory: recording.directory, keepDays: recording.keepDays, maxBytes: recording.maxBytes)
@@ -169,14 +162,6 @@ public final class SegmentWriter: ChunkConsumer, @unchecked Sendable {
     }
 
     public func consume(_ chunk: ChunkBuffer) {
-        if let stall = injectedStall {
-            framesReceived += Int64(chunk.frameCount)
-            if framesReceived >= format.frames(seconds: stall.afterSeconds) {
-                injectedStall = nil
-                logger.warning("fault injection: this writer stalls", metadata: ["stall_seconds": "\(stall.seconds)"])
-                Thread.sleep(forTimeInterval: min(3600, max(0, stall.seconds)))
-            }
-        }
         // An on-demand duration: take exactly its frames, the last chunk cut at the frame.
         var frameCount = chunk.frameCount
         if let limit = frameLimit {
@@ -252,7 +237,7 @@ public final class SegmentWriter: ChunkConsumer, @unchecked Sendable {
                 pauseForSpace(freeBytes: free)
             }
         }
-        if dropReport.gaps > 0, let last = dropReport.lastEmitted, now - last >= 10 { reportDropped(now: now) }
+        if ledger.dropReportDue(now: now) { reportDropped(now: now) }
     }
 
     private func reachFrameLimit() {
@@ -271,8 +256,8 @@ public final class SegmentWriter: ChunkConsumer, @unchecked Sendable {
     /// At the end, gaps that no later file can start with go into the last file's sidecar, after its
     /// last frame, so every gap of the recording is in some sidecar.
     private func attachPendingGapsToLastFile() {
+        let pendingGaps = ledger.takePending()
         guard !pendingGaps.isEmpty else { return }
-        defer { pendingGaps.removeAll() }
         guard var info = closed.withLock({ $0.last }), FileManager.default.fileExists(atPath: info.path) else {
             logger.warning("gaps with no file to record them in: the recording has no file left", metadata: [
                 "gaps": "\(pendingGaps.count)", "gap_frames": "\(pendingGaps.reduce(0) { $0 + $1.frames })",
@@ -366,13 +351,10 @@ public final class SegmentWriter: ChunkConsumer, @unchecked Sendable {
         segmentPath = path
         segmentDropped = 0
         segmentRestarts = 0
-        segmentGaps.removeAll(keepingCapacity: true)
         timelineShift = 0
         segmentSilence = 0
-        segmentGaps += pendingGaps
-        pendingGaps.removeAll(keepingCapacity: true)
-        reportLost()
-        segmentGaps.sort { $0.time < $1.time }
+        if let lost = ledger.fileOpened() { reportLost(lost) }
+        publishLedgerCounts()
         segmentLevels.reset()
         nextBoundary = clock.boundary(after: time)
         lastSync = now
@@ -430,7 +412,7 @@ public final class SegmentWriter: ChunkConsumer, @unchecked Sendable {
             frames: frames, durationSeconds: format.seconds(frames: frames), startTime: segmentStartTime,
             peakDBFS: (0..<format.channels).map { segmentLevels[$0].peakDBFS },
             rmsDBFS: (0..<format.channels).map { segmentLevels[$0].rmsDBFS },
-            droppedFrames: segmentDropped, restarts: segmentRestarts, bytes: bytes, gaps: segmentGaps,
+            droppedFrames: segmentDropped, restarts: segmentRestarts, bytes: bytes, gaps: ledger.fileGaps,
             silenceFrames: segmentSilence)
         writeSidecar(info)
         applyRetention()
@@ -503,7 +485,7 @@ public final class SegmentWriter: ChunkConsumer, @unchecked Sendable {
         let wanted = min(frames, left)
         let filled = writeSilence(frames: wanted)
         if !skipsCapture { timelineShift += filled }
-        if self.file != nil, !segmentGaps.isEmpty { segmentGaps[segmentGaps.count - 1].filledFrames = filled }
+        if self.file != nil { ledger.setLastFilled(filled) }
         if self.file != nil, filled == left, frames >= left { closeSegment() }
     }
 
@@ -511,15 +493,14 @@ public final class SegmentWriter: ChunkConsumer, @unchecked Sendable {
     /// file open, for the next file (at its frame 0). Returns whether a file was open.
     @discardableResult
     private func keep(_ gap: SegmentGap) -> Bool {
-        shared.withLock { $0.gaps += 1; $0.gapFrames += gap.frames }
-        guard let file else {
-            pendingGaps.append(gap)
-            return false
-        }
-        var gap = gap
-        gap.fileFrame = file.frames
-        segmentGaps.append(gap)
-        return true
+        defer { publishLedgerCounts() }
+        return ledger.record(gap, openFileFrames: file?.frames)
+    }
+
+    /// The ledger's counts, for status.
+    private func publishLedgerCounts() {
+        let (count, frames) = (ledger.count, ledger.frames)
+        shared.withLock { $0.gaps = count; $0.gapFrames = frames }
     }
 
     /// Appends `frames` of silence to the open file for the last gap of the ledger; returns the frames
@@ -551,7 +532,7 @@ public final class SegmentWriter: ChunkConsumer, @unchecked Sendable {
         segmentSilence += written
         if let failure {
             // The file is closed now: its ledger must say what silence it holds.
-            if !segmentGaps.isEmpty { segmentGaps[segmentGaps.count - 1].filledFrames = written }
+            ledger.setLastFilled(written)
             fail(failure, during: "write")
         }
         return written
@@ -566,53 +547,36 @@ public final class SegmentWriter: ChunkConsumer, @unchecked Sendable {
         if file != nil { segmentDropped += frames }
         shared.withLock { $0.droppedFrames += frames }
         recordGap(.queueOverflow, captureFrame: frame, time: time - format.seconds(frames: frames), frames: frames, exact: true)
-        if dropReport.gaps == 0 { dropReport.first = (frame, time - format.seconds(frames: frames)) }
-        dropReport.gaps += 1
-        dropReport.frames += frames
         let now = SystemClock.monotonic()
-        if dropReport.lastEmitted.map({ now - $0 >= 10 }) ?? true { reportDropped(now: now) }
+        if ledger.noteDropped(frame: frame, frames: frames, time: time - format.seconds(frames: frames), now: now) {
+            reportDropped(now: now)
+        }
     }
 
     private func reportDropped(now: Double = SystemClock.monotonic()) {
-        guard dropReport.gaps > 0 else { return }
-        let report = dropReport
-        dropReport = DropReport(lastEmitted: now)
+        guard let report = ledger.takeDrops(now: now) else { return }
         events.emit(.warning, "recording.dropped", "audio dropped: this recording fell behind and its queue was full", recording: recording.name, [
-            "drop.first_frame": .int(report.first.frame),
+            "drop.first_frame": .int(report.firstFrame),
             "drop.frames": .int(report.frames),
             "drop.seconds": .seconds(format.seconds(frames: report.frames)),
-            "drop.time": .epoch(report.first.time),
-            "drop.time_utc": .utc(report.first.time),
+            "drop.time": .epoch(report.firstTime),
+            "drop.time_utc": .utc(report.firstTime),
             "drop.gaps": .int(Int64(report.gaps)),
         ])
     }
-
-    /// Drops not yet reported in an event.
-    private struct DropReport {
-        var lastEmitted: Double? = nil
-        var gaps = 0
-        var frames: Int64 = 0
-        var first: (frame: Int64, time: Double) = (0, 0)
-    }
-    private var dropReport = DropReport()
 
     /// Counts audio that arrived while no file could be written; reported as one range when writing resumes.
     private func noteLost(frame: Int64, frames: Int64, time: Double) {
         guard frames > 0 else { return }
         shared.withLock { $0.droppedFrames += frames }
-        if let lost = lostSince {
-            lostSince = (lost.frame, lost.time, lost.frames + frames)
-        } else {
-            lostSince = (frame, time, frames)
-        }
+        ledger.noteLost(frame: frame, frames: frames, time: time)
     }
 
     /// Reports the audio lost while blocked; with a file open (writing resumed) it is also the first gap
     /// of that file.
-    private func reportLost() {
-        guard let lost = lostSince else { return }
-        lostSince = nil
-        keep(SegmentGap(kind: .notWritten, fileFrame: 0, captureFrame: lost.frame, time: lost.time, frames: lost.frames, exact: true))
+    private func reportLost(_ taken: GapLedger.LostRange? = nil) {
+        guard let lost = taken ?? ledger.takeLost(openFileFrames: file?.frames) else { return }
+        publishLedgerCounts()
         events.emit(.error, "recording.lost", "audio could not be written and is lost", recording: recording.name, [
             "lost.first_frame": .int(lost.frame),
             "lost.frames": .int(lost.frames),
