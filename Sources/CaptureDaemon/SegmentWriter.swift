@@ -1,5 +1,6 @@
 // The consumer that writes one recording: segmented WAV files cut on the clock or every N frames.
 import CaptureCore
+import CaptureProtocol
 import Foundation
 import Logging
 import Synchronization
@@ -301,7 +302,7 @@ public final class SegmentWriter: ChunkConsumer, @unchecked Sendable {
                 // The wall clock went back (a step, see ClockStepWatch): cut at the next boundary of the
                 // new time rather than stretch this file until the old boundary comes round again.
                 logger.notice("the clock went back: this file ends at the next boundary of the new time", metadata: [
-                    "segment.path": "\(segmentPath)", "segment.time": "\(Timestamp.iso8601(time))",
+                    "segment.path": "\(segmentPath)", "segment.time": "\(WireFormat.utc(time))",
                 ])
                 nextBoundary = clock.boundary(after: time)
             }
