@@ -78,7 +78,7 @@ public enum EventLogFile {
                 }
             }
         }
-        var fields: [String: EventResponse.Value] = [:]
+        var fields: [String: EventValue] = [:]
         if case .object(let values)? = object["fields"] {
             for (key, value) in values { fields[key] = value.eventValue }
         }
@@ -132,7 +132,7 @@ public enum EventLogFile {
             }
         }
 
-        var eventValue: EventResponse.Value {
+        var eventValue: EventValue {
             switch self {
             case .bool(let b): .bool(b)
             case .integer(let i): .int(i)

@@ -650,7 +650,7 @@ public final class SegmentWriter: ChunkConsumer, @unchecked Sendable {
 
     /// Blocks the recording for `retrySeconds`, closing the open file (unless it is the close that
     /// failed). The event is emitted when the cause is new, not again at every failed retry.
-    private func block(reason: String, message: String, event: String, text: String, fields: [String: CaptureEvent.Value], closing: Bool) {
+    private func block(reason: String, message: String, event: String, text: String, fields: [String: EventValue], closing: Bool) {
         blockedUntil = SystemClock.monotonic() + retrySeconds
         shared.withLock {
             $0.state = .blocked
