@@ -77,6 +77,8 @@ let package = Package(
                 "CaptureProtocol",
                 "CaptureClient",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "SystemPackage", package: "swift-system"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
             ]
         ),
         .executableTarget(

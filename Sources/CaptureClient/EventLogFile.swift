@@ -53,6 +53,8 @@ public enum EventLogFile {
 
     /// One line of the log, or nil when it is not an event.
     public static func decode(_ line: Data) -> Entry? {
+        // A plain decoder on purpose: the line is read as untyped JSON (old lines have other fields), and
+        // ControlAPI.decoder() would turn a string "inf" into a number.
         guard case .object(let object)? = try? JSONDecoder().decode(JSON.self, from: line),
             case .string(let kind)? = object["kind"]
         else { return nil }
@@ -76,7 +78,7 @@ public enum EventLogFile {
                 }
             }
         }
-        var fields: [String: EventResponse.Value] = [:]
+        var fields: [String: EventValue] = [:]
         if case .object(let values)? = object["fields"] {
             for (key, value) in values { fields[key] = value.eventValue }
         }
@@ -130,7 +132,7 @@ public enum EventLogFile {
             }
         }
 
-        var eventValue: EventResponse.Value {
+        var eventValue: EventValue {
             switch self {
             case .bool(let b): .bool(b)
             case .integer(let i): .int(i)

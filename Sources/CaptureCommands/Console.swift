@@ -1,6 +1,7 @@
 // Writing to the terminal: standard output and error, whether they are terminals, and optional ANSI styling.
 
 import Foundation
+import SystemPackage
 
 #if canImport(Glibc)
     import Glibc
@@ -39,18 +40,12 @@ enum Console {
 
     /// Writes all of `text` to `descriptor`; returns the errno of a failed write, nil on success.
     private static func writeAll(_ descriptor: Int32, _ text: String) -> Int32? {
-        var bytes = Array(text.utf8)[...]
-        while !bytes.isEmpty {
-            let written = bytes.withUnsafeBytes { buffer in
-                systemWrite(descriptor, buffer.baseAddress, buffer.count)
-            }
-            if written < 0 {
-                if errno == EINTR { continue }
-                return errno
-            }
-            bytes = bytes.dropFirst(written)
+        do {
+            try FileDescriptor(rawValue: descriptor).writeAll(text.utf8)
+            return nil
+        } catch {
+            return (error as? Errno)?.rawValue ?? EIO
         }
-        return nil
     }
 
     /// Whether standard output is a terminal.
@@ -73,11 +68,6 @@ enum Console {
     static var outputStyle: Style {
         Style(enabled: outputIsTerminal && ProcessInfo.processInfo.environment["NO_COLOR"] == nil)
     }
-}
-
-/// write(2); named apart from `Console.write`, which shadows it inside the enum.
-private func systemWrite(_ descriptor: Int32, _ bytes: UnsafeRawPointer?, _ count: Int) -> Int {
-    write(descriptor, bytes, count)
 }
 
 /// ANSI colors, or plain text when disabled.

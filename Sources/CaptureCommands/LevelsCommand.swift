@@ -5,6 +5,7 @@ import CaptureClient
 import CaptureProtocol
 import Foundation
 import Synchronization
+import UnixSignals
 
 #if canImport(Glibc)
     import Glibc
@@ -120,7 +121,7 @@ public struct LevelsCommand: AsyncParsableCommand {
             try await withThrowingTaskGroup(of: Void.self) { group in
                 if terminal {
                     group.addTask {
-                        for await _ in Interruption.signals([SIGWINCH]) { resized.set() }
+                        for await _ in await UnixSignalsSequence(trapping: .sigwinch) { resized.set() }
                     }
                 }
                 defer { group.cancelAll() }

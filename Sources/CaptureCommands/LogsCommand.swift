@@ -84,9 +84,7 @@ public struct LogsCommand: AsyncParsableCommand {
         if follow, disk.config != nil {
             throw ValidationError("--follow shows events as the running daemon emits them; it cannot be used with --config")
         }
-        if let recording, !InputValidation.isValidName(recording) {
-            throw ValidationError("\(InputValidation.printable(recording)) is not a valid recording name; `audiocap recordings` lists them")
-        }
+        if let recording { try RecordingNameArgument.validate(recording) }
         if let limit, limit < 1 {
             throw ValidationError("--limit must be at least 1")
         }

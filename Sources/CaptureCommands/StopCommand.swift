@@ -34,9 +34,7 @@ public struct StopCommand: AsyncParsableCommand {
     public init() {}
 
     public func validate() throws {
-        guard InputValidation.isValidName(name) else {
-            throw ValidationError("\(InputValidation.printable(name)) is not a valid recording name; `audiocap recordings` lists them")
-        }
+        try RecordingNameArgument.validate(name)
     }
 
     public func run() async throws {

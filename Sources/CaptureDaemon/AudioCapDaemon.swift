@@ -1,5 +1,6 @@
 // The daemon as one service: the capture source, its consumers, the control API, and their orderly shutdown.
 import CaptureCore
+import CaptureProtocol
 import Foundation
 import Logging
 import ServiceLifecycle
@@ -81,7 +82,7 @@ public final class AudioCapDaemon: Service, Sendable {
         let previousRun = await repaired.value()
         let previous = previousRun.state
         let format = configuration.source.audioFormat
-        var startFields: [String: CaptureEvent.Value] = [:]
+        var startFields: [String: EventValue] = [:]
         if let previous {
             let end = previousRun.audioEnds.values.max() ?? previous.lastAudioEnd
             startFields["previous.audio_end"] = .epoch(end)

@@ -24,8 +24,8 @@ public struct CaptureEvent: Sendable, Equatable {
         public static func < (a: Self, b: Self) -> Bool { a.rank < b.rank }
     }
 
-    /// A field value: a string, number, boolean or list of them, one type with the API's (``EventValue``),
-    /// so events.jsonl, the API, log lines and journald fields all show the same values.
+    /// Old name of ``EventValue``, the one field value type; use `EventValue`. Kept only until the
+    /// branches that still write `CaptureEvent.Value` (RecordingController) have merged.
     public typealias Value = EventValue
 
     /// Seconds since the epoch.
@@ -36,11 +36,11 @@ public struct CaptureEvent: Sendable, Equatable {
     /// A fixed sentence; the data is in `fields`.
     public var message: String
     public var recording: String?
-    public var fields: [String: Value]
+    public var fields: [String: EventValue]
 
     public init(
         time: Double = Date().timeIntervalSince1970, level: Level, kind: String, message: String,
-        recording: String? = nil, fields: [String: Value] = [:]
+        recording: String? = nil, fields: [String: EventValue] = [:]
     ) {
         self.time = time
         self.level = level

@@ -2,6 +2,7 @@
 import CSystemShims
 import CaptureCore
 import CaptureEnvironment
+import CaptureProtocol
 import Foundation
 import Logging
 import Subprocess
@@ -251,7 +252,7 @@ public final class CaptureSource: Sendable {
             $0.status.lastErrorLines = tail
         }
         let seconds = configuration.audioFormat.seconds(frames: outcome.frames)
-        var fields: [String: CaptureEvent.Value] = [
+        var fields: [String: EventValue] = [
             "ffmpeg.status": .string(termination), "ffmpeg.run": .int(Int64(run)),
             "frames": .int(outcome.frames), "audio_seconds": .seconds(seconds),
             "ffmpeg.stderr_tail": .string(tail.suffix(5).joined(separator: " | ")),

@@ -1,4 +1,5 @@
 // `capture.json` under `[storage] state`: when the audio last flowed, so the next start can record the gap.
+import CaptureProtocol
 import Foundation
 
 /// What the daemon remembers across a restart, crash or power cut: the wall time up to which audio had
@@ -63,16 +64,7 @@ public struct CaptureStateFile: Sendable, Codable, Equatable {
         return DurableFile.write(data + [0x0A], to: Self.path(inStateDirectory: stateDirectory)) == nil
     }
 
-    private static var encoder: JSONEncoder {
-        let encoder = JSONEncoder()
-        encoder.keyEncodingStrategy = .convertToSnakeCase
-        encoder.outputFormatting = [.sortedKeys]
-        return encoder
-    }
-
-    private static var decoder: JSONDecoder {
-        let decoder = JSONDecoder()
-        decoder.keyDecodingStrategy = .convertFromSnakeCase
-        return decoder
-    }
+    // capture.json is written and read with the control API's JSON rules (``ControlAPI/encoder(pretty:)``).
+    private static var encoder: JSONEncoder { ControlAPI.encoder() }
+    private static var decoder: JSONDecoder { ControlAPI.decoder() }
 }

@@ -1,6 +1,8 @@
 // swift-log handler for the daemon: native journald entries under systemd, readable lines otherwise.
+import CaptureProtocol
 import Foundation
 import Logging
+import SystemPackage
 
 #if canImport(Glibc)
     import Glibc
@@ -92,23 +94,14 @@ public struct DaemonLogHandler: LogHandler {
         if journal {
             line = "<\(Self.priority(event.level))>"
         } else {
-            line = Timestamp.iso8601(Date().timeIntervalSince1970) + " " + event.level.rawValue.uppercased() + " "
+            line = WireFormat.utc(Date().timeIntervalSince1970) + " " + event.level.rawValue.uppercased() + " "
         }
         line += event.message.description
         for key in metadata.keys.sorted() {
             line += " \(key)=\(Self.quoted("\(metadata[key]!)"))"
         }
         line += "\n"
-        var bytes = Array(line.utf8)
-        bytes.withUnsafeMutableBytes { buffer in
-            var offset = 0
-            while offset < buffer.count {
-                let n = write(2, buffer.baseAddress! + offset, buffer.count - offset)
-                if n < 0 && errno == EINTR { continue }
-                if n <= 0 { return }
-                offset += n
-            }
-        }
+        _ = Array(line.utf8).withUnsafeBytes { FileDescriptor.standardError.writeAllOrErrno($0) }
     }
 
     static func priority(_ level: Logger.Level) -> Int {

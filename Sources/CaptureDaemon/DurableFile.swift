@@ -1,5 +1,6 @@
 // Small files (sidecars, state) replaced atomically and durably: a crash leaves the old or the new, whole.
 import Foundation
+import SystemPackage
 
 #if canImport(Glibc)
 import Glibc
@@ -17,25 +18,16 @@ enum DurableFile {
         let temporary = path + ".tmp-\(getpid())"
         let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode)
         guard fd >= 0 else { return "cannot create \(temporary): \(String(cString: strerror(errno)))" }
-        let bytes = Array(data)
-        var offset = 0
+        let file = FileDescriptor(rawValue: fd)
         var failure: String? = nil
-        while offset < bytes.count {
-            let written = bytes.withUnsafeBytes { Glibc.write(fd, $0.baseAddress! + offset, $0.count - offset) }
-            if written > 0 {
-                offset += written
-            } else if written < 0 && errno == EINTR {
-                continue
-            } else {
-                failure = "cannot write \(temporary): \(String(cString: strerror(written < 0 ? errno : EIO)))"
-                break
-            }
+        if let code = Array(data).withUnsafeBytes({ file.writeAllOrErrno($0) }) {
+            failure = "cannot write \(temporary): \(String(cString: strerror(code)))"
         }
         if failure == nil, fsync(fd) != 0 {
             failure = "cannot sync \(temporary): \(String(cString: strerror(errno)))"
         }
-        if close(fd) != 0, failure == nil, errno != EINTR {
-            failure = "cannot close \(temporary): \(String(cString: strerror(errno)))"
+        if let code = file.closeOrErrno(), failure == nil {
+            failure = "cannot close \(temporary): \(String(cString: strerror(code)))"
         }
         if failure == nil, rename(temporary, path) != 0 {
             failure = "cannot rename \(temporary) to \(path): \(String(cString: strerror(errno)))"

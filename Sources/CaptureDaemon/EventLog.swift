@@ -1,4 +1,5 @@
 // Where events go: the log, and a recent window in memory for status and the control API.
+import CaptureProtocol
 import Logging
 import Synchronization
 
@@ -43,7 +44,7 @@ public final class EventLog: Sendable {
 
     public func emit(
         _ level: CaptureEvent.Level, _ kind: String, _ message: String, recording: String? = nil,
-        _ fields: [String: CaptureEvent.Value] = [:]
+        _ fields: [String: EventValue] = [:]
     ) {
         emit(CaptureEvent(level: level, kind: kind, message: message, recording: recording, fields: fields))
     }

@@ -1,5 +1,6 @@
 // One daemon per state directory: an exclusive lock taken before anything touches the recordings.
 import Foundation
+import SystemPackage
 
 #if canImport(Glibc)
 import Glibc
@@ -53,7 +54,7 @@ public final class InstanceLock: Sendable {
         }
         let text = Array("\(getpid())\n".utf8)
         _ = ftruncate(fd, 0)
-        _ = text.withUnsafeBytes { pwrite(fd, $0.baseAddress, $0.count, 0) }
+        _ = text.withUnsafeBytes { FileDescriptor(rawValue: fd).writeAllOrErrno($0, atOffset: 0) }
         self.fd = fd
     }
 

@@ -80,6 +80,7 @@ public final class JournalWriter: Sendable {
         let sent = withUnsafePointer(to: &destination) { pointer in
             pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { sockaddrPointer in
                 datagram.withUnsafeBytes { bytes in
+                    // sendto(2) by hand: swift-system's FileDescriptor has no socket calls.
                     var result: Int
                     repeat {
                         result = sendto(

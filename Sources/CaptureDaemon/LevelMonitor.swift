@@ -1,5 +1,6 @@
 // The consumer that meters the capture: latest levels, periodic level log, silence, clipping and sound-health events.
 import CaptureCore
+import CaptureProtocol
 import Foundation
 import Logging
 import Synchronization
@@ -226,7 +227,7 @@ public final class LevelMonitor: ChunkConsumer, @unchecked Sendable {
     /// The one event that stands for an alarm's begins and ends over a flap window.
     private func emitRepeated(
         _ kind: String, _ what: String, _ prefix: String, count: Int, windowFrames: Int64, active: Bool,
-        fields: [String: CaptureEvent.Value]
+        fields: [String: EventValue]
     ) {
         let minutes = Int((format.seconds(frames: windowFrames) / 60).rounded())
         var fields = fields
@@ -241,8 +242,8 @@ public final class LevelMonitor: ChunkConsumer, @unchecked Sendable {
 
     /// Emits the event for a sound problem beginning or ending (only then are strings and dictionaries made).
     private func report(_ transition: SoundHealthTransition) {
-        let seconds = CaptureEvent.Value.seconds(format.seconds(frames: transition.frames))
-        var fields: [String: CaptureEvent.Value]
+        let seconds = EventValue.seconds(format.seconds(frames: transition.frames))
+        var fields: [String: EventValue]
         let prefix: String
         switch transition.problem {
         case .flatline:
@@ -289,11 +290,11 @@ public final class LevelMonitor: ChunkConsumer, @unchecked Sendable {
 
     private func logInterval() {
         // The log line prints the values an event would hold (WireFormat), as their text.
-        let peaks = CaptureEvent.Value.dbfs(interval.map(\.peakDBFS))
-        let rms = CaptureEvent.Value.dbfs(interval.map(\.rmsDBFS))
+        let peaks = EventValue.dbfs(interval.map(\.peakDBFS))
+        let rms = EventValue.dbfs(interval.map(\.rmsDBFS))
         logger.info("levels", metadata: [
             "levels.peak_dbfs": "\(peaks)", "levels.rms_dbfs": "\(rms)",
-            "levels.seconds": "\(CaptureEvent.Value.seconds(format.seconds(frames: interval.frames)))",
+            "levels.seconds": "\(EventValue.seconds(format.seconds(frames: interval.frames)))",
             "levels.clipped": "\(interval.clipped)",
         ])
         if interval.clipped > 0 {

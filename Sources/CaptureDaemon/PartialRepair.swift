@@ -1,6 +1,7 @@
 // Turns the `.wav.partial` files a crash left behind into finished WAV files.
 
 import CaptureCore
+import SystemPackage
 
 #if canImport(Glibc)
     import Glibc
@@ -138,12 +139,13 @@ public struct PartialRepair: Sendable {
             }
         }
         let bytes = header.bytes(dataBytes: whole)
-        let written = bytes.withUnsafeBytes { pwriteAll(fd, $0, at: 0) }
-        if written != 0 { throw WAVWriteError(operation: .writeHeader, path: path, errno: written) }
+        if let code = bytes.withUnsafeBytes({ FileDescriptor(rawValue: fd).writeAllOrErrno($0, atOffset: 0) }) {
+            throw WAVWriteError(operation: .writeHeader, path: path, errno: code)
+        }
         guard fsync(fd) == 0 else { throw WAVWriteError(operation: .sync, path: path, errno: errno) }
-        let closed = close(fd)
+        let closeFailure = FileDescriptor(rawValue: fd).closeOrErrno()
         fdOpen = false
-        if closed != 0 && errno != EINTR { throw WAVWriteError(operation: .close, path: path, errno: errno) }
+        if let closeFailure { throw WAVWriteError(operation: .close, path: path, errno: closeFailure) }
 
         let destination = try WAVFileWriter.moveWithoutReplacing(from: path, preferredDestination: finalPath)
         WAVFileWriter.syncDirectory(directory)
@@ -160,17 +162,16 @@ public struct PartialRepair: Sendable {
         let count = Int(min(length, UInt64(headerReadLimit)))
         var head = [UInt8](repeating: 0, count: count)
         var offset = 0
+        let file = FileDescriptor(rawValue: fd)
         let failure: Int32? = head.withUnsafeMutableBytes { buffer in
             while offset < count {
-                let got = pread(fd, buffer.baseAddress! + offset, count - offset, off_t(offset))
-                if got > 0 {
+                do {
+                    let got = try file.read(
+                        fromAbsoluteOffset: Int64(offset), into: UnsafeMutableRawBufferPointer(rebasing: buffer[offset...]))
+                    if got == 0 { return nil }  // shorter than fstat said: it shrank meanwhile
                     offset += got
-                } else if got < 0 && errno == EINTR {
-                    continue
-                } else if got == 0 {
-                    return nil  // shorter than fstat said: it shrank meanwhile
-                } else {
-                    return errno
+                } catch {
+                    return (error as? Errno)?.rawValue ?? EIO
                 }
             }
             return nil
@@ -288,20 +289,4 @@ public struct RepairResult: Sendable, Hashable, CustomStringConvertible {
         case .failed(let reason): "Could not repair \(originalPath): \(reason)"
         }
     }
-}
-
-/// Writes all of `buffer` at `offset`. Returns 0, or the errno of the failure.
-private func pwriteAll(_ fd: Int32, _ buffer: UnsafeRawBufferPointer, at offset: Int) -> Int32 {
-    var done = 0
-    while done < buffer.count {
-        let written = pwrite(fd, buffer.baseAddress! + done, buffer.count - done, off_t(offset + done))
-        if written > 0 {
-            done += written
-        } else if written < 0 && errno == EINTR {
-            continue
-        } else {
-            return written < 0 ? errno : EIO
-        }
-    }
-    return 0
 }

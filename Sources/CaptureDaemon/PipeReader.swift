@@ -140,6 +140,8 @@ public final class PipeReader: Sendable {
         while true {
             if chunk == nil && filled == 0 { chunk = pool.acquire() }
             let target = chunk?.bytes ?? scratch
+            // read(2) itself, not FileDescriptor.read: a failure there throws (and allocates), and EAGAIN
+            // is retried here too; the steady state must stay one plain read into the pool's buffer.
             let n = read(fd, target + filled, chunkBytes - filled)
             if n > 0 {
                 filled += n

@@ -1,5 +1,6 @@
 // The consumer that writes one recording: segmented WAV files cut on the clock or every N frames.
 import CaptureCore
+import CaptureProtocol
 import Foundation
 import Logging
 import Synchronization
@@ -286,7 +287,7 @@ public final class SegmentWriter: ChunkConsumer, @unchecked Sendable {
                 // The wall clock went back (a step, see ClockStepWatch): cut at the next boundary of the
                 // new time rather than stretch this file until the old boundary comes round again.
                 logger.notice("the clock went back: this file ends at the next boundary of the new time", metadata: [
-                    "segment.path": "\(segmentPath)", "segment.time": "\(Timestamp.iso8601(time))",
+                    "segment.path": "\(segmentPath)", "segment.time": "\(WireFormat.utc(time))",
                 ])
                 nextBoundary = clock.boundary(after: time)
             }
@@ -613,7 +614,7 @@ public final class SegmentWriter: ChunkConsumer, @unchecked Sendable {
 
     /// Blocks the recording for `retrySeconds`, closing the open file (unless it is the close that
     /// failed). The event is emitted when the cause is new, not again at every failed retry.
-    private func block(reason: String, message: String, event: String, text: String, fields: [String: CaptureEvent.Value], closing: Bool) {
+    private func block(reason: String, message: String, event: String, text: String, fields: [String: EventValue], closing: Bool) {
         blockedUntil = SystemClock.monotonic() + retrySeconds
         shared.withLock {
             $0.state = .blocked

@@ -2,6 +2,7 @@
 import Foundation
 import Logging
 import Synchronization
+import SystemPackage
 
 #if canImport(Glibc)
 import Glibc
@@ -106,9 +107,8 @@ final class StderrMonitor: Sendable {
         }
 
         while true {
-            let n = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
-            if n < 0 && errno == EINTR { continue }
-            if n <= 0 { break }
+            let read = buffer.withUnsafeMutableBytes { try? FileDescriptor(rawValue: fd).read(into: $0) }
+            guard let n = read, n > 0 else { break }
             var start = 0
             for i in 0..<n where buffer[i] == 0x0A {
                 if pending.isEmpty {

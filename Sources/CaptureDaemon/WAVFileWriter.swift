@@ -2,6 +2,7 @@
 
 import CSystemShims
 import CaptureCore
+import SystemPackage
 
 #if canImport(Glibc)
     import Glibc
@@ -60,20 +61,11 @@ public final class WAVFileWriter {
         Self.syncDirectory(Self.parentDirectory(of: partialPath))
         let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: header.headerSize, alignment: 8)
         header.write(dataBytes: 0, into: buffer)
-        var offset = 0
-        while offset < buffer.count {
-            let written = write(fd, buffer.baseAddress! + offset, buffer.count - offset)
-            if written > 0 {
-                offset += written
-            } else if written < 0 && errno == EINTR {
-                continue
-            } else {
-                let error = WAVWriteError(operation: .writeHeader, path: partialPath, errno: written < 0 ? errno : EIO)
-                _ = closeDescriptor(fd)
-                unlink(partialPath)
-                buffer.deallocate()
-                throw error
-            }
+        if let code = FileDescriptor(rawValue: fd).writeAllOrErrno(UnsafeRawBufferPointer(buffer)) {
+            _ = FileDescriptor(rawValue: fd).closeOrErrno()
+            unlink(partialPath)
+            buffer.deallocate()
+            throw WAVWriteError(operation: .writeHeader, path: partialPath, errno: code)
         }
         self.finalPath = finalPath
         self.partialPath = partialPath
@@ -97,16 +89,22 @@ public final class WAVFileWriter {
     public func append(_ buffer: UnsafeRawBufferPointer) throws(WAVWriteError) {
         guard fd >= 0 else { throw WAVWriteError(operation: .write, path: partialPath, errno: EBADF) }
         guard let base = buffer.baseAddress else { return }
+        // One write at a time rather than writeAll, so `dataBytes` counts what reached the file when one fails.
+        let file = FileDescriptor(rawValue: fd)
         var offset = 0
         while offset < buffer.count {
-            let written = write(fd, base + offset, buffer.count - offset)
-            if written > 0 {
-                offset += written
-                dataBytes += UInt64(written)
-                continue
+            let code: Int32
+            do {
+                let written = try file.write(UnsafeRawBufferPointer(start: base + offset, count: buffer.count - offset))
+                if written > 0 {
+                    offset += written
+                    dataBytes += UInt64(written)
+                    continue
+                }
+                code = EIO
+            } catch {
+                code = (error as? Errno)?.rawValue ?? EIO
             }
-            let code = written < 0 ? errno : EIO
-            if code == EINTR { continue }
             rescueAfterFailure()
             throw WAVWriteError(operation: .write, path: partialPath, errno: code)
         }
@@ -169,10 +167,10 @@ public final class WAVFileWriter {
             abandon()
             throw error
         }
-        let closeResult = closeDescriptor(fd)
+        let closeFailure = FileDescriptor(rawValue: fd).closeOrErrno()
         fd = -1
-        if closeResult != 0 && errno != EINTR {
-            throw WAVWriteError(operation: .close, path: partialPath, errno: errno)
+        if let closeFailure {
+            throw WAVWriteError(operation: .close, path: partialPath, errno: closeFailure)
         }
         let path = try Self.moveWithoutReplacing(from: partialPath, preferredDestination: finalPath)
         _ = Self.syncDirectory(Self.parentDirectory(of: path))
@@ -185,7 +183,7 @@ public final class WAVFileWriter {
     public func abandon() {
         guard fd >= 0 else { return }
         _ = writeHeader(dataBytes: dataBytes)
-        _ = closeDescriptor(fd)
+        _ = FileDescriptor(rawValue: fd).closeOrErrno()
         fd = -1
     }
 
@@ -282,7 +280,7 @@ public final class WAVFileWriter {
     static func syncDirectory(_ directory: String) -> Int32 {
         let fd = open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
         guard fd >= 0 else { return errno }
-        defer { _ = closeDescriptor(fd) }
+        defer { _ = FileDescriptor(rawValue: fd).closeOrErrno() }
         return fsync(fd) == 0 ? 0 : errno
     }
 
@@ -324,19 +322,7 @@ public final class WAVFileWriter {
     /// - Returns: `nil`, or the errno of the failure.
     private func writeHeader(dataBytes: UInt64) -> Int32? {
         header.write(dataBytes: dataBytes, into: headerBuffer)
-        let base = UnsafeRawPointer(headerBuffer.baseAddress!)
-        var offset = 0
-        while offset < headerBuffer.count {
-            let written = pwrite(fd, base + offset, headerBuffer.count - offset, off_t(offset))
-            if written > 0 {
-                offset += written
-            } else if written < 0 && errno == EINTR {
-                continue
-            } else {
-                return written < 0 ? errno : EIO
-            }
-        }
-        return nil
+        return FileDescriptor(rawValue: fd).writeAllOrErrno(UnsafeRawBufferPointer(headerBuffer), atOffset: 0)
     }
 
     /// After a failed write: cut the file back to whole frames, point the file offset at the end of
@@ -353,11 +339,6 @@ public final class WAVFileWriter {
             syncedDataBytes = whole
         }
     }
-}
-
-/// `close(2)`, out of reach of `WAVFileWriter.close()` inside the class.
-private func closeDescriptor(_ fd: Int32) -> Int32 {
-    close(fd)
 }
 
 /// A file system call of `WAVFileWriter` or `PartialRepair` failed.

@@ -2,7 +2,8 @@
 
 /// One event of the daemon, as the API sends it and as `events.jsonl` stores it (docs/event.schema.json).
 public struct EventResponse: Codable, Sendable, Equatable {
-    /// A field's value: see ``EventValue``.
+    /// Old name of ``EventValue``, the one field value type; use `EventValue`. Kept only until the
+    /// branches that still write `EventResponse.Value` (the end-to-end tests) have merged.
     public typealias Value = EventValue
 
     /// Seconds since the epoch, to the microsecond.
@@ -15,7 +16,7 @@ public struct EventResponse: Codable, Sendable, Equatable {
     public var kind: String
     public var message: String
     public var recording: String?
-    public var fields: [String: Value]
+    public var fields: [String: EventValue]
 
     // "UTC" would round-trip through snake_case as "Utc"; name the key so the wire says `time_utc`.
     enum CodingKeys: String, CodingKey {
@@ -24,7 +25,7 @@ public struct EventResponse: Codable, Sendable, Equatable {
         case level, kind, message, recording, fields
     }
 
-    public init(time: Double, level: String, kind: String, message: String, recording: String?, fields: [String: Value])
+    public init(time: Double, level: String, kind: String, message: String, recording: String?, fields: [String: EventValue])
     {
         self.time = WireFormat.epoch(time)
         self.timeUTC = WireFormat.utc(time)

@@ -1,8 +1,11 @@
-// The JSON conventions of the control API: snake_case keys, sorted; numbers and times per WireFormat.
+// The JSON conventions of everything audiocap writes as JSON: snake_case keys, sorted; numbers and times per WireFormat.
 import Foundation
 
 extension ControlAPI {
-    /// Encoder for API bodies: snake_case keys, sorted for stable output.
+    /// The one encoder for JSON audiocap writes: API bodies, `events.jsonl` lines, segment sidecars
+    /// (`pretty`), `capture.json` and the CLI's `--json`. snake_case keys, sorted for stable output,
+    /// slashes unescaped; a not-finite number becomes the string `"inf"`, `"-inf"` or `"nan"` (values
+    /// that follow ``WireFormat`` are always finite).
     public static func encoder(pretty: Bool = false) -> JSONEncoder {
         let encoder = JSONEncoder()
         encoder.keyEncodingStrategy = .convertToSnakeCase
@@ -11,7 +14,8 @@ extension ControlAPI {
         return encoder
     }
 
-    /// Decoder for API bodies: snake_case keys.
+    /// The decoder for what ``encoder(pretty:)`` writes: snake_case keys, and `"inf"`, `"-inf"`, `"nan"`
+    /// accepted for a number.
     public static func decoder() -> JSONDecoder {
         let decoder = JSONDecoder()
         decoder.keyDecodingStrategy = .convertFromSnakeCase

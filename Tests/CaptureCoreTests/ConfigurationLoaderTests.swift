@@ -10,20 +10,19 @@ private typealias Problem = ConfigurationError.Problem
 private func problems(
     in toml: String, sourceLocation: SourceLocation = #_sourceLocation
 ) -> [Problem] {
-    do {
-        let configuration = try ConfigurationLoader.parse(toml, path: "test.toml")
-        Issue.record("loaded \(configuration), expected problems", sourceLocation: sourceLocation)
-        return []
-    } catch {
-        #expect(error.code == .invalid, sourceLocation: sourceLocation)
-        #expect(error.path == "test.toml", sourceLocation: sourceLocation)
-        // Lines and recording names are checked in their own tests.
-        return error.problems.map { problem in
-            var problem = problem
-            problem.line = nil
-            problem.table = nil
-            return problem
-        }
+    guard
+        let error = #expect(
+            throws: ConfigurationError.self, sourceLocation: sourceLocation,
+            performing: { try ConfigurationLoader.parse(toml, path: "test.toml") })
+    else { return [] }
+    #expect(error.code == .invalid, sourceLocation: sourceLocation)
+    #expect(error.path == "test.toml", sourceLocation: sourceLocation)
+    // Lines and recording names are checked in their own tests.
+    return error.problems.map { problem in
+        var problem = problem
+        problem.line = nil
+        problem.table = nil
+        return problem
     }
 }
 
@@ -670,10 +669,7 @@ struct ConfigurationLoaderTests {
 
     @Test func descriptionHasOneLinePerProblemPrefixedWithThePath() {
         let toml = "[source]\nchannels = 0\nsample_format = \"s8\"\n"
-        do {
-            _ = try ConfigurationLoader.parse(toml, path: "/etc/audiocap/audiocap.toml")
-            Issue.record("expected an error")
-        } catch {
+        if let error = #expect(throws: ConfigurationError.self, performing: { try ConfigurationLoader.parse(toml, path: "/etc/audiocap/audiocap.toml") }) {
             #expect(
                 error.description == """
                     /etc/audiocap/audiocap.toml: line 2: source.channels = 0: must be an integer from 1 to 32
@@ -699,10 +695,7 @@ struct ConfigurationLoaderTests {
             [[recording]]
             directory = "/srv/x"
             """
-        do {
-            _ = try ConfigurationLoader.parse(toml, path: "x.toml")
-            Issue.record("expected an error")
-        } catch {
+        if let error = #expect(throws: ConfigurationError.self, performing: { try ConfigurationLoader.parse(toml, path: "x.toml") }) {
             #expect(error.problems.map(\.line) == [11, 13])
             #expect(error.problems.map(\.table) == ["[[recording]] \"archive\"", nil])
             #expect(
@@ -731,10 +724,7 @@ struct ConfigurationLoaderTests {
             channels = 2
             device = = "x"
             """
-        do {
-            _ = try ConfigurationLoader.parse(toml, path: "bad.toml")
-            Issue.record("expected a syntax error")
-        } catch {
+        if let error = #expect(throws: ConfigurationError.self, "expected a syntax error", performing: { try ConfigurationLoader.parse(toml, path: "bad.toml") }) {
             #expect(error.code == .syntax)
             #expect(error.problems.count == 1)
             #expect(error.problems.first?.line == 3)
@@ -744,20 +734,14 @@ struct ConfigurationLoaderTests {
     }
 
     @Test func duplicateKeyIsASyntaxError() {
-        do {
-            _ = try ConfigurationLoader.parse("[queue]\nseconds = 1\nseconds = 2\n", path: "dup.toml")
-            Issue.record("expected a syntax error")
-        } catch {
+        if let error = #expect(throws: ConfigurationError.self, "expected a syntax error", performing: { try ConfigurationLoader.parse("[queue]\nseconds = 1\nseconds = 2\n", path: "dup.toml") }) {
             #expect(error.code == .syntax)
             #expect(error.problems.first?.line == 3)
         }
     }
 
     @Test func nulCharacterIsASyntaxError() {
-        do {
-            _ = try ConfigurationLoader.parse("[queue]\n\nseconds = 1\0\n", path: "nul.toml")
-            Issue.record("expected a syntax error")
-        } catch {
+        if let error = #expect(throws: ConfigurationError.self, "expected a syntax error", performing: { try ConfigurationLoader.parse("[queue]\n\nseconds = 1\0\n", path: "nul.toml") }) {
             #expect(error.code == .syntax)
             #expect(error.problems.first?.line == 3)
         }
@@ -765,10 +749,7 @@ struct ConfigurationLoaderTests {
 
     @Test func missingFileIsUnreadable() {
         let path = "/nonexistent-audiocap-test/audiocap.toml"
-        do {
-            _ = try ConfigurationLoader.load(path: path)
-            Issue.record("expected an error")
-        } catch {
+        if let error = #expect(throws: ConfigurationError.self, performing: { try ConfigurationLoader.load(path: path) }) {
             #expect(error.code == .unreadable)
             #expect(error.description == "cannot read \(path): No such file or directory")
         }
@@ -776,10 +757,7 @@ struct ConfigurationLoaderTests {
 
     @Test func folderIsUnreadable() {
         let path = NSTemporaryDirectory()
-        do {
-            _ = try ConfigurationLoader.load(path: path)
-            Issue.record("expected an error")
-        } catch {
+        if let error = #expect(throws: ConfigurationError.self, performing: { try ConfigurationLoader.load(path: path) }) {
             #expect(error.code == .unreadable)
             #expect(error.description == "cannot read \(path): Is a directory")
         }
@@ -793,10 +771,7 @@ struct ConfigurationLoaderTests {
         #expect(try ConfigurationLoader.load(path: path).source.channels == 1)
 
         try Data("[source]\nchannels = 0\n".utf8).write(to: URL(fileURLWithPath: path))
-        do {
-            _ = try ConfigurationLoader.load(path: path)
-            Issue.record("expected an error")
-        } catch {
+        if let error = #expect(throws: ConfigurationError.self, performing: { try ConfigurationLoader.load(path: path) }) {
             #expect(error.path == path)
             #expect(error.description == "\(path): line 2: source.channels = 0: must be an integer from 1 to 32")
         }
@@ -806,10 +781,7 @@ struct ConfigurationLoaderTests {
         let path = NSTemporaryDirectory() + "audiocap-loader-\(UUID().uuidString).toml"
         defer { try? FileManager.default.removeItem(atPath: path) }
         try Data([0x5B, 0xFF, 0xFE, 0x5D]).write(to: URL(fileURLWithPath: path))
-        do {
-            _ = try ConfigurationLoader.load(path: path)
-            Issue.record("expected an error")
-        } catch {
+        if let error = #expect(throws: ConfigurationError.self, performing: { try ConfigurationLoader.load(path: path) }) {
             #expect(error.code == .unreadable)
             #expect(error.description == "cannot read \(path): not UTF-8 text")
         }
@@ -889,10 +861,7 @@ struct ConfigurationLoaderTests {
         #expect(problems(in: "[storage]\nroot = \"/srv/\\u001b[0m\"").map(\.key) == ["storage.root"])
         // An escaped NUL would be cut off by the TOML library: the file is refused as a whole.
         for toml in ["[[recording]]\nname = \"a\\u0000b\"", "[storage]\n\nroot = \"/srv/a\\U00000000\""] {
-            do {
-                _ = try ConfigurationLoader.parse(toml, path: "x.toml")
-                Issue.record("loaded \(toml)")
-            } catch {
+            if let error = #expect(throws: ConfigurationError.self, "loaded \(toml)", performing: { try ConfigurationLoader.parse(toml, path: "x.toml") }) {
                 #expect(error.code == .syntax)
                 #expect(error.description.contains("NUL characters (\\u0000) are not allowed"), "\(error)")
             }
