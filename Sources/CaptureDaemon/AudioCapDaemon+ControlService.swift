@@ -12,7 +12,8 @@ extension AudioCapDaemon: ControlService {
 
     func stopRecording(named name: String) async throws(RecordingError) -> StopRecordingResponse {
         let (snapshot, segments) = try await recordings.stop(name: name)
-        return StopRecordingResponse(recording: Self.recordingResponse(snapshot), files: segments.map(Self.segmentResponse))
+        return StopRecordingResponse(
+            recording: Self.recordingResponse(snapshot), files: segments.map(Self.segmentResponse))
     }
 
     func segments(of name: String, since: Double?) async throws(RecordingError) -> [SegmentResponse] {

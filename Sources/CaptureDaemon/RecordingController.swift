@@ -1,6 +1,5 @@
 // Starts and stops recordings while the capture runs: each is a SegmentWriter on its own queue and thread.
 import CaptureCore
-import CaptureProtocol
 import Foundation
 import Logging
 

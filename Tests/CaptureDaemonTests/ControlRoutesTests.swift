@@ -104,7 +104,8 @@ enum Fixture {
 
     /// Checks a JSON error reply: status, content type, the body's status and message, and the body's exact bytes.
     static func expectError(
-        _ response: TestResponse, _ status: Int, _ message: String? = nil, sourceLocation: SourceLocation = #_sourceLocation
+        _ response: TestResponse, _ status: Int, _ message: String? = nil,
+        sourceLocation: SourceLocation = #_sourceLocation
     ) throws {
         #expect(response.status.code == status, "\(String(buffer: response.body))", sourceLocation: sourceLocation)
         #expect(response.headers[.contentType] == "application/json", sourceLocation: sourceLocation)
@@ -113,7 +114,8 @@ enum Fixture {
         if let message {
             #expect(body.error.message == message, sourceLocation: sourceLocation)
             let exact = try ControlAPI.encoder().encode(ErrorResponse(status: status, message: message)) + [0x0A]
-            #expect(String(buffer: response.body) == String(decoding: exact, as: UTF8.self), sourceLocation: sourceLocation)
+            #expect(
+                String(buffer: response.body) == String(decoding: exact, as: UTF8.self), sourceLocation: sourceLocation)
         } else {
             #expect(!body.error.message.isEmpty, sourceLocation: sourceLocation)
         }
@@ -128,8 +130,8 @@ enum Fixture {
             try await client.execute(uri: "/v1/status", method: .get) { response in
                 #expect(response.status == .ok)
                 #expect(response.headers[.contentType] == "application/json")
-                let value131 = try Self.decode(StatusResponse.self, response)
-                #expect(value131 == Fixture.status)
+                let status = try Self.decode(StatusResponse.self, response)
+                #expect(status == Fixture.status)
                 #expect(String(buffer: response.body).hasSuffix("}\n"))
             }
         }
@@ -141,8 +143,8 @@ enum Fixture {
         try await withClient(service) { client in
             try await client.execute(uri: "/v1/recordings", method: .get) { response in
                 #expect(response.status == .ok)
-                let value143 = try Self.decode(RecordingsResponse.self, response).recordings
-                #expect(value143 == [Fixture.recording])
+                let recordings = try Self.decode(RecordingsResponse.self, response).recordings
+                #expect(recordings == [Fixture.recording])
             }
         }
     }
@@ -156,17 +158,19 @@ enum Fixture {
                 """
             try await client.execute(uri: "/v1/recordings", method: .post, body: Self.body(json)) { response in
                 #expect(response.status == .created)
-                let value157 = try Self.decode(RecordingResponse.self, response)
-                #expect(value157 == Fixture.recording)
+                let recording = try Self.decode(RecordingResponse.self, response)
+                #expect(recording == Fixture.recording)
             }
-            try await client.execute(uri: "/v1/recordings", method: .post, body: Self.body(#"{"name":"bare"}"#)) { response in
+            try await client.execute(uri: "/v1/recordings", method: .post, body: Self.body(#"{"name":"bare"}"#)) {
+                response in
                 #expect(response.status == .created)
             }
         }
         #expect(
             service.recorded.started == [
                 OnDemandRequest(
-                    name: "interview", segmentSeconds: 60, filename: "{seq}.wav", durationSeconds: 2.5, directory: "talks",
+                    name: "interview", segmentSeconds: 60, filename: "{seq}.wav", durationSeconds: 2.5,
+                    directory: "talks",
                     align: .samples),
                 OnDemandRequest(name: "bare"),
             ])
@@ -188,7 +192,8 @@ enum Fixture {
     @Test func segmentsAnswersWithTheNameAndPassesSince() async throws {
         let service = FakeControlService()
         try await withClient(service) { client in
-            try await client.execute(uri: "/v1/recordings/interview/segments?since=1700000000.5", method: .get) { response in
+            try await client.execute(uri: "/v1/recordings/interview/segments?since=1700000000.5", method: .get) {
+                response in
                 #expect(response.status == .ok)
                 let reply = try Self.decode(SegmentsResponse.self, response)
                 #expect(reply.recording == "interview")
@@ -213,8 +218,8 @@ enum Fixture {
             service.set { $0.levels = Fixture.levels }
             try await client.execute(uri: "/v1/levels", method: .get) { response in
                 #expect(response.status == .ok)
-                let value213 = try Self.decode(LevelsResponse.self, response)
-                #expect(value213 == Fixture.levels)
+                let levels = try Self.decode(LevelsResponse.self, response)
+                #expect(levels == Fixture.levels)
             }
         }
     }
@@ -231,16 +236,16 @@ enum Fixture {
                     return try Self.decode(EventsResponse.self, response).events.map(\.kind)
                 }
             }
-            let value230 = try await kinds("")
-            #expect(value230 == ["a.one", "b.two", "c.three"])
-            let value231 = try await kinds("?level=warning")
-            #expect(value231 == ["b.two", "c.three"])
-            let value232 = try await kinds("?since=150")
-            #expect(value232 == ["b.two", "c.three"])
-            let value233 = try await kinds("?limit=1")
-            #expect(value233 == ["c.three"])
-            let value234 = try await kinds("?recording=night")
-            #expect(value234 == ["b.two"])
+            let all = try await kinds("")
+            #expect(all == ["a.one", "b.two", "c.three"])
+            let warnings = try await kinds("?level=warning")
+            #expect(warnings == ["b.two", "c.three"])
+            let later = try await kinds("?since=150")
+            #expect(later == ["b.two", "c.three"])
+            let newest = try await kinds("?limit=1")
+            #expect(newest == ["c.three"])
+            let night = try await kinds("?recording=night")
+            #expect(night == ["b.two"])
         }
     }
 
@@ -250,7 +255,8 @@ enum Fixture {
             try await client.execute(uri: "/v1/reload", method: .post) { response in
                 try Self.expectError(
                     response, 409,
-                    "audiocapd runs without a configuration file, so there is nothing to reload; start it with --config FILE")
+                    "audiocapd runs without a configuration file, so there is nothing to reload; start it with --config FILE"
+                )
             }
             service.set {
                 $0.reloadResult = AudioCapDaemon.ReloadResult(
@@ -266,7 +272,9 @@ enum Fixture {
                 #expect(reply.restartNeeded && reply.restartNeededFor == ["source"])
                 #expect(reply.errors == [])
             }
-            service.set { $0.reloadResult = AudioCapDaemon.ReloadResult(configPath: "/etc/audiocap.toml", errors: ["line 3: bad"]) }
+            service.set {
+                $0.reloadResult = AudioCapDaemon.ReloadResult(configPath: "/etc/audiocap.toml", errors: ["line 3: bad"])
+            }
             try await client.execute(uri: "/v1/reload", method: .post) { response in
                 #expect(response.status == .ok)
                 let reply = try Self.decode(ReloadResponse.self, response)
@@ -303,8 +311,10 @@ enum Fixture {
 
     @Test func theRealControllersRefusalsKeepTheirStatusesAndMessages() {
         let invalid = InputError(code: .invalidName, field: "name", value: "\"a/b\"", message: "must be …")
-        #expect(ControlError(RecordingError.invalid(invalid, recording: "a/b", hint: "use a name like `interview-2`")).message
-            == "name \"a/b\" must be …; use a name like `interview-2`")
+        #expect(
+            ControlError(RecordingError.invalid(invalid, recording: "a/b", hint: "use a name like `interview-2`"))
+                .message
+                == "name \"a/b\" must be …; use a name like `interview-2`")
         #expect(ControlError(RecordingError.invalid(invalid, recording: "a/b")).status == 400)
         #expect(ControlError.status(for: .invalid) == 400)
         #expect(ControlError.status(for: .notFound) == 404)
@@ -317,7 +327,10 @@ enum Fixture {
     @Test(arguments: [
         (#"not json"#, "invalid request body: not valid JSON"),
         (#"{"segment_seconds":60}"#, "invalid request body: field `name` is required"),
-        (#"{"name":"a","segment_seconds":"60"}"#, "invalid request body: field `segmentSeconds` has the wrong type (expected Int)"),  // the coding path as today
+        (
+            #"{"name":"a","segment_seconds":"60"}"#,
+            "invalid request body: field `segmentSeconds` has the wrong type (expected Int)"
+        ),  // the coding path as today
         (#"{"name":null}"#, "invalid request body: field `name` is null"),
         (#"{"name":"a","align":"beat"}"#, #"align must be "clock" or "samples", got "beat""#),
     ])
@@ -333,7 +346,8 @@ enum Fixture {
 
     @Test func anUnknownFieldIs400NamingTheAllowedOnes() async throws {
         try await withClient(FakeControlService()) { client in
-            try await client.execute(uri: "/v1/recordings", method: .post, body: Self.body(#"{"name":"a","colour":1}"#)) {
+            try await client.execute(uri: "/v1/recordings", method: .post, body: Self.body(#"{"name":"a","colour":1}"#))
+            {
                 try Self.expectError($0, 400)
                 let message = try Self.decode(ErrorResponse.self, $0).error.message
                 #expect(message.hasPrefix("invalid request body: unknown field `colour`"), "\(message)")
@@ -411,8 +425,12 @@ enum Fixture {
             "too many follow streams: audiocapd serves at most 0 at once "
             + "(`audiocap logs --follow`, `audiocap levels --follow`); end one and try again"
         try await withClient(service, followStreams: FollowStreams(maximum: 0)) { client in
-            try await client.execute(uri: "/v1/events?follow=1", method: .get) { try Self.expectError($0, 503, message) }
-            try await client.execute(uri: "/v1/levels?follow=1", method: .get) { try Self.expectError($0, 503, message) }
+            try await client.execute(uri: "/v1/events?follow=1", method: .get) {
+                try Self.expectError($0, 503, message)
+            }
+            try await client.execute(uri: "/v1/levels?follow=1", method: .get) {
+                try Self.expectError($0, 503, message)
+            }
         }
     }
 
@@ -486,17 +504,22 @@ enum Fixture {
         let stream = try await followLines(service, "/v1/levels?follow=1&interval_ms=20", count: 1)
         #expect(stream.status == .ok)
         #expect(stream.contentType == "application/x-ndjson")
-        #expect(try stream.lines.map { try ControlAPI.decoder().decode(LevelsResponse.self, from: Data($0.utf8)) } == [Fixture.levels])
+        #expect(
+            try stream.lines.map { try ControlAPI.decoder().decode(LevelsResponse.self, from: Data($0.utf8)) } == [
+                Fixture.levels
+            ])
     }
 
     @Test func aFollowStreamFreesItsSlotWhenItEnds() async throws {
         let service = FakeControlService()
         service.set { $0.levels = Fixture.levels }
         let streams = FollowStreams(maximum: 1)
-        let responder = ControlRoutes.router(service: service, logger: Self.logger, followStreams: streams).buildResponder()
+        let responder = ControlRoutes.router(service: service, logger: Self.logger, followStreams: streams)
+            .buildResponder()
         for _ in 0..<3 {
             let request = Request(
-                head: HTTPRequest(method: .get, scheme: "http", authority: "localhost", path: "/v1/levels?follow=1&interval_ms=20"),
+                head: HTTPRequest(
+                    method: .get, scheme: "http", authority: "localhost", path: "/v1/levels?follow=1&interval_ms=20"),
                 body: RequestBody(buffer: ByteBuffer()))
             let context = ControlContext(source: .init(channel: NIOAsyncTestingChannel(), logger: Self.logger))
             let response = try await responder.respond(to: request, context: context)
