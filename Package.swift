@@ -125,8 +125,10 @@ let package = Package(
         .testTarget(
             name: "CaptureDaemonTests",
             dependencies: [
-                "CaptureDaemon", "CaptureCore", "TestSupport",
+                "CaptureDaemon", "CaptureCore", "CaptureProtocol", "TestSupport",
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
             ]
         ),
         .testTarget(

@@ -1,4 +1,4 @@
-// The control API's harness: decodes requests, calls the daemon's services, encodes replies.
+// The control API's harness: decodes requests, calls the service, maps its errors to HTTP, encodes replies.
 import CaptureCore
 import CaptureProtocol
 import Foundation
@@ -6,17 +6,28 @@ import Hummingbird
 import Logging
 import NIOCore
 
+/// The routes of the control API over a ``ControlService``. All HTTP knowledge of the API lives here and
+/// in ``JSONErrorMiddleware``: query parameters, request bodies, status codes, and the mapping of the
+/// service's ``RecordingError`` codes to them (see ``ControlError/init(_:)``).
 struct ControlRoutes: Sendable {
-    let daemon: AudioCapDaemon
+    let service: any ControlService
     let logger: Logger
     var followStreams = FollowStreams()
 
+    /// The control API's router: the JSON error middleware and every route, over `service`.
+    static func router(service: any ControlService, logger: Logger, followStreams: FollowStreams = FollowStreams()) -> Router<ControlContext> {
+        let router = Router(context: ControlContext.self)
+        router.middlewares.add(JSONErrorMiddleware())
+        ControlRoutes(service: service, logger: logger, followStreams: followStreams).register(on: router)
+        return router
+    }
+
     func register(on router: Router<ControlContext>) {
         router.get("/v1/status") { _, _ in
-            Self.json(await daemon.statusResponse())
+            Self.json(await service.statusResponse())
         }
         router.get("/v1/recordings") { _, _ in
-            Self.json(RecordingsResponse(recordings: await daemon.recordings.snapshots.map(AudioCapDaemon.recordingResponse)))
+            Self.json(RecordingsResponse(recordings: await service.runningRecordings()))
         }
         router.post("/v1/recordings") { request, context in
             try await startRecording(request, context: context)
@@ -24,20 +35,18 @@ struct ControlRoutes: Sendable {
         router.delete("/v1/recordings/:name") { request, context in
             let name = try Self.name(context)
             await logChange("stop recording", name: name, context: context)
-            let (snapshot, segments) = try await daemon.recordings.stop(name: name)
-            return Self.json(StopRecordingResponse(
-                recording: AudioCapDaemon.recordingResponse(snapshot), files: segments.map(AudioCapDaemon.segmentResponse)))
+            return Self.json(try await Self.answer { () async throws(RecordingError) in try await service.stopRecording(named: name) })
         }
         router.get("/v1/recordings/:name/segments") { request, context in
             let name = try Self.name(context)
             let since = try Self.since(request)
-            let segments = try await daemon.recordings.segments(name: name, since: since)
-            return Self.json(SegmentsResponse(recording: name, segments: segments.map(AudioCapDaemon.segmentResponse)))
+            let segments = try await Self.answer { () async throws(RecordingError) in try await service.segments(of: name, since: since) }
+            return Self.json(SegmentsResponse(recording: name, segments: segments))
         }
         router.get("/v1/levels") { request, _ in
             guard Self.flag(request, "follow") else {
-                guard let levels = daemon.levelsResponse() else {
-                    throw ControlError(status: 503, "no audio yet: levels appear once ffmpeg delivers audio (see `audiocap status`)")
+                guard let levels = service.levelsResponse() else {
+                    throw ControlError.unavailable("no audio yet: levels appear once ffmpeg delivers audio (see `audiocap status`)")
                 }
                 return Self.json(levels)
             }
@@ -49,7 +58,7 @@ struct ControlRoutes: Sendable {
         }
         router.post("/v1/reload") { _, context in
             await logChange("reload configuration", name: nil, context: context)
-            guard let result = await daemon.reload() else {
+            guard let result = await service.reload() else {
                 throw ControlError.conflict(
                     "audiocapd runs without a configuration file, so there is nothing to reload; "
                         + "start it with --config FILE")
@@ -77,10 +86,33 @@ struct ControlRoutes: Sendable {
             throw ControlError.badRequest("invalid request body: \(error)")
         }
         await logChange("start recording", name: start.name, context: context)
-        let snapshot = try await daemon.recordings.start(
-            name: start.name, segmentSeconds: start.segmentSeconds, filename: start.filename,
-            durationSeconds: start.durationSeconds, directory: start.directory, align: start.align)
-        return Self.json(AudioCapDaemon.recordingResponse(snapshot), status: .created)
+        let onDemand = try Self.onDemandRequest(start)
+        let recording = try await Self.answer { () async throws(RecordingError) in try await service.startRecording(onDemand) }
+        return Self.json(recording, status: .created)
+    }
+
+    /// The domain request of a decoded body: `align` as a ``SegmentAlignment`` (a 400 for another word);
+    /// every other value goes to the service as it came, which checks it.
+    static func onDemandRequest(_ body: StartRecordingRequest) throws(ControlError) -> OnDemandRequest {
+        var align: SegmentAlignment?
+        if let text = body.align {
+            guard let value = SegmentAlignment(rawValue: text) else {
+                throw .badRequest("align must be \"clock\" or \"samples\", got \(InputValidation.printable(text))")
+            }
+            align = value
+        }
+        return OnDemandRequest(
+            name: body.name, segmentSeconds: body.segmentSeconds, filename: body.filename,
+            durationSeconds: body.durationSeconds, directory: body.directory, align: align)
+    }
+
+    /// The service's answer, or its refusal as the ``ControlError`` (HTTP status and message) it maps to.
+    static func answer<T>(_ call: () async throws(RecordingError) -> T) async throws(ControlError) -> T {
+        do {
+            return try await call()
+        } catch {
+            throw ControlError(error)
+        }
     }
 
     private func events(_ request: Request) throws -> Response {
@@ -106,7 +138,7 @@ struct ControlRoutes: Sendable {
             event.level >= threshold && (since.map { event.time >= $0 } ?? true)
                 && (recording.map { event.recording == $0 } ?? true)
         }
-        let recent = Array(daemon.events.recent.filter(matches).suffix(limit))
+        let recent = Array(service.events.recent.filter(matches).suffix(limit))
         guard Self.flag(request, "follow") else {
             return Self.json(EventsResponse(events: recent.map(Self.eventResponse)))
         }
@@ -116,8 +148,7 @@ struct ControlRoutes: Sendable {
     /// A follow-stream slot, or a 503 when all are taken.
     private func followSlot() throws -> FollowStreams.Slot {
         guard let slot = followStreams.acquire() else {
-            throw ControlError(
-                status: 503,
+            throw ControlError.unavailable(
                 "too many follow streams: audiocapd serves at most \(followStreams.maximum) at once "
                     + "(`audiocap logs --follow`, `audiocap levels --follow`); end one and try again")
         }
@@ -133,7 +164,7 @@ struct ControlRoutes: Sendable {
             case event(CaptureEvent)
             case heartbeat
         }
-        let log = daemon.events
+        let log = service.events
         let body = ResponseBody { writer in
             defer { slot.release() }
             let (stream, continuation) = AsyncStream.makeStream(of: Item.self, bufferingPolicy: .bufferingNewest(1000))
@@ -165,7 +196,7 @@ struct ControlRoutes: Sendable {
     /// Streams new level readings as NDJSON, with an empty line when no reading was written for
     /// `FollowStreams.heartbeat`. Frees `slot` when it ends.
     private func followLevels(intervalMilliseconds: Int, slot: FollowStreams.Slot) -> Response {
-        let daemon = self.daemon
+        let service = self.service
         let body = ResponseBody { writer in
             defer { slot.release() }
             var lastFrame: Int64 = -1
@@ -175,7 +206,7 @@ struct ControlRoutes: Sendable {
             while !Task.isCancelled {
                 if clock.now >= nextReading {
                     nextReading = clock.now + .milliseconds(intervalMilliseconds)
-                    if let levels = daemon.levelsResponse(), levels.frame != lastFrame {
+                    if let levels = service.levelsResponse(), levels.frame != lastFrame {
                         lastFrame = levels.frame
                         try await writer.write(Self.line(levels))
                         lastWrite = clock.now

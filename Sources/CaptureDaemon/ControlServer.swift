@@ -17,11 +17,11 @@ import Glibc
 /// socket gets mode 0660 and the group `[control] group` (when that group exists). Connections and
 /// follow streams are limited (`ConnectionLimits.control`, `FollowStreams`).
 final class ControlServer: Sendable {
-    private let daemon: AudioCapDaemon
+    private let daemon: any ControlService
     private let configuration: ControlConfiguration
     private let logger: Logger
 
-    init(daemon: AudioCapDaemon, configuration: ControlConfiguration, logger: Logger) {
+    init(daemon: any ControlService, configuration: ControlConfiguration, logger: Logger) {
         self.daemon = daemon
         self.configuration = configuration
         self.logger = logger
@@ -42,9 +42,7 @@ final class ControlServer: Sendable {
             unlink(path)
             close(lock)
         }
-        let router = Router(context: ControlContext.self)
-        router.middlewares.add(JSONErrorMiddleware())
-        ControlRoutes(daemon: daemon, logger: logger).register(on: router)
+        let router = ControlRoutes.router(service: daemon, logger: logger)
         let group = configuration.group
         let events = daemon.events
         var serverLogger = logger

@@ -11,14 +11,14 @@ import Synchronization
 /// Serves `/metrics` in Prometheus text format. Values are read from the daemon at each scrape; counters
 /// advance by what changed since the previous scrape. Connections are limited (`ConnectionLimits.metrics`).
 final class MetricsServer: Sendable {
-    private let daemon: AudioCapDaemon
+    private let daemon: any MetricsSource
     private let host: String
     private let port: Int
     private let logger: Logger
     private let registry = PrometheusCollectorRegistry()
     private let previous = Mutex<[String: Double]>([:])
 
-    init(daemon: AudioCapDaemon, host: String, port: Int, logger: Logger) {
+    init(daemon: any MetricsSource, host: String, port: Int, logger: Logger) {
         self.daemon = daemon
         self.host = host
         self.port = port

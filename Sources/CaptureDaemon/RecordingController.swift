@@ -1,6 +1,5 @@
 // Starts and stops recordings while the capture runs: each is a SegmentWriter on its own queue and thread.
 import CaptureCore
-import CaptureProtocol
 import Foundation
 import Logging
 
@@ -124,28 +123,29 @@ public actor RecordingController {
     /// Starts an on-demand recording, or a stopped recording of the configuration file again.
     ///
     /// A name from the configuration file starts that recording with its configured settings (kind
-    /// continuous, numbering on after its last file); giving any other setting for it is a 400 that says to
-    /// change the file and reload instead.
+    /// continuous, numbering on after its last file); giving any other setting for it is `.invalid`, with a
+    /// message that says to change the file and reload instead.
     ///
-    /// Throws 400 for a value that ``InputValidation`` refuses (name, directory, filename template and
-    /// the paths it expands to, numbers out of range) and for a directory that overlaps a continuous
-    /// recording's; 409 when one of that name runs or `maxOnDemand` on-demand recordings already run
-    /// (a state the caller can change by stopping one, not a rate: so 409 rather than 429).
-    public func start(
-        name: String, segmentSeconds: Int?, filename: String?, durationSeconds: Double?, directory: String?,
-        align: String?
-    ) throws(ControlError) -> Snapshot {
+    /// Throws `.invalid` for a value that ``InputValidation`` refuses (name, directory, filename template
+    /// and the paths it expands to, numbers out of range) and for a directory that overlaps a continuous
+    /// recording's; `.conflict` when one of that name runs; `.limit` when `maxOnDemand` on-demand
+    /// recordings already run (a state the caller can change by stopping one).
+    public func start(_ request: OnDemandRequest) throws(RecordingError) -> Snapshot {
+        let name = request.name
         do {
             try InputValidation.checkName(name)
         } catch {
-            throw .badRequest("\(error); use a name like `interview-2`")
+            throw .invalid(error, recording: name, hint: "use a name like `interview-2`")
         }
         if entries[name] != nil {
-            throw .conflict("a recording named '\(name)' is already running; stop it first (audiocap stop \(name)) or pick another name")
+            throw RecordingError(
+                .conflict, recording: name,
+                "a recording named '\(name)' is already running; stop it first (audiocap stop \(name)) or pick another name")
         }
         if let recording = configured[name] {
-            guard segmentSeconds == nil, filename == nil, durationSeconds == nil, directory == nil, align == nil else {
-                throw .badRequest(
+            guard !request.hasSettings else {
+                throw RecordingError(
+                    .invalid, recording: name,
                     "'\(name)' is a recording of the configuration file and starts with its configured settings: "
                         + "start it without options (audiocap start \(name)), or change its [[recording]] and run "
                         + "audiocap reload")
@@ -154,37 +154,36 @@ public actor RecordingController {
         }
         let running = entries.values.filter { $0.kind == .onDemand }.count
         if running >= maxOnDemand {
-            throw .conflict(
+            throw RecordingError(
+                .limit, recording: name,
                 maxOnDemand == 0
                     ? "on-demand recordings are turned off ([control] max_recordings = 0 in the daemon's configuration)"
                     : "\(running) on-demand recordings are running, the most [control] max_recordings allows; "
                         + "stop one first (audiocap stop NAME) or raise max_recordings and restart audiocapd")
         }
-        var recording = RecordingConfiguration(name: name, directory: try resolveDirectory(directory, name: name))
-        if let segmentSeconds {
+        var recording = RecordingConfiguration(name: name, directory: try resolveDirectory(request.directory, name: name))
+        if let segmentSeconds = request.segmentSeconds {
             do {
                 recording.segmentSeconds = try InputValidation.integer(segmentSeconds, field: "segment_seconds", range: 1...86_400)
             } catch {
-                throw .badRequest("\(error)")
+                throw .invalid(error, recording: name)
             }
         }
-        if let align {
-            guard let value = SegmentAlignment(rawValue: align) else {
-                throw .badRequest("align must be \"clock\" or \"samples\", got \(InputValidation.printable(align))")
-            }
-            recording.align = value
+        if let align = request.align {
+            recording.align = align
         }
         do {
-            if let filename {
+            if let filename = request.filename {
                 recording.filename = try InputValidation.filenameTemplate(filename)
             }
             try InputValidation.checkTarget(
                 directory: recording.directory, template: FilenameTemplate(recording.filename, timeZone: recording.timeZone),
                 name: name)
         } catch {
-            throw .badRequest("\(error)")
+            throw .invalid(error, recording: name)
         }
         var stopsAt: Double? = nil
+        let durationSeconds = request.durationSeconds
         if let durationSeconds {
             do {
                 let seconds = try InputValidation.number(
@@ -192,7 +191,7 @@ public actor RecordingController {
                     where: { $0 > 0 && $0 <= 366 * 86_400 })
                 stopsAt = Date().timeIntervalSince1970 + seconds
             } catch {
-                throw .badRequest("\(error)")
+                throw .invalid(error, recording: name)
             }
         }
         let entry = Self.makeEntry(recording, kind: .onDemand, stopsAt: stopsAt, format: format, queueChunks: queueChunks, pool: pool, events: events, logger: logger, options: options)
@@ -234,9 +233,11 @@ public actor RecordingController {
 
     /// Stops a recording: it writes what is queued, closes its file, and is removed. Returns its last
     /// status and the files it wrote.
-    public func stop(name: String, reason: String = "asked to stop") async throws(ControlError) -> (Snapshot, [SegmentInfo]) {
+    ///
+    /// Throws `.notFound` when no recording of that name runs.
+    public func stop(name: String, reason: String = "asked to stop") async throws(RecordingError) -> (Snapshot, [SegmentInfo]) {
         guard let entry = entries[name] else {
-            throw .notFound("no running recording named '\(name)'; see `audiocap recordings`")
+            throw RecordingError(.notFound, recording: name, "no running recording named '\(name)'; see `audiocap recordings`")
         }
         entries[name] = nil
         order.removeAll { $0 == name }
@@ -306,11 +307,12 @@ public actor RecordingController {
         return (started, stopped, restarted)
     }
 
-    /// Closed segments of a running or recently stopped recording.
-    public func segments(name: String, since: Double?) throws(ControlError) -> [SegmentInfo] {
+    /// Closed segments of a running or recently stopped recording (from `since` on, when given).
+    /// Throws `.notFound` for a name the controller does not know.
+    public func segments(name: String, since: Double?) throws(RecordingError) -> [SegmentInfo] {
         if let entry = entries[name] { return entry.writer.segments(since: since) }
         if let done = finished[name] { return since.map { t in done.segments.filter { $0.startTime >= t } } ?? done.segments }
-        throw .notFound("no recording named '\(name)'; see `audiocap recordings`")
+        throw RecordingError(.notFound, recording: name, "no recording named '\(name)'; see `audiocap recordings`")
     }
 
     /// How long past its `stops_at` an on-demand recording that has not yet received its duration's
@@ -341,17 +343,18 @@ public actor RecordingController {
     /// relative to the root) must pass ``InputValidation/checkDirectory(_:field:)`` and resolve inside the
     /// root, symbolic links included. Either way it must not overlap (be, lie inside or contain) the
     /// directory of a continuous recording, whose files and retention it would mix with.
-    private func resolveDirectory(_ requested: String?, name: String) throws(ControlError) -> String {
+    /// Throws `.invalid` for any other directory.
+    private func resolveDirectory(_ requested: String?, name: String) throws(RecordingError) -> String {
         let root = URL(fileURLWithPath: storageRoot).standardizedFileURL.path
         let path: String
         if let requested {
             do {
                 try InputValidation.checkDirectory(requested)
             } catch {
-                throw .badRequest("\(error)")
+                throw .invalid(error, recording: name)
             }
             guard !requested.split(separator: "/").contains("..") else {
-                throw .badRequest("directory must not contain '..': \(InputValidation.printable(requested))")
+                throw RecordingError(.invalid, recording: name, "directory must not contain '..': \(InputValidation.printable(requested))")
             }
             let absolute = requested.hasPrefix("/") ? requested : root + "/" + requested
             path = URL(fileURLWithPath: absolute).standardizedFileURL.path
@@ -361,7 +364,9 @@ public actor RecordingController {
         let realRoot = Self.realPathOfExistingPrefix(root)
         let realPath = Self.realPathOfExistingPrefix(path)
         guard path == root || path.hasPrefix(root + "/"), realPath == realRoot || realPath.hasPrefix(realRoot + "/") else {
-            throw .badRequest("directory \(InputValidation.printable(requested ?? path)) is outside the recordings root \(root) ([storage] root)")
+            throw RecordingError(
+                .invalid, recording: name,
+                "directory \(InputValidation.printable(requested ?? path)) is outside the recordings root \(root) ([storage] root)")
         }
         for entry in entries.values where entry.kind == .continuous {
             let other = entry.writer.recording
@@ -369,7 +374,8 @@ public actor RecordingController {
             if InputValidation.overlaps(path, otherPath)
                 || InputValidation.overlaps(realPath, Self.realPathOfExistingPrefix(otherPath))
             {
-                throw .badRequest(
+                throw RecordingError(
+                    .invalid, recording: name,
                     "directory \(InputValidation.printable(path)) overlaps \(otherPath), the directory of the configured recording "
                         + "'\(other.name)' (the same, inside it or containing it); give the on-demand recording a directory of its own")
             }
@@ -377,7 +383,7 @@ public actor RecordingController {
         do {
             try InputValidation.checkDirectory(path)
         } catch {
-            throw .badRequest("\(error)")
+            throw .invalid(error, recording: name)
         }
         return path
     }

@@ -76,8 +76,7 @@ import Testing
         configuration.storage.root = dir.path + "/recordings"
         let logger = Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() })
         let daemon = AudioCapDaemon(configuration: configuration, logger: logger)
-        let router = Router(context: ControlContext.self)
-        ControlRoutes(daemon: daemon, logger: logger).register(on: router)
+        let router = ControlRoutes.router(service: daemon, logger: logger)
         // Hummingbird writes a parameter as `:name` (or `{name}`); OpenAPI as `{name}`.
         let served = Set(
             router.routes.map { route in

@@ -1,0 +1,43 @@
+// What the control API and the metrics endpoint need from the daemon: the narrow seams their harnesses use.
+import CaptureProtocol
+
+/// The daemon as the control API's routes (``ControlRoutes``) see it: a few reads and state changes, in
+/// the API's value types and domain requests and errors, and nothing of HTTP. ``AudioCapDaemon`` conforms;
+/// tests use a fake.
+protocol ControlService: Sendable {
+    /// Everything `GET /v1/status` reports, read now.
+    func statusResponse() async -> StatusResponse
+
+    /// The newest level reading; nil before the first audio arrives.
+    func levelsResponse() -> LevelsResponse?
+
+    /// The daemon's events: the recent window and listeners for later ones.
+    var events: EventLog { get }
+
+    /// The running recordings, in the order they started.
+    func runningRecordings() async -> [RecordingResponse]
+
+    /// Starts an on-demand recording, or a stopped configured one again.
+    /// Throws what ``RecordingController/start(_:)`` throws.
+    func startRecording(_ request: OnDemandRequest) async throws(RecordingError) -> RecordingResponse
+
+    /// Stops a running recording; returns its last state and the files it wrote.
+    /// Throws `.notFound` when none of that name runs.
+    func stopRecording(named name: String) async throws(RecordingError) -> StopRecordingResponse
+
+    /// Closed segments of a running or recently stopped recording, from `since` on when given.
+    /// Throws `.notFound` for a name the daemon does not know.
+    func segments(of name: String, since: Double?) async throws(RecordingError) -> [SegmentResponse]
+
+    /// Reads the configuration file again and applies its recordings; nil when the daemon runs without one.
+    func reload() async -> AudioCapDaemon.ReloadResult?
+}
+
+/// The daemon as the metrics endpoint (``MetricsServer``) sees it.
+protocol MetricsSource: Sendable {
+    /// The status the metrics are read from at each scrape.
+    func statusResponse() async -> StatusResponse
+
+    /// Where the endpoint reports that it listens or cannot.
+    var events: EventLog { get }
+}
