@@ -69,6 +69,24 @@ final class DaemonFixture: @unchecked Sendable {
         return try body(fixture)
     }
 
+    /// `with(mic:config:launch:environment:_:)` for an async body.
+    static func with<Result>(
+        mic: Bool = false, config: ((DaemonFixture) -> String)? = nil, launch: Bool = true,
+        environment: [String: String] = [:], _ body: (DaemonFixture) async throws -> Result
+    ) async throws -> Result {
+        let testMic = mic ? try TestMic.start() : nil
+        defer { testMic?.stop() }
+        let directory = try TemporaryDirectory(in: "/tmp")
+        defer { directory.remove() }
+        let fixture = DaemonFixture(mic: testMic, directory: directory, environment: environment)
+        defer { fixture.terminateAll() }
+        if let config {
+            try fixture.writeConfig(config(fixture))
+            if launch { try fixture.launch() }
+        }
+        return try await body(fixture)
+    }
+
     /// Writes `text` to `configPath` (or `path` when given).
     func writeConfig(_ text: String, to path: String? = nil) throws {
         try text.write(toFile: path ?? configPath, atomically: true, encoding: .utf8)
