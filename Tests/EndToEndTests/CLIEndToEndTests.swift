@@ -165,7 +165,7 @@ extension EndToEnd {
             try DaemonFixture.with { dir in
                 // ffmpeg fails at once and is restarted: audiocapd runs but never has audio.
                 try dir.writeConfig(Self.config(dir, recordings: [], device: "nosuchfilter=x"))
-                let daemon = try start(dir)
+                _ = try start(dir)
                 let levels = try cli(["levels", "--socket", dir.socket])
                 #expect(levels.status == 0, "\(levels)")
                 #expect(levels.out.contains("no audio yet"))
