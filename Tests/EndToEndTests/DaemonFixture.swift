@@ -48,7 +48,8 @@ final class DaemonFixture: @unchecked Sendable {
     /// - Parameters:
     ///   - mic: whether to start a test microphone; its environment goes to every daemon.
     ///   - config: the TOML written to `configPath`, given the fixture for its paths; nil writes nothing.
-    ///   - launch: whether to launch a daemon on `configPath` before `body` (it is `fixture.daemon`).
+    ///   - launch: whether to launch a daemon on `configPath` before `body` when `config` is given (it is
+    ///     `fixture.daemon`); pass false to prepare the directory first, then call `launch()`.
     ///   - environment: extra environment variables for the daemons and the CLI.
     /// - Throws: what starting the microphone, creating the directory, writing the config, launching the
     ///   daemon or `body` throws.
