@@ -11,53 +11,45 @@ import Testing
 
 extension EndToEnd {
     @Suite(.serialized) struct CLIEndToEndTests {
-        /// A daemon on ffmpeg's paced pattern generator with its socket on, and the config file it reads.
-        struct Daemon {
-            let dir: TemporaryDirectory
-            var socket: String { dir.file("control.sock") }
-            var config: String { dir.file("a.toml") }
+        /// A daemon on ffmpeg's paced pattern generator with its socket on: `recordings` as (name, segment
+        /// seconds), `extra` lines before them.
+        static func config(
+            _ dir: DaemonFixture, recordings: [(String, Int)], extra: String = "", device: String? = nil
+        ) -> String {
+            var text = """
+                [source]
+                input_format = "lavfi"
+                device = '\(device ?? patternGenerator(seconds: 3600))'
+                input_options = ["-re"]
+                [levels]
+                log_interval_seconds = 0
+                [control]
+                socket = "\(dir.socket)"
+                [storage]
+                root = "\(dir.path)/ondemand"
+                state = "\(dir.path)/state"
+                \(extra)
 
-            init() throws {
-                // Under /tmp: a Unix socket path has at most 107 bytes.
-                dir = try TemporaryDirectory(prefix: "audiocap-cli", in: "/tmp")
-            }
-
-            /// The configuration: `recordings` as (name, segment seconds), `extra` lines before them.
-            func write(recordings: [(String, Int)], extra: String = "", device: String? = nil) throws {
-                var text = """
-                    [source]
-                    input_format = "lavfi"
-                    device = '\(device ?? patternGenerator(seconds: 3600))'
-                    input_options = ["-re"]
-                    [levels]
-                    log_interval_seconds = 0
-                    [control]
-                    socket = "\(socket)"
-                    [storage]
-                    root = "\(dir.path)/ondemand"
-                    state = "\(dir.path)/state"
-                    \(extra)
+                """
+            for (name, seconds) in recordings {
+                text += """
+                    [[recording]]
+                    name = "\(name)"
+                    directory = "\(dir.path)/\(name)"
+                    segment_seconds = \(seconds)
+                    align = "samples"
+                    filename = "{seq}.wav"
 
                     """
-                for (name, seconds) in recordings {
-                    text += """
-                        [[recording]]
-                        name = "\(name)"
-                        directory = "\(dir.path)/\(name)"
-                        segment_seconds = \(seconds)
-                        align = "samples"
-                        filename = "{seq}.wav"
-
-                        """
-                }
-                try writeConfig(text, to: config)
             }
+            return text
+        }
 
-            func start() throws -> DaemonProcess {
-                let daemon = try DaemonProcess(config: config, directory: dir.path)
-                try #require(daemon.waitForLog("control API listening"), "\(daemon.log)")
-                return daemon
-            }
+        /// Launches a daemon in `dir` and waits until its control API listens.
+        func start(_ dir: DaemonFixture) throws -> DaemonProcess {
+            let daemon = try dir.launch()
+            try #require(dir.waitForControl(), "\(daemon.log)")
+            return daemon
         }
 
         /// Runs `audiocap ARGS` (no $AUDIOCAP_SOCKET: the socket is in the arguments); exit status, stdout, stderr.
@@ -81,109 +73,107 @@ extension EndToEnd {
         }
 
         @Test func globalOptionsVersionReloadAndConfiguredRecordings() throws {
-            let setup = try Daemon()
-            defer { setup.dir.remove() }
-            try setup.write(recordings: [("main", 3600)])
-            let daemon = try setup.start()
-            defer { _ = daemon.terminate() }
-            let socket = setup.socket
-            try #require(waitForAudio(under: setup.dir.path + "/main", bytes: 19_200), "\(daemon.log)")
+            try DaemonFixture.with { dir in
+                try dir.writeConfig(Self.config(dir, recordings: [("main", 3600)]))
+                let daemon = try start(dir)
+                let socket = dir.socket
+                try #require(waitForAudio(under: dir.path + "/main", bytes: 19_200), "\(daemon.log)")
 
-            // Global options before the subcommand, in both spellings.
-            let status = try cli(["--socket", socket, "--json", "status"])
-            #expect(status.status == 0, "\(status.err)")
-            #expect(try ControlAPI.decoder().decode(StatusResponse.self, from: Data(status.out.utf8)).pid == daemon.pid)
-            #expect(try cli(["--socket=\(socket)", "status"]).status == 0)
-            #expect(try cli(["--help"]).out.contains("Global options, before or after the command"))
+                // Global options before the subcommand, in both spellings.
+                let status = try cli(["--socket", socket, "--json", "status"])
+                #expect(status.status == 0, "\(status.err)")
+                #expect(try ControlAPI.decoder().decode(StatusResponse.self, from: Data(status.out.utf8)).pid == daemon.pid)
+                #expect(try cli(["--socket=\(socket)", "status"]).status == 0)
+                #expect(try cli(["--help"]).out.contains("Global options, before or after the command"))
 
-            // version: both versions, exit 0; without a daemon the CLI's and a note, still 0.
-            let version = try cli(["--socket", socket, "version"])
-            #expect(version.status == 0)
-            #expect(version.out.contains("audiocap "))
-            #expect(version.out.contains("audiocapd "), "\(version.out)")
-            #expect(version.out.contains("pid \(daemon.pid)"))
-            let json = try cli(["--json", "--socket", socket, "version"])
-            #expect(json.out.contains("\"daemon\""))
-            let alone = try cli(["version", "--socket", setup.dir.file("nothing.sock")])
-            #expect(alone.status == 0)
-            #expect(alone.out.hasPrefix("audiocap "))
-            #expect(!alone.out.contains("audiocapd"))
-            #expect(alone.err.contains("not") || alone.err.contains("no such socket"), "\(alone.err)")
+                // version: both versions, exit 0; without a daemon the CLI's and a note, still 0.
+                let version = try cli(["--socket", socket, "version"])
+                #expect(version.status == 0)
+                #expect(version.out.contains("audiocap "))
+                #expect(version.out.contains("audiocapd "), "\(version.out)")
+                #expect(version.out.contains("pid \(daemon.pid)"))
+                let json = try cli(["--json", "--socket", socket, "version"])
+                #expect(json.out.contains("\"daemon\""))
+                let alone = try cli(["version", "--socket", dir.file("nothing.sock")])
+                #expect(alone.status == 0)
+                #expect(alone.out.hasPrefix("audiocap "))
+                #expect(!alone.out.contains("audiocapd"))
+                #expect(alone.err.contains("not") || alone.err.contains("no such socket"), "\(alone.err)")
 
-            // Exit codes: unknown recording in logs is 66, like segments; unreachable is 69.
-            let typo = try cli(["logs", "--socket", socket, "--recording", "typo"])
-            #expect(typo.status == 66, "\(typo)")
-            #expect(typo.err.contains("typo"))
-            #expect(try cli(["segments", "typo", "--socket", socket]).status == 66)
-            #expect(try cli(["status", "--socket", setup.dir.file("nothing.sock")]).status == 69)
-            let none = try cli(["logs", "--socket", socket, "--since", "+1h"])
-            #expect(none.status == 0)
-            #expect(none.out.contains("-- No entries --"))
-            let localTimes = try cli(
-                ["logs", "--socket", socket, "--since", "today"], environment: ["TZ": "Asia/Kolkata"])
-            #expect(localTimes.status == 0, "\(localTimes.err)")
-            #expect(localTimes.out.contains("+05:30 "), "\(localTimes.out)")
-            let utcTimes = try cli(["--utc", "logs", "--socket", socket], environment: ["TZ": "Asia/Kolkata"])
-            #expect(utcTimes.out.contains("Z INFO"), "\(utcTimes.out)")
+                // Exit codes: unknown recording in logs is 66, like segments; unreachable is 69.
+                let typo = try cli(["logs", "--socket", socket, "--recording", "typo"])
+                #expect(typo.status == 66, "\(typo)")
+                #expect(typo.err.contains("typo"))
+                #expect(try cli(["segments", "typo", "--socket", socket]).status == 66)
+                #expect(try cli(["status", "--socket", dir.file("nothing.sock")]).status == 69)
+                let none = try cli(["logs", "--socket", socket, "--since", "+1h"])
+                #expect(none.status == 0)
+                #expect(none.out.contains("-- No entries --"))
+                let localTimes = try cli(
+                    ["logs", "--socket", socket, "--since", "today"], environment: ["TZ": "Asia/Kolkata"])
+                #expect(localTimes.status == 0, "\(localTimes.err)")
+                #expect(localTimes.out.contains("+05:30 "), "\(localTimes.out)")
+                let utcTimes = try cli(["--utc", "logs", "--socket", socket], environment: ["TZ": "Asia/Kolkata"])
+                #expect(utcTimes.out.contains("Z INFO"), "\(utcTimes.out)")
 
-            // A stopped configured recording starts again with its settings; options for it are refused.
-            #expect(try cli(["--socket", socket, "stop", "main"]).status == 0)
-            #expect(try recordings(socket).isEmpty)
-            let withOptions = try cli(["--socket", socket, "start", "main", "--segment", "10s"])
-            #expect(withOptions.status == 65, "\(withOptions)")
-            #expect(withOptions.err.contains("audiocap reload"))
-            let again = try cli(["--socket", socket, "start", "main"])
-            #expect(again.status == 0, "\(again.err)")
-            #expect(again.out.contains("started main with its configured settings"), "\(again.out)")
-            let running = try recordings(socket)
-            #expect(running.map(\.name) == ["main"])
-            #expect(running.first?.kind == "continuous")
-            #expect(running.first?.segmentSeconds == 3600)
+                // A stopped configured recording starts again with its settings; options for it are refused.
+                #expect(try cli(["--socket", socket, "stop", "main"]).status == 0)
+                #expect(try recordings(socket).isEmpty)
+                let withOptions = try cli(["--socket", socket, "start", "main", "--segment", "10s"])
+                #expect(withOptions.status == 65, "\(withOptions)")
+                #expect(withOptions.err.contains("audiocap reload"))
+                let again = try cli(["--socket", socket, "start", "main"])
+                #expect(again.status == 0, "\(again.err)")
+                #expect(again.out.contains("started main with its configured settings"), "\(again.out)")
+                let running = try recordings(socket)
+                #expect(running.map(\.name) == ["main"])
+                #expect(running.first?.kind == "continuous")
+                #expect(running.first?.segmentSeconds == 3600)
 
-            // reload: a new recording starts, a changed one restarts, other sections wait for a restart.
-            try setup.write(recordings: [("main", 1800), ("extra", 3600)], extra: "[queue]\nseconds = 20")
-            let reload = try cli(["reload", "--socket", socket])
-            #expect(reload.status == 0, "\(reload.err)")
-            #expect(reload.out.contains("started: extra"), "\(reload.out)")
-            #expect(reload.out.contains("restarted with new settings: main"))
-            #expect(reload.out.contains("[queue]"))
-            #expect(Set(try recordings(socket).map(\.name)) == ["main", "extra"])
-            #expect(try recordings(socket).first { $0.name == "main" }?.segmentSeconds == 1800)
+                // reload: a new recording starts, a changed one restarts, other sections wait for a restart.
+                try dir.writeConfig(Self.config(dir, recordings: [("main", 1800), ("extra", 3600)], extra: "[queue]\nseconds = 20"))
+                let reload = try cli(["reload", "--socket", socket])
+                #expect(reload.status == 0, "\(reload.err)")
+                #expect(reload.out.contains("started: extra"), "\(reload.out)")
+                #expect(reload.out.contains("restarted with new settings: main"))
+                #expect(reload.out.contains("[queue]"))
+                #expect(Set(try recordings(socket).map(\.name)) == ["main", "extra"])
+                #expect(try recordings(socket).first { $0.name == "main" }?.segmentSeconds == 1800)
 
-            // A configured recording stopped by hand stays stopped across a reload; a removed one stops.
-            #expect(try cli(["stop", "extra", "--socket", socket]).status == 0)
-            try setup.write(recordings: [("extra", 3600)], extra: "[queue]\nseconds = 20")
-            let second = try cli(["--json", "--socket", socket, "reload"])
-            #expect(second.status == 0, "\(second.err)")
-            let reply = try ControlAPI.decoder().decode(ReloadResponse.self, from: Data(second.out.utf8))
-            #expect(reply.reloaded)
-            #expect(reply.stopped == ["main"])
-            #expect(reply.started.isEmpty)
-            #expect(reply.restartNeededFor == ["queue"])
-            #expect(try recordings(socket).isEmpty)
+                // A configured recording stopped by hand stays stopped across a reload; a removed one stops.
+                #expect(try cli(["stop", "extra", "--socket", socket]).status == 0)
+                try dir.writeConfig(Self.config(dir, recordings: [("extra", 3600)], extra: "[queue]\nseconds = 20"))
+                let second = try cli(["--json", "--socket", socket, "reload"])
+                #expect(second.status == 0, "\(second.err)")
+                let reply = try ControlAPI.decoder().decode(ReloadResponse.self, from: Data(second.out.utf8))
+                #expect(reply.reloaded)
+                #expect(reply.stopped == ["main"])
+                #expect(reply.started.isEmpty)
+                #expect(reply.restartNeededFor == ["queue"])
+                #expect(try recordings(socket).isEmpty)
 
-            // A file with errors changes nothing: 78.
-            try "[source\nbroken".write(toFile: setup.config, atomically: true, encoding: .utf8)
-            let broken = try cli(["reload", "--socket", socket])
-            #expect(broken.status == 78, "\(broken)")
-            #expect(broken.out.contains("not reloaded"))
-            #expect(try cli(["start", "extra", "--socket", socket]).status == 0)
+                // A file with errors changes nothing: 78.
+                try "[source\nbroken".write(toFile: dir.configPath, atomically: true, encoding: .utf8)
+                let broken = try cli(["reload", "--socket", socket])
+                #expect(broken.status == 78, "\(broken)")
+                #expect(broken.out.contains("not reloaded"))
+                #expect(try cli(["start", "extra", "--socket", socket]).status == 0)
+            }
         }
 
         @Test func levelsBeforeTheFirstAudioSaysSoAndExitsZero() throws {
-            let setup = try Daemon()
-            defer { setup.dir.remove() }
-            // ffmpeg fails at once and is restarted: audiocapd runs but never has audio.
-            try setup.write(recordings: [], device: "nosuchfilter=x")
-            let daemon = try setup.start()
-            defer { _ = daemon.terminate() }
-            let levels = try cli(["levels", "--socket", setup.socket])
-            #expect(levels.status == 0, "\(levels)")
-            #expect(levels.out.contains("no audio yet"))
-            let json = try cli(["levels", "--json", "--socket", setup.socket])
-            #expect(json.status == 0)
-            #expect(json.out.isEmpty)
-            #expect(json.err.contains("no audio yet"))
+            try DaemonFixture.with { dir in
+                // ffmpeg fails at once and is restarted: audiocapd runs but never has audio.
+                try dir.writeConfig(Self.config(dir, recordings: [], device: "nosuchfilter=x"))
+                _ = try start(dir)
+                let levels = try cli(["levels", "--socket", dir.socket])
+                #expect(levels.status == 0, "\(levels)")
+                #expect(levels.out.contains("no audio yet"))
+                let json = try cli(["levels", "--json", "--socket", dir.socket])
+                #expect(json.status == 0)
+                #expect(json.out.isEmpty)
+                #expect(json.err.contains("no audio yet"))
+            }
         }
 
         /// A CLI process left running, its output going to files.
@@ -193,7 +183,7 @@ extension EndToEnd {
             let out: String
             let err: String
 
-            init(_ args: [String], in dir: TemporaryDirectory, name: String) throws {
+            init(_ args: [String], in dir: DaemonFixture, name: String) throws {
                 out = dir.file("\(name).out")
                 err = dir.file("\(name).err")
                 FileManager.default.createFile(atPath: out, contents: nil)
@@ -220,42 +210,41 @@ extension EndToEnd {
         }
 
         @Test func followingSurvivesARestartOfTheDaemon() throws {
-            let setup = try Daemon()
-            defer { setup.dir.remove() }
-            try setup.write(recordings: [("main", 3600)])
-            var daemon = try setup.start()
-            try #require(waitForAudio(under: setup.dir.path + "/main", bytes: 19_200), "\(daemon.log)")
+            try DaemonFixture.with { dir in
+                try dir.writeConfig(Self.config(dir, recordings: [("main", 3600)]))
+                var daemon = try start(dir)
+                try #require(waitForAudio(under: dir.path + "/main", bytes: 19_200), "\(daemon.log)")
 
-            let levels = try Follower(
-                ["--socket", setup.socket, "levels", "-f", "--interval", "200"], in: setup.dir, name: "levels")
-            let logs = try Follower(["--socket", setup.socket, "logs", "-f"], in: setup.dir, name: "logs")
-            #expect(waitUntil(timeout: 10) { levels.stdout.split(separator: "\n").count >= 3 }, "\(levels.stderr)")
-            #expect(waitUntil(timeout: 10) { logs.stdout.contains("daemon.started") }, "\(logs.stderr)")
+                let levels = try Follower(
+                    ["--socket", dir.socket, "levels", "-f", "--interval", "200"], in: dir, name: "levels")
+                let logs = try Follower(["--socket", dir.socket, "logs", "-f"], in: dir, name: "logs")
+                #expect(waitUntil(timeout: 10) { levels.stdout.split(separator: "\n").count >= 3 }, "\(levels.stderr)")
+                #expect(waitUntil(timeout: 10) { logs.stdout.contains("daemon.started") }, "\(logs.stderr)")
 
-            let firstPid = daemon.pid
-            #expect(daemon.terminate().status == 0)
-            #expect(waitUntil(timeout: 10) { levels.stderr.contains("audiocapd went away") }, "\(levels.stderr)")
-            #expect(waitUntil(timeout: 10) { logs.stderr.contains("waiting for it to come back") }, "\(logs.stderr)")
-            #expect(levels.process.isRunning)
-            #expect(logs.process.isRunning)
-            let linesBefore = levels.stdout.split(separator: "\n").count
+                let firstPid = daemon.pid
+                #expect(daemon.terminate().status == 0)
+                #expect(waitUntil(timeout: 10) { levels.stderr.contains("audiocapd went away") }, "\(levels.stderr)")
+                #expect(waitUntil(timeout: 10) { logs.stderr.contains("waiting for it to come back") }, "\(logs.stderr)")
+                #expect(levels.process.isRunning)
+                #expect(logs.process.isRunning)
+                let linesBefore = levels.stdout.split(separator: "\n").count
 
-            daemon = try setup.start()
-            defer { _ = daemon.terminate() }
-            #expect(daemon.pid != firstPid)
-            #expect(
-                waitUntil(timeout: 15) { levels.stderr.contains("audiocapd is back (pid \(daemon.pid))") },
-                "\(levels.stderr)")
-            #expect(waitUntil(timeout: 15) { levels.stdout.split(separator: "\n").count >= linesBefore + 3 })
-            #expect(waitUntil(timeout: 15) { logs.stderr.contains("audiocapd is back") }, "\(logs.stderr)")
-            // The second daemon's start, shown once.
-            #expect(
-                waitUntil(timeout: 15) { logs.stdout.components(separatedBy: "daemon.started").count - 1 >= 2 },
-                "\(logs.stdout)")
-            #expect(logs.stdout.contains("pid=\(daemon.pid)"))
+                daemon = try start(dir)
+                #expect(daemon.pid != firstPid)
+                #expect(
+                    waitUntil(timeout: 15) { levels.stderr.contains("audiocapd is back (pid \(daemon.pid))") },
+                    "\(levels.stderr)")
+                #expect(waitUntil(timeout: 15) { levels.stdout.split(separator: "\n").count >= linesBefore + 3 })
+                #expect(waitUntil(timeout: 15) { logs.stderr.contains("audiocapd is back") }, "\(logs.stderr)")
+                // The second daemon's start, shown once.
+                #expect(
+                    waitUntil(timeout: 15) { logs.stdout.components(separatedBy: "daemon.started").count - 1 >= 2 },
+                    "\(logs.stdout)")
+                #expect(logs.stdout.contains("pid=\(daemon.pid)"))
 
-            #expect(levels.interrupt() == 0)
-            #expect(logs.interrupt() == 0)
+                #expect(levels.interrupt() == 0)
+                #expect(logs.interrupt() == 0)
+            }
         }
     }
 }
