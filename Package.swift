@@ -98,12 +98,12 @@ let package = Package(
         .executableTarget(
             name: "audiocap-bench",
             dependencies: ["CaptureCore", "CaptureDaemon", "CMallocCounter"],
-            path: "Benchmarks/audiocap-bench"
+            path: "bench/audiocap-bench"
         ),
         .executableTarget(
             name: "testmic-check",
             dependencies: ["TestSupport"],
-            path: "Benchmarks/testmic-check"
+            path: "Tools/testmic-check"
         ),
         .executableTarget(
             name: "generate-manpage",
@@ -111,11 +111,11 @@ let package = Package(
         ),
         .target(
             name: "CMallocCounter",
-            path: "Benchmarks/CMallocCounter"
+            path: "bench/CMallocCounter"
         ),
         .target(
             name: "TestSupport",
-            dependencies: ["CaptureCore"],
+            dependencies: ["CaptureCore", "CaptureProtocol"],
             path: "Tests/TestSupport"
         ),
         .testTarget(
@@ -135,6 +135,16 @@ let package = Package(
             name: "CaptureCommandsTests",
             dependencies: [
                 "CaptureCommands", "CaptureClient", "CaptureProtocol", "CaptureCore", "CaptureEnvironment", "TestSupport",
+            ]
+        ),
+        .testTarget(
+            name: "CaptureProtocolTests",
+            dependencies: ["CaptureProtocol", "TestSupport"]
+        ),
+        .testTarget(
+            name: "CaptureClientTests",
+            dependencies: [
+                "CaptureClient", "CaptureProtocol", "CaptureCore", "TestSupport",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),

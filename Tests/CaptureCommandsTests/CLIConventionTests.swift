@@ -5,6 +5,7 @@ import ArgumentParser
 import CaptureClient
 import CaptureProtocol
 import Foundation
+import TestSupport
 import Testing
 
 @testable import CaptureCommands

@@ -3,6 +3,7 @@
 import CaptureProtocol
 import CaptureClient
 import Foundation
+import TestSupport
 import Testing
 
 @testable import CaptureCommands

@@ -2,6 +2,7 @@
 
 import CaptureProtocol
 import Foundation
+import TestSupport
 import Testing
 
 @Suite struct ProtocolRoundTripTests {

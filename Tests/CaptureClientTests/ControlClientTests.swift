@@ -3,6 +3,7 @@
 import CaptureProtocol
 import Foundation
 import Synchronization
+import TestSupport
 import Testing
 
 @testable import CaptureClient
