@@ -114,7 +114,7 @@ extension AudioCapDaemon {
 
     /// Free space `space` (of the file system holding the first recording's directory, or their nearest
     /// existing parent), and how long it lasts above `minFreeBytes` at `bytesPerSecond`.
-    static func disk(space: LastDiskSpace.Space, bytesPerSecond: Double, minFreeBytes: Int64 = 0, lowSpace: Bool = false) -> DiskStatus? {
+    static func disk(space: LastDiskSpace.Space, bytesPerSecond: Double, minFreeBytes: Int64 = 0, lowSpace: Bool = false) -> DiskStatus {
         let usable = Double(space.free) - Double(minFreeBytes)
         return DiskStatus(
             path: space.probe, freeBytes: space.free, totalBytes: space.total,

@@ -98,7 +98,7 @@ public final class EventStore: Sendable {
 extension EventStore {
     /// The queue and the thread that drains it. The file descriptor and size live on that thread only.
     private final class Writer: Sendable {
-        enum Entry {
+        enum Entry: Sendable {
             case event(CaptureEvent)
             /// Events dropped at this point of the stream.
             case dropped(Int)

@@ -7,6 +7,8 @@ import Testing
 @testable import CaptureDaemon
 
 @Suite struct EventStoreTests {
+    final class Stall: Sendable { let on = Atomic<Bool>(true) }
+
     private func event(_ i: Int) -> CaptureEvent {
         CaptureEvent(level: .info, kind: "test.event", message: "a test event", fields: ["i": .int(Int64(i))])
     }
@@ -74,10 +76,10 @@ import Testing
         let dir = try TemporaryDirectory()
         defer { dir.remove() }
         let gate = DispatchSemaphore(value: 0)
-        let stalled = Atomic<Bool>(true)
+        let stalled = Stall()
         let store = EventStore(
             directory: dir.path, capacity: 10,
-            beforeWrite: { if stalled.load(ordering: .relaxed) { gate.wait() } })
+            beforeWrite: { if stalled.on.load(ordering: .relaxed) { gate.wait() } })
         let events = EventLog(logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() }), store: store)
         // The writer takes the first event and stalls in its write; 10 more fit; the rest are dropped.
         let started = Date()
@@ -87,7 +89,7 @@ import Testing
         #expect(store.dropped >= 80)
         #expect(events.droppedFromStore == store.dropped)
         let dropped = store.dropped
-        stalled.store(false, ordering: .relaxed)
+        stalled.on.store(false, ordering: .relaxed)
         gate.signal()
         await events.flush()
         events.emit(event(100))
