@@ -5,7 +5,7 @@ import Foundation
 import Synchronization
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Appends events to `DIR/events.jsonl`, one JSON object per line (the API's ``EventResponse``, the same
@@ -43,7 +43,9 @@ public final class EventStore: Sendable {
     }
 
     public convenience init(directory: String, maximumBytes: Int = 16 << 20, keptFiles: Int = 4, capacity: Int = 4096) {
-        self.init(directory: directory, maximumBytes: maximumBytes, keptFiles: keptFiles, capacity: capacity, beforeWrite: nil)
+        self.init(
+            directory: directory, maximumBytes: maximumBytes, keptFiles: keptFiles, capacity: capacity, beforeWrite: nil
+        )
     }
 
     /// The writer thread writes what is queued, closes the file and ends.
@@ -83,7 +85,9 @@ public final class EventStore: Sendable {
             let lines = data.split(separator: 0x0A)
             var batch: [CaptureEvent] = []
             for line in lines.suffix(limit - events.count) {
-                if let record = try? decoder.decode(EventResponse.self, from: Data(line)), let event = CaptureEvent(record) {
+                if let record = try? decoder.decode(EventResponse.self, from: Data(line)),
+                    let event = CaptureEvent(record)
+                {
                     batch.append(event)
                 }
             }
@@ -92,7 +96,6 @@ public final class EventStore: Sendable {
         }
         return events
     }
-
 }
 
 extension EventStore {

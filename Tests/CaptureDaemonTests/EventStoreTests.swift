@@ -4,6 +4,7 @@ import Logging
 import Synchronization
 import TestSupport
 import Testing
+
 @testable import CaptureDaemon
 
 @Suite struct EventStoreTests {
