@@ -30,6 +30,8 @@ public final class AudioCapDaemon: Service, Sendable {
     let clockCheck: ClockCheck
     /// Steps of the wall clock (checked every second): an event, and age-based retention pauses.
     public let clockSteps: ClockStepWatch
+    /// The free space the last disk check measured, which status reports without waiting on the disk.
+    let lastDiskSpace = LastDiskSpace()
     private let levelThread: ConsumerThread
     var levelMonitorQueue: ChunkChannel { levelThread.channel }
     private let logger: Logger
@@ -74,12 +76,8 @@ public final class AudioCapDaemon: Service, Sendable {
     }
 
     public func run() async throws {
-        // File-system work: on a thread of its own, not on Swift's shared executor.
-        let repaired = Completion<PreviousRun>()
-        DedicatedThread.start(name: "ac-repair") { [self] in
-            repaired.complete(readPreviousRun())
-        }
-        let previousRun = await repaired.value()
+        // File-system work: on the blocking-work thread, not on Swift's shared executor.
+        let previousRun = await BlockingWorker.shared.run { [self] in readPreviousRun() }
         let previous = previousRun.state
         let format = configuration.source.audioFormat
         var startFields: [String: EventValue] = [:]
@@ -142,6 +140,8 @@ public final class AudioCapDaemon: Service, Sendable {
         events.emit(.info, "daemon.stopped", "audiocapd stopped", [
             "frames_captured": .int(counters.framesCaptured.load(ordering: .relaxed)),
         ])
+        // Every event, daemon.stopped included, is in events.jsonl before the daemon exits.
+        await events.flush()
     }
 
     /// What the last run left: its saved state and, per continuous recording, where its audio on disk ends.
@@ -193,7 +193,10 @@ public final class AudioCapDaemon: Service, Sendable {
         guard let configurationPath else { return nil }
         let next: Configuration
         do {
-            next = try ConfigurationLoader.load(path: configurationPath).resolvingRelativePaths(against: workingDirectory)
+            let workingDirectory = self.workingDirectory
+            next = try await BlockingWorker.shared.run(throwing: {
+                try ConfigurationLoader.load(path: configurationPath).resolvingRelativePaths(against: workingDirectory)
+            })
         } catch {
             events.emit(.error, "config.reload_failed", "the new configuration has errors; the running one stays", [
                 "config.path": .string(configurationPath), "error": .string("\(error)"),
@@ -293,15 +296,16 @@ public final class AudioCapDaemon: Service, Sendable {
             lastAudioEnd: end, recordings: continuous.map(\.configuration.name), clean: clean,
             sequences: Dictionary(continuous.map { ($0.configuration.name, $0.status.sequence) }, uniquingKeysWith: { max($0, $1) }))
         let directory = configuration.storage.state
-        if !(await DedicatedThread.run(name: "ac-state") { state.write(stateDirectory: directory) }) {
+        if !(await BlockingWorker.shared.run { state.write(stateDirectory: directory) }) {
             logger.warning("could not save the capture state", metadata: ["path": "\(CaptureStateFile.path(inStateDirectory: configuration.storage.state))"])
         }
     }
 
-    /// Raises or clears the low-space warning from the free space and the running recordings' rate.
+    /// Measures the free space (refreshing what status reports) and raises or clears the low-space
+    /// warning from it and the running recordings' rate.
     private func checkDiskSpace() async {
         let snapshots = await recordings.snapshots
-        guard let disk = await DedicatedThread.run(name: "ac-statvfs", { [self] in diskStatus(snapshots) }) else { return }
+        guard let disk = await diskStatus(snapshots, measure: true) else { return }
         lowSpaceWarning.update(secondsLeft: disk.estimatedSecondsLeft, freeBytes: disk.freeBytes, path: disk.path)
     }
 

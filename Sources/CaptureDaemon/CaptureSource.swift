@@ -141,7 +141,8 @@ public final class CaptureSource: Sendable {
         }
         var device = configuration.device
         if configuration.inputFormat == "alsa" {
-            switch DeviceResolver().resolve(configuration.device) {
+            let named = configuration.device
+            switch await BlockingWorker.shared.run({ DeviceResolver().resolve(named) }) {
             case .device(let name):
                 if name != configuration.device {
                     events.emit(.info, "source.device_resolved", "device link resolved to its current ALSA card", [
@@ -150,9 +151,10 @@ public final class CaptureSource: Sendable {
                 }
                 device = name
             case .missing(let message):
+                let available = await BlockingWorker.shared.run { ALSADevices.capture().map(\.name).joined(separator: ", ") }
                 events.emit(.error, "source.device_unavailable", "the capture device is not there; retrying", [
                     "source.device": .string(configuration.device), "error": .string(message),
-                    "alsa.capture_devices": .string(ALSADevices.capture().map(\.name).joined(separator: ", ")),
+                    "alsa.capture_devices": .string(available),
                 ])
             }
         }
@@ -265,19 +267,22 @@ public final class CaptureSource: Sendable {
         } else {
             events.emit(.warning, "ffmpeg.exited", "ffmpeg exited on its own", fields)
             if configuration.inputFormat == "alsa", outcome.frames == 0 {
-                reportDevice(tail: tail)
+                await reportDevice(tail: tail)
             }
         }
         return outcome.frames
     }
 
     /// After ALSA capture failed to start: says which devices exist.
-    private func reportDevice(tail: [String]) {
-        let devices = ALSADevices.capture()
-        let names = devices.map(\.name).joined(separator: ", ")
+    private func reportDevice(tail: [String]) async {
+        let device = configuration.device
+        // ALSA opens the card's control device: blocking, so on the blocking-work thread.
+        let (names, openError) = await BlockingWorker.shared.run {
+            (ALSADevices.capture().map(\.name).joined(separator: ", "), ALSADevices.openError(device))
+        }
         events.emit(.error, "source.device_unavailable", "the ALSA capture device could not be opened; check [source] device", [
             "source.device": .string(configuration.device),
-            "alsa.error": .string(ALSADevices.openError(configuration.device) ?? tail.last ?? "unknown"),
+            "alsa.error": .string(openError ?? tail.last ?? "unknown"),
             "alsa.capture_devices": .string(names.isEmpty ? "none" : names),
         ])
     }

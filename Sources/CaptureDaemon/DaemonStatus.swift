@@ -2,6 +2,7 @@
 import CaptureCore
 import CaptureProtocol
 import Foundation
+import Synchronization
 
 #if canImport(Glibc)
 import Glibc
@@ -39,7 +40,7 @@ extension AudioCapDaemon {
                 consumers: consumers),
             droppedFrames: droppedFrames,
             levels: levelsResponse(),
-            disk: diskStatus(snapshots),
+            disk: await diskStatus(snapshots),
             recordings: recordingResponses, clockSynchronized: clockCheck.isSynchronized)
     }
 
@@ -95,23 +96,49 @@ extension AudioCapDaemon {
     }
 
     /// The recordings' disk: free space, and how long it lasts at the rate the running recordings write.
-    /// Blocking (`statvfs`).
-    func diskStatus(_ snapshots: [RecordingController.Snapshot]) -> DiskStatus? {
+    /// The free space is the last periodic check's (`measure`: measured now, on the blocking-work thread);
+    /// measured now as well when no check has looked at that disk yet.
+    func diskStatus(_ snapshots: [RecordingController.Snapshot], measure: Bool = false) async -> DiskStatus? {
         let active = snapshots.filter { $0.status.state != .stopped }.count
+        let path = snapshots.first?.configuration.directory ?? configuration.storage.root
+        var space = measure ? nil : lastDiskSpace.space(at: path)
+        if space == nil {
+            space = await BlockingWorker.shared.run { DiskSpaceGuard.space(at: path) }
+            lastDiskSpace.remember(space, at: path)
+        }
+        guard let space else { return nil }
         return Self.disk(
-            at: configuration.storage.root, bytesPerSecond: Double(configuration.source.audioFormat.bytesPerSecond * active),
-            directories: snapshots.map(\.configuration.directory), minFreeBytes: configuration.storage.minFreeBytes,
-            lowSpace: lowSpaceWarning.isLow)
+            space: space, bytesPerSecond: Double(configuration.source.audioFormat.bytesPerSecond * active),
+            minFreeBytes: configuration.storage.minFreeBytes, lowSpace: lowSpaceWarning.isLow)
     }
 
-    /// Free space of the file system holding the first recording's directory (or `path`, or their
-    /// nearest existing parent), and how long it lasts above `minFreeBytes` at `bytesPerSecond`.
-    static func disk(at path: String, bytesPerSecond: Double, directories: [String], minFreeBytes: Int64 = 0, lowSpace: Bool = false) -> DiskStatus? {
-        guard let space = DiskSpaceGuard.space(at: directories.first ?? path) else { return nil }
+    /// Free space `space` (of the file system holding the first recording's directory, or their nearest
+    /// existing parent), and how long it lasts above `minFreeBytes` at `bytesPerSecond`.
+    static func disk(space: LastDiskSpace.Space, bytesPerSecond: Double, minFreeBytes: Int64 = 0, lowSpace: Bool = false) -> DiskStatus {
         let usable = Double(space.free) - Double(minFreeBytes)
         return DiskStatus(
             path: space.probe, freeBytes: space.free, totalBytes: space.total,
             estimatedSecondsLeft: bytesPerSecond > 0 ? WireFormat.seconds(max(0, usable) / bytesPerSecond) : nil,
             minFreeBytes: minFreeBytes, lowSpace: lowSpace)
+    }
+}
+
+/// The last free-space measurement and the path it was taken for; any thread.
+final class LastDiskSpace: Sendable {
+    typealias Space = (free: UInt64, total: UInt64, device: UInt64, probe: String)
+    private struct Reading: Sendable {
+        var path: String
+        var space: Space
+    }
+    private let reading = Mutex<Reading?>(nil)
+
+    /// The last measurement taken for `path`, if any.
+    func space(at path: String) -> Space? {
+        reading.withLock { $0?.path == path ? $0?.space : nil }
+    }
+
+    /// Keeps `space` as the measurement for `path` (nil: forgets the last one).
+    func remember(_ space: Space?, at path: String) {
+        reading.withLock { $0 = space.map { Reading(path: path, space: $0) } }
     }
 }

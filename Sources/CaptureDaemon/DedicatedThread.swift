@@ -1,4 +1,5 @@
-// Starts the daemon's own threads with a name the system shows (`top -H`, `ps -L`, perf).
+// Starts the daemon's long-lived threads with a name the system shows (`top -H`, `ps -L`, perf); short
+// blocking work goes to BlockingWorker instead.
 import CSystemShims
 import Foundation
 
@@ -18,13 +19,5 @@ enum DedicatedThread {
         }
         thread.name = name
         thread.start()
-    }
-
-    /// Runs blocking `work` (file-system calls) on a thread of its own and returns its result, so
-    /// Swift's shared executor never waits on a disk.
-    static func run<T: Sendable>(name: String, _ work: @escaping @Sendable () -> T) async -> T {
-        await withCheckedContinuation { continuation in
-            start(name: name) { continuation.resume(returning: work()) }
-        }
     }
 }

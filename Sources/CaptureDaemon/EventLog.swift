@@ -12,6 +12,8 @@ public final class EventLog: Sendable {
         var recent: [CaptureEvent] = []
         var listeners: [Int: @Sendable (CaptureEvent) -> Void] = [:]
         var nextListener = 0
+        /// The store refused the last event (its queue was full); said once per run of drops.
+        var storeBehind = false
     }
     private let state = Mutex(State())
 
@@ -33,11 +35,17 @@ public final class EventLog: Sendable {
         if let recording = event.recording { metadata["recording.name"] = .string(recording) }
         for (key, value) in event.fields { metadata[key] = .string(value.description) }
         logger.log(level: event.level.loggerLevel, "\(event.message)", metadata: metadata)
-        store?.append(event)
-        let listeners = state.withLock { state -> [@Sendable (CaptureEvent) -> Void] in
+        let stored = store?.append(event) ?? true
+        let (listeners, firstDrop) = state.withLock { state -> ([@Sendable (CaptureEvent) -> Void], Bool) in
+            let firstDrop = !stored && !state.storeBehind
+            state.storeBehind = !stored
             state.recent.append(event)
             if state.recent.count > capacity { state.recent.removeFirst(state.recent.count - capacity) }
-            return Array(state.listeners.values)
+            return (Array(state.listeners.values), firstDrop)
+        }
+        if firstDrop {
+            logger.warning("the event log on disk fell behind; events are dropped from events.jsonl until it catches up",
+                metadata: ["events.path": .string(store?.path ?? "")])
         }
         for listener in listeners { listener(event) }
     }
@@ -48,6 +56,14 @@ public final class EventLog: Sendable {
     ) {
         emit(CaptureEvent(level: level, kind: kind, message: message, recording: recording, fields: fields))
     }
+
+    /// Returns once every event emitted before the call is in the store's file (at once without a store).
+    public func flush() async {
+        await store?.flush()
+    }
+
+    /// Events the store dropped because its queue was full (0 without a store).
+    public var droppedFromStore: Int { store?.dropped ?? 0 }
 
     /// The events kept in memory, oldest first.
     public var recent: [CaptureEvent] { state.withLock { $0.recent } }

@@ -62,6 +62,7 @@ final class MetricsServer: Sendable {
         counter("audiocap_dropped_frames_total", "Frames lost: queue overflows and audio that could not be written", Double(status.droppedFrames))
         counter("audiocap_ffmpeg_restarts_total", "ffmpeg runs that ended and were started again", Double(status.source.restarts))
         counter("audiocap_xruns_total", "xruns ffmpeg reported", Double(status.source.xruns))
+        counter("audiocap_events_dropped_total", "Events not written to events.jsonl because its writer fell behind", Double(daemon.events.droppedFromStore))
         gauge("audiocap_seconds_since_last_audio", "Seconds since the last audio arrived", status.source.secondsSinceLastAudio ?? -1)
         gauge("audiocap_queue_depth_chunks", "Deepest consumer queue now", Double(status.queue.depthChunks))
         gauge("audiocap_queue_high_water_chunks", "Deepest any consumer queue has been", Double(status.queue.highWaterChunks))

@@ -41,7 +41,7 @@ import Testing
     /// A sidecar and the events of a writer fed silence, then the test pattern across a dropped chunk,
     /// checked against the published schemas.
     @Test(.enabled(if: SchemaCheck.isAvailable, "jsonschema is not installed: run `sh scripts/install-test-python.sh`"))
-    func writerOutputMatchesTheSchemas() throws {
+    func writerOutputMatchesTheSchemas() async throws {
         let dir = try TemporaryDirectory()
         defer { dir.remove() }
         var recording = RecordingConfiguration(name: "t", directory: dir.path + "/out")
@@ -79,6 +79,7 @@ import Testing
                 "a.peak_dbfs": .dbfs([-3, -.infinity]), "a.flag": .bool(true), "a.count": .int(3),
                 "a.text": .string("x"),
             ])
+        await events.flush()
         let sidecars = try FileManager.default.contentsOfDirectory(atPath: dir.path + "/out").filter {
             $0.hasSuffix(".json")
         }
