@@ -30,7 +30,7 @@ let package = Package(
         .target(
             name: "CaptureCore",
             dependencies: [
-                .product(name: "TOMLKit", package: "TOMLKit"),
+                .product(name: "TOMLKit", package: "TOMLKit")
             ]
         ),
         .target(name: "CSystemShims"),
@@ -134,7 +134,8 @@ let package = Package(
         .testTarget(
             name: "CaptureCommandsTests",
             dependencies: [
-                "CaptureCommands", "CaptureClient", "CaptureProtocol", "CaptureCore", "CaptureEnvironment", "TestSupport",
+                "CaptureCommands", "CaptureClient", "CaptureProtocol", "CaptureCore", "CaptureEnvironment",
+                "TestSupport",
             ]
         ),
         .testTarget(

@@ -128,7 +128,8 @@ public enum EventLogFile {
             case .integer(let i): String(i)
             case .string(let s): s
             case .array(let items): items.map { $0.text ?? "null" }.joined(separator: ",")
-            case .object(let members): members.keys.sorted().map { "\($0):\(members[$0]?.text ?? "null")" }.joined(separator: ",")
+            case .object(let members):
+                members.keys.sorted().map { "\($0):\(members[$0]?.text ?? "null")" }.joined(separator: ",")
             }
         }
 

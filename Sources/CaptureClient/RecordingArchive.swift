@@ -103,7 +103,8 @@ public enum RecordingArchive {
     ///
     /// With no template (an on-demand recording that is not running: the template it had is not known)
     /// every WAV file under the directory, four folders deep, is the recording's.
-    public static func list(name: String, directory: String, template: FilenameTemplate?, since: Double? = nil) -> ArchiveListing
+    public static func list(name: String, directory: String, template: FilenameTemplate?, since: Double? = nil)
+        -> ArchiveListing
     {
         let matcher = template.map { FilenameTemplateMatcher(template: $0, name: name) }
         var files: [String] = []
@@ -118,7 +119,8 @@ public enum RecordingArchive {
             if relative.hasSuffix(".json") { continue }
             let state: String =
                 relative.hasSuffix(".partial") ? "partial" : relative.hasSuffix(".damaged") ? "damaged" : "closed"
-            let file = describe(path: path, state: state, recording: name, sequence: matcher?.sequence(in: relative) ?? 0)
+            let file = describe(
+                path: path, state: state, recording: name, sequence: matcher?.sequence(in: relative) ?? 0)
             if let since, file.startTime < since { continue }
             segments.append(file)
         }
@@ -171,7 +173,8 @@ public enum RecordingArchive {
         if state != "damaged", let header = readHead(path), let parsed = try? WAVHeader.parse(header) {
             let perFrame = UInt64(parsed.format.bytesPerFrame)
             let frames =
-                bytes > UInt64(parsed.dataOffset) && perFrame > 0 ? Int64((bytes - UInt64(parsed.dataOffset)) / perFrame) : 0
+                bytes > UInt64(parsed.dataOffset) && perFrame > 0
+                ? Int64((bytes - UInt64(parsed.dataOffset)) / perFrame) : 0
             file.frames = frames
             file.durationSeconds = Double(frames) / Double(parsed.format.sampleRate)
             file.startTime = modified - file.durationSeconds

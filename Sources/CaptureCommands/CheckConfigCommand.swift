@@ -182,9 +182,15 @@ public struct CheckConfigCommand: ParsableCommand {
         lines.append(
             "control:     "
                 + (control.socket.isEmpty
-                    ? "off" : "\(control.socket) (group \(control.group)), at most \(control.maxRecordings) on-demand recordings"))
-        lines.append("storage:     on-demand recordings under \(configuration.storage.root), state in \(configuration.storage.state)")
-        lines.append("metrics:     " + (configuration.metrics.listen.isEmpty ? "off" : "http://\(configuration.metrics.listen)/metrics"))
+                    ? "off"
+                    : "\(control.socket) (group \(control.group)), at most \(control.maxRecordings) on-demand recordings")
+        )
+        lines.append(
+            "storage:     on-demand recordings under \(configuration.storage.root), state in \(configuration.storage.state)"
+        )
+        lines.append(
+            "metrics:     "
+                + (configuration.metrics.listen.isEmpty ? "off" : "http://\(configuration.metrics.listen)/metrics"))
         lines.append("log level:   \(configuration.log.level.rawValue)")
         return lines.joined(separator: "\n")
     }

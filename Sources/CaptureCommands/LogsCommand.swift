@@ -82,7 +82,8 @@ public struct LogsCommand: AsyncParsableCommand {
 
     public func validate() throws {
         if follow, disk.config != nil {
-            throw ValidationError("--follow shows events as the running daemon emits them; it cannot be used with --config")
+            throw ValidationError(
+                "--follow shows events as the running daemon emits them; it cannot be used with --config")
         }
         if let recording { try RecordingNameArgument.validate(recording) }
         if let limit, limit < 1 {

@@ -8,7 +8,8 @@ enum RecordingNameArgument {
     /// (``InputValidation/isValidName(_:)``).
     static func validate(_ name: String) throws {
         guard InputValidation.isValidName(name) else {
-            throw ValidationError("\(InputValidation.printable(name)) is not a valid recording name; `audiocap recordings` lists them")
+            throw ValidationError(
+                "\(InputValidation.printable(name)) is not a valid recording name; `audiocap recordings` lists them")
         }
     }
 }

@@ -50,13 +50,15 @@ public struct RecordingsCommand: AsyncParsableCommand {
         var use: [String: UInt64] = [:]
         for recording in recordings {
             let location = RecordingLocation(recording)
-            use[recording.name] = RecordingArchive.diskUse(name: recording.name, directory: location.directory, template: location.template)
+            use[recording.name] = RecordingArchive.diskUse(
+                name: recording.name, directory: location.directory, template: location.template)
         }
         if options.json {
             Console.line(try Self.json(recordings, diskBytes: use, daemonRunning: running))
         } else {
             if !running { Console.line("audiocapd is not running; the recordings of \(disk.path):") }
-            Console.line(Self.render(recordings, now: Date(), style: Console.outputStyle, diskBytes: use, times: options.times))
+            Console.line(
+                Self.render(recordings, now: Date(), style: Console.outputStyle, diskBytes: use, times: options.times))
         }
     }
 
@@ -73,7 +75,9 @@ public struct RecordingsCommand: AsyncParsableCommand {
 
     /// `{"recordings": [...]}` as the API writes it, each recording with `disk_bytes`, and
     /// `daemon_running`.
-    static func json(_ recordings: [RecordingResponse], diskBytes: [String: UInt64], daemonRunning: Bool) throws -> String {
+    static func json(_ recordings: [RecordingResponse], diskBytes: [String: UInt64], daemonRunning: Bool) throws
+        -> String
+    {
         let data = try ControlAPI.encoder().encode(RecordingsResponse(recordings: recordings))
         guard var object = try JSONSerialization.jsonObject(with: data) as? [String: Any],
             let list = object["recordings"] as? [[String: Any]]
@@ -84,7 +88,8 @@ public struct RecordingsCommand: AsyncParsableCommand {
             return item
         }
         object["daemon_running"] = daemonRunning
-        let out = try JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])
+        let out = try JSONSerialization.data(
+            withJSONObject: object, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])
         return String(decoding: out, as: UTF8.self)
     }
 

@@ -72,18 +72,22 @@ public struct SegmentsCommand: AsyncParsableCommand {
         if location.directory.isEmpty {
             // The daemon knows the recording but it has written no file yet.
             if options.json {
-                Console.line(try GlobalOptions.json(ArchiveListing(recording: name, directory: "", segments: [], totalBytes: 0)))
+                Console.line(
+                    try GlobalOptions.json(ArchiveListing(recording: name, directory: "", segments: [], totalBytes: 0)))
             } else {
                 Console.line("\(name): no files yet")
             }
             return
         }
-        var listing = RecordingArchive.list(name: name, directory: location.directory, template: location.template, since: since)
+        var listing = RecordingArchive.list(
+            name: name, directory: location.directory, template: location.template, since: since)
         if let until = self.until?.date(now: now).timeIntervalSince1970 {
             listing.segments.removeAll { $0.startTime > until }
         }
         if listing.segments.isEmpty, since == nil, !FileManager.default.fileExists(atPath: location.directory) {
-            Console.error("no files of a recording named '\(name)': \(location.directory) does not exist; `audiocap recordings` lists the recordings")
+            Console.error(
+                "no files of a recording named '\(name)': \(location.directory) does not exist; `audiocap recordings` lists the recordings"
+            )
             throw ExitCode(66)
         }
         if options.json {
@@ -139,16 +143,19 @@ public struct SegmentsCommand: AsyncParsableCommand {
         for file in listing.segments {
             let mark = file.timesEstimated ? "~" : ""
             let peak = file.peakDBFS.max().map { TextFormat.dBFS($0) + " dBFS" } ?? "-"
-            let gaps = !file.gapsKnown ? "?" : file.gaps == 0 ? "0" : "\(file.gaps) (\(TextFormat.duration(file.gapSeconds)))"
+            let gaps =
+                !file.gapsKnown ? "?" : file.gaps == 0 ? "0" : "\(file.gaps) (\(TextFormat.duration(file.gapSeconds)))"
             let path = file.state == "closed" ? file.path : "\(file.path) (\(file.state))"
             rows.append([
                 mark + TextFormat.time(file.startTime, times), mark + TextFormat.time(file.endTime, times),
-                TextFormat.duration(file.durationSeconds), TextFormat.grouped(file.frames), TextFormat.bytes(file.bytes),
+                TextFormat.duration(file.durationSeconds), TextFormat.grouped(file.frames),
+                TextFormat.bytes(file.bytes),
                 gaps, peak, path,
             ])
             seconds += file.durationSeconds
         }
-        let total = "\(TextFormat.count(listing.segments.count, "file")), \(TextFormat.duration(seconds)) of audio, \(TextFormat.bytes(listing.totalBytes)) on disk"
+        let total =
+            "\(TextFormat.count(listing.segments.count, "file")), \(TextFormat.duration(seconds)) of audio, \(TextFormat.bytes(listing.totalBytes)) on disk"
         return TextFormat.table(rows) + "\n" + total
     }
 }

@@ -121,20 +121,27 @@ public struct StatusCommand: AsyncParsableCommand {
             row("disk", "unknown")
         }
         if status.clockSynchronized == false {
-            row("clock", style.yellow("NOT synchronised: file names and times may be wrong (enable systemd-timesyncd or chrony)"))
+            row(
+                "clock",
+                style.yellow("NOT synchronised: file names and times may be wrong (enable systemd-timesyncd or chrony)")
+            )
         }
 
         var text = TextFormat.table(rows)
         if status.recordings.isEmpty {
             text += "\nrecordings: none"
         } else {
-            text += "\nrecordings:\n" + recordingsTable(status.recordings, sampleRate: status.source.sampleRate, style: style, indent: "  ")
+            text +=
+                "\nrecordings:\n"
+                + recordingsTable(status.recordings, sampleRate: status.source.sampleRate, style: style, indent: "  ")
         }
         return text
     }
 
     /// One line per recording: name, kind, state, current file, segments closed, frames dropped, gaps.
-    static func recordingsTable(_ recordings: [RecordingResponse], sampleRate: Int, style: Style, indent: String) -> String {
+    static func recordingsTable(_ recordings: [RecordingResponse], sampleRate: Int, style: Style, indent: String)
+        -> String
+    {
         var rows: [[String]] = []
         var errors: [String] = []
         for recording in recordings {
@@ -145,7 +152,9 @@ public struct StatusCommand: AsyncParsableCommand {
                 recording.droppedFrames > 0
                     ? style.red("\(TextFormat.grouped(recording.droppedFrames)) dropped") : "0 dropped",
                 recording.gaps > 0
-                    ? style.yellow(TextFormat.count(recording.gaps, "gap") + " (\(TextFormat.duration(Double(recording.gapFrames) / Double(max(1, sampleRate)))))")
+                    ? style.yellow(
+                        TextFormat.count(recording.gaps, "gap")
+                            + " (\(TextFormat.duration(Double(recording.gapFrames) / Double(max(1, sampleRate)))))")
                     : "0 gaps",
             ])
             if let error = recording.lastError {

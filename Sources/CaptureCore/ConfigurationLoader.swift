@@ -116,7 +116,8 @@ public enum ConfigurationLoader {
             defer { if quotes % 2 == 1 { inMultilineString.toggle() } }
             if inMultilineString || line.hasPrefix("#") { continue }
             if line.hasPrefix("[["), let close = line.firstRange(of: "]]") {
-                let name = String(line[line.index(line.startIndex, offsetBy: 2)..<close.lowerBound].filter { $0 != " " })
+                let name = String(
+                    line[line.index(line.startIndex, offsetBy: 2)..<close.lowerBound].filter { $0 != " " })
                 let index = arrayCounts[name, default: 0]
                 arrayCounts[name] = index + 1
                 table = "\(name)[\(index)]"
@@ -272,7 +273,9 @@ private struct ConfigurationWalker {
             if let value = string("listen", in: table, at: "metrics", allowEmpty: true) {
                 configuration.metrics.listen = value
                 if !value.isEmpty, configuration.metrics.address == nil {
-                    report("metrics.listen", value: table["listen"], "must be HOST:PORT, e.g. \"127.0.0.1:9750\", or \"\" to turn metrics off")
+                    report(
+                        "metrics.listen", value: table["listen"],
+                        "must be HOST:PORT, e.g. \"127.0.0.1:9750\", or \"\" to turn metrics off")
                 }
             }
         }
@@ -323,13 +326,15 @@ private struct ConfigurationWalker {
                 if contains(mine, normalized(other.directory)) {
                     report(
                         "recording[\(index)].directory", value: recording.directory,
-                        "holds the files of recording `\(other.name)`, which its \(keys) would delete; give each recording its own directory")
+                        "holds the files of recording `\(other.name)`, which its \(keys) would delete; give each recording its own directory"
+                    )
                 }
             }
             if contains(mine, normalized(configuration.storage.root)) {
                 report(
                     "recording[\(index)].directory", value: recording.directory,
-                    "holds [storage] root (on-demand recordings), which its \(keys) would delete; use another directory")
+                    "holds [storage] root (on-demand recordings), which its \(keys) would delete; use another directory"
+                )
             }
         }
     }
@@ -478,7 +483,8 @@ private struct ConfigurationWalker {
                     isDuplicate = true
                     report(
                         at + ".name", value: table["name"],
-                        "duplicates the name of \(Self.recordingLabel(first, recordingNames)); each recording needs its own name")
+                        "duplicates the name of \(Self.recordingLabel(first, recordingNames)); each recording needs its own name"
+                    )
                 } else {
                     indexOfName[name] = index
                 }
@@ -522,7 +528,8 @@ private struct ConfigurationWalker {
             if let name, let directory, table["filename"] == nil || filename != nil {
                 do {
                     try InputValidation.checkTarget(
-                        directory: directory, template: FilenameTemplate(recording.filename, timeZone: recording.timeZone),
+                        directory: directory,
+                        template: FilenameTemplate(recording.filename, timeZone: recording.timeZone),
                         name: name)
                 } catch {
                     let key = table["filename"] == nil ? "directory" : "filename"
@@ -646,7 +653,8 @@ private struct ConfigurationWalker {
                     "; the keys of \(tableName) are "
                     + known.map { "`\($0)`" }.joined(separator: ", ")
             } else {
-                message += "; the tables are [source], [queue], [levels], [[recording]], [log], [control], [storage] and [metrics]"
+                message +=
+                    "; the tables are [source], [queue], [levels], [[recording]], [log], [control], [storage] and [metrics]"
             }
             report(
                 Self.path(prefix, key),

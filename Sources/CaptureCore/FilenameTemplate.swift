@@ -1,10 +1,10 @@
 // Expands a recording's filename template: strftime fields, {name} and {seq}.
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Musl)
-import Musl
+    import Musl
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// A filename template such as `%Y-%m-%d/{name}-%Y%m%dT%H%M%SZ.wav`, expanded at each segment start.

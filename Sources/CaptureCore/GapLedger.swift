@@ -31,7 +31,8 @@ public struct SegmentGap: Sendable, Codable, Equatable {
     public var filledFrames: Int64 = 0
 
     public init(
-        kind: Kind, fileFrame: Int64, captureFrame: Int64, time: Double, frames: Int64, exact: Bool, filledFrames: Int64 = 0
+        kind: Kind, fileFrame: Int64, captureFrame: Int64, time: Double, frames: Int64, exact: Bool,
+        filledFrames: Int64 = 0
     ) {
         self.kind = kind
         self.fileFrame = fileFrame
@@ -144,7 +145,9 @@ public struct GapLedger: Sendable, Equatable {
         guard let range = lost else { return nil }
         lost = nil
         record(
-            SegmentGap(kind: .notWritten, fileFrame: 0, captureFrame: range.frame, time: range.time, frames: range.frames, exact: true),
+            SegmentGap(
+                kind: .notWritten, fileFrame: 0, captureFrame: range.frame, time: range.time, frames: range.frames,
+                exact: true),
             openFileFrames: openFileFrames)
         return range
     }

@@ -1,10 +1,10 @@
 // Per-channel peak, RMS, mean, clipping and extremes of chunks of interleaved PCM, fast enough to run on every chunk.
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Musl)
-import Musl
+    import Musl
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// The levels of one channel over a stretch of audio. Sample values are fractions of full scale
@@ -179,9 +179,9 @@ public struct LevelMeter: Sendable {
             case .s16:
                 var first = 0
                 #if _endian(little)
-                if channels <= S16Vectors.lanes {
-                    first = S16Vectors.measure(base, frames: frames, channels: channels, into: output)
-                }
+                    if channels <= S16Vectors.lanes {
+                        first = S16Vectors.measure(base, frames: frames, channels: channels, into: output)
+                    }
                 #endif
                 for channel in 0..<channels {
                     output[channel].accumulate(
@@ -435,7 +435,9 @@ enum S16Vectors {
         var pointer = start
         var remaining = vectors
         while remaining >= 2 {
-            sums &+= sum(pointer.loadUnaligned(as: Lanes.self), pointer.loadUnaligned(fromByteOffset: vectorBytes, as: Lanes.self))
+            sums &+= sum(
+                pointer.loadUnaligned(as: Lanes.self),
+                pointer.loadUnaligned(fromByteOffset: vectorBytes, as: Lanes.self))
             pointer += vectorBytes * 2
             remaining -= 2
         }

@@ -2,11 +2,11 @@
 // offset, too much clipping.
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Musl)
-import Musl
+    import Musl
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// A fault in one channel's audio that `SoundHealthDetector` watches for.
@@ -141,7 +141,8 @@ public struct SoundHealthDetector: Sendable {
         precondition(channels >= 1, "sound health needs at least one channel, got \(channels)")
         precondition(sampleRate > 0, "sample rate must be positive, got \(sampleRate)")
         for seconds in [flatlineSeconds, dcOffsetSeconds, clippingSeconds] {
-            precondition(seconds > 0 && seconds.isFinite, "a window must be a finite number of seconds > 0, got \(seconds)")
+            precondition(
+                seconds > 0 && seconds.isFinite, "a window must be a finite number of seconds > 0, got \(seconds)")
         }
         precondition(clippingRate > 0 && clippingRate <= 1, "clipping rate must be > 0 and ≤ 1, got \(clippingRate)")
         self.channels = channels
@@ -182,7 +183,8 @@ public struct SoundHealthDetector: Sendable {
             anySound = true
         }
         for channel in 0..<channels {
-            updateFlatline(levels[channel], channel: channel, frames: frames, atFrame: atFrame, anySound: anySound, report: report)
+            updateFlatline(
+                levels[channel], channel: channel, frames: frames, atFrame: atFrame, anySound: anySound, report: report)
         }
         if dcWindow.add(frames: frames, atFrame: atFrame, figure: { levels[$0].sum }), dcWindow.isFull {
             let windowFrames = Double(dcWindow.windowFrames)
@@ -190,7 +192,8 @@ public struct SoundHealthDetector: Sendable {
                 let mean = dcWindow.total(channel: channel) / windowFrames
                 health[channel].dcOffset = mean
                 let active = health[channel].isActive(.dcOffset)
-                let reached = active
+                let reached =
+                    active
                     ? abs(mean) >= dcOffsetThreshold * Self.dcOffsetEndRatio : abs(mean) >= dcOffsetThreshold
                 judge(
                     .dcOffset, channel: channel, present: reached, value: mean, windowStart: dcWindow.windowFirstFrame,
@@ -205,7 +208,8 @@ public struct SoundHealthDetector: Sendable {
                 let active = health[channel].isActive(.clipping)
                 let present = active ? !(rate < clippingRate * Self.clippingEndRatio) : rate > clippingRate
                 judge(
-                    .clipping, channel: channel, present: present, value: rate, windowStart: clipWindow.windowFirstFrame,
+                    .clipping, channel: channel, present: present, value: rate,
+                    windowStart: clipWindow.windowFirstFrame,
                     chunkEnd: atFrame + frames, atFrame: atFrame, report: report)
             }
         }
@@ -221,9 +225,10 @@ public struct SoundHealthDetector: Sendable {
         } else {
             if let since = health[channel].flatlineSince {
                 health[channel].flatlineSince = nil
-                report(SoundHealthTransition(
-                    problem: .flatline, edge: .ended, channel: channel, atFrame: atFrame, frames: atFrame - since,
-                    value: stuckValue[channel]))
+                report(
+                    SoundHealthTransition(
+                        problem: .flatline, edge: .ended, channel: channel, atFrame: atFrame, frames: atFrame - since,
+                        value: stuckValue[channel]))
             }
             stuckValue[channel] = stuck ? levels.minimum : .nan
             stuckStart[channel] = atFrame
@@ -232,9 +237,10 @@ public struct SoundHealthDetector: Sendable {
         let runFrames = atFrame + frames - stuckStart[channel]
         guard Double(runFrames) >= flatlineFrames else { return }
         health[channel].flatlineSince = stuckStart[channel]
-        report(SoundHealthTransition(
-            problem: .flatline, edge: .began, channel: channel, atFrame: stuckStart[channel], frames: runFrames,
-            value: levels.minimum))
+        report(
+            SoundHealthTransition(
+                problem: .flatline, edge: .began, channel: channel, atFrame: stuckStart[channel], frames: runFrames,
+                value: levels.minimum))
     }
 
     /// Reports the begin or end of a windowed problem when `present` differs from its state.
@@ -245,12 +251,16 @@ public struct SoundHealthDetector: Sendable {
         let since = health[channel].since(problem)
         if present, since == nil {
             health[channel].set(problem, since: first)
-            report(SoundHealthTransition(
-                problem: problem, edge: .began, channel: channel, atFrame: first, frames: chunkEnd - first, value: value))
+            report(
+                SoundHealthTransition(
+                    problem: problem, edge: .began, channel: channel, atFrame: first, frames: chunkEnd - first,
+                    value: value))
         } else if !present, let since {
             health[channel].set(problem, since: nil)
-            report(SoundHealthTransition(
-                problem: problem, edge: .ended, channel: channel, atFrame: atFrame, frames: atFrame - since, value: value))
+            report(
+                SoundHealthTransition(
+                    problem: problem, edge: .ended, channel: channel, atFrame: atFrame, frames: atFrame - since,
+                    value: value))
         }
     }
 }

@@ -26,7 +26,8 @@ struct WindowedSums: Sendable {
 
     /// A window of `bucketCount` (≥ 1) buckets of at least `bucketFrames` (≥ 1) frames, for `channels` (≥ 1).
     init(channels: Int, bucketCount: Int, bucketFrames: Int64) {
-        precondition(channels >= 1 && bucketCount >= 1 && bucketFrames >= 1, "a window needs channels, buckets and frames")
+        precondition(
+            channels >= 1 && bucketCount >= 1 && bucketFrames >= 1, "a window needs channels, buckets and frames")
         self.channels = channels
         self.bucketCount = bucketCount
         self.bucketFrames = bucketFrames

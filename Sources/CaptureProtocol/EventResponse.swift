@@ -25,8 +25,9 @@ public struct EventResponse: Codable, Sendable, Equatable {
         case level, kind, message, recording, fields
     }
 
-    public init(time: Double, level: String, kind: String, message: String, recording: String?, fields: [String: EventValue])
-    {
+    public init(
+        time: Double, level: String, kind: String, message: String, recording: String?, fields: [String: EventValue]
+    ) {
         self.time = WireFormat.epoch(time)
         self.timeUTC = WireFormat.utc(time)
         self.level = level

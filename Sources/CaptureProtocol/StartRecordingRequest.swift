@@ -47,9 +47,12 @@ public struct StartRecordingRequest: Codable, Sendable, Equatable {
         let all = try decoder.container(keyedBy: AnyKey.self)
         let known = Set(CodingKeys.allCases.map(\.stringValue))
         if let unknown = all.allKeys.first(where: { !known.contains($0.stringValue) }) {
-            throw DecodingError.dataCorrupted(.init(
-                codingPath: [unknown],
-                debugDescription: "unknown field `\(unknown.stringValue)`; allowed: \(CodingKeys.allCases.map(\.wireName).joined(separator: ", "))"))
+            throw DecodingError.dataCorrupted(
+                .init(
+                    codingPath: [unknown],
+                    debugDescription:
+                        "unknown field `\(unknown.stringValue)`; allowed: \(CodingKeys.allCases.map(\.wireName).joined(separator: ", "))"
+                ))
         }
         let container = try decoder.container(keyedBy: CodingKeys.self)
         name = try container.decode(String.self, forKey: .name)

@@ -30,7 +30,9 @@ struct AudiocapdCommand: AsyncParsableCommand {
     @Flag(help: "List the ALSA capture devices (name and description) and exit.")
     var listDevices = false
 
-    @Option(help: ArgumentHelp("Override [log] level: trace, debug, info, notice, warning, error, critical.", valueName: "level"))
+    @Option(
+        help: ArgumentHelp(
+            "Override [log] level: trace, debug, info, notice, warning, error, critical.", valueName: "level"))
     var logLevel: String?
 
     func run() async throws {

@@ -180,7 +180,8 @@ import Testing
         #expect(denied.code == .permissionDenied)
         #expect(denied.exitCode == 77)
         // The hint names the group that owns the socket (or its directory); CLIConventionTests checks the name.
-        #expect(denied.description.hasPrefix("cannot reach audiocapd at /run/audiocap/control.sock: permission denied. "))
+        #expect(
+            denied.description.hasPrefix("cannot reach audiocapd at /run/audiocap/control.sock: permission denied. "))
         #expect(denied.description.hasSuffix("or run with sudo"))
         #expect(ClientError.connectionFailed(errno: EPERM, socketPath: path).code == .permissionDenied)
         let refused = ClientError.connectionFailed(errno: ECONNREFUSED, socketPath: path)

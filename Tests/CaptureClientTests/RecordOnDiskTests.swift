@@ -35,7 +35,8 @@ import Testing
         }
         try (line(1, "info", "a") + "\n" + line(2, "warning", nil) + "\n").write(
             toFile: dir.file("events.jsonl.2"), atomically: true, encoding: .utf8)
-        try (line(3, "error", "b") + "\ngarbage\n").write(toFile: dir.file("events.jsonl.1"), atomically: true, encoding: .utf8)
+        try (line(3, "error", "b") + "\ngarbage\n").write(
+            toFile: dir.file("events.jsonl.1"), atomically: true, encoding: .utf8)
         try (line(4, "info", "a") + "\n").write(toFile: dir.file("events.jsonl"), atomically: true, encoding: .utf8)
         #expect(EventLogFile.read(stateDirectory: dir.path).map(\.event.kind) == ["k1", "k2", "k3", "k4"])
         #expect(EventLogFile.read(stateDirectory: dir.path, since: 2).map(\.event.kind) == ["k2", "k3", "k4"])
@@ -73,9 +74,12 @@ import Testing
         #expect(first.frames == 2000 && first.gaps == 1 && first.gapsKnown && first.endTime == 1_795_309_202.5)
         #expect(first.peakDBFS == [-6.0])
         #expect(!listing.segments[1].gapsKnown && listing.segments[1].state == "closed")
-        #expect(listing.segments[2].state == "partial" && listing.segments[2].frames == 300 && listing.segments[2].timesEstimated)
+        #expect(
+            listing.segments[2].state == "partial" && listing.segments[2].frames == 300
+                && listing.segments[2].timesEstimated)
         #expect(listing.totalBytes > 3300 * 2)
         #expect(
-            RecordingArchive.list(name: "r", directory: dir.path, template: template, since: 1_795_309_250).segments.count == 2)
+            RecordingArchive.list(name: "r", directory: dir.path, template: template, since: 1_795_309_250).segments
+                .count == 2)
     }
 }

@@ -101,7 +101,8 @@ import Testing
         #expect(problems.map { $0["key"] as? String } == ["source.ffmpeg"])
         #expect((problems.first?["message"] as? String)?.contains("not found in PATH") == true)
         #expect(
-            outcome.errors.contains("line 2: source.ffmpeg = \"ffmpg-not-here\": is not found in PATH"), "\(outcome.errors)")
+            outcome.errors.contains("line 2: source.ffmpeg = \"ffmpg-not-here\": is not found in PATH"),
+            "\(outcome.errors)")
     }
 
     @Test func ffmpegThatDoesNotRunIsAProblem() throws {
@@ -124,9 +125,12 @@ import Testing
         #expect(lines.count == 2, "\(lines)")
         #expect(
             lines.first?.contains(
-                "line 8: [[recording]] \"archive\" directory = \"/proc/audiocap-check/archive\": cannot be created in /proc")
+                "line 8: [[recording]] \"archive\" directory = \"/proc/audiocap-check/archive\": cannot be created in /proc"
+            )
                 == true, "\(lines)")
-        #expect(lines.last?.contains("line 10: control.group = \"no-such-group-audiocap\": no such group") == true, "\(lines)")
+        #expect(
+            lines.last?.contains("line 10: control.group = \"no-such-group-audiocap\": no such group") == true,
+            "\(lines)")
     }
 
     @Test func aMissingDeviceIsAWarningOnly() throws {

@@ -100,7 +100,8 @@ import Testing
             .init(kind: "dc_offset", channel: 1, sinceFrame: 0), .init(kind: "flatline", channel: 2, sinceFrame: 0),
             .init(kind: "dc_offset", channel: 2, sinceFrame: 0), .init(kind: "hum", channel: 1, sinceFrame: 0),
         ]
-        #expect(SoundHealthText.problems(reading) == "DC offset on ch 1, 2; flatline (stuck samples) on ch 2; hum on ch 1")
+        #expect(
+            SoundHealthText.problems(reading) == "DC offset on ch 1, 2; flatline (stuck samples) on ch 2; hum on ch 1")
         #expect(
             MeterScreen.plainLine(reading)
                 == "2026-11-22T01:02:03.4Z  1: peak -12.3 rms -18.4  2: peak -12.0 rms -12.0  "

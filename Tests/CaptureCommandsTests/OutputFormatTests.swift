@@ -30,7 +30,8 @@ import Testing
         status.levels?.problems = [.init(kind: "dc_offset", channel: 2, sinceFrame: 0)]
         #expect(
             StatusCommand.render(status).contains(
-                "          2: peak   0.0 dBFS, RMS  -9.5 dBFS, clipped 17 samples (now)\n          health: DC offset on ch 2\n"))
+                "          2: peak   0.0 dBFS, RMS  -9.5 dBFS, clipped 17 samples (now)\n          health: DC offset on ch 2\n"
+            ))
     }
 
     @Test func statusOfAStoppedSourceShowsWhy() {
@@ -55,7 +56,8 @@ import Testing
         #expect(text.contains("disk:     unknown"))
         #expect(
             text.contains(
-                "  interview  on-demand   blocked    -                              2 segments    4,800 dropped  0 gaps"))
+                "  interview  on-demand   blocked    -                              2 segments    4,800 dropped  0 gaps"
+            ))
         #expect(text.hasSuffix("  interview: no space left on device"))
         #expect(!text.contains("\u{1B}"))
     }
@@ -95,9 +97,12 @@ import Testing
             2026-11-22T01:01:10Z  2026-11-22T01:02:12Z  1 min     2,880,000  11.5 MB  ?          -          /srv/audio/night/2026-11-22/010100.wav
             2 files, 2 min of audio, 23.0 MB on disk
             """
-        let listing = ArchiveListing(recording: "night", directory: "/srv/audio/night", segments: [closed, repaired], totalBytes: 23_040_200)
+        let listing = ArchiveListing(
+            recording: "night", directory: "/srv/audio/night", segments: [closed, repaired], totalBytes: 23_040_200)
         #expect(SegmentsCommand.render(listing) == expected)
-        #expect(SegmentsCommand.render(ArchiveListing(recording: "night", directory: "/d", segments: [], totalBytes: 0)) == "night: no files in /d")
+        #expect(
+            SegmentsCommand.render(ArchiveListing(recording: "night", directory: "/d", segments: [], totalBytes: 0))
+                == "night: no files in /d")
     }
 
     @Test func stopListsTheFiles() {

@@ -266,7 +266,8 @@ struct ConfigurationLoaderTests {
             "chunk_ms", "restart_delay_seconds", "seconds", "log_interval_seconds", "silence_dbfs",
             "silence_seconds", "name", "directory", "segment_seconds", "align", "filename", "time_zone",
             "sync_seconds", "level", "gap_fill", "delete_oldest_when_low", "min_free_bytes",
-            "low_space_warning_hours", "output_options", "flatline_seconds", "dc_offset_dbfs", "dc_offset_seconds", "clipping_rate",
+            "low_space_warning_hours", "output_options", "flatline_seconds", "dc_offset_dbfs", "dc_offset_seconds",
+            "clipping_rate",
             "clipping_seconds", "alarm_hold_seconds", "alarm_clear_seconds",
         ]
         let setKeys = Set(
@@ -430,10 +431,14 @@ struct ConfigurationLoaderTests {
             message: "must be a number greater than 0 and at most 3600"),
         InvalidCase(
             toml: "[levels]\nclipping_rate = 0", key: "levels.clipping_rate", value: "0",
-            message: "must be a number greater than 0 and at most 1 (a share of the samples: 0.001 is 0.1 %; 1 turns it off)"),
+            message:
+                "must be a number greater than 0 and at most 1 (a share of the samples: 0.001 is 0.1 %; 1 turns it off)"
+        ),
         InvalidCase(
             toml: "[levels]\nclipping_rate = 1.5", key: "levels.clipping_rate", value: "1.5",
-            message: "must be a number greater than 0 and at most 1 (a share of the samples: 0.001 is 0.1 %; 1 turns it off)"),
+            message:
+                "must be a number greater than 0 and at most 1 (a share of the samples: 0.001 is 0.1 %; 1 turns it off)"
+        ),
         InvalidCase(
             toml: "[levels]\nclipping_seconds = inf", key: "levels.clipping_seconds", value: "inf",
             message: "must be a number greater than 0 and at most 3600"),
@@ -524,10 +529,14 @@ struct ConfigurationLoaderTests {
             message: "unknown table; did you mean `[[recording]]`?"),
         InvalidCase(
             toml: "[output]\nx = 1", key: "output", value: nil,
-            message: "unknown table; the tables are [source], [queue], [levels], [[recording]], [log], [control], [storage] and [metrics]"),
+            message:
+                "unknown table; the tables are [source], [queue], [levels], [[recording]], [log], [control], [storage] and [metrics]"
+        ),
         InvalidCase(
             toml: "verbose = true", key: "verbose", value: "true",
-            message: "unknown key; the tables are [source], [queue], [levels], [[recording]], [log], [control], [storage] and [metrics]"),
+            message:
+                "unknown key; the tables are [source], [queue], [levels], [[recording]], [log], [control], [storage] and [metrics]"
+        ),
         InvalidCase(
             toml: "[log]\n\"log level\" = \"x\\\"y\"", key: "log.\"log level\"", value: "\"x\\\"y\"",
             message: "unknown key; the keys of [log] are `level`"),
@@ -669,7 +678,10 @@ struct ConfigurationLoaderTests {
 
     @Test func descriptionHasOneLinePerProblemPrefixedWithThePath() {
         let toml = "[source]\nchannels = 0\nsample_format = \"s8\"\n"
-        if let error = #expect(throws: ConfigurationError.self, performing: { try ConfigurationLoader.parse(toml, path: "/etc/audiocap/audiocap.toml") }) {
+        if let error = #expect(
+            throws: ConfigurationError.self,
+            performing: { try ConfigurationLoader.parse(toml, path: "/etc/audiocap/audiocap.toml") })
+        {
             #expect(
                 error.description == """
                     /etc/audiocap/audiocap.toml: line 2: source.channels = 0: must be an integer from 1 to 32
@@ -695,7 +707,9 @@ struct ConfigurationLoaderTests {
             [[recording]]
             directory = "/srv/x"
             """
-        if let error = #expect(throws: ConfigurationError.self, performing: { try ConfigurationLoader.parse(toml, path: "x.toml") }) {
+        if let error = #expect(
+            throws: ConfigurationError.self, performing: { try ConfigurationLoader.parse(toml, path: "x.toml") })
+        {
             #expect(error.problems.map(\.line) == [11, 13])
             #expect(error.problems.map(\.table) == ["[[recording]] \"archive\"", nil])
             #expect(
@@ -724,7 +738,10 @@ struct ConfigurationLoaderTests {
             channels = 2
             device = = "x"
             """
-        if let error = #expect(throws: ConfigurationError.self, "expected a syntax error", performing: { try ConfigurationLoader.parse(toml, path: "bad.toml") }) {
+        if let error = #expect(
+            throws: ConfigurationError.self, "expected a syntax error",
+            performing: { try ConfigurationLoader.parse(toml, path: "bad.toml") })
+        {
             #expect(error.code == .syntax)
             #expect(error.problems.count == 1)
             #expect(error.problems.first?.line == 3)
@@ -734,14 +751,20 @@ struct ConfigurationLoaderTests {
     }
 
     @Test func duplicateKeyIsASyntaxError() {
-        if let error = #expect(throws: ConfigurationError.self, "expected a syntax error", performing: { try ConfigurationLoader.parse("[queue]\nseconds = 1\nseconds = 2\n", path: "dup.toml") }) {
+        if let error = #expect(
+            throws: ConfigurationError.self, "expected a syntax error",
+            performing: { try ConfigurationLoader.parse("[queue]\nseconds = 1\nseconds = 2\n", path: "dup.toml") })
+        {
             #expect(error.code == .syntax)
             #expect(error.problems.first?.line == 3)
         }
     }
 
     @Test func nulCharacterIsASyntaxError() {
-        if let error = #expect(throws: ConfigurationError.self, "expected a syntax error", performing: { try ConfigurationLoader.parse("[queue]\n\nseconds = 1\0\n", path: "nul.toml") }) {
+        if let error = #expect(
+            throws: ConfigurationError.self, "expected a syntax error",
+            performing: { try ConfigurationLoader.parse("[queue]\n\nseconds = 1\0\n", path: "nul.toml") })
+        {
             #expect(error.code == .syntax)
             #expect(error.problems.first?.line == 3)
         }
@@ -749,7 +772,9 @@ struct ConfigurationLoaderTests {
 
     @Test func missingFileIsUnreadable() {
         let path = "/nonexistent-audiocap-test/audiocap.toml"
-        if let error = #expect(throws: ConfigurationError.self, performing: { try ConfigurationLoader.load(path: path) }) {
+        if let error = #expect(
+            throws: ConfigurationError.self, performing: { try ConfigurationLoader.load(path: path) })
+        {
             #expect(error.code == .unreadable)
             #expect(error.description == "cannot read \(path): No such file or directory")
         }
@@ -757,7 +782,9 @@ struct ConfigurationLoaderTests {
 
     @Test func folderIsUnreadable() {
         let path = NSTemporaryDirectory()
-        if let error = #expect(throws: ConfigurationError.self, performing: { try ConfigurationLoader.load(path: path) }) {
+        if let error = #expect(
+            throws: ConfigurationError.self, performing: { try ConfigurationLoader.load(path: path) })
+        {
             #expect(error.code == .unreadable)
             #expect(error.description == "cannot read \(path): Is a directory")
         }
@@ -771,7 +798,9 @@ struct ConfigurationLoaderTests {
         #expect(try ConfigurationLoader.load(path: path).source.channels == 1)
 
         try Data("[source]\nchannels = 0\n".utf8).write(to: URL(fileURLWithPath: path))
-        if let error = #expect(throws: ConfigurationError.self, performing: { try ConfigurationLoader.load(path: path) }) {
+        if let error = #expect(
+            throws: ConfigurationError.self, performing: { try ConfigurationLoader.load(path: path) })
+        {
             #expect(error.path == path)
             #expect(error.description == "\(path): line 2: source.channels = 0: must be an integer from 1 to 32")
         }
@@ -781,7 +810,9 @@ struct ConfigurationLoaderTests {
         let path = NSTemporaryDirectory() + "audiocap-loader-\(UUID().uuidString).toml"
         defer { try? FileManager.default.removeItem(atPath: path) }
         try Data([0x5B, 0xFF, 0xFE, 0x5D]).write(to: URL(fileURLWithPath: path))
-        if let error = #expect(throws: ConfigurationError.self, performing: { try ConfigurationLoader.load(path: path) }) {
+        if let error = #expect(
+            throws: ConfigurationError.self, performing: { try ConfigurationLoader.load(path: path) })
+        {
             #expect(error.code == .unreadable)
             #expect(error.description == "cannot read \(path): not UTF-8 text")
         }
@@ -791,13 +822,16 @@ struct ConfigurationLoaderTests {
 
     @Test func maxRecordingsDefaultsTo16AndIsRangeChecked() throws {
         #expect(try ConfigurationLoader.parse("", path: "x.toml").control.maxRecordings == 16)
-        #expect(try ConfigurationLoader.parse("[control]\nmax_recordings = 0", path: "x.toml").control.maxRecordings == 0)
+        #expect(
+            try ConfigurationLoader.parse("[control]\nmax_recordings = 0", path: "x.toml").control.maxRecordings == 0)
         #expect(
             try ConfigurationLoader.parse(
                 "[source]\nsample_rate = 8000\nchannels = 1\n[queue]\nseconds = 1\n[control]\nmax_recordings = 1024",
                 path: "x.toml"
             ).control.maxRecordings == 1024)
-        for (value, found) in [("1025", ""), ("-1", ""), ("\"16\"", " (found a string)"), ("16.5", " (found a floating-point number)")] {
+        for (value, found) in [
+            ("1025", ""), ("-1", ""), ("\"16\"", " (found a string)"), ("16.5", " (found a floating-point number)"),
+        ] {
             #expect(
                 problems(in: "[control]\nmax_recordings = \(value)") == [
                     Problem(
@@ -844,13 +878,34 @@ struct ConfigurationLoaderTests {
             ("name = \"a\\u001b[31m\"\ndirectory = \"/srv\"", "recording[0].name", "must be 1 to 64 characters"),
             ("name = \"\(long)\"\ndirectory = \"/srv\"", "recording[0].name", "must be 1 to 64 characters"),
             ("name = \"x/\"\ndirectory = \"/srv\"", "recording[0].name", "must be 1 to 64 characters"),
-            ("name = \"a\"\ndirectory = \"/srv/\\u001b]0;x\\u0007\"", "recording[0].directory", "must not contain control characters (found escape U+001B)"),
-            ("name = \"a\"\ndirectory = \"/srv/\(long)\"", "recording[0].directory", "has a name of 300 bytes between slashes"),
-            ("name = \"a\"\ndirectory = \"/srv\"\nfilename = \"\\u001b[2J{seq}\"", "recording[0].filename", "must not contain control characters"),
-            ("name = \"a\"\ndirectory = \"/srv\"\nfilename = \"%n{seq}\"", "recording[0].filename", "expands to the control character U+000A"),
-            ("name = \"a\"\ndirectory = \"/srv\"\nfilename = \"\(long)/{seq}\"", "recording[0].filename", "has a name of 300 bytes"),
-            ("name = \"a\"\ndirectory = \"/srv\"\nfilename = \"\(long.prefix(240))\"", "recording[0].filename", "expands to a file name of up to 244 bytes"),
-            ("name = \"a\"\ndirectory = \"/srv\"\nfilename = \"x/\"", "recording[0].filename", "must name a file, not end in `/`"),
+            (
+                "name = \"a\"\ndirectory = \"/srv/\\u001b]0;x\\u0007\"", "recording[0].directory",
+                "must not contain control characters (found escape U+001B)"
+            ),
+            (
+                "name = \"a\"\ndirectory = \"/srv/\(long)\"", "recording[0].directory",
+                "has a name of 300 bytes between slashes"
+            ),
+            (
+                "name = \"a\"\ndirectory = \"/srv\"\nfilename = \"\\u001b[2J{seq}\"", "recording[0].filename",
+                "must not contain control characters"
+            ),
+            (
+                "name = \"a\"\ndirectory = \"/srv\"\nfilename = \"%n{seq}\"", "recording[0].filename",
+                "expands to the control character U+000A"
+            ),
+            (
+                "name = \"a\"\ndirectory = \"/srv\"\nfilename = \"\(long)/{seq}\"", "recording[0].filename",
+                "has a name of 300 bytes"
+            ),
+            (
+                "name = \"a\"\ndirectory = \"/srv\"\nfilename = \"\(long.prefix(240))\"", "recording[0].filename",
+                "expands to a file name of up to 244 bytes"
+            ),
+            (
+                "name = \"a\"\ndirectory = \"/srv\"\nfilename = \"x/\"", "recording[0].filename",
+                "must name a file, not end in `/`"
+            ),
         ]
         for (recording, key, message) in cases {
             let found = problems(in: "[[recording]]\n" + recording)
@@ -861,17 +916,23 @@ struct ConfigurationLoaderTests {
         #expect(problems(in: "[storage]\nroot = \"/srv/\\u001b[0m\"").map(\.key) == ["storage.root"])
         // An escaped NUL would be cut off by the TOML library: the file is refused as a whole.
         for toml in ["[[recording]]\nname = \"a\\u0000b\"", "[storage]\n\nroot = \"/srv/a\\U00000000\""] {
-            if let error = #expect(throws: ConfigurationError.self, "loaded \(toml)", performing: { try ConfigurationLoader.parse(toml, path: "x.toml") }) {
+            if let error = #expect(
+                throws: ConfigurationError.self, "loaded \(toml)",
+                performing: { try ConfigurationLoader.parse(toml, path: "x.toml") })
+            {
                 #expect(error.code == .syntax)
                 #expect(error.description.contains("NUL characters (\\u0000) are not allowed"), "\(error)")
             }
         }
         // An escaped backslash followed by u0000 is text, not a NUL.
-        #expect((try? ConfigurationLoader.parse("[storage]\nroot = \"/srv/a\\\\u0000\"", path: "x.toml"))?.storage.root == "/srv/a\\u0000")
+        #expect(
+            (try? ConfigurationLoader.parse("[storage]\nroot = \"/srv/a\\\\u0000\"", path: "x.toml"))?.storage.root
+                == "/srv/a\\u0000")
         #expect(problems(in: "[storage]\nstate = \"/srv/\(long)\"").map(\.key) == ["storage.state"])
         // `.wav` is added when missing, whatever its case: one rule with the control API.
         #expect(
-            (try? ConfigurationLoader.parse("[[recording]]\nname = \"a\"\ndirectory = \"/srv\"\nfilename = \"x.WAV\"", path: "x.toml"))?
+            (try? ConfigurationLoader.parse(
+                "[[recording]]\nname = \"a\"\ndirectory = \"/srv\"\nfilename = \"x.WAV\"", path: "x.toml"))?
                 .recordings.first?.filename == "x.WAV")
     }
 }

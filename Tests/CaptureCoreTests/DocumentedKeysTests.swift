@@ -116,7 +116,9 @@ import Testing
         }
         for (table, rows) in documented {
             let unknown = Set(rows.keys).subtracting(ConfigurationLoader.keys[table] ?? [])
-            #expect(unknown.isEmpty, "docs/configuration.md documents [\(table)] \(unknown.sorted()), unknown to the loader")
+            #expect(
+                unknown.isEmpty, "docs/configuration.md documents [\(table)] \(unknown.sorted()), unknown to the loader"
+            )
         }
     }
 

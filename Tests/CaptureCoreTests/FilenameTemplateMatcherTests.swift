@@ -27,7 +27,8 @@ import Testing
 
     @Test("another recording's name, another folder level, other files do not match")
     func othersDoNotMatch() {
-        let matcher = FilenameTemplateMatcher(template: FilenameTemplate("%Y-%m-%d/{name}-%H%M%SZ-{seq}.wav"), name: "a")
+        let matcher = FilenameTemplateMatcher(
+            template: FilenameTemplate("%Y-%m-%d/{name}-%H%M%SZ-{seq}.wav"), name: "a")
         #expect(matcher.depth == 1)
         #expect(matcher.sequence(in: "2026-11-22/a-003000Z-000007.wav") == 7)
         #expect(matcher.sequence(in: "2026-11-22/b-003000Z-000007.wav") == nil)

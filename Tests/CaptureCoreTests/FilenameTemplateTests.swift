@@ -123,7 +123,9 @@ import Testing
             Issue.record("a deletable directory holding another recording's was accepted")
         } catch {
             let text = "\(error)"
-            #expect(text.contains("holds the files of recording `birds`, which its delete_oldest_when_low would delete"), "\(text)")
+            #expect(
+                text.contains("holds the files of recording `birds`, which its delete_oldest_when_low would delete"),
+                "\(text)")
             #expect(text.contains("holds [storage] root"), "\(text)")
         }
     }

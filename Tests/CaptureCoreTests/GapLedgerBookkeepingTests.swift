@@ -4,7 +4,9 @@ import Testing
 
 @Suite struct GapLedgerBookkeepingTests {
     func gap(_ kind: SegmentGap.Kind, at time: Double, frames: Int64 = 100) -> SegmentGap {
-        SegmentGap(kind: kind, fileFrame: 0, captureFrame: Int64(time * 1000), time: time, frames: frames, exact: kind == .queueOverflow)
+        SegmentGap(
+            kind: kind, fileFrame: 0, captureFrame: Int64(time * 1000), time: time, frames: frames,
+            exact: kind == .queueOverflow)
     }
 
     @Test func gapsLandAtTheOpenFilesEndOrStartTheNextFileInTimeOrder() {

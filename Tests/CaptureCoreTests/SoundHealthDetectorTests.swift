@@ -34,7 +34,9 @@ private func run(
                     ? Float(value).bitPattern
                     : UInt32(truncatingIfNeeded: Int64(min(32767, max(-32768, value.rounded()))))
                 let offset = (index * 2 + channel) * format.bytesPerSample
-                for byte in 0..<format.bytesPerSample { bytes[offset + byte] = UInt8(truncatingIfNeeded: bits >> (8 * byte)) }
+                for byte in 0..<format.bytesPerSample {
+                    bytes[offset + byte] = UInt8(truncatingIfNeeded: bits >> (8 * byte))
+                }
             }
         }
         bytes.withUnsafeBytes { meter.measure($0, into: &levels) }
@@ -71,8 +73,10 @@ private func scale(_ format: SampleFormat) -> Double { format == .f32 ? 1 : 3276
         #expect(flatline.map(\.chunk) == [59, 70])
         #expect(
             flatline.map(\.transition) == [
-                SoundHealthTransition(problem: .flatline, edge: .began, channel: 0, atFrame: 48_000, frames: 240_000, value: 0.25),
-                SoundHealthTransition(problem: .flatline, edge: .ended, channel: 0, atFrame: 336_000, frames: 288_000, value: 0.25),
+                SoundHealthTransition(
+                    problem: .flatline, edge: .began, channel: 0, atFrame: 48_000, frames: 240_000, value: 0.25),
+                SoundHealthTransition(
+                    problem: .flatline, edge: .ended, channel: 0, atFrame: 336_000, frames: 288_000, value: 0.25),
             ])
         #expect(health.health[0].flatlineSince == nil)
         #expect(health.health[1].flatlineSince == nil)
@@ -80,7 +84,9 @@ private func scale(_ format: SampleFormat) -> Double { format == .f32 ? 1 : 3276
 
     @Test func flagIsSetWhileTheFlatlineLasts() {
         var health = detector()
-        _ = run(&health, format: .s16, chunks: 0..<55) { frame, channel in channel == 1 ? -100 : sine(frame, amplitude: 1000) }
+        _ = run(&health, format: .s16, chunks: 0..<55) { frame, channel in
+            channel == 1 ? -100 : sine(frame, amplitude: 1000)
+        }
         #expect(health.health[1].flatlineSince == 0)
         #expect(health.health[1].isActive(.flatline))
         #expect(!health.health[0].isActive(.flatline))
@@ -104,8 +110,10 @@ private func scale(_ format: SampleFormat) -> Double { format == .f32 ? 1 : 3276
             channel == 0 && frame >= 48_000 ? 0 : sine(frame, amplitude: 0.3 * scale(format))
         }
         #expect(events.map(\.chunk) == [59])
-        #expect(events.first?.transition == SoundHealthTransition(
-            problem: .flatline, edge: .began, channel: 0, atFrame: 48_000, frames: 240_000, value: 0))
+        #expect(
+            events.first?.transition
+                == SoundHealthTransition(
+                    problem: .flatline, edge: .began, channel: 0, atFrame: 48_000, frames: 240_000, value: 0))
         #expect(health.health[0].flatlineSince == 48_000)
         #expect(health.health[1].flatlineSince == nil)
     }
@@ -189,9 +197,11 @@ private func scale(_ format: SampleFormat) -> Double { format == .f32 ? 1 : 3276
         let events = run(&health, format: .s16, chunks: 0..<50) { frame, channel in
             channel == 1 ? -2000 + sine(frame, amplitude: 5000).rounded() : sine(frame, amplitude: 5000)
         }
-        #expect(events.map(\.transition) == [
-            SoundHealthTransition(problem: .dcOffset, edge: .began, channel: 1, atFrame: 0, frames: 240_000, value: -2000.0 / 32768)
-        ])
+        #expect(
+            events.map(\.transition) == [
+                SoundHealthTransition(
+                    problem: .dcOffset, edge: .began, channel: 1, atFrame: 0, frames: 240_000, value: -2000.0 / 32768)
+            ])
         #expect(health.health[1].dcOffsetSince == 0)
         #expect(health.health[1].dcOffset == -2000.0 / 32768)
         #expect(health.health[0].dcOffset == 0)
@@ -207,7 +217,8 @@ private func scale(_ format: SampleFormat) -> Double { format == .f32 ? 1 : 3276
         func feed(_ mean: Double) {
             var levels = LevelSnapshot(channels: 2)
             levels.replace(frames: 4096) { channels in
-                channels[0] = ChannelLevels(minimum: -1, maximum: 1, sum: mean * 4096, sumOfSquares: 1, clipped: 0, samples: 4096)
+                channels[0] = ChannelLevels(
+                    minimum: -1, maximum: 1, sum: mean * 4096, sumOfSquares: 1, clipped: 0, samples: 4096)
                 channels[1] = ChannelLevels(minimum: -1, maximum: 1, sum: 0, sumOfSquares: 1, clipped: 0, samples: 4096)
             }
             health.update(levels, atFrame: frame) { reported.append($0) }
@@ -253,9 +264,12 @@ private func scale(_ format: SampleFormat) -> Double { format == .f32 ? 1 : 3276
         #expect(events.map(\.chunk) == [99, 229])
         #expect(
             events.map(\.transition) == [
-                SoundHealthTransition(problem: .clipping, edge: .began, channel: 0, atFrame: 0, frames: 480_000, value: 1000.0 / 480_000),
+                SoundHealthTransition(
+                    problem: .clipping, edge: .began, channel: 0, atFrame: 0, frames: 480_000, value: 1000.0 / 480_000),
                 // At chunk 219 the window holds 240 rail samples, exactly half the threshold: still clipping.
-                SoundHealthTransition(problem: .clipping, edge: .ended, channel: 0, atFrame: 1_099_200, frames: 1_099_200, value: 210.0 / 480_000),
+                SoundHealthTransition(
+                    problem: .clipping, edge: .ended, channel: 0, atFrame: 1_099_200, frames: 1_099_200,
+                    value: 210.0 / 480_000),
             ])
         // The last window (chunks 160..<260) still holds 40 chunks of 3.
         #expect(health.health[0].clippingRate == 120.0 / 480_000)
@@ -301,7 +315,8 @@ private func scale(_ format: SampleFormat) -> Double { format == .f32 ? 1 : 3276
         let full: Double = format == .f32 ? 1 : (format == .s16 ? 32768 : (format == .s24 ? 8_388_608 : 2_147_483_648))
         for frame in 0..<frames {
             for value in [-0.5, frame % 2 == 0 ? 0.25 : 0.5] {
-                let bits: UInt32 = format == .f32 ? Float(value).bitPattern : UInt32(truncatingIfNeeded: Int64(value * full))
+                let bits: UInt32 =
+                    format == .f32 ? Float(value).bitPattern : UInt32(truncatingIfNeeded: Int64(value * full))
                 for byte in 0..<format.bytesPerSample { bytes.append(UInt8(truncatingIfNeeded: bits >> (8 * byte))) }
             }
         }

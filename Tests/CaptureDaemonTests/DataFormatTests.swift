@@ -151,7 +151,8 @@ import Testing
         #expect(segment.startTimeUTC == nil)
         let dir = try TemporaryDirectory()
         defer { dir.remove() }
-        let old = #"{"fields":{"segment.peak_dbfs":"-20.00,-inf","x":-999},"kind":"segment.closed","level":"info","message":"segment closed","recording":"r","time":1795307400.1}"#
+        let old =
+            #"{"fields":{"segment.peak_dbfs":"-20.00,-inf","x":-999},"kind":"segment.closed","level":"info","message":"segment closed","recording":"r","time":1795307400.1}"#
         try Data((old + "\n").utf8).write(to: URL(fileURLWithPath: dir.file("events.jsonl")))
         let loaded = EventStore(directory: dir.path).load(limit: 10)
         #expect(loaded.count == 1)

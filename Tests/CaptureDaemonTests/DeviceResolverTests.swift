@@ -12,7 +12,8 @@ import Testing
         try fm.createDirectory(atPath: dir.file("proc/card3"), withIntermediateDirectories: true)
         fm.createFile(atPath: dir.file("dev/snd/controlC3"), contents: nil)
         try "Microphone\n".write(toFile: dir.file("proc/card3/id"), atomically: true, encoding: .utf8)
-        try fm.createSymbolicLink(atPath: dir.file("dev/snd/by-id/usb-Acme_Mic-00"), withDestinationPath: "../controlC3")
+        try fm.createSymbolicLink(
+            atPath: dir.file("dev/snd/by-id/usb-Acme_Mic-00"), withDestinationPath: "../controlC3")
         let resolver = DeviceResolver(procRoot: dir.file("proc"))
         #expect(resolver.resolve(dir.file("dev/snd/by-id/usb-Acme_Mic-00")) == .device("plughw:CARD=Microphone"))
         // Re-plugged as card 5: the same link now names card 5.
@@ -20,7 +21,8 @@ import Testing
         try fm.createDirectory(atPath: dir.file("proc/card5"), withIntermediateDirectories: true)
         fm.createFile(atPath: dir.file("dev/snd/controlC5"), contents: nil)
         try "Mic2\n".write(toFile: dir.file("proc/card5/id"), atomically: true, encoding: .utf8)
-        try fm.createSymbolicLink(atPath: dir.file("dev/snd/by-id/usb-Acme_Mic-00"), withDestinationPath: "../controlC5")
+        try fm.createSymbolicLink(
+            atPath: dir.file("dev/snd/by-id/usb-Acme_Mic-00"), withDestinationPath: "../controlC5")
         #expect(resolver.resolve(dir.file("dev/snd/by-id/usb-Acme_Mic-00")) == .device("plughw:CARD=Mic2"))
     }
 

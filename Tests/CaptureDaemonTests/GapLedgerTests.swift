@@ -36,7 +36,8 @@ import Synchronization
         let pattern = TestPattern.data(channels: 2, frames: frames)
         let pool = ChunkPool(chunkBytes: Self.chunkFrames * 4, initialCount: 2)
         let events = EventLog(logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() }))
-        let writer = SegmentWriter(recording: recording, format: format, events: events, logger: Logger(label: "test"), options: options)
+        let writer = SegmentWriter(
+            recording: recording, format: format, events: events, logger: Logger(label: "test"), options: options)
         before(writer)
         for (index, spec) in chunks.enumerated() {
             beforeChunk(index)
@@ -62,7 +63,9 @@ import Synchronization
     /// Chunks `range` of a contiguous capture starting at `start`, shifted in time by `delay`.
     func chunks(_ range: Range<Int>, start: Double, delay: Double = 0) -> [Chunk] {
         range.map { i in
-            Chunk(firstFrame: Int64(i * Self.chunkFrames), startTime: start + delay + Double(i * Self.chunkFrames) / 48_000)
+            Chunk(
+                firstFrame: Int64(i * Self.chunkFrames),
+                startTime: start + delay + Double(i * Self.chunkFrames) / 48_000)
         }
     }
 
@@ -101,13 +104,19 @@ import Synchronization
         // Samples alignment with the gap filled: every file holds exactly 1 s, the silence where chunk 7 was.
         #expect(try out.files.map { try samples($0).count / 2 } == [48_000, 48_000])
         let first = try samples(out.files[0])
-        let pattern = TestPattern.data(channels: 2, frames: 96_000).withUnsafeBytes { Array($0.bindMemory(to: Int16.self)) }
+        let pattern = TestPattern.data(channels: 2, frames: 96_000).withUnsafeBytes {
+            Array($0.bindMemory(to: Int16.self))
+        }
         let gapStart = 7 * Self.chunkFrames * 2, gapEnd = 8 * Self.chunkFrames * 2
         #expect(Array(first[..<gapStart]) == Array(pattern[..<gapStart]))
         #expect(first[gapStart..<gapEnd].allSatisfy { $0 == 0 })
         #expect(Array(first[gapEnd...]) == Array(pattern[gapEnd..<96_000]))
         let gap = try #require(out.segments[0].gaps.first)
-        #expect(gap == SegmentGap(kind: .queueOverflow, fileFrame: 33_600, captureFrame: 33_600, time: start + 0.7, frames: 4800, exact: true, filledFrames: 4800))
+        #expect(
+            gap
+                == SegmentGap(
+                    kind: .queueOverflow, fileFrame: 33_600, captureFrame: 33_600, time: start + 0.7, frames: 4800,
+                    exact: true, filledFrames: 4800))
         #expect(out.segments[0].silenceFrames == 4800)
         #expect(out.status.gaps == 1 && out.status.gapFrames == 4800 && out.status.silenceFrames == 4800)
         #expect(out.status.droppedFrames == 4800)
@@ -121,7 +130,12 @@ import Synchronization
         let input = restarted(after: 10, of: 30, outage: 0.5)
         let out = run(recording(dir, seconds: 2, align: .clock), input)
         let gaps = out.segments.flatMap(\.gaps)
-        #expect(gaps == [SegmentGap(kind: .ffmpegRestart, fileFrame: 48_000, captureFrame: 48_000, time: start + 1, frames: 24_000, exact: false)])
+        #expect(
+            gaps == [
+                SegmentGap(
+                    kind: .ffmpegRestart, fileFrame: 48_000, captureFrame: 48_000, time: start + 1, frames: 24_000,
+                    exact: false)
+            ])
         #expect(out.segments[0].restarts == 1)
         // The audio on either side is joined: the files are the pattern, bit for bit.
         let report = try PatternCheck.check(channels: 2, files: out.files)
@@ -174,7 +188,12 @@ import Synchronization
             let out = run(recording(dir, seconds: 1, align: .samples), input, options: .init(gapFill: fill))
             let gaps = out.segments.map(\.gaps)
             #expect(gaps[0].isEmpty)
-            #expect(gaps[1] == [SegmentGap(kind: .queueOverflow, fileFrame: 0, captureFrame: 48_000, time: start + 1, frames: 4800, exact: true)])
+            #expect(
+                gaps[1] == [
+                    SegmentGap(
+                        kind: .queueOverflow, fileFrame: 0, captureFrame: 48_000, time: start + 1, frames: 4800,
+                        exact: true)
+                ])
             let inFiles = out.segments.map(\.frames).reduce(0, +)
             let silence = out.segments.map(\.silenceFrames).reduce(0, +)
             #expect(inFiles - silence + 4800 == 30 * 4800)
@@ -194,9 +213,11 @@ import Synchronization
         }
         var input = chunks(0..<20, start: start)
         input.remove(at: 15)
-        let out = run(recording(dir, seconds: 1, align: .samples), input, options: .init(diskGuard: guardian), beforeChunk: { index in
-            if index == 10 { free.withLock { $0 = 0 } }
-        })
+        let out = run(
+            recording(dir, seconds: 1, align: .samples), input, options: .init(diskGuard: guardian),
+            beforeChunk: { index in
+                if index == 10 { free.withLock { $0 = 0 } }
+            })
         #expect(out.segments.count == 1)
         #expect(out.status.state == .stopped)
         // In the last file's ledger, after its last frame: what could not be written and the drop.
@@ -246,12 +267,17 @@ import Synchronization
     @Test func theFirstFileAfterADaemonRestartRecordsTheTimeTheDaemonWasDown() throws {
         let dir = try TemporaryDirectory()
         defer { dir.remove() }
-        let out = run(recording(dir, seconds: 60, align: .samples), chunks(0..<5, start: start), before: { writer in
-            writer.expectGap(since: start - 30)
-        })
-        #expect(out.segments.first?.gaps == [
-            SegmentGap(kind: .daemonRestart, fileFrame: 0, captureFrame: 0, time: start - 30, frames: 30 * 48_000, exact: false),
-        ])
+        let out = run(
+            recording(dir, seconds: 60, align: .samples), chunks(0..<5, start: start),
+            before: { writer in
+                writer.expectGap(since: start - 30)
+            })
+        #expect(
+            out.segments.first?.gaps == [
+                SegmentGap(
+                    kind: .daemonRestart, fileFrame: 0, captureFrame: 0, time: start - 30, frames: 30 * 48_000,
+                    exact: false)
+            ])
         // The sidecar carries it too.
         let sidecar = try String(contentsOfFile: out.files[0] + ".json", encoding: .utf8)
         #expect(sidecar.contains("\"kind\" : \"daemon_restart\""))
@@ -266,7 +292,8 @@ import Synchronization
         for (i, name) in ["a.wav", "b.wav"].enumerated() {
             let path = old + "/" + name
             FileManager.default.createFile(atPath: path, contents: Data(count: 1000))
-            try FileManager.default.setAttributes([.modificationDate: Date(timeIntervalSince1970: 1_000_000 + Double(i))], ofItemAtPath: path)
+            try FileManager.default.setAttributes(
+                [.modificationDate: Date(timeIntervalSince1970: 1_000_000 + Double(i))], ofItemAtPath: path)
         }
         FileManager.default.createFile(atPath: old + "/c.wav.partial", contents: Data(count: 10))
         let events = EventLog(logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() }))
@@ -285,7 +312,9 @@ import Synchronization
         #expect(deleted == ["a.wav", "b.wav"])
         #expect(FileManager.default.fileExists(atPath: old + "/c.wav.partial"))
 
-        let out = run(recording(dir, seconds: 60, align: .samples), chunks(0..<5, start: start), options: .init(diskGuard: guardian))
+        let out = run(
+            recording(dir, seconds: 60, align: .samples), chunks(0..<5, start: start),
+            options: .init(diskGuard: guardian))
         #expect(out.files.isEmpty)
         #expect(out.status.state == .stopped)
         #expect(out.status.droppedFrames == 5 * Int64(Self.chunkFrames))

@@ -15,7 +15,9 @@ import Testing
         levels.alarmHoldSeconds = 0
         levels.alarmClearSeconds = 0
         let events = EventLog(logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() }))
-        let monitor = LevelMonitor(format: format, configuration: levels, events: events, logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() }))
+        let monitor = LevelMonitor(
+            format: format, configuration: levels, events: events,
+            logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() }))
         let pool = ChunkPool(chunkBytes: 4800 * 4, initialCount: 1)
         let pattern = TestPattern.data(channels: 2, frames: 4800)
         // 1 s of the pattern, 6 s of exact zeros, 1 s of the pattern.
@@ -23,8 +25,11 @@ import Testing
             let chunk = pool.acquire()!
             let zero = (10..<70).contains(i)
             pattern.withUnsafeBytes { bytes in
-                if zero { chunk.bytes.initializeMemory(as: UInt8.self, repeating: 0, count: 4800 * 4) }
-                else { chunk.bytes.copyMemory(from: bytes.baseAddress!, byteCount: 4800 * 4) }
+                if zero {
+                    chunk.bytes.initializeMemory(as: UInt8.self, repeating: 0, count: 4800 * 4)
+                } else {
+                    chunk.bytes.copyMemory(from: bytes.baseAddress!, byteCount: 4800 * 4)
+                }
             }
             chunk.byteCount = 4800 * 4
             chunk.frameCount = 4800
@@ -106,7 +111,8 @@ import Testing
         #expect(
             recent[0].fields == [
                 "dc_offset.channel": .int(2), "dc_offset.first_frame": .int(0), "dc_offset.seconds": .double(5),
-                "dc_offset.value": .double(0.2), "dc_offset.dbfs": .double(-13.98), "dc_offset.threshold_dbfs": .double(-30),
+                "dc_offset.value": .double(0.2), "dc_offset.dbfs": .double(-13.98),
+                "dc_offset.threshold_dbfs": .double(-30),
             ])
         #expect(
             recent[1].fields == [
@@ -180,7 +186,10 @@ import Testing
         feedFlapping(monitor, seconds: 620)
         let kinds = events.recent.map(\.kind)
         #expect(kinds.count <= 8, "\(kinds)")
-        #expect(Array(kinds.prefix(6)) == ["silence.began", "silence.ended", "silence.began", "silence.ended", "silence.began", "silence.ended"])
+        #expect(
+            Array(kinds.prefix(6)) == [
+                "silence.began", "silence.ended", "silence.began", "silence.ended", "silence.began", "silence.ended",
+            ])
         let summary = events.recent.first { $0.kind == "silence.repeated" }
         #expect(summary?.message.contains("repeated ") == true)
         #expect(summary?.message.contains(" times in the last 10 min") == true, "\(summary?.message ?? "")")

@@ -52,7 +52,9 @@ import Testing
             "not json",
         ] {
             try Data(text.utf8).write(to: URL(fileURLWithPath: path))
-            #expect(throws: CaptureStateFile.Damaged.self, "\(text)") { try CaptureStateFile.read(stateDirectory: dir.path) }
+            #expect(throws: CaptureStateFile.Damaged.self, "\(text)") {
+                try CaptureStateFile.read(stateDirectory: dir.path)
+            }
         }
         try FileManager.default.removeItem(atPath: path)
         #expect(try CaptureStateFile.read(stateDirectory: dir.path) == nil)
@@ -110,7 +112,8 @@ import Testing
     func make(_ dir: TemporaryDirectory, _ name: String, start: Double?, bytes: Int = 100) throws {
         try Data(count: bytes).write(to: URL(fileURLWithPath: dir.file(name)))
         if let start {
-            try Data(#"{"segment":{"start_time":\#(start)}}"#.utf8).write(to: URL(fileURLWithPath: dir.file(name + ".json")))
+            try Data(#"{"segment":{"start_time":\#(start)}}"#.utf8).write(
+                to: URL(fileURLWithPath: dir.file(name + ".json")))
         }
     }
 
@@ -141,7 +144,8 @@ import Testing
         #expect(FileManager.default.fileExists(atPath: dir.file("1970.wav")))
         #expect(FileManager.default.fileExists(atPath: dir.file("future.wav")))
         // max_bytes does not depend on the clock: it still applies, oldest recorded first.
-        let bySize = RetentionSweep(directory: dir.path, keepDays: 7, maxBytes: 100).run(now: now, ageDeletionAllowed: false)
+        let bySize = RetentionSweep(directory: dir.path, keepDays: 7, maxBytes: 100).run(
+            now: now, ageDeletionAllowed: false)
         #expect(bySize.map(\.path) == [dir.file("1970.wav")])
     }
 

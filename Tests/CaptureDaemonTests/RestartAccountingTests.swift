@@ -73,7 +73,8 @@ struct RestartAccountingTests {
         try touch("2026-11-23/r-20261123T000020Z-000011.wav.damaged")
         #expect(RecordingOnDisk.highestSequence(directory: directory.path, template: template, name: "r") == 11)
         #expect(
-            RecordingOnDisk.highestSequence(directory: directory.path, template: FilenameTemplate("{name}.wav"), name: "r") == nil
+            RecordingOnDisk.highestSequence(
+                directory: directory.path, template: FilenameTemplate("{name}.wav"), name: "r") == nil
         )
     }
 }

@@ -59,7 +59,9 @@ import Testing
         let report = try PatternCheck.check(channels: 2, files: files)
         #expect(report.bitExact, "\(report)")
         #expect(report.frames == 137 * 1234)
-        let leftovers = try FileManager.default.subpathsOfDirectory(atPath: dir.path).filter { $0.hasSuffix(".partial") }
+        let leftovers = try FileManager.default.subpathsOfDirectory(atPath: dir.path).filter {
+            $0.hasSuffix(".partial")
+        }
         #expect(leftovers.isEmpty)
     }
 
@@ -96,7 +98,8 @@ import Testing
         var recording = RecordingConfiguration(name: "t", directory: dir.path)
         recording.segmentSeconds = 10
         recording.align = .samples
-        let (files, events) = run(recording: recording, chunks: 20, chunkFrames: 4800, startTime: 1_000_000, skip: [5, 6])
+        let (files, events) = run(
+            recording: recording, chunks: 20, chunkFrames: 4800, startTime: 1_000_000, skip: [5, 6])
         #expect(files.count == 1)
         let drop = try #require(events.first { $0.kind == "recording.dropped" })
         #expect(drop.fields["drop.first_frame"] == .int(24_000))
@@ -108,7 +111,9 @@ import Testing
         #expect(report.discontinuities == 1)
         #expect(report.firstDiscontinuities.first?.frame == 24_000)
         // The sidecar locates the gap in the file.
-        let sidecar = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: files[0] + ".json"))) as! [String: Any]
+        let sidecar =
+            try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: files[0] + ".json")))
+            as! [String: Any]
         let segment = sidecar["segment"] as! [String: Any]
         let gaps = segment["gaps"] as! [[String: Any]]
         #expect(gaps.count == 1)
@@ -156,9 +161,11 @@ import Testing
         let now = Date()
         func make(_ name: String, bytes: Int, ageDays: Double) throws {
             let path = dir.file(name)
-            try FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+            try FileManager.default.createDirectory(
+                atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
             try Data(count: bytes).write(to: URL(fileURLWithPath: path))
-            try FileManager.default.setAttributes([.modificationDate: now.addingTimeInterval(-ageDays * 86_400)], ofItemAtPath: path)
+            try FileManager.default.setAttributes(
+                [.modificationDate: now.addingTimeInterval(-ageDays * 86_400)], ofItemAtPath: path)
         }
         try make("a/old.wav", bytes: 100, ageDays: 10)
         try Data("{}".utf8).write(to: URL(fileURLWithPath: dir.file("a/old.wav.json")))

@@ -3,7 +3,7 @@ import Testing
 @testable import CaptureDaemon
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// A datagram socket standing in for systemd's notify socket.
@@ -20,7 +20,9 @@ final class NotifyListener {
             for (i, b) in path.utf8.enumerated() { raw[i] = b }
         }
         _ = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size))
+            }
         }
         var tv = timeval(tv_sec: 0, tv_usec: 200_000)
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
@@ -55,9 +57,10 @@ final class NotifyListener {
             _ phase: CaptureSource.Phase = .running, audio: Double?, drops: Int64 = 0, blocked: Int = 0,
             taken: Int64 = 0, waiting: Int = 0, exit: String? = nil, at now: Double
         ) -> Bool {
-            health.tick(HealthMonitor.Observation(
-                phase: phase, lastAudio: audio, levelsTaken: taken, levelsWaiting: waiting, drops: drops,
-                recordings: 1, blocked: blocked, lastExit: exit), now: now)
+            health.tick(
+                HealthMonitor.Observation(
+                    phase: phase, lastAudio: audio, levelsTaken: taken, levelsWaiting: waiting, drops: drops,
+                    recordings: 1, blocked: blocked, lastExit: exit), now: now)
         }
         // No audio yet: a status, not ready; ffmpeg has only just started, so not stuck either.
         #expect(observe(audio: nil, at: 100))
@@ -73,7 +76,11 @@ final class NotifyListener {
         // Drops and a blocked recording (disk full): reported, but the daemon is handling them, so the
         // pings go on (a restart would only lose the healthy recordings' audio).
         #expect(observe(audio: 102.9, drops: 4800, blocked: 1, taken: 5, at: 103))
-        #expect(listener.drain() == ["STATUS=recording: 1 recording, 1 blocked (see audiocap status), 4800 frames dropped so far", "WATCHDOG=1"])
+        #expect(
+            listener.drain() == [
+                "STATUS=recording: 1 recording, 1 blocked (see audiocap status), 4800 frames dropped so far",
+                "WATCHDOG=1",
+            ])
         // ffmpeg runs but delivers nothing: the supervisor restarts it after stall_seconds, so it is not
         // stuck yet...
         #expect(observe(audio: 103, drops: 4800, taken: 5, at: 110))
@@ -91,8 +98,10 @@ final class NotifyListener {
         let notifier = SystemdNotifier(environment: ["NOTIFY_SOCKET": listener.path, "WATCHDOG_USEC": "2000000"])
         var health = HealthMonitor(notifier: notifier, stallSeconds: 5)
         func observe(taken: Int64, waiting: Int, at now: Double) -> Bool {
-            health.tick(HealthMonitor.Observation(
-                phase: .running, lastAudio: now, levelsTaken: taken, levelsWaiting: waiting, recordings: 1), now: now)
+            health.tick(
+                HealthMonitor.Observation(
+                    phase: .running, lastAudio: now, levelsTaken: taken, levelsWaiting: waiting, recordings: 1),
+                now: now)
         }
         #expect(observe(taken: 10, waiting: 0, at: 100))
         // Idle with an empty queue for a long time: fine.

@@ -30,7 +30,10 @@ import Testing
                     peakDBFS: -12, rmsDBFS: -12, clipped: 0, clippedTotal: 0, flatline: true, dcOffset: true,
                     clipping: false, dcOffsetDBFS: -12.04, clippingRate: 0),
             ],
-            problems: [.init(kind: "flatline", channel: 2, sinceFrame: 0), .init(kind: "dc_offset", channel: 2, sinceFrame: 4800)])
+            problems: [
+                .init(kind: "flatline", channel: 2, sinceFrame: 0),
+                .init(kind: "dc_offset", channel: 2, sinceFrame: 4800),
+            ])
         #expect(try roundTrip(levels) == levels)
         let json = String(decoding: try ControlAPI.encoder().encode(levels), as: UTF8.self)
         #expect(json.contains(#""dc_offset":true"#))
@@ -40,7 +43,8 @@ import Testing
     }
 
     @Test func levelsFromAnOlderDaemonDecodeWithoutSoundHealth() throws {
-        let json = #"{"time":1,"frame":2,"silent":true,"channels":[{"peak_dbfs":-3,"rms_dbfs":-6,"clipped":1,"clipped_total":5}]}"#
+        let json =
+            #"{"time":1,"frame":2,"silent":true,"channels":[{"peak_dbfs":-3,"rms_dbfs":-6,"clipped":1,"clipped_total":5}]}"#
         let levels = try ControlAPI.decoder().decode(LevelsResponse.self, from: Data(json.utf8))
         #expect(levels.problems.isEmpty)
         #expect(levels.channels == [.init(peakDBFS: -3, rmsDBFS: -6, clipped: 1, clippedTotal: 5)])

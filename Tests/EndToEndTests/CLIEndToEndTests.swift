@@ -82,7 +82,8 @@ extension EndToEnd {
                 // Global options before the subcommand, in both spellings.
                 let status = try cli(["--socket", socket, "--json", "status"])
                 #expect(status.status == 0, "\(status.err)")
-                #expect(try ControlAPI.decoder().decode(StatusResponse.self, from: Data(status.out.utf8)).pid == daemon.pid)
+                #expect(
+                    try ControlAPI.decoder().decode(StatusResponse.self, from: Data(status.out.utf8)).pid == daemon.pid)
                 #expect(try cli(["--socket=\(socket)", "status"]).status == 0)
                 #expect(try cli(["--help"]).out.contains("Global options, before or after the command"))
 
@@ -131,7 +132,8 @@ extension EndToEnd {
                 #expect(running.first?.segmentSeconds == 3600)
 
                 // reload: a new recording starts, a changed one restarts, other sections wait for a restart.
-                try dir.writeConfig(Self.config(dir, recordings: [("main", 1800), ("extra", 3600)], extra: "[queue]\nseconds = 20"))
+                try dir.writeConfig(
+                    Self.config(dir, recordings: [("main", 1800), ("extra", 3600)], extra: "[queue]\nseconds = 20"))
                 let reload = try cli(["reload", "--socket", socket])
                 #expect(reload.status == 0, "\(reload.err)")
                 #expect(reload.out.contains("started: extra"), "\(reload.out)")
@@ -224,7 +226,8 @@ extension EndToEnd {
                 let firstPid = daemon.pid
                 #expect(daemon.terminate().status == 0)
                 #expect(waitUntil(timeout: 10) { levels.stderr.contains("audiocapd went away") }, "\(levels.stderr)")
-                #expect(waitUntil(timeout: 10) { logs.stderr.contains("waiting for it to come back") }, "\(logs.stderr)")
+                #expect(
+                    waitUntil(timeout: 10) { logs.stderr.contains("waiting for it to come back") }, "\(logs.stderr)")
                 #expect(levels.process.isRunning)
                 #expect(logs.process.isRunning)
                 let linesBefore = levels.stdout.split(separator: "\n").count

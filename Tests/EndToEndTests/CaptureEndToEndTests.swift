@@ -2,13 +2,13 @@
 import CaptureCore
 import Foundation
 #if canImport(FoundationNetworking)
-import FoundationNetworking
+    import FoundationNetworking
 #endif
 import TestSupport
 import Testing
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// ffmpeg's lavfi generator producing exactly the test pattern (channel 0 the -20 dBFS sine, channel 1
@@ -33,7 +33,8 @@ extension EndToEnd {
     @Suite(.serialized) struct CaptureEndToEndTests {
         @Test func generatorUnpacedIntoSampleAlignedSegmentsIsBitExact() throws {
             try DaemonFixture.with { dir in
-                try dir.writeConfig("""
+                try dir.writeConfig(
+                    """
                     [source]
                     input_format = "lavfi"
                     device = '\(patternGenerator(seconds: 5))'
@@ -94,36 +95,40 @@ extension EndToEnd {
                     \(recordings)
                     """
                 }
-                try dir.writeConfig(config("""
-                    [[recording]]
-                    name = "a"
-                    directory = "\(dir.path)/a"
-                    segment_seconds = 3600
-                    align = "samples"
-                    [[recording]]
-                    name = "c"
-                    directory = "\(dir.path)/c"
-                    segment_seconds = 3600
-                    align = "samples"
-                    filename = "{seq}.wav"
-                    """))
+                try dir.writeConfig(
+                    config(
+                        """
+                        [[recording]]
+                        name = "a"
+                        directory = "\(dir.path)/a"
+                        segment_seconds = 3600
+                        align = "samples"
+                        [[recording]]
+                        name = "c"
+                        directory = "\(dir.path)/c"
+                        segment_seconds = 3600
+                        align = "samples"
+                        filename = "{seq}.wav"
+                        """))
                 let daemon = try dir.launch()
                 #expect(daemon.waitForLog("ffmpeg started"))
                 usleep(500_000)
-                try dir.writeConfig(config("""
-                    [[recording]]
-                    name = "b"
-                    directory = "\(dir.path)/b"
-                    segment_seconds = 1
-                    align = "samples"
-                    filename = "{seq}.wav"
-                    [[recording]]
-                    name = "c"
-                    directory = "\(dir.path)/c"
-                    segment_seconds = 2
-                    align = "samples"
-                    filename = "{seq}.wav"
-                    """))
+                try dir.writeConfig(
+                    config(
+                        """
+                        [[recording]]
+                        name = "b"
+                        directory = "\(dir.path)/b"
+                        segment_seconds = 1
+                        align = "samples"
+                        filename = "{seq}.wav"
+                        [[recording]]
+                        name = "c"
+                        directory = "\(dir.path)/c"
+                        segment_seconds = 2
+                        align = "samples"
+                        filename = "{seq}.wav"
+                        """))
                 daemon.signal(SIGHUP)
                 #expect(daemon.waitForLog("event=config.reloaded"), "\(daemon.log)")
                 let reloaded = fields(of: daemon.lines(containing: "event=config.reloaded")[0])
@@ -157,7 +162,8 @@ extension EndToEnd {
         @Test func metricsEndpointServesPrometheusText() async throws {
             try await DaemonFixture.with { dir in
                 let port = 20_000 + Int(getpid() % 20_000)
-                try dir.writeConfig("""
+                try dir.writeConfig(
+                    """
                     [source]
                     input_format = "lavfi"
                     device = '\(patternGenerator(seconds: 600))'
@@ -177,10 +183,12 @@ extension EndToEnd {
                 #expect(daemon.waitForLog("metrics endpoint listening"), "\(daemon.log)")
                 #expect(daemon.waitForLog("ffmpeg started"))
                 func scrape() async throws -> [String: Double] {
-                    let (data, response) = try await URLSession.shared.data(from: URL(string: "http://127.0.0.1:\(port)/metrics")!)
+                    let (data, response) = try await URLSession.shared.data(
+                        from: URL(string: "http://127.0.0.1:\(port)/metrics")!)
                     #expect((response as? HTTPURLResponse)?.statusCode == 200)
                     var values: [String: Double] = [:]
-                    for line in String(decoding: data, as: UTF8.self).split(separator: "\n") where !line.hasPrefix("#") {
+                    for line in String(decoding: data, as: UTF8.self).split(separator: "\n") where !line.hasPrefix("#")
+                    {
                         let parts = line.split(separator: " ")
                         if parts.count == 2 { values[String(parts[0])] = Double(parts[1]) }
                     }
@@ -190,7 +198,8 @@ extension EndToEnd {
                 let first = try await scrape()
                 usleep(1_000_000)
                 let second = try await scrape()
-                #expect((second["audiocap_frames_captured_total"] ?? 0) > (first["audiocap_frames_captured_total"] ?? 0))
+                #expect(
+                    (second["audiocap_frames_captured_total"] ?? 0) > (first["audiocap_frames_captured_total"] ?? 0))
                 #expect(abs((second["audiocap_peak_dbfs{channel=\"0\"}"] ?? 0) - -20) < 0.01)
                 #expect(second["audiocap_dropped_frames_total"] == 0)
                 #expect(second["audiocap_source_up"] == 1)
@@ -201,7 +210,8 @@ extension EndToEnd {
 
         @Test func badConfigurationExits78WithTheKey() throws {
             try DaemonFixture.with { dir in
-                try dir.writeConfig("""
+                try dir.writeConfig(
+                    """
                     [source]
                     channels = 0
                     sample_rat = 48000
@@ -220,9 +230,14 @@ extension EndToEnd {
 }
 
 extension EndToEnd {
-    @Suite(.serialized, .enabled(if: TestMic.isAvailable, "the ALSA test microphone needs pulseaudio, pactl, pacat and libasound2-plugins"))
+    @Suite(
+        .serialized,
+        .enabled(
+            if: TestMic.isAvailable, "the ALSA test microphone needs pulseaudio, pactl, pacat and libasound2-plugins"))
     struct ALSACaptureEndToEndTests {
-        func config(dir: DaemonFixture, device: String = "testmic", extraSource: String = "", recordings: String) -> String {
+        func config(dir: DaemonFixture, device: String = "testmic", extraSource: String = "", recordings: String)
+            -> String
+        {
             """
             [source]
             device = "\(device)"
@@ -241,22 +256,27 @@ extension EndToEnd {
 
         @Test func pacedALSACaptureIntoClockAndSampleAlignedRecordings() throws {
             try DaemonFixture.with(mic: true) { dir in
-                try dir.writeConfig(config(dir: dir, recordings: """
-                    [[recording]]
-                    name = "clock"
-                    directory = "\(dir.path)/clock"
-                    segment_seconds = 2
-                    filename = "%H%M%S.wav"
-                    [[recording]]
-                    name = "samples"
-                    directory = "\(dir.path)/samples"
-                    segment_seconds = 1
-                    align = "samples"
-                    filename = "{seq}.wav"
-                    """))
+                try dir.writeConfig(
+                    config(
+                        dir: dir,
+                        recordings: """
+                            [[recording]]
+                            name = "clock"
+                            directory = "\(dir.path)/clock"
+                            segment_seconds = 2
+                            filename = "%H%M%S.wav"
+                            [[recording]]
+                            name = "samples"
+                            directory = "\(dir.path)/samples"
+                            segment_seconds = 1
+                            align = "samples"
+                            filename = "{seq}.wav"
+                            """))
                 let daemon = try dir.launch()
                 #expect(daemon.waitForLog("recording.name=clock", count: 1, timeout: 15))
-                #expect(daemon.waitForLog("event=segment.closed recording.name=clock", count: 3, timeout: 20), "\(daemon.log)")
+                #expect(
+                    daemon.waitForLog("event=segment.closed recording.name=clock", count: 3, timeout: 20),
+                    "\(daemon.log)")
                 let (status, seconds) = daemon.terminate()
                 #expect(status == 0)
                 #expect(seconds < 5)
@@ -300,19 +320,25 @@ extension EndToEnd {
 
         @Test func sigkillMidSegmentLeavesAReadableFileThatTheNextStartRepairs() throws {
             try DaemonFixture.with(mic: true) { dir in
-                try dir.writeConfig(config(dir: dir, recordings: """
-                    [[recording]]
-                    name = "r"
-                    directory = "\(dir.path)/r"
-                    segment_seconds = 60
-                    align = "samples"
-                    filename = "{seq}-%H%M%S.wav"
-                    sync_seconds = 0.5
-                    """))
+                try dir.writeConfig(
+                    config(
+                        dir: dir,
+                        recordings: """
+                            [[recording]]
+                            name = "r"
+                            directory = "\(dir.path)/r"
+                            segment_seconds = 60
+                            align = "samples"
+                            filename = "{seq}-%H%M%S.wav"
+                            sync_seconds = 0.5
+                            """))
                 let first = try dir.launch()
                 #expect(first.waitForLog("ffmpeg started"))
                 // Let 3 s of audio reach the file, then kill without warning.
-                #expect(waitUntil(timeout: 15) { (partialFiles(under: dir.path + "/r").first.flatMap(ffprobeFrames) ?? 0) >= 3 * 48_000 })
+                #expect(
+                    waitUntil(timeout: 15) {
+                        (partialFiles(under: dir.path + "/r").first.flatMap(ffprobeFrames) ?? 0) >= 3 * 48_000
+                    })
                 first.kill9()
                 let partials = partialFiles(under: dir.path + "/r")
                 #expect(partials.count == 1)
@@ -338,13 +364,16 @@ extension EndToEnd {
 
         @Test func killedFFmpegIsRestartedAndTheRecordingContinues() throws {
             try DaemonFixture.with(mic: true) { dir in
-                try dir.writeConfig(config(dir: dir, recordings: """
-                    [[recording]]
-                    name = "r"
-                    directory = "\(dir.path)/r"
-                    segment_seconds = 3600
-                    filename = "{seq}.wav"
-                    """))
+                try dir.writeConfig(
+                    config(
+                        dir: dir,
+                        recordings: """
+                            [[recording]]
+                            name = "r"
+                            directory = "\(dir.path)/r"
+                            segment_seconds = 3600
+                            filename = "{seq}.wav"
+                            """))
                 let daemon = try dir.launch()
                 #expect(daemon.waitForLog("ffmpeg started"))
                 // Half a second of audio reaches the file before the fault.
@@ -363,7 +392,9 @@ extension EndToEnd {
                 let closed = try #require(daemon.lines(containing: "event=segment.closed").first.map(fields))
                 #expect(closed["segment.restarts"] == "1")
                 // The sidecar locates the restart in the file, with the outage as an estimate.
-                let sidecar = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: files[0] + ".json"))) as! [String: Any]
+                let sidecar =
+                    try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: files[0] + ".json")))
+                    as! [String: Any]
                 let gaps = (sidecar["segment"] as! [String: Any])["gaps"] as! [[String: Any]]
                 #expect(gaps.count == 1)
                 #expect(gaps.first?["kind"] as? String == "ffmpeg_restart")
@@ -378,11 +409,14 @@ extension EndToEnd {
 
         @Test func aMissingDeviceIsNamedWithTheDevicesThatExist() throws {
             try DaemonFixture.with(mic: true) { dir in
-                try dir.writeConfig(config(dir: dir, device: "nosuchmic", recordings: """
-                    [[recording]]
-                    name = "r"
-                    directory = "\(dir.path)/r"
-                    """))
+                try dir.writeConfig(
+                    config(
+                        dir: dir, device: "nosuchmic",
+                        recordings: """
+                            [[recording]]
+                            name = "r"
+                            directory = "\(dir.path)/r"
+                            """))
                 let daemon = try dir.launch()
                 #expect(daemon.waitForLog("event=source.device_unavailable"), "\(daemon.log)")
                 let line = try #require(daemon.lines(containing: "event=source.device_unavailable").first)

@@ -6,18 +6,24 @@ import TestSupport
 import Testing
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 extension EndToEnd {
-    @Suite(.serialized, .enabled(if: TestMic.isAvailable, "the ALSA test microphone needs pulseaudio, pactl, pacat and libasound2-plugins"))
+    @Suite(
+        .serialized,
+        .enabled(
+            if: TestMic.isAvailable, "the ALSA test microphone needs pulseaudio, pactl, pacat and libasound2-plugins"))
     struct ControlEndToEndTests {
         /// Runs `audiocap ARGS` against `socket`; returns exit status, stdout and stderr.
         func cli(_ socket: String, _ args: [String]) throws -> (status: Int32, out: String, err: String) {
             var environment = ProcessInfo.processInfo.environment
             environment["AUDIOCAP_SOCKET"] = socket
             let result = try ProcessRunner.run(Binaries.audiocap, args, environment: environment, timeout: 30)
-            return (result.status, String(decoding: result.stdout, as: UTF8.self), String(decoding: result.stderr, as: UTF8.self))
+            return (
+                result.status, String(decoding: result.stdout, as: UTF8.self),
+                String(decoding: result.stderr, as: UTF8.self)
+            )
         }
 
         func status(_ socket: String) throws -> StatusResponse {
@@ -27,25 +33,28 @@ extension EndToEnd {
         }
 
         @Test func startStopStatusLogsAndBadClientsWhileContinuousCaptureStaysBitExact() throws {
-            try DaemonFixture.with(mic: true, config: { dir in
-                """
-                [source]
-                device = "testmic"
-                [levels]
-                log_interval_seconds = 0
-                [control]
-                socket = "\(dir.socket)"
-                [storage]
-                root = "\(dir.path)/ondemand"
-                state = "\(dir.path)/state"
-                [[recording]]
-                name = "main"
-                directory = "\(dir.path)/main"
-                segment_seconds = 2
-                align = "samples"
-                filename = "{seq}.wav"
-                """
-            }) { dir in
+            try DaemonFixture.with(
+                mic: true,
+                config: { dir in
+                    """
+                    [source]
+                    device = "testmic"
+                    [levels]
+                    log_interval_seconds = 0
+                    [control]
+                    socket = "\(dir.socket)"
+                    [storage]
+                    root = "\(dir.path)/ondemand"
+                    state = "\(dir.path)/state"
+                    [[recording]]
+                    name = "main"
+                    directory = "\(dir.path)/main"
+                    segment_seconds = 2
+                    align = "samples"
+                    filename = "{seq}.wav"
+                    """
+                }
+            ) { dir in
                 let daemon = dir.daemon
                 let socket = dir.socket
                 #expect(daemon.waitForLog("control API listening"), "\(daemon.log)")
@@ -62,7 +71,8 @@ extension EndToEnd {
                 let t0 = Date()
                 usleep(2_000_000)
                 let second = try status(socket)
-                let rate = Double(second.source.framesCaptured - first.source.framesCaptured) / Date().timeIntervalSince(t0)
+                let rate =
+                    Double(second.source.framesCaptured - first.source.framesCaptured) / Date().timeIntervalSince(t0)
                 #expect(abs(rate - 48_000) < 48_000 * 0.1, "frames grow at \(rate)/s")
                 #expect(second.source.state == "running")
                 #expect(second.source.ffmpegPID != nil)
@@ -104,8 +114,10 @@ extension EndToEnd {
                 for (method, target, body, expected) in badRequests {
                     let reply = RawSocket.request(socket, method: method, target: target, body: body)
                     #expect(RawSocket.status(of: reply) == expected, "\(method) \(target): \(reply.prefix(300))")
-                    let error = try? ControlAPI.decoder().decode(ErrorResponse.self, from: Data(RawSocket.body(of: reply).utf8))
-                    #expect(error?.error.status == expected, "\(method) \(target) gives a JSON error: \(reply.suffix(200))")
+                    let error = try? ControlAPI.decoder().decode(
+                        ErrorResponse.self, from: Data(RawSocket.body(of: reply).utf8))
+                    #expect(
+                        error?.error.status == expected, "\(method) \(target) gives a JSON error: \(reply.suffix(200))")
                     #expect(error.map { !$0.error.message.isEmpty } == true)
                 }
                 let okCount = Mutex(0)
@@ -121,9 +133,10 @@ extension EndToEnd {
                 close(follower)
 
                 // Let the on-demand recording close two whole segments before stopping it.
-                #expect(waitUntil(timeout: 10) {
-                    ((try? status(socket))?.recordings.first { $0.name == "od" }?.segmentsClosed ?? 0) >= 2
-                })
+                #expect(
+                    waitUntil(timeout: 10) {
+                        ((try? status(socket))?.recordings.first { $0.name == "od" }?.segmentsClosed ?? 0) >= 2
+                    })
                 let stopped = try cli(socket, ["stop", "od", "--json"])
                 #expect(stopped.status == 0, "\(stopped.err)")
                 let reply = try ControlAPI.decoder().decode(StopRecordingResponse.self, from: Data(stopped.out.utf8))
@@ -140,12 +153,16 @@ extension EndToEnd {
                 // Logs: the recording's events, filtered.
                 let logs = try cli(socket, ["logs", "--json", "--recording", "od"])
                 #expect(logs.status == 0, "\(logs.err)")
-                let kinds = logs.out.split(separator: "\n").compactMap { try? ControlAPI.decoder().decode(EventResponse.self, from: Data($0.utf8)) }.map(\.kind)
+                let kinds = logs.out.split(separator: "\n").compactMap {
+                    try? ControlAPI.decoder().decode(EventResponse.self, from: Data($0.utf8))
+                }.map(\.kind)
                 #expect(kinds.contains("recording.started"))
                 #expect(kinds.contains("recording.stopped"))
                 #expect(kinds.contains("segment.closed"))
                 let warnings = try cli(socket, ["logs", "--json", "--level", "warning"])
-                let levels = warnings.out.split(separator: "\n").compactMap { try? ControlAPI.decoder().decode(EventResponse.self, from: Data($0.utf8)) }.map(\.level)
+                let levels = warnings.out.split(separator: "\n").compactMap {
+                    try? ControlAPI.decoder().decode(EventResponse.self, from: Data($0.utf8))
+                }.map(\.level)
                 #expect(levels.allSatisfy { $0 == "warning" || $0 == "error" })
 
                 // Nothing the clients did cost any audio.

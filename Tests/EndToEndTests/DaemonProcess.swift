@@ -4,7 +4,7 @@ import TestSupport
 import Testing
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Where `swift build` put the executables: next to the test bundle, or `AUDIOCAP_BIN_DIR`.
@@ -133,7 +133,10 @@ func partialFiles(under directory: String) -> [String] {
 
 /// Frames of a WAV file according to ffprobe (an independent reader), or nil.
 func ffprobeFrames(_ path: String) -> Int? {
-    guard let result = try? ProcessRunner.run("ffprobe", ["-v", "error", "-select_streams", "a:0", "-show_entries", "stream=duration_ts", "-of", "csv=p=0", path]),
+    guard
+        let result = try? ProcessRunner.run(
+            "ffprobe",
+            ["-v", "error", "-select_streams", "a:0", "-show_entries", "stream=duration_ts", "-of", "csv=p=0", path]),
         result.status == 0
     else { return nil }
     return Int(String(decoding: result.stdout, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines))

@@ -4,16 +4,21 @@ import TestSupport
 import Testing
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 let isRoot = getuid() == 0
 
 extension EndToEnd {
-    @Suite(.serialized, .enabled(if: TestMic.isAvailable, "the ALSA test microphone needs pulseaudio, pactl, pacat and libasound2-plugins"))
+    @Suite(
+        .serialized,
+        .enabled(
+            if: TestMic.isAvailable, "the ALSA test microphone needs pulseaudio, pactl, pacat and libasound2-plugins"))
     struct FaultEndToEndTests {
         @Test func aStalledFFmpegIsKilledAndRestarted() throws {
-            try DaemonFixture.with(mic: true, config: { testMicConfig($0, source: "stall_seconds = 1.5\nrestart_delay_seconds = 0.2") }) { fixture in
+            try DaemonFixture.with(
+                mic: true, config: { testMicConfig($0, source: "stall_seconds = 1.5\nrestart_delay_seconds = 0.2") }
+            ) { fixture in
                 let daemon = fixture.daemon
                 #expect(fixture.waitForCapture())
                 // Half a second of audio reaches the file before the fault.
@@ -38,8 +43,10 @@ extension EndToEnd {
                 let ledger = try LedgerReading(directory: fixture.file("r"))
                 ledger.checkInvariant(delivered: try framesDelivered(daemon))
                 #expect(ledger.gaps("ffmpeg_restart").count == 1, "\(ledger)")
-                print("ledger-figures fault=ffmpeg_sigstop delivered=\(try framesDelivered(daemon)) in_files=\(ledger.framesInFiles) "
-                    + "estimated_gap_frames=\(ledger.estimatedGapFrames) recovery_s=\(String(format: "%.2f", recovery))")
+                print(
+                    "ledger-figures fault=ffmpeg_sigstop delivered=\(try framesDelivered(daemon)) in_files=\(ledger.framesInFiles) "
+                        + "estimated_gap_frames=\(ledger.estimatedGapFrames) recovery_s=\(String(format: "%.2f", recovery))"
+                )
             }
         }
 
@@ -49,7 +56,8 @@ extension EndToEnd {
                 let small = dir.file("small")
                 try mountTmpfs(at: small, size: "1m")
                 defer { unmount(small) }
-                try dir.writeConfig("""
+                try dir.writeConfig(
+                    """
                     [source]
                     device = "testmic"
                     [control]
@@ -95,17 +103,21 @@ extension EndToEnd {
                 let remaining = wavFiles(under: small)
                 #expect(remaining.allSatisfy { ffprobeFrames($0) != nil })
                 let inFiles = remaining.compactMap(ffprobeFrames).reduce(0, +)
-                let lost = daemon.lines(containing: "event=recording.lost").map(fields).compactMap { $0["lost.frames"].flatMap { Int64($0) } }.reduce(0, +)
+                let lost = daemon.lines(containing: "event=recording.lost").map(fields).compactMap {
+                    $0["lost.frames"].flatMap { Int64($0) }
+                }.reduce(0, +)
                 #expect(lost > 0)
-                #expect(Int64(inFiles) + deletedFrames + lost == Int64(mainReport.frames),
+                #expect(
+                    Int64(inFiles) + deletedFrames + lost == Int64(mainReport.frames),
                     "in files \(inFiles) + deleted \(deletedFrames) + lost \(lost) vs captured \(mainReport.frames)")
                 let delivered = try framesDelivered(daemon)
                 try LedgerReading(directory: dir.path + "/main").checkInvariant(delivered: delivered)
                 // What could not be written is in the ledger of the file written after it.
                 let smallLedger = try LedgerReading(directory: small)
                 #expect(Int64(smallLedger.gaps("not_written").map(\.frames).reduce(0, +)) == lost, "\(smallLedger)")
-                print("ledger-figures fault=disk_full delivered=\(delivered) small_in_files=\(inFiles) deleted_by_test=\(deletedFrames) "
-                    + "not_written=\(lost)")
+                print(
+                    "ledger-figures fault=disk_full delivered=\(delivered) small_in_files=\(inFiles) deleted_by_test=\(deletedFrames) "
+                        + "not_written=\(lost)")
                 #expect(partialFiles(under: dir.path).isEmpty)
             }
         }

@@ -93,7 +93,8 @@ extension EndToEnd {
                     $0 + ".json"
                 }
                 #expect(sidecars.allSatisfy { FileManager.default.fileExists(atPath: $0) })
-                let sidecarCheck = try SchemaCheck.validate(sidecars, against: SchemaCheck.schema("sidecar.schema.json"))
+                let sidecarCheck = try SchemaCheck.validate(
+                    sidecars, against: SchemaCheck.schema("sidecar.schema.json"))
                 #expect(sidecarCheck.isValid, "\(sidecarCheck)")
                 #expect(sidecarCheck.documents >= 8)
                 let eventCheck = try SchemaCheck.validate(
@@ -112,7 +113,8 @@ extension EndToEnd {
                 let gaps = try wavFiles(under: dir.path + "/main").flatMap { file -> [String] in
                     let json = try JSONSerialization.jsonObject(
                         with: Data(contentsOf: URL(fileURLWithPath: file + ".json")))
-                    let list = ((json as? [String: Any])?["segment"] as? [String: Any])?["gaps"] as? [[String: Any]] ?? []
+                    let list =
+                        ((json as? [String: Any])?["segment"] as? [String: Any])?["gaps"] as? [[String: Any]] ?? []
                     return list.compactMap { $0["kind"] as? String }
                 }
                 #expect(gaps.contains("ffmpeg_restart"), "\(gaps)")

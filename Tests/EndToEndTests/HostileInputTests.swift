@@ -75,16 +75,20 @@ extension EndToEnd {
                             failures.append("\(kind): \(request) → \(status) \(reply.suffix(300))")
                         }
                         if let message,
-                            message.unicodeScalars.contains(where: { $0.value < 0x20 || (0x7F...0x9F).contains($0.value) })
+                            message.unicodeScalars.contains(where: {
+                                $0.value < 0x20 || (0x7F...0x9F).contains($0.value)
+                            })
                         {
-                            failures.append("\(kind): \(request) echoes a control character: \(message.debugDescription)")
+                            failures.append(
+                                "\(kind): \(request) echoes a control character: \(message.debugDescription)")
                         }
                     }
                 }
 
                 // Numbers in the query: never a trap, always a 400 that says the range.
                 let badIntegers = [
-                    "1e19", "-1", "0", "nan", "inf", "-inf", "99999999999999999999", "2.5", "abc", "", "1e308", "100001",
+                    "1e19", "-1", "0", "nan", "inf", "-inf", "99999999999999999999", "2.5", "abc", "", "1e308",
+                    "100001",
                 ]
                 let badTimes = ["nan", "inf", "-inf", "-1", "1e19", "99999999999999999999", "abc", ""]
                 refuse(
@@ -110,7 +114,9 @@ extension EndToEnd {
                         })
 
                 // Names, in the body, the path and the query.
-                let badNames = [#"a\u0000b"#, #"\u001b[31mred"#, long, "../x", "x/", ".", "..", "", "a b", #"\u009b31m"#]
+                let badNames = [
+                    #"a\u0000b"#, #"\u001b[31mred"#, long, "../x", "x/", ".", "..", "", "a b", #"\u009b31m"#,
+                ]
                 refuse(
                     "names",
                     badNames.map { Self.start(#"{"name":"\#($0)"}"#) }
@@ -118,7 +124,8 @@ extension EndToEnd {
                             Case(method: "DELETE", target: "/v1/recordings/\($0)")
                         }
                         + ["%1B%5B31m", long].map { Case(method: "GET", target: "/v1/recordings/\($0)/segments") }
-                        + ["%1B%5B31m", "a%00b", long].map { Case(method: "GET", target: "/v1/events?recording=\($0)") })
+                        + ["%1B%5B31m", "a%00b", long].map { Case(method: "GET", target: "/v1/events?recording=\($0)") }
+                )
 
                 // Filename templates and directories.
                 refuse(
@@ -151,7 +158,10 @@ extension EndToEnd {
                 }
                 refuse(
                     "flood",
-                    [Self.start(#"{"name":"flood-17"}"#, status: 409), Self.start(#"{"name":"flood-18"}"#, status: 409)])
+                    [
+                        Self.start(#"{"name":"flood-17"}"#, status: 409),
+                        Self.start(#"{"name":"flood-18"}"#, status: 409),
+                    ])
                 let refused = Self.send(socket, Self.start(#"{"name":"flood-19"}"#))
                 #expect(refused.message?.contains("max_recordings") == true, "\(refused.reply)")
                 for name in started {
@@ -174,7 +184,8 @@ extension EndToEnd {
                 )
 
                 // The same daemon is alive, answers, and its continuous recording goes on without a gap.
-                #expect(waitForAudio(under: root + "/main", moreThan: partialBytes(under: root + "/main"), bytes: 192_000))
+                #expect(
+                    waitForAudio(under: root + "/main", moreThan: partialBytes(under: root + "/main"), bytes: 192_000))
                 #expect(daemon.process.isRunning)
                 let reply = RawSocket.request(socket, method: "GET", target: "/v1/status")
                 #expect(RawSocket.status(of: reply) == 200, "\(reply.prefix(300))")

@@ -5,7 +5,7 @@ import TestSupport
 import Testing
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// A recording's files and their ledger, read back from disk (`NAME.wav.json` beside each `NAME.wav`).
@@ -42,10 +42,11 @@ struct LedgerReading: CustomStringConvertible {
             let segment = try #require(json["segment"] as? [String: Any])
             silenceFrames += segment["silence_frames"] as? Int ?? 0
             for gap in segment["gaps"] as? [[String: Any]] ?? [] {
-                gaps.append(Gap(
-                    kind: gap["kind"] as? String ?? "?", fileFrame: gap["file_frame"] as? Int ?? -1,
-                    frames: gap["frames"] as? Int ?? -1, exact: gap["exact"] as? Bool ?? false,
-                    filledFrames: gap["filled_frames"] as? Int ?? 0))
+                gaps.append(
+                    Gap(
+                        kind: gap["kind"] as? String ?? "?", fileFrame: gap["file_frame"] as? Int ?? -1,
+                        frames: gap["frames"] as? Int ?? -1, exact: gap["exact"] as? Bool ?? false,
+                        filledFrames: gap["filled_frames"] as? Int ?? 0))
             }
         }
     }
@@ -57,7 +58,8 @@ struct LedgerReading: CustomStringConvertible {
 
     var description: String {
         "files=\(files.count) frames=\(framesInFiles) silence=\(silenceFrames) exact_gap_frames=\(exactGapFrames) "
-            + "estimated_gap_frames=\(estimatedGapFrames) gaps=" + gaps.map { "\($0.kind):\($0.frames)@\($0.fileFrame)" }.joined(separator: ",")
+            + "estimated_gap_frames=\(estimatedGapFrames) gaps="
+            + gaps.map { "\($0.kind):\($0.frames)@\($0.fileFrame)" }.joined(separator: ",")
     }
 
     /// The ledger's promise for a recording that ran as long as the capture: the audio in its files (less
@@ -84,7 +86,10 @@ func unwrappedJump(_ jump: Int, near estimate: Int) -> Int {
 }
 
 extension EndToEnd {
-    @Suite(.serialized, .enabled(if: TestMic.isAvailable, "the ALSA test microphone needs pulseaudio, pactl, pacat and libasound2-plugins"))
+    @Suite(
+        .serialized,
+        .enabled(
+            if: TestMic.isAvailable, "the ALSA test microphone needs pulseaudio, pactl, pacat and libasound2-plugins"))
     struct LedgerEndToEndTests {
         @Test func ffmpegKilledTenTimesAtRandomMomentsLosesOnlyTheOutages() throws {
             try DaemonFixture.with(mic: true) { dir in
@@ -122,9 +127,11 @@ extension EndToEnd {
                     let missing = unwrappedJump(cut.jump, near: gap.frames)
                     #expect(abs(missing - gap.frames) < 12_000, "estimated \(gap.frames), missing \(missing)")
                 }
-                print("ledger-figures fault=ffmpeg_sigkill_x10 delivered=\(delivered) in_files=\(ledger.framesInFiles) "
-                    + "estimated_gap_frames=\(ledger.estimatedGapFrames) exact_gap_frames=\(ledger.exactGapFrames) "
-                    + "recovery_max_s=\(String(format: "%.2f", recoveries.max() ?? 0)) recovery_mean_s=\(String(format: "%.2f", recoveries.reduce(0, +) / Double(recoveries.count)))")
+                print(
+                    "ledger-figures fault=ffmpeg_sigkill_x10 delivered=\(delivered) in_files=\(ledger.framesInFiles) "
+                        + "estimated_gap_frames=\(ledger.estimatedGapFrames) exact_gap_frames=\(ledger.exactGapFrames) "
+                        + "recovery_max_s=\(String(format: "%.2f", recoveries.max() ?? 0)) recovery_mean_s=\(String(format: "%.2f", recoveries.reduce(0, +) / Double(recoveries.count)))"
+                )
             }
         }
 
@@ -146,7 +153,8 @@ extension EndToEnd {
                 mic = try TestMic.start(stateDirectory: state.path)
                 let pluggedAt = Date()
                 let before = partialBytes(under: dir.path + "/r")
-                #expect(waitForAudio(under: dir.path + "/r", moreThan: before, bytes: 96_000, timeout: 30), "\(daemon.log)")
+                #expect(
+                    waitForAudio(under: dir.path + "/r", moreThan: before, bytes: 96_000, timeout: 30), "\(daemon.log)")
                 let recovery = Date().timeIntervalSince(pluggedAt)
                 let outage = pluggedAt.timeIntervalSince(unpluggedAt)
                 #expect(daemon.terminate().status == 0)
@@ -157,16 +165,19 @@ extension EndToEnd {
                 let restarts = ledger.gaps("ffmpeg_restart")
                 #expect(restarts.count >= 1, "\(ledger)")
                 let estimated = Double(restarts.map(\.frames).reduce(0, +)) / 48_000
-                #expect(estimated >= outage - 1 && estimated <= outage + recovery + 1, "ledger \(estimated) s, outage \(outage) s + \(recovery) s")
+                #expect(
+                    estimated >= outage - 1 && estimated <= outage + recovery + 1,
+                    "ledger \(estimated) s, outage \(outage) s + \(recovery) s")
                 // The audio before the device went away is the pattern, bit for bit, up to the chunk where the
                 // ledger has its first gap (ALSA may report an xrun and hand out a few held frames as the
                 // server goes away; that chunk is flagged).
                 let first = try PatternCheck.check(channels: 2, files: ledger.files)
                 let firstGap = try #require(ledger.gaps.first)
                 #expect(first.firstBadFrame.map { $0 >= firstGap.fileFrame } ?? true, "\(first) \(ledger)")
-                print("ledger-figures fault=mic_gone_3s delivered=\(delivered) in_files=\(ledger.framesInFiles) "
-                    + "estimated_gap_frames=\(ledger.estimatedGapFrames) outage_s=\(String(format: "%.2f", outage)) "
-                    + "recovery_after_replug_s=\(String(format: "%.2f", recovery))")
+                print(
+                    "ledger-figures fault=mic_gone_3s delivered=\(delivered) in_files=\(ledger.framesInFiles) "
+                        + "estimated_gap_frames=\(ledger.estimatedGapFrames) outage_s=\(String(format: "%.2f", outage)) "
+                        + "recovery_after_replug_s=\(String(format: "%.2f", recovery))")
             }
         }
 
@@ -174,7 +185,8 @@ extension EndToEnd {
             try DaemonFixture.with(mic: true) { dir in
                 // A 1 s queue and a writer that stops for 3 s after 1 s of audio: about 2 s are dropped for it.
                 try dir.writeConfig(
-                    testMicConfig(dir, source: "gap_fill = \"silence\"", recordings: ["slow", "fast"], queueSeconds: 1),
+                    testMicConfig(
+                        dir, source: "gap_fill = \"silence\"", recordings: ["slow", "fast"], queueSeconds: 1),
                     to: dir.file("a.toml"))
                 let daemon = try dir.launch(environment: ["AUDIOCAP_FAULT_WRITER_STALL": "slow:1:3"])
                 #expect(daemon.waitForLog("event=recording.dropped", timeout: 20), "\(daemon.log)")
@@ -196,7 +208,8 @@ extension EndToEnd {
                 // The slow one: exact queue-overflow gaps, filled with as much silence, so its files are as
                 // long as the other's and equal to them outside the gaps.
                 let overflows = slow.gaps("queue_overflow")
-                #expect(!overflows.isEmpty && overflows.allSatisfy { $0.exact && $0.filledFrames == $0.frames }, "\(slow)")
+                #expect(
+                    !overflows.isEmpty && overflows.allSatisfy { $0.exact && $0.filledFrames == $0.frames }, "\(slow)")
                 #expect(slow.silenceFrames == slow.exactGapFrames)
                 #expect(slow.framesInFiles == fast.framesInFiles)
                 let slowFile = try Data(contentsOf: URL(fileURLWithPath: slow.files[0]))
@@ -217,9 +230,10 @@ extension EndToEnd {
                 }
                 #expect(differing > 0)
                 #expect(zeroedOutsideGaps == 0, "bytes that differ outside the gaps or are not silence")
-                print("ledger-figures fault=writer_stall_3s delivered=\(delivered) slow_in_files=\(slow.framesInFiles) "
-                    + "slow_silence=\(slow.silenceFrames) slow_exact_gap_frames=\(slow.exactGapFrames) fast_in_files=\(fast.framesInFiles) "
-                    + "first_drop_after_s=\(String(format: "%.2f", Date().timeIntervalSince(droppedAt)))")
+                print(
+                    "ledger-figures fault=writer_stall_3s delivered=\(delivered) slow_in_files=\(slow.framesInFiles) "
+                        + "slow_silence=\(slow.silenceFrames) slow_exact_gap_frames=\(slow.exactGapFrames) fast_in_files=\(fast.framesInFiles) "
+                        + "first_drop_after_s=\(String(format: "%.2f", Date().timeIntervalSince(droppedAt)))")
             }
         }
 
@@ -227,7 +241,8 @@ extension EndToEnd {
             try DaemonFixture.with(mic: true) { dir in
                 // 1 s files of 192,000 bytes of audio: at most three closed ones are kept.
                 try dir.writeConfig(
-                    testMicConfig(dir).replacingOccurrences(of: "segment_seconds = 3600", with: "segment_seconds = 1\nmax_bytes = 600000"),
+                    testMicConfig(dir).replacingOccurrences(
+                        of: "segment_seconds = 3600", with: "segment_seconds = 1\nmax_bytes = 600000"),
                     to: dir.file("a.toml"))
                 let daemon = try dir.launch()
                 #expect(daemon.waitForLog("event=segment.deleted", count: 3, timeout: 20), "\(daemon.log)")
@@ -237,11 +252,16 @@ extension EndToEnd {
                 // The newest files stay, joined bit for bit; the deleted ones are exactly the oldest.
                 #expect(ledger.files.count <= 4, "\(ledger)")
                 let closedEvents = daemon.lines(containing: "event=segment.closed").map(fields)
-                let deleted = Set(daemon.lines(containing: "event=segment.deleted").compactMap { fields(of: $0)["segment.path"] })
+                let deleted = Set(
+                    daemon.lines(containing: "event=segment.deleted").compactMap { fields(of: $0)["segment.path"] })
                 let closedPaths = closedEvents.compactMap { $0["segment.path"] }
                 #expect(Array(closedPaths.prefix(deleted.count)) == closedPaths.filter { deleted.contains($0) })
-                let deletedFrames = closedEvents.filter { deleted.contains($0["segment.path"] ?? "") }.compactMap { $0["segment.frames"].flatMap(Int.init) }.reduce(0, +)
-                #expect(ledger.framesInFiles + deletedFrames == delivered, "\(ledger) deleted \(deletedFrames) delivered \(delivered)")
+                let deletedFrames = closedEvents.filter { deleted.contains($0["segment.path"] ?? "") }.compactMap {
+                    $0["segment.frames"].flatMap(Int.init)
+                }.reduce(0, +)
+                #expect(
+                    ledger.framesInFiles + deletedFrames == delivered,
+                    "\(ledger) deleted \(deletedFrames) delivered \(delivered)")
                 #expect(try PatternCheck.check(channels: 2, files: ledger.files).mismatchingFrames == 0)
                 #expect(!FileManager.default.fileExists(atPath: (deleted.first ?? "/nonexistent") + ".json"))
             }
@@ -254,7 +274,8 @@ extension EndToEnd {
                 try mountTmpfs(at: disk, size: "3m")
                 defer { unmount(disk) }
                 // Two recordings on a 3 MiB disk that must keep 1.5 MB free: `old` may be deleted, `keep` not.
-                try dir.writeConfig("""
+                try dir.writeConfig(
+                    """
                     [source]
                     device = "testmic"
                     [control]
@@ -288,9 +309,10 @@ extension EndToEnd {
                 #expect(statvfs(disk, &info) == 0)
                 #expect(Int(info.f_bavail) * Int(info.f_frsize) > 1_500_000 - 400_000)
                 // Free space once `keep` has paused and closed its file: that file goes; both resume by themselves.
-                #expect(waitUntil(timeout: 10) {
-                    partialFiles(under: disk + "/keep").isEmpty && !wavFiles(under: disk + "/keep").isEmpty
-                })
+                #expect(
+                    waitUntil(timeout: 10) {
+                        partialFiles(under: disk + "/keep").isEmpty && !wavFiles(under: disk + "/keep").isEmpty
+                    })
                 var removedFrames = 0
                 for path in wavFiles(under: disk + "/keep") {
                     removedFrames += ffprobeFrames(path) ?? 0
@@ -305,13 +327,18 @@ extension EndToEnd {
                 var lost = 0
                 for line in daemon.lines(containing: "event=recording.lost") {
                     let event: [String: String] = fields(of: line)
-                    if event["recording.name"] == "keep", let frames = event["lost.frames"].flatMap({ Int($0) }) { lost += frames }
+                    if event["recording.name"] == "keep", let frames = event["lost.frames"].flatMap({ Int($0) }) {
+                        lost += frames
+                    }
                 }
                 #expect(lost > 0)
-                #expect(keep.framesInFiles + removedFrames + lost == delivered, "\(keep) removed \(removedFrames) lost \(lost) delivered \(delivered)")
+                #expect(
+                    keep.framesInFiles + removedFrames + lost == delivered,
+                    "\(keep) removed \(removedFrames) lost \(lost) delivered \(delivered)")
                 #expect(keep.gaps("not_written").map(\.frames).reduce(0, +) == lost, "\(keep)")
-                print("ledger-figures fault=min_free_bytes delivered=\(delivered) keep_in_files=\(keep.framesInFiles) removed_by_test=\(removedFrames) "
-                    + "not_written=\(lost) resume_after_free_s=\(String(format: "%.2f", recovery))")
+                print(
+                    "ledger-figures fault=min_free_bytes delivered=\(delivered) keep_in_files=\(keep.framesInFiles) removed_by_test=\(removedFrames) "
+                        + "not_written=\(lost) resume_after_free_s=\(String(format: "%.2f", recovery))")
             }
         }
 
@@ -339,11 +366,15 @@ extension EndToEnd {
                 #expect(restart.fileFrame == 0)
                 let seconds = Double(restart.frames) / 48_000
                 // From the repaired file's last write (at most a second before the kill) to the new first frame.
-                #expect(seconds >= 2 && seconds < down + 1.5, "ledger says \(seconds) s, the daemon was down about \(down) s")
+                #expect(
+                    seconds >= 2 && seconds < down + 1.5,
+                    "ledger says \(seconds) s, the daemon was down about \(down) s")
                 // The new run: its file holds every frame it delivered.
                 #expect(ledger.frames[new] == delivered)
-                print("ledger-figures fault=daemon_sigkill delivered_second_run=\(delivered) in_new_file=\(ledger.frames[new]) "
-                    + "repaired_frames=\(ledger.frames[1 - new]) daemon_restart_gap_s=\(String(format: "%.2f", seconds)) down_s=\(String(format: "%.2f", down))")
+                print(
+                    "ledger-figures fault=daemon_sigkill delivered_second_run=\(delivered) in_new_file=\(ledger.frames[new]) "
+                        + "repaired_frames=\(ledger.frames[1 - new]) daemon_restart_gap_s=\(String(format: "%.2f", seconds)) down_s=\(String(format: "%.2f", down))"
+                )
             }
         }
     }

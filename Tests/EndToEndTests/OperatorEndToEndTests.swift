@@ -5,7 +5,7 @@ import TestSupport
 import Testing
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 extension EndToEnd {
@@ -30,14 +30,17 @@ extension EndToEnd {
 
         @Test func aSecondInstanceRefusesWithTheRunningPIDAndTouchesNothing() throws {
             try DaemonFixture.with { dir in
-                try dir.writeConfig(Self.lavfiConfig(dir, recording: """
-                    [[recording]]
-                    name = "r"
-                    directory = "\(dir.path)/r"
-                    segment_seconds = 3600
-                    align = "samples"
-                    filename = "{seq}.wav"
-                    """))
+                try dir.writeConfig(
+                    Self.lavfiConfig(
+                        dir,
+                        recording: """
+                            [[recording]]
+                            name = "r"
+                            directory = "\(dir.path)/r"
+                            segment_seconds = 3600
+                            align = "samples"
+                            filename = "{seq}.wav"
+                            """))
                 let first = try dir.launch()
                 #expect(waitForAudio(under: dir.file("r")), "\(first.log)")
                 let partials = partialFiles(under: dir.file("r"))
@@ -62,16 +65,22 @@ extension EndToEnd {
             try DaemonFixture.with { dir in
                 try FileManager.default.createDirectory(atPath: dir.file("state"), withIntermediateDirectories: true)
                 // Valid JSON, but numbers no daemon writes: they used to trap at every start.
-                try Data(#"{"clean":false,"last_audio_end":1e300,"recordings":["r"],"sequences":{"r":9223372036854775807}}"#.utf8)
-                    .write(to: URL(fileURLWithPath: dir.file("state/capture.json")))
-                try dir.writeConfig(Self.lavfiConfig(dir, recording: """
-                    [[recording]]
-                    name = "r"
-                    directory = "\(dir.path)/r"
-                    segment_seconds = 3600
-                    align = "samples"
-                    filename = "{seq}.wav"
-                    """))
+                try Data(
+                    #"{"clean":false,"last_audio_end":1e300,"recordings":["r"],"sequences":{"r":9223372036854775807}}"#
+                        .utf8
+                )
+                .write(to: URL(fileURLWithPath: dir.file("state/capture.json")))
+                try dir.writeConfig(
+                    Self.lavfiConfig(
+                        dir,
+                        recording: """
+                            [[recording]]
+                            name = "r"
+                            directory = "\(dir.path)/r"
+                            segment_seconds = 3600
+                            align = "samples"
+                            filename = "{seq}.wav"
+                            """))
                 let daemon = try dir.launch()
                 #expect(daemon.waitForLog("event=state.damaged"), "\(daemon.log)")
                 #expect(waitForAudio(under: dir.file("r")), "\(daemon.log)")
@@ -89,15 +98,18 @@ extension EndToEnd {
             try DaemonFixture.with { dir in
                 let offsetFile = dir.file("clock-shift")
                 try Data("0\n".utf8).write(to: URL(fileURLWithPath: offsetFile))
-                try dir.writeConfig(Self.lavfiConfig(dir, recording: """
-                    [[recording]]
-                    name = "r"
-                    directory = "\(dir.path)/r"
-                    segment_seconds = 10
-                    align = "clock"
-                    filename = "%Y%m%dT%H%M%S-{seq}.wav"
-                    keep_days = 1
-                    """))
+                try dir.writeConfig(
+                    Self.lavfiConfig(
+                        dir,
+                        recording: """
+                            [[recording]]
+                            name = "r"
+                            directory = "\(dir.path)/r"
+                            segment_seconds = 10
+                            align = "clock"
+                            filename = "%Y%m%dT%H%M%S-{seq}.wav"
+                            keep_days = 1
+                            """))
                 let daemon = try dir.launch(environment: ["AUDIOCAP_TEST_CLOCK_SHIFT_FILE": offsetFile])
                 #expect(waitUntil(timeout: 30) { wavFiles(under: dir.file("r")).count >= 1 }, "\(daemon.log)")
 
@@ -105,7 +117,9 @@ extension EndToEnd {
                 try Data("-300\n".utf8).write(to: URL(fileURLWithPath: offsetFile))
                 #expect(daemon.waitForLog("event=clock.stepped", timeout: 10), "\(daemon.log)")
                 let closedBefore = wavFiles(under: dir.file("r")).count
-                #expect(waitUntil(timeout: 30) { wavFiles(under: dir.file("r")).count >= closedBefore + 2 }, "\(daemon.log)")
+                #expect(
+                    waitUntil(timeout: 30) { wavFiles(under: dir.file("r")).count >= closedBefore + 2 }, "\(daemon.log)"
+                )
                 for file in wavFiles(under: dir.file("r")) {
                     let frames = try #require(ffprobeFrames(file))
                     #expect(frames <= 10 * 48_000 + 4_800, "\(file) holds \(frames) frames: stretched past its 10 s")

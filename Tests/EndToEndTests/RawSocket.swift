@@ -2,7 +2,7 @@
 import Foundation
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 enum RawSocket {
@@ -17,7 +17,9 @@ enum RawSocket {
             for (i, b) in bytes.prefix(raw.count - 1).enumerated() { raw[i] = b }
         }
         let result = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                Glibc.connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size))
+            }
         }
         if result != 0 {
             close(fd)
@@ -51,12 +53,16 @@ enum RawSocket {
     }
 
     /// One request with `Connection: close`; returns the whole reply (status line, headers, body).
-    static func request(_ path: String, method: String, target: String, body: [UInt8] = [], timeout: Double = 5) -> String {
+    static func request(_ path: String, method: String, target: String, body: [UInt8] = [], timeout: Double = 5)
+        -> String
+    {
         let fd = connect(path)
         guard fd >= 0 else { return "" }
         defer { close(fd) }
         var head = "\(method) \(target) HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n"
-        if !body.isEmpty || method == "POST" { head += "Content-Type: application/json\r\nContent-Length: \(body.count)\r\n" }
+        if !body.isEmpty || method == "POST" {
+            head += "Content-Type: application/json\r\nContent-Length: \(body.count)\r\n"
+        }
         head += "\r\n"
         guard send(fd, Array(head.utf8) + body) else { return "" }
         return readAll(fd, timeout: timeout)

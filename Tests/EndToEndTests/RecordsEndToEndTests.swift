@@ -12,7 +12,8 @@ import Testing
 extension EndToEnd {
     @Suite(
         .serialized,
-        .enabled(if: TestMic.isAvailable, "the ALSA test microphone needs pulseaudio, pactl, pacat and libasound2-plugins"))
+        .enabled(
+            if: TestMic.isAvailable, "the ALSA test microphone needs pulseaudio, pactl, pacat and libasound2-plugins"))
     struct RecordsEndToEndTests {
         static let template = "{name}-%Y%m%dT%H%M%SZ-{seq}.wav"
 
@@ -127,7 +128,9 @@ extension EndToEnd {
                     }
                     usleep(useconds_t(cycle.down * 1_000_000))
                 }
-                print("records-figures cycles=\(cycles.count) seconds=\(String(format: "%.1f", Date().timeIntervalSince(began)))")
+                print(
+                    "records-figures cycles=\(cycles.count) seconds=\(String(format: "%.1f", Date().timeIntervalSince(began)))"
+                )
 
                 // After a kill that followed a clean stop, the start says the stop was not clean.
                 #expect(cleanFlags.count == cycles.count)
@@ -151,13 +154,17 @@ extension EndToEnd {
                     let gap = Double(gapFile.restartGap!.frames) / 48_000
                     let seen = gapFile.start - outage.from.timeIntervalSince1970
                     #expect(abs(gap - seen) <= 1.1, "gap \(gap) s, outage \(seen) s in \(gapFile.path)")
-                    print("records-figures restart_gap_s=\(String(format: "%.3f", gap)) outage_s=\(String(format: "%.3f", seen))")
+                    print(
+                        "records-figures restart_gap_s=\(String(format: "%.3f", gap)) outage_s=\(String(format: "%.3f", seen))"
+                    )
                 }
                 // Frames in the files (repaired ones too) plus the gaps cover the wall time, file to file.
                 let first = try #require(files.first)
                 let end = try #require(files.last)
                 let span = end.start + Double(end.frames) / 48_000 - first.start
-                let covered = Double(files.reduce(0) { $0 + $1.frames + ($1.restartGap?.frames ?? 0) + $1.otherGapFrames }) / 48_000
+                let covered =
+                    Double(files.reduce(0) { $0 + $1.frames + ($1.restartGap?.frames ?? 0) + $1.otherGapFrames })
+                    / 48_000
                 #expect(abs(covered - span) <= 1.1, "files and gaps \(covered) s, wall time \(span) s")
                 print(
                     "records-figures files=\(files.count) covered_s=\(String(format: "%.3f", covered)) span_s=\(String(format: "%.3f", span))"
@@ -175,13 +182,15 @@ extension EndToEnd {
                 let listing = try JSONSerialization.jsonObject(with: Data(segments.out.utf8)) as? [String: Any]
                 let listed = (listing?["segments"] as? [[String: Any]])?.compactMap { $0["path"] as? String } ?? []
                 #expect(Set(listed) == Set(files.map(\.path)), "\(segments.out)")
-                #expect((listing?["segments"] as? [[String: Any]])?.contains { $0["gaps_known"] as? Bool == false } == true)
+                #expect(
+                    (listing?["segments"] as? [[String: Any]])?.contains { $0["gaps_known"] as? Bool == false } == true)
                 // Without --config it reads the default configuration file: never "daemon unavailable".
                 let stopped = try dir.cli(["segments", "r"])
                 #expect(stopped.status != 69, "\(stopped.err)")
                 let odListing = try dir.cli(["segments", "od", "--config", configPath, "--json"])
                 let odFiles =
-                    (try? JSONSerialization.jsonObject(with: Data(odListing.out.utf8)) as? [String: Any])?["segments"] as? [Any]
+                    (try? JSONSerialization.jsonObject(with: Data(odListing.out.utf8)) as? [String: Any])?["segments"]
+                    as? [Any]
                 #expect(odListing.status == 0 && (odFiles?.count ?? 0) == onDemand.count, "\(odListing)")
                 let logs = try dir.cli(["logs", "--config", configPath, "--json"])
                 #expect(logs.status == 0, "\(logs.err)")

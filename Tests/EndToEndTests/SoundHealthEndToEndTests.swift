@@ -21,7 +21,8 @@ extension EndToEnd {
                 // 12 s unpaced: channel 1 stuck at 0.25 (a flatline and a DC offset of -12 dBFS), channel 2 a
                 // sine at 1.2 × full scale (clipped by the conversion to s16). ffmpeg then exits and is not
                 // started again for a minute, so the last reading stays.
-                try dir.writeConfig("""
+                try dir.writeConfig(
+                    """
                     [source]
                     input_format = "lavfi"
                     device = "aevalsrc=exprs=0.25|1.2*sin(2*PI*1000*t):s=48000:c=stereo:d=12"
@@ -64,11 +65,15 @@ extension EndToEnd {
                 #expect(levels?.channels.map(\.flatline) == [true, false])
                 #expect(levels?.channels.map(\.dcOffset) == [true, false])
                 #expect(levels?.channels.map(\.clipping) == [false, true])
-                #expect(levels?.problems.map { "\($0.kind) \($0.channel)" } == ["flatline 1", "dc_offset 1", "clipping 2"])
+                #expect(
+                    levels?.problems.map { "\($0.kind) \($0.channel)" } == ["flatline 1", "dc_offset 1", "clipping 2"])
                 #expect(abs((levels?.channels.first?.dcOffsetDBFS ?? 0) - -12.04) < 0.01)
 
                 let text = try dir.cli(["levels"])
-                #expect(text.out.contains("health: flatline (stuck samples) on ch 1; DC offset on ch 1; frequent clipping on ch 2"), "\(text.out)")
+                #expect(
+                    text.out.contains(
+                        "health: flatline (stuck samples) on ch 1; DC offset on ch 1; frequent clipping on ch 2"),
+                    "\(text.out)")
             }
         }
 
@@ -78,8 +83,10 @@ extension EndToEnd {
                 // threshold) made hundreds of begin/end pairs. Three minutes of it, read from a file at ten times
                 // real time (the test mic itself is paced, 1×), must now make at most a few alarm events.
                 let raw = dir.file("pattern.raw")
-                try TestPattern.data(channels: 2, frames: 180 * TestPattern.sampleRate).write(to: URL(fileURLWithPath: raw))
-                try dir.writeConfig("""
+                try TestPattern.data(channels: 2, frames: 180 * TestPattern.sampleRate).write(
+                    to: URL(fileURLWithPath: raw))
+                try dir.writeConfig(
+                    """
                     [source]
                     input_format = "s16le"
                     input_options = ["-readrate", "10", "-ar", "48000", "-ac", "2"]

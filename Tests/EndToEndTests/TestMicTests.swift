@@ -248,7 +248,8 @@ extension EndToEnd {
             let directory = try TemporaryDirectory(prefix: "testmic-stale", in: "/tmp")
             let first = try TestMic.start(stateDirectory: directory.path)
             let pid = try String(contentsOfFile: directory.file("run/pulse.pid"), encoding: .utf8)
-            let killed = try ProcessRunner.run("/bin/kill", ["-KILL", pid.trimmingCharacters(in: .whitespacesAndNewlines)])
+            let killed = try ProcessRunner.run(
+                "/bin/kill", ["-KILL", pid.trimmingCharacters(in: .whitespacesAndNewlines)])
             #expect(killed.status == 0)
             // The dead server leaves its pid file and socket behind.
             #expect(FileManager.default.fileExists(atPath: directory.file("run/native")))

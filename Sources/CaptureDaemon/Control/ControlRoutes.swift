@@ -15,7 +15,9 @@ struct ControlRoutes: Sendable {
     var followStreams = FollowStreams()
 
     /// The control API's router: the JSON error middleware and every route, over `service`.
-    static func router(service: any ControlService, logger: Logger, followStreams: FollowStreams = FollowStreams()) -> Router<ControlContext> {
+    static func router(service: any ControlService, logger: Logger, followStreams: FollowStreams = FollowStreams())
+        -> Router<ControlContext>
+    {
         let router = Router(context: ControlContext.self)
         router.middlewares.add(JSONErrorMiddleware())
         ControlRoutes(service: service, logger: logger, followStreams: followStreams).register(on: router)
@@ -35,18 +37,23 @@ struct ControlRoutes: Sendable {
         router.delete("/v1/recordings/:name") { request, context in
             let name = try Self.name(context)
             await logChange("stop recording", name: name, context: context)
-            return Self.json(try await Self.answer { () async throws(RecordingError) in try await service.stopRecording(named: name) })
+            return Self.json(
+                try await Self.answer { () async throws(RecordingError) in try await service.stopRecording(named: name)
+                })
         }
         router.get("/v1/recordings/:name/segments") { request, context in
             let name = try Self.name(context)
             let since = try Self.since(request)
-            let segments = try await Self.answer { () async throws(RecordingError) in try await service.segments(of: name, since: since) }
+            let segments = try await Self.answer { () async throws(RecordingError) in
+                try await service.segments(of: name, since: since)
+            }
             return Self.json(SegmentsResponse(recording: name, segments: segments))
         }
         router.get("/v1/levels") { request, _ in
             guard Self.flag(request, "follow") else {
                 guard let levels = service.levelsResponse() else {
-                    throw ControlError.unavailable("no audio yet: levels appear once ffmpeg delivers audio (see `audiocap status`)")
+                    throw ControlError.unavailable(
+                        "no audio yet: levels appear once ffmpeg delivers audio (see `audiocap status`)")
                 }
                 return Self.json(levels)
             }
@@ -87,7 +94,9 @@ struct ControlRoutes: Sendable {
         }
         await logChange("start recording", name: start.name, context: context)
         let onDemand = try Self.onDemandRequest(start)
-        let recording = try await Self.answer { () async throws(RecordingError) in try await service.startRecording(onDemand) }
+        let recording = try await Self.answer { () async throws(RecordingError) in
+            try await service.startRecording(onDemand)
+        }
         return Self.json(recording, status: .created)
     }
 
@@ -121,7 +130,8 @@ struct ControlRoutes: Sendable {
         var minimum = CaptureEvent.Level.debug
         if let level = request.uri.queryParameters.get("level") {
             guard let parsed = CaptureEvent.Level(rawValue: level) else {
-                throw ControlError.badRequest("level must be one of debug, info, notice, warning, error; got \(InputValidation.printable(level))")
+                throw ControlError.badRequest(
+                    "level must be one of debug, info, notice, warning, error; got \(InputValidation.printable(level))")
             }
             minimum = parsed
         }
@@ -239,7 +249,9 @@ struct ControlRoutes: Sendable {
 
     static func json(_ value: some Encodable, status: HTTPResponse.Status = .ok) -> Response {
         let data = (try? ControlAPI.encoder().encode(value)) ?? Data("{}".utf8)
-        return Response(status: status, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: data + [0x0A])))
+        return Response(
+            status: status, headers: [.contentType: "application/json"],
+            body: .init(byteBuffer: ByteBuffer(bytes: data + [0x0A])))
     }
 
     static func line(_ value: some Encodable) -> ByteBuffer {

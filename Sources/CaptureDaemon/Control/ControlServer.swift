@@ -7,7 +7,7 @@ import Logging
 import NIOCore
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Serves the control API on `[control] socket`.
@@ -33,9 +33,11 @@ final class ControlServer: Sendable {
         do {
             lock = try Self.prepareSocket(path: path)
         } catch {
-            daemon.events.emit(.error, "control.unavailable", "the control socket cannot be set up; the daemon records without it", [
-                "control.socket": .string(path), "error": .string("\(error)"),
-            ])
+            daemon.events.emit(
+                .error, "control.unavailable", "the control socket cannot be set up; the daemon records without it",
+                [
+                    "control.socket": .string(path), "error": .string("\(error)"),
+                ])
             return
         }
         defer {
@@ -51,12 +53,15 @@ final class ControlServer: Sendable {
         let app = Application(
             router: router,
             server: limits.serverBuilder(counter: ConnectionCounter()),
-            configuration: limits.applicationConfiguration(address: .unixDomainSocket(path: path), serverName: "audiocapd"),
+            configuration: limits.applicationConfiguration(
+                address: .unixDomainSocket(path: path), serverName: "audiocapd"),
             onServerRunning: { _ in
                 let mode = Self.restrictSocket(path: path, group: group)
-                events.emit(.info, "control.listening", "control API listening", [
-                    "control.socket": .string(path), "control.mode": .string(mode),
-                ])
+                events.emit(
+                    .info, "control.listening", "control API listening",
+                    [
+                        "control.socket": .string(path), "control.mode": .string(mode),
+                    ])
             },
             logger: serverLogger)
         try await app.run()
@@ -74,7 +79,8 @@ final class ControlServer: Sendable {
         }
         guard flock(lock, LOCK_EX | LOCK_NB) == 0 else {
             close(lock)
-            throw ControlError(status: 500, "another audiocapd holds \(path).lock; stop it or give this one another [control] socket")
+            throw ControlError(
+                status: 500, "another audiocapd holds \(path).lock; stop it or give this one another [control] socket")
         }
         // We hold the lock, so whatever socket is there belongs to a daemon that is gone.
         unlink(path)
@@ -124,7 +130,9 @@ struct PeerCredentials: Sendable {
 struct JSONErrorMiddleware: RouterMiddleware {
     typealias Context = ControlContext
 
-    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws
+        -> Response
+    {
         do {
             return try await next(request, context)
         } catch let error as ControlError {
@@ -132,7 +140,8 @@ struct JSONErrorMiddleware: RouterMiddleware {
         } catch let error as any HTTPResponseError {
             let message: String
             switch error.status {
-            case .notFound: message = "no such endpoint: \(request.method) \(request.uri.path); see the API table in the README"
+            case .notFound:
+                message = "no such endpoint: \(request.method) \(request.uri.path); see the API table in the README"
             case .contentTooLarge: message = "request body is larger than \(ControlAPI.maximumBodyBytes) bytes"
             case .methodNotAllowed: message = "\(request.method) is not allowed on \(request.uri.path)"
             default: message = (error as? HTTPError)?.body ?? error.status.reasonPhrase

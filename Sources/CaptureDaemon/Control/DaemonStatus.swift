@@ -5,7 +5,7 @@ import Foundation
 import Synchronization
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 extension AudioCapDaemon {
@@ -19,7 +19,8 @@ extension AudioCapDaemon {
         var consumers = [queueEntry(levelQueue)]
         consumers += snapshots.map { queueEntry($0.queue) }
         let recordingResponses = snapshots.map(Self.recordingResponse)
-        let droppedFrames = levelQueue.droppedFrames + snapshots.reduce(Int64(0)) { $0 + $1.status.droppedFrames }
+        let droppedFrames =
+            levelQueue.droppedFrames + snapshots.reduce(Int64(0)) { $0 + $1.status.droppedFrames }
             + counters.framesLostNoBuffer.load(ordering: .relaxed)
         return StatusResponse(
             version: AudioCapVersion.string,
@@ -28,11 +29,13 @@ extension AudioCapDaemon {
             source: SourceStatus(
                 state: sourceStatus.phase.rawValue, inputFormat: configuration.source.inputFormat,
                 device: configuration.source.device, sampleRate: format.sampleRate, channels: format.channels,
-                sampleFormat: format.sampleFormat.rawValue, ffmpegPID: sourceStatus.pid, restarts: sourceStatus.restarts,
+                sampleFormat: format.sampleFormat.rawValue, ffmpegPID: sourceStatus.pid,
+                restarts: sourceStatus.restarts,
                 framesCaptured: counters.framesCaptured.load(ordering: .relaxed),
                 secondsSinceLastAudio: last.map { WireFormat.seconds(SystemClock.monotonic() - $0) },
                 xruns: counters.xruns.load(ordering: .relaxed), lastExit: sourceStatus.lastExit,
-                lastErrorLines: sourceStatus.lastErrorLines, nextStartInSeconds: sourceStatus.nextStartInSeconds.map(WireFormat.seconds)),
+                lastErrorLines: sourceStatus.lastErrorLines,
+                nextStartInSeconds: sourceStatus.nextStartInSeconds.map(WireFormat.seconds)),
             queue: QueueStatus(
                 chunkMilliseconds: configuration.source.chunkMilliseconds,
                 depthChunks: consumers.map(\.depthChunks).max() ?? 0,
@@ -81,7 +84,8 @@ extension AudioCapDaemon {
             directory: snapshot.configuration.directory, segmentSeconds: snapshot.configuration.segmentSeconds,
             align: snapshot.configuration.align.rawValue, filename: snapshot.configuration.filename,
             currentFile: status.currentFile, currentFileSeconds: snapshot.currentFileSeconds,
-            segmentsClosed: status.segmentsClosed, framesWritten: status.framesWritten, bytesWritten: status.bytesWritten,
+            segmentsClosed: status.segmentsClosed, framesWritten: status.framesWritten,
+            bytesWritten: status.bytesWritten,
             droppedFrames: status.droppedFrames, gaps: status.gaps, gapFrames: status.gapFrames,
             silenceFrames: status.silenceFrames, lastError: status.lastError, startedAt: snapshot.startedAt,
             stopsAt: snapshot.stopsAt)
@@ -114,7 +118,9 @@ extension AudioCapDaemon {
 
     /// Free space `space` (of the file system holding the first recording's directory, or their nearest
     /// existing parent), and how long it lasts above `minFreeBytes` at `bytesPerSecond`.
-    static func disk(space: LastDiskSpace.Space, bytesPerSecond: Double, minFreeBytes: Int64 = 0, lowSpace: Bool = false) -> DiskStatus {
+    static func disk(
+        space: LastDiskSpace.Space, bytesPerSecond: Double, minFreeBytes: Int64 = 0, lowSpace: Bool = false
+    ) -> DiskStatus {
         let usable = Double(space.free) - Double(minFreeBytes)
         return DiskStatus(
             path: space.probe, freeBytes: space.free, totalBytes: space.total,

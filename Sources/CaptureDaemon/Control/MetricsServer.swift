@@ -40,17 +40,21 @@ final class MetricsServer: Sendable {
         let limits = ConnectionLimits.metrics
         let app = Application(
             router: router, server: limits.serverBuilder(counter: ConnectionCounter()),
-            configuration: limits.applicationConfiguration(address: .hostname(host, port: port), serverName: "audiocapd"),
+            configuration: limits.applicationConfiguration(
+                address: .hostname(host, port: port), serverName: "audiocapd"),
             onServerRunning: { _ in
-                events.emit(.info, "metrics.listening", "metrics endpoint listening", ["metrics.listen": .string(listen)])
+                events.emit(
+                    .info, "metrics.listening", "metrics endpoint listening", ["metrics.listen": .string(listen)])
             },
             logger: serverLogger)
         do {
             try await app.run()
         } catch {
-            events.emit(.error, "metrics.unavailable", "the metrics endpoint cannot listen; the daemon records without it", [
-                "metrics.listen": .string(listen), "error": .string("\(error)"),
-            ])
+            events.emit(
+                .error, "metrics.unavailable", "the metrics endpoint cannot listen; the daemon records without it",
+                [
+                    "metrics.listen": .string(listen), "error": .string("\(error)"),
+                ])
         }
     }
 
@@ -59,22 +63,35 @@ final class MetricsServer: Sendable {
         let status = await daemon.statusResponse()
         gauge("audiocap_source_up", "1 while ffmpeg runs and delivers audio", status.source.state == "running" ? 1 : 0)
         counter("audiocap_frames_captured_total", "Frames read from ffmpeg", Double(status.source.framesCaptured))
-        counter("audiocap_dropped_frames_total", "Frames lost: queue overflows and audio that could not be written", Double(status.droppedFrames))
-        counter("audiocap_ffmpeg_restarts_total", "ffmpeg runs that ended and were started again", Double(status.source.restarts))
+        counter(
+            "audiocap_dropped_frames_total", "Frames lost: queue overflows and audio that could not be written",
+            Double(status.droppedFrames))
+        counter(
+            "audiocap_ffmpeg_restarts_total", "ffmpeg runs that ended and were started again",
+            Double(status.source.restarts))
         counter("audiocap_xruns_total", "xruns ffmpeg reported", Double(status.source.xruns))
-        counter("audiocap_events_dropped_total", "Events not written to events.jsonl because its writer fell behind", Double(daemon.events.droppedFromStore))
-        gauge("audiocap_seconds_since_last_audio", "Seconds since the last audio arrived", status.source.secondsSinceLastAudio ?? -1)
+        counter(
+            "audiocap_events_dropped_total", "Events not written to events.jsonl because its writer fell behind",
+            Double(daemon.events.droppedFromStore))
+        gauge(
+            "audiocap_seconds_since_last_audio", "Seconds since the last audio arrived",
+            status.source.secondsSinceLastAudio ?? -1)
         gauge("audiocap_queue_depth_chunks", "Deepest consumer queue now", Double(status.queue.depthChunks))
-        gauge("audiocap_queue_high_water_chunks", "Deepest any consumer queue has been", Double(status.queue.highWaterChunks))
+        gauge(
+            "audiocap_queue_high_water_chunks", "Deepest any consumer queue has been",
+            Double(status.queue.highWaterChunks))
         if let levels = status.levels {
-            gauge("audiocap_silence", "1 while the input is silent (below silence_dbfs for silence_seconds)", levels.silent ? 1 : 0)
+            gauge(
+                "audiocap_silence", "1 while the input is silent (below silence_dbfs for silence_seconds)",
+                levels.silent ? 1 : 0)
             for (index, channel) in levels.channels.enumerated() {
                 let labels = [("channel", String(index))]
                 gauge("audiocap_peak_dbfs", "Peak level of the newest chunk", channel.peakDBFS, labels)
                 gauge("audiocap_rms_dbfs", "RMS level of the newest chunk", channel.rmsDBFS, labels)
                 counter("audiocap_clipped_samples_total", "Samples at full scale", Double(channel.clippedTotal), labels)
                 let problems: [(kind: String, active: Bool)] = [
-                    (SoundProblem.flatline.rawValue, channel.flatline), (SoundProblem.dcOffset.rawValue, channel.dcOffset),
+                    (SoundProblem.flatline.rawValue, channel.flatline),
+                    (SoundProblem.dcOffset.rawValue, channel.dcOffset),
                     (SoundProblem.clipping.rawValue, channel.clipping),
                 ]
                 for problem in problems {
@@ -87,19 +104,31 @@ final class MetricsServer: Sendable {
         }
         if let disk = status.disk {
             gauge("audiocap_disk_free_bytes", "Free bytes where recordings go", Double(disk.freeBytes))
-            gauge("audiocap_disk_low_space", "1 while the disk would fill within low_space_warning_hours", disk.lowSpace ? 1 : 0)
+            gauge(
+                "audiocap_disk_low_space", "1 while the disk would fill within low_space_warning_hours",
+                disk.lowSpace ? 1 : 0)
             if let left = disk.estimatedSecondsLeft {
                 gauge("audiocap_disk_seconds_left", "Recording time left at the current rate", left)
             }
         }
         for recording in status.recordings {
             let labels = [("recording", recording.name)]
-            counter("audiocap_recording_bytes_written_total", "Audio bytes written", Double(recording.bytesWritten), labels)
-            counter("audiocap_recording_segments_closed_total", "Segments closed", Double(recording.segmentsClosed), labels)
-            counter("audiocap_recording_dropped_frames_total", "Frames this recording lost", Double(recording.droppedFrames), labels)
-            counter("audiocap_recording_gaps_total", "Discontinuities in the recording's gap ledger", Double(recording.gaps), labels)
-            counter("audiocap_recording_gap_frames_total", "Frames missing at those discontinuities (some estimated)", Double(recording.gapFrames), labels)
-            gauge("audiocap_recording_blocked", "1 while writing fails (disk full, I/O error)", recording.state == "blocked" ? 1 : 0, labels)
+            counter(
+                "audiocap_recording_bytes_written_total", "Audio bytes written", Double(recording.bytesWritten), labels)
+            counter(
+                "audiocap_recording_segments_closed_total", "Segments closed", Double(recording.segmentsClosed), labels)
+            counter(
+                "audiocap_recording_dropped_frames_total", "Frames this recording lost",
+                Double(recording.droppedFrames), labels)
+            counter(
+                "audiocap_recording_gaps_total", "Discontinuities in the recording's gap ledger",
+                Double(recording.gaps), labels)
+            counter(
+                "audiocap_recording_gap_frames_total", "Frames missing at those discontinuities (some estimated)",
+                Double(recording.gapFrames), labels)
+            gauge(
+                "audiocap_recording_blocked", "1 while writing fails (disk full, I/O error)",
+                recording.state == "blocked" ? 1 : 0, labels)
         }
         var buffer: [UInt8] = []
         registry.emit(into: &buffer)
@@ -119,7 +148,10 @@ final class MetricsServer: Sendable {
             previous[key] = total
             return total >= last ? total - last : total
         }
-        if delta > 0 { registry.makeCounter(name: name, labels: labels, help: help).increment(by: delta) }
-        else { _ = registry.makeCounter(name: name, labels: labels, help: help) }
+        if delta > 0 {
+            registry.makeCounter(name: name, labels: labels, help: help).increment(by: delta)
+        } else {
+            _ = registry.makeCounter(name: name, labels: labels, help: help)
+        }
     }
 }

@@ -44,7 +44,8 @@ public final class EventLog: Sendable {
             return (Array(state.listeners.values), firstDrop)
         }
         if firstDrop {
-            logger.warning("the event log on disk fell behind; events are dropped from events.jsonl until it catches up",
+            logger.warning(
+                "the event log on disk fell behind; events are dropped from events.jsonl until it catches up",
                 metadata: ["events.path": .string(store?.path ?? "")])
         }
         for listener in listeners { listener(event) }

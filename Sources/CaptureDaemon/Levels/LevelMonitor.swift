@@ -64,7 +64,8 @@ public final class LevelMonitor: ChunkConsumer, @unchecked Sendable {
         meter = LevelMeter(format: format)
         chunk = LevelSnapshot(channels: format.channels)
         interval = LevelSnapshot(channels: format.channels)
-        silence = SilenceDetector(thresholdDBFS: configuration.silenceDBFS, minimumSeconds: configuration.silenceSeconds)
+        silence = SilenceDetector(
+            thresholdDBFS: configuration.silenceDBFS, minimumSeconds: configuration.silenceSeconds)
         health = SoundHealthDetector(configuration: configuration, format: format)
         let rate = Double(format.sampleRate)
         func gate<Payload>() -> AlarmGate<Payload> {
@@ -86,23 +87,30 @@ public final class LevelMonitor: ChunkConsumer, @unchecked Sendable {
 
     public func consume(_ buffer: ChunkBuffer) {
         if let expected = expectedFrame, buffer.firstFrame > expected {
-            events.emit(.warning, "levels.dropped", "the level monitor fell behind and skipped audio (recordings are not affected)", [
-                "drop.first_frame": .int(expected), "drop.frames": .int(buffer.firstFrame - expected),
-            ])
+            events.emit(
+                .warning, "levels.dropped",
+                "the level monitor fell behind and skipped audio (recordings are not affected)",
+                [
+                    "drop.first_frame": .int(expected), "drop.frames": .int(buffer.firstFrame - expected),
+                ])
         }
         expectedFrame = buffer.firstFrame + Int64(buffer.frameCount)
         meter.measure(buffer.audio, into: &chunk)
         interval.accumulate(chunk)
         let frames = Int64(buffer.frameCount)
         let now = buffer.firstFrame + frames
-        switch silence.update(levelDBFS: chunk.loudestRMSDBFS, frames: frames, sampleRate: format.sampleRate, atFrame: buffer.firstFrame) {
+        switch silence.update(
+            levelDBFS: chunk.loudestRMSDBFS, frames: frames, sampleRate: format.sampleRate, atFrame: buffer.firstFrame)
+        {
         case .began(let frame)?: silenceGate.rawBegan(.began(atFrame: frame), since: frame)
         case .ended(let frame, let silentFrames)?:
             silenceGate.rawEnded(.ended(atFrame: frame, silentFrames: silentFrames), at: frame)
         case nil: break
         }
         silenceGate.advance(to: now) { reportSilence($0, chunkEnd: now) }
-        switch digitalZero.update(levelDBFS: chunk.loudestRMSDBFS, frames: frames, sampleRate: format.sampleRate, atFrame: buffer.firstFrame) {
+        switch digitalZero.update(
+            levelDBFS: chunk.loudestRMSDBFS, frames: frames, sampleRate: format.sampleRate, atFrame: buffer.firstFrame)
+        {
         case .began(let frame)?: digitalZeroGate.rawBegan(.began(atFrame: frame), since: frame)
         case .ended(let frame, let zeroFrames)?:
             digitalZeroGate.rawEnded(.ended(atFrame: frame, silentFrames: zeroFrames), at: frame)
@@ -122,8 +130,10 @@ public final class LevelMonitor: ChunkConsumer, @unchecked Sendable {
         }
         latest.withLock { latest in
             if latest == nil {
-                latest = Latest(time: 0, frame: 0, peakDBFS: Array(repeating: 0, count: format.channels),
-                    rmsDBFS: Array(repeating: 0, count: format.channels), clippedSamples: Array(repeating: 0, count: format.channels),
+                latest = Latest(
+                    time: 0, frame: 0, peakDBFS: Array(repeating: 0, count: format.channels),
+                    rmsDBFS: Array(repeating: 0, count: format.channels),
+                    clippedSamples: Array(repeating: 0, count: format.channels),
                     silent: false, totalClipped: totalClipped, health: health.health)
             }
             latest!.time = buffer.startTime
@@ -141,7 +151,9 @@ public final class LevelMonitor: ChunkConsumer, @unchecked Sendable {
         }
         let clock = SystemClock.monotonic()
         if intervalStart == nil { intervalStart = clock }
-        if configuration.logIntervalSeconds > 0, let start = intervalStart, clock - start >= configuration.logIntervalSeconds {
+        if configuration.logIntervalSeconds > 0, let start = intervalStart,
+            clock - start >= configuration.logIntervalSeconds
+        {
             logInterval()
             intervalStart = clock
         }
@@ -165,11 +177,13 @@ public final class LevelMonitor: ChunkConsumer, @unchecked Sendable {
         switch output {
         case .began(.began(let frame)), .began(.ended(let frame, _)):
             silent = true
-            events.emit(.warning, "silence.began", "silence: no channel above the threshold", [
-                "silence.first_frame": .int(frame),
-                "silence.threshold_dbfs": .dbfs(configuration.silenceDBFS),
-                "silence.seconds": .seconds(format.seconds(frames: chunkEnd - frame)),
-            ])
+            events.emit(
+                .warning, "silence.began", "silence: no channel above the threshold",
+                [
+                    "silence.first_frame": .int(frame),
+                    "silence.threshold_dbfs": .dbfs(configuration.silenceDBFS),
+                    "silence.seconds": .seconds(format.seconds(frames: chunkEnd - frame)),
+                ])
         case .ended(let transition):
             silent = false
             let (frame, silentFrames): (Int64, Int64) =
@@ -177,33 +191,44 @@ public final class LevelMonitor: ChunkConsumer, @unchecked Sendable {
                 case .ended(let frame, let frames): (frame, frames)
                 case .began(let frame): (frame, 0)
                 }
-            events.emit(.info, "silence.ended", "sound is back after silence", [
-                "silence.end_frame": .int(frame),
-                "silence.seconds": .seconds(format.seconds(frames: silentFrames)),
-            ])
+            events.emit(
+                .info, "silence.ended", "sound is back after silence",
+                [
+                    "silence.end_frame": .int(frame),
+                    "silence.seconds": .seconds(format.seconds(frames: silentFrames)),
+                ])
         case .repeated(let count, let windowFrames, let active, _):
             silent = active
-            emitRepeated("silence.repeated", "silence began and ended repeatedly", "silence", count: count, windowFrames: windowFrames, active: active, fields: [:])
+            emitRepeated(
+                "silence.repeated", "silence began and ended repeatedly", "silence", count: count,
+                windowFrames: windowFrames, active: active, fields: [:])
         }
     }
 
     private func reportDigitalZero(_ output: AlarmGateOutput<SilenceTransition>) {
         switch output {
         case .began(.began(let frame)), .began(.ended(let frame, _)):
-            events.emit(.error, "levels.digital_zero", "the input delivers exact zeros: check the microphone, its cable and the mixer (alsamixer)", [
-                "zero.first_frame": .int(frame),
-            ])
+            events.emit(
+                .error, "levels.digital_zero",
+                "the input delivers exact zeros: check the microphone, its cable and the mixer (alsamixer)",
+                [
+                    "zero.first_frame": .int(frame)
+                ])
         case .ended(let transition):
             let (frame, zeroFrames): (Int64, Int64) =
                 switch transition {
                 case .ended(let frame, let frames): (frame, frames)
                 case .began(let frame): (frame, 0)
                 }
-            events.emit(.notice, "levels.digital_zero_ended", "the input delivers audio again after exact zeros", [
-                "zero.end_frame": .int(frame), "zero.seconds": .seconds(format.seconds(frames: zeroFrames)),
-            ])
+            events.emit(
+                .notice, "levels.digital_zero_ended", "the input delivers audio again after exact zeros",
+                [
+                    "zero.end_frame": .int(frame), "zero.seconds": .seconds(format.seconds(frames: zeroFrames)),
+                ])
         case .repeated(let count, let windowFrames, let active, _):
-            emitRepeated("levels.digital_zero_repeated", "exact zeros from the input began and ended repeatedly", "zero", count: count, windowFrames: windowFrames, active: active, fields: [:])
+            emitRepeated(
+                "levels.digital_zero_repeated", "exact zeros from the input began and ended repeatedly", "zero",
+                count: count, windowFrames: windowFrames, active: active, fields: [:])
         }
     }
 
@@ -220,7 +245,8 @@ public final class LevelMonitor: ChunkConsumer, @unchecked Sendable {
                 }
             emitRepeated(
                 last.problem.eventKind + "_repeated", what + " began and ended repeatedly", prefix, count: count,
-                windowFrames: windowFrames, active: active, fields: [prefix + ".channel": .int(Int64(last.channel + 1))])
+                windowFrames: windowFrames, active: active, fields: [prefix + ".channel": .int(Int64(last.channel + 1))]
+            )
         }
     }
 
@@ -292,16 +318,20 @@ public final class LevelMonitor: ChunkConsumer, @unchecked Sendable {
         // The log line prints the values an event would hold (WireFormat), as their text.
         let peaks = EventValue.dbfs(interval.map(\.peakDBFS))
         let rms = EventValue.dbfs(interval.map(\.rmsDBFS))
-        logger.info("levels", metadata: [
-            "levels.peak_dbfs": "\(peaks)", "levels.rms_dbfs": "\(rms)",
-            "levels.seconds": "\(EventValue.seconds(format.seconds(frames: interval.frames)))",
-            "levels.clipped": "\(interval.clipped)",
-        ])
-        if interval.clipped > 0 {
-            events.emit(.warning, "levels.clipping", "clipping: samples at full scale", [
-                "levels.clipped": .int(Int64(interval.clipped)),
-                "levels.peak_dbfs": peaks,
+        logger.info(
+            "levels",
+            metadata: [
+                "levels.peak_dbfs": "\(peaks)", "levels.rms_dbfs": "\(rms)",
+                "levels.seconds": "\(EventValue.seconds(format.seconds(frames: interval.frames)))",
+                "levels.clipped": "\(interval.clipped)",
             ])
+        if interval.clipped > 0 {
+            events.emit(
+                .warning, "levels.clipping", "clipping: samples at full scale",
+                [
+                    "levels.clipped": .int(Int64(interval.clipped)),
+                    "levels.peak_dbfs": peaks,
+                ])
         }
         interval.reset()
     }

@@ -7,7 +7,7 @@ import ServiceLifecycle
 import UnixSignals
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Wires the data path (ffmpeg → reader thread → per-consumer queues → level monitor and segment
@@ -51,7 +51,8 @@ public final class AudioCapDaemon: Service, Sendable {
         let source = configuration.source
         let format = source.audioFormat
         let chunkBytes = source.chunkFrames * format.bytesPerFrame
-        let queueChunks = max(2, Int((configuration.queue.seconds * 1000 / Double(source.chunkMilliseconds)).rounded(.up)))
+        let queueChunks = max(
+            2, Int((configuration.queue.seconds * 1000 / Double(source.chunkMilliseconds)).rounded(.up)))
         // The reader holds one chunk while it fills it, and one spare.
         let pool = ChunkPool(chunkBytes: chunkBytes, initialCount: 0)
         pool.reserve(2)
@@ -60,7 +61,8 @@ public final class AudioCapDaemon: Service, Sendable {
             configuration: source, pool: pool, fanout: fanout, counters: counters, events: events, logger: logger,
             stallSeconds: source.stallSeconds)
         levelMonitor = LevelMonitor(format: format, configuration: configuration.levels, events: events, logger: logger)
-        levelThread = ConsumerThread(channel: ChunkChannel(name: "levels", capacity: queueChunks), consumer: levelMonitor)
+        levelThread = ConsumerThread(
+            channel: ChunkChannel(name: "levels", capacity: queueChunks), consumer: levelMonitor)
         pool.reserve(queueChunks + 1)
         diskGuard = DiskSpaceGuard(minFreeBytes: configuration.storage.minFreeBytes, events: events)
         lowSpaceWarning = LowSpaceWarning(warningHours: configuration.storage.lowSpaceWarningHours, events: events)
@@ -71,7 +73,8 @@ public final class AudioCapDaemon: Service, Sendable {
             format: format, queueChunks: queueChunks, pool: pool, fanout: fanout, events: events, logger: logger,
             storageRoot: configuration.storage.root, continuous: configuration.recordings,
             maxOnDemand: configuration.control.maxRecordings,
-            options: SegmentWriter.Options(gapFill: source.gapFill, diskGuard: diskGuard, faults: FaultInjection.fromEnvironment(),
+            options: SegmentWriter.Options(
+                gapFill: source.gapFill, diskGuard: diskGuard, faults: FaultInjection.fromEnvironment(),
                 clockSteps: clockSteps))
     }
 
@@ -87,14 +90,17 @@ public final class AudioCapDaemon: Service, Sendable {
             startFields["previous.audio_end_utc"] = .utc(end)
             startFields["previous.clean_stop"] = .bool(previous.clean)
         }
-        events.emit(.info, "daemon.started", "audiocapd started", startFields.merging([
-            "version": .string(AudioCapVersion.string),
-            "pid": .int(Int64(getpid())),
-            "source.input_format": .string(configuration.source.inputFormat),
-            "source.device": .string(configuration.source.device),
-            "source.format": .string("\(format.sampleFormat.rawValue) \(format.sampleRate) Hz \(format.channels) ch"),
-            "recordings": .string(configuration.recordings.map(\.name).joined(separator: ",")),
-        ]) { $1 })
+        events.emit(
+            .info, "daemon.started", "audiocapd started",
+            startFields.merging([
+                "version": .string(AudioCapVersion.string),
+                "pid": .int(Int64(getpid())),
+                "source.input_format": .string(configuration.source.inputFormat),
+                "source.device": .string(configuration.source.device),
+                "source.format": .string(
+                    "\(format.sampleFormat.rawValue) \(format.sampleRate) Hz \(format.channels) ch"),
+                "recordings": .string(configuration.recordings.map(\.name).joined(separator: ",")),
+            ]) { $1 })
         clockCheck.check()
         clockSteps.check()
         levelThread.start()
@@ -103,7 +109,8 @@ public final class AudioCapDaemon: Service, Sendable {
 
         let source = self.source
         let control: ControlServer? =
-            configuration.control.socket.isEmpty ? nil : ControlServer(daemon: self, configuration: configuration.control, logger: logger)
+            configuration.control.socket.isEmpty
+            ? nil : ControlServer(daemon: self, configuration: configuration.control, logger: logger)
         try await withThrowingTaskGroup(of: Void.self) { group in
             if let control {
                 group.addTask { try await control.run() }
@@ -137,9 +144,11 @@ public final class AudioCapDaemon: Service, Sendable {
         await levelThread.done()
         await recordings.waitForAll()
         await saveCaptureState(clean: true)
-        events.emit(.info, "daemon.stopped", "audiocapd stopped", [
-            "frames_captured": .int(counters.framesCaptured.load(ordering: .relaxed)),
-        ])
+        events.emit(
+            .info, "daemon.stopped", "audiocapd stopped",
+            [
+                "frames_captured": .int(counters.framesCaptured.load(ordering: .relaxed))
+            ])
         // Every event, daemon.stopped included, is in events.jsonl before the daemon exits.
         await events.flush()
     }
@@ -158,15 +167,18 @@ public final class AudioCapDaemon: Service, Sendable {
         do {
             previous = try CaptureStateFile.read(stateDirectory: configuration.storage.state)
         } catch {
-            events.emit(.warning, "state.damaged", "the saved capture state is damaged and ignored", [
-                "state.path": .string(error.path), "error": .string(error.description),
-            ])
+            events.emit(
+                .warning, "state.damaged", "the saved capture state is damaged and ignored",
+                [
+                    "state.path": .string(error.path), "error": .string(error.description),
+                ])
         }
         let partials = repairPartialFiles()
         var closed: [String: Double] = [:]
         for recording in configuration.recordings {
             closed[recording.name] = RecordingOnDisk.newestClosedEnd(
-                directory: recording.directory, template: FilenameTemplate(recording.filename, timeZone: recording.timeZone),
+                directory: recording.directory,
+                template: FilenameTemplate(recording.filename, timeZone: recording.timeZone),
                 name: recording.name)
         }
         let ends = RestartGap.audioEnds(
@@ -177,7 +189,9 @@ public final class AudioCapDaemon: Service, Sendable {
             recordings: Array(Set(names).union(previous?.recordings ?? [])).sorted(), clean: false,
             sequences: previous?.sequences)
         if !unclean.write(stateDirectory: configuration.storage.state) {
-            logger.warning("could not save the capture state", metadata: ["path": "\(CaptureStateFile.path(inStateDirectory: configuration.storage.state))"])
+            logger.warning(
+                "could not save the capture state",
+                metadata: ["path": "\(CaptureStateFile.path(inStateDirectory: configuration.storage.state))"])
         }
         return PreviousRun(state: previous, audioEnds: ends)
     }
@@ -198,16 +212,22 @@ public final class AudioCapDaemon: Service, Sendable {
                 try ConfigurationLoader.load(path: configurationPath).resolvingRelativePaths(against: workingDirectory)
             })
         } catch {
-            events.emit(.error, "config.reload_failed", "the new configuration has errors; the running one stays", [
-                "config.path": .string(configurationPath), "error": .string("\(error)"),
-            ])
+            events.emit(
+                .error, "config.reload_failed", "the new configuration has errors; the running one stays",
+                [
+                    "config.path": .string(configurationPath), "error": .string("\(error)"),
+                ])
             return ReloadResult(configPath: configurationPath, errors: ["\(error)"])
         }
         let applied = await recordings.apply(next.recordings)
         let waiting = Self.sectionsNeedingRestart(from: configuration, to: next)
         let needsRestart = !waiting.isEmpty
-        events.emit(needsRestart ? .warning : .notice, "config.reloaded",
-            needsRestart ? "recordings reloaded; other changed settings take effect at the next restart" : "configuration reloaded", [
+        events.emit(
+            needsRestart ? .warning : .notice, "config.reloaded",
+            needsRestart
+                ? "recordings reloaded; other changed settings take effect at the next restart"
+                : "configuration reloaded",
+            [
                 "config.path": .string(configurationPath),
                 "recordings.started": .string(applied.started.joined(separator: ",")),
                 "recordings.stopped": .string(applied.stopped.joined(separator: ",")),
@@ -279,11 +299,12 @@ public final class AudioCapDaemon: Service, Sendable {
             let status = source.status
             let drops = levelThread.channel.droppedFrames + snapshots.reduce(Int64(0)) { $0 + $1.status.droppedFrames }
             let levels = levelThread.channel
-            health.tick(HealthMonitor.Observation(
-                phase: status.phase, lastAudio: counters.lastAudioMonotonic,
-                levelsTaken: levels.takenChunkCount, levelsWaiting: levels.depth, drops: drops,
-                recordings: snapshots.count, blocked: snapshots.filter { $0.status.state == .blocked }.count,
-                lastExit: status.lastExit))
+            health.tick(
+                HealthMonitor.Observation(
+                    phase: status.phase, lastAudio: counters.lastAudioMonotonic,
+                    levelsTaken: levels.takenChunkCount, levelsWaiting: levels.depth, drops: drops,
+                    recordings: snapshots.count, blocked: snapshots.filter { $0.status.state == .blocked }.count,
+                    lastExit: status.lastExit))
         }
     }
 
@@ -294,10 +315,13 @@ public final class AudioCapDaemon: Service, Sendable {
         let continuous = await recordings.snapshots.filter { $0.kind == .continuous }
         let state = CaptureStateFile(
             lastAudioEnd: end, recordings: continuous.map(\.configuration.name), clean: clean,
-            sequences: Dictionary(continuous.map { ($0.configuration.name, $0.status.sequence) }, uniquingKeysWith: { max($0, $1) }))
+            sequences: Dictionary(
+                continuous.map { ($0.configuration.name, $0.status.sequence) }, uniquingKeysWith: { max($0, $1) }))
         let directory = configuration.storage.state
         if !(await BlockingWorker.shared.run { state.write(stateDirectory: directory) }) {
-            logger.warning("could not save the capture state", metadata: ["path": "\(CaptureStateFile.path(inStateDirectory: configuration.storage.state))"])
+            logger.warning(
+                "could not save the capture state",
+                metadata: ["path": "\(CaptureStateFile.path(inStateDirectory: configuration.storage.state))"])
         }
     }
 
@@ -323,15 +347,19 @@ public final class AudioCapDaemon: Service, Sendable {
             // slow disk never turns the repair into a start timeout and a restart loop.
             notifier.notify("EXTEND_TIMEOUT_USEC=60000000\nSTATUS=repairing files left open in \(directory)")
             for result in PartialRepair.repairAll(under: directory) {
-                if let modified = result.lastModified, let name { latest[name] = max(latest[name] ?? modified, modified) }
+                if let modified = result.lastModified, let name {
+                    latest[name] = max(latest[name] ?? modified, modified)
+                }
                 writeRepairedSidecar(result, recording: name)
-                events.emit(.warning, "segment.repaired", "a file left open by a crash was repaired", recording: name, [
-                    "segment.path": .string(result.path),
-                    "segment.original_path": .string(result.originalPath),
-                    "segment.frames": .int(result.frames),
-                    "repair.bytes_trimmed": .int(Int64(result.bytesTrimmed)),
-                    "repair.action": .string("\(result.action)"),
-                ])
+                events.emit(
+                    .warning, "segment.repaired", "a file left open by a crash was repaired", recording: name,
+                    [
+                        "segment.path": .string(result.path),
+                        "segment.original_path": .string(result.originalPath),
+                        "segment.frames": .int(result.frames),
+                        "repair.bytes_trimmed": .int(Int64(result.bytesTrimmed)),
+                        "repair.action": .string("\(result.action)"),
+                    ])
             }
         }
         return latest
@@ -359,16 +387,19 @@ public final class AudioCapDaemon: Service, Sendable {
                     directory: configured.directory,
                     template: FilenameTemplate(configured.filename, timeZone: configured.timeZone), name: recording))
         {
-            gaps.append(SegmentGap(
-                kind: .daemonRestart, fileFrame: 0, captureFrame: 0, time: before,
-                frames: format.frames(seconds: start - before), exact: false))
+            gaps.append(
+                SegmentGap(
+                    kind: .daemonRestart, fileFrame: 0, captureFrame: 0, time: before,
+                    frames: format.frames(seconds: start - before), exact: false))
         }
         let info = SegmentInfo(
             recording: recording ?? "", path: result.path, sequence: 0, firstFrame: 0, frames: result.frames,
             durationSeconds: duration, startTime: start, peakDBFS: [], rmsDBFS: [], droppedFrames: 0,
             restarts: 0, bytes: result.bytes, gaps: gaps)
         if let failure = SegmentSidecar(segment: info, format: format, gapsKnown: false).write() {
-            logger.warning("could not write the repaired file's sidecar", metadata: ["segment.path": "\(result.path)", "error": "\(failure)"])
+            logger.warning(
+                "could not write the repaired file's sidecar",
+                metadata: ["segment.path": "\(result.path)", "error": "\(failure)"])
         }
     }
 }

@@ -17,14 +17,18 @@ public enum DaemonRunner {
         do {
             configuration = try ConfigurationLoader.load(path: configurationPath)
         } catch {
-            writeError("audiocapd: configuration error\n\(error)\nFix the file, then check it with: audiocap check-config \(configurationPath)\n")
+            writeError(
+                "audiocapd: configuration error\n\(error)\nFix the file, then check it with: audiocap check-config \(configurationPath)\n"
+            )
             return ConfigurationError.exitCode
         }
         configuration = configuration.resolvingRelativePaths(against: FileManager.default.currentDirectoryPath)
         var level = Logger.Level(rawValue: configuration.log.level.rawValue) ?? .info
         if let logLevel {
             guard let parsed = Logger.Level(rawValue: logLevel) else {
-                writeError("audiocapd: unknown log level '\(logLevel)'; use trace, debug, info, notice, warning, error or critical\n")
+                writeError(
+                    "audiocapd: unknown log level '\(logLevel)'; use trace, debug, info, notice, warning, error or critical\n"
+                )
                 return 64
             }
             level = parsed
@@ -48,7 +52,8 @@ public enum DaemonRunner {
             logger.warning(
                 "the configuration may not work on this machine",
                 metadata: [
-                    "config.key": "\(finding.key)", "config.value": "\(finding.value)", "config.problem": "\(finding.message)",
+                    "config.key": "\(finding.key)", "config.value": "\(finding.value)",
+                    "config.problem": "\(finding.message)",
                 ])
         }
         let daemon = AudioCapDaemon(configuration: configuration, configurationPath: configurationPath, logger: logger)
@@ -76,7 +81,9 @@ public enum DaemonRunner {
         }
         let width = min(40, devices.map(\.name.count).max() ?? 0)
         for device in devices {
-            print(device.name.padding(toLength: max(width, device.name.count), withPad: " ", startingAt: 0) + "  " + device.description)
+            print(
+                device.name.padding(toLength: max(width, device.name.count), withPad: " ", startingAt: 0) + "  "
+                    + device.description)
         }
     }
 
@@ -91,7 +98,8 @@ extension Configuration {
     public func resolvingRelativePaths(against directory: String) -> Configuration {
         let base = URL(fileURLWithPath: directory.hasSuffix("/") ? directory : directory + "/")
         func absolute(_ path: String) -> String {
-            path.isEmpty || path.hasPrefix("/") ? path : URL(fileURLWithPath: path, relativeTo: base).standardizedFileURL.path
+            path.isEmpty || path.hasPrefix("/")
+                ? path : URL(fileURLWithPath: path, relativeTo: base).standardizedFileURL.path
         }
         var copy = self
         for index in copy.recordings.indices {

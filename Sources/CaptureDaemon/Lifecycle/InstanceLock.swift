@@ -3,7 +3,7 @@ import Foundation
 import SystemPackage
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// An exclusive `flock` on `audiocapd.lock` in `[storage] state`, held for the life of the process (the
@@ -22,7 +22,8 @@ public final class InstanceLock: Sendable {
 
         public var description: String {
             if let systemError {
-                return "cannot open the instance lock \(path): \(systemError); check that [storage] state is a writable folder"
+                return
+                    "cannot open the instance lock \(path): \(systemError); check that [storage] state is a writable folder"
             }
             let who = holder.map { "another audiocapd (PID \($0))" } ?? "another audiocapd"
             return "\(who) is already running with this state folder (it holds \(path)); "

@@ -5,7 +5,7 @@ import Foundation
 import Synchronization
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Reads one ffmpeg run's stdout on its own thread, cuts the bytes into frame-aligned chunks of
@@ -75,7 +75,6 @@ public final class PipeReader: Sendable {
 
     /// Waits until the stream ended (ffmpeg closed its stdout).
     public func outcome() async -> Outcome { await finished.value() }
-
 
     private func readLoop() -> Outcome {
         defer { close(fd) }

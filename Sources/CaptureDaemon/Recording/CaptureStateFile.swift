@@ -29,7 +29,9 @@ public struct CaptureStateFile: Sendable, Codable, Equatable {
     public struct Damaged: Error, CustomStringConvertible {
         public var path: String
         public var reason: String
-        public var description: String { "\(path) is damaged (\(reason)); it is ignored, so no restart gap is recorded this time" }
+        public var description: String {
+            "\(path) is damaged (\(reason)); it is ignored, so no restart gap is recorded this time"
+        }
     }
 
     /// The file's contents, or nil when there is none. Throws ``Damaged`` when it cannot be read or

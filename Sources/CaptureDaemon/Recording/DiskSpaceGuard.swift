@@ -3,7 +3,7 @@ import Foundation
 import Synchronization
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Shared by every segment writer. A writer asks ``check(directory:)`` before it opens a file and at each
@@ -75,10 +75,13 @@ public final class DiskSpaceGuard: Sendable {
                 guard free < UInt64(minFreeBytes), before + freed < UInt64(minFreeBytes) else { break }
                 guard (try? FileManager.default.removeItem(atPath: file.path)) != nil else { continue }
                 try? FileManager.default.removeItem(atPath: file.path + ".json")
-                events.emit(.notice, "segment.deleted", "segment deleted to keep the minimum free space", recording: file.recording, [
-                    "segment.path": .string(file.path), "segment.bytes": .int(file.bytes),
-                    "reason": .string("below min_free_bytes"), "disk.min_free_bytes": .int(minFreeBytes),
-                ])
+                events.emit(
+                    .notice, "segment.deleted", "segment deleted to keep the minimum free space",
+                    recording: file.recording,
+                    [
+                        "segment.path": .string(file.path), "segment.bytes": .int(file.bytes),
+                        "reason": .string("below min_free_bytes"), "disk.min_free_bytes": .int(minFreeBytes),
+                    ])
                 freed += UInt64(max(0, file.bytes))
                 free = probe(directory)?.free ?? free
             }
@@ -98,6 +101,8 @@ public final class DiskSpaceGuard: Sendable {
         }
         var st = stat()
         let device = stat(probe, &st) == 0 ? UInt64(st.st_dev) : 0
-        return (UInt64(info.f_bavail) * UInt64(info.f_frsize), UInt64(info.f_blocks) * UInt64(info.f_frsize), device, probe)
+        return (
+            UInt64(info.f_bavail) * UInt64(info.f_frsize), UInt64(info.f_blocks) * UInt64(info.f_frsize), device, probe
+        )
     }
 }

@@ -3,7 +3,7 @@ import Foundation
 import SystemPackage
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Writes whole small files so that a crash or power cut at any moment leaves either the previous

@@ -21,7 +21,9 @@ public struct FaultInjection: Sendable, Equatable {
         self.writerStalls = writerStalls
     }
 
-    public static func fromEnvironment(_ environment: [String: String] = ProcessInfo.processInfo.environment) -> FaultInjection {
+    public static func fromEnvironment(_ environment: [String: String] = ProcessInfo.processInfo.environment)
+        -> FaultInjection
+    {
         var faults = FaultInjection()
         for spec in (environment["AUDIOCAP_FAULT_WRITER_STALL"] ?? "").split(separator: ",") {
             let parts = spec.split(separator: ":")

@@ -34,15 +34,20 @@ public final class LowSpaceWarning: Sendable {
         }
         switch change {
         case true?:
-            events.emit(.warning, "disk.low_space", "the recordings' disk fills up soon at the current rate: free space or lower retention", [
-                "disk.path": .string(path), "disk.free_bytes": .int(Int64(clamping: freeBytes)),
-                "disk.hours_left": .double(((secondsLeft ?? 0) / 3600 * 10).rounded() / 10),
-                "disk.warning_hours": .double(warningHours),
-            ])
+            events.emit(
+                .warning, "disk.low_space",
+                "the recordings' disk fills up soon at the current rate: free space or lower retention",
+                [
+                    "disk.path": .string(path), "disk.free_bytes": .int(Int64(clamping: freeBytes)),
+                    "disk.hours_left": .double(((secondsLeft ?? 0) / 3600 * 10).rounded() / 10),
+                    "disk.warning_hours": .double(warningHours),
+                ])
         case false?:
-            events.emit(.notice, "disk.low_space_ended", "enough free space again", [
-                "disk.path": .string(path), "disk.free_bytes": .int(Int64(clamping: freeBytes)),
-            ])
+            events.emit(
+                .notice, "disk.low_space_ended", "enough free space again",
+                [
+                    "disk.path": .string(path), "disk.free_bytes": .int(Int64(clamping: freeBytes)),
+                ])
         case nil:
             break
         }

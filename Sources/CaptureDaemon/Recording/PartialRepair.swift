@@ -34,7 +34,8 @@ public struct PartialRepair: Sendable {
         return partials.sorted().map { path in
             // Its last write time, before the repair touches it: when its audio ended.
             var info = stat()
-            let modified = stat(path, &info) == 0 ? Double(info.st_mtim.tv_sec) + Double(info.st_mtim.tv_nsec) / 1e9 : nil
+            let modified =
+                stat(path, &info) == 0 ? Double(info.st_mtim.tv_sec) + Double(info.st_mtim.tv_nsec) / 1e9 : nil
             var result = repair(path: path)
             result.lastModified = modified
             return result
@@ -167,7 +168,8 @@ public struct PartialRepair: Sendable {
             while offset < count {
                 do {
                     let got = try file.read(
-                        fromAbsoluteOffset: Int64(offset), into: UnsafeMutableRawBufferPointer(rebasing: buffer[offset...]))
+                        fromAbsoluteOffset: Int64(offset),
+                        into: UnsafeMutableRawBufferPointer(rebasing: buffer[offset...]))
                     if got == 0 { return nil }  // shorter than fstat said: it shrank meanwhile
                     offset += got
                 } catch {

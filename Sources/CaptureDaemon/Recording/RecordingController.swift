@@ -76,7 +76,9 @@ public actor RecordingController {
         self.options = options
         for recording in continuous {
             configured[recording.name] = recording
-            let entry = Self.makeEntry(recording, kind: .continuous, stopsAt: nil, format: format, queueChunks: queueChunks, pool: pool, events: events, logger: logger, options: options)
+            let entry = Self.makeEntry(
+                recording, kind: .continuous, stopsAt: nil, format: format, queueChunks: queueChunks, pool: pool,
+                events: events, logger: logger, options: options)
             entries[recording.name] = entry
             order.append(recording.name)
         }
@@ -86,8 +88,10 @@ public actor RecordingController {
         _ recording: RecordingConfiguration, kind: Kind, stopsAt: Double?, format: AudioFormat, queueChunks: Int,
         pool: ChunkPool, events: EventLog, logger: Logger, options: SegmentWriter.Options
     ) -> Entry {
-        let writer = SegmentWriter(recording: recording, format: format, events: events, logger: logger, options: options)
-        options.diskGuard?.register(recording.name, directory: recording.directory, deleteOldestWhenLow: recording.deleteOldestWhenLow)
+        let writer = SegmentWriter(
+            recording: recording, format: format, events: events, logger: logger, options: options)
+        options.diskGuard?.register(
+            recording.name, directory: recording.directory, deleteOldestWhenLow: recording.deleteOldestWhenLow)
         let channel = ChunkChannel(name: "rec-\(recording.name)", capacity: queueChunks)
         // The recording may hold its whole queue plus the chunk it is writing.
         pool.reserve(queueChunks + 1)
@@ -96,7 +100,8 @@ public actor RecordingController {
             options.faults.writerStalls[recording.name].map {
                 StallingConsumer(wrapping: writer, stall: $0, format: format, logger: logger)
             } ?? writer
-        return Entry(writer: writer, thread: ConsumerThread(channel: channel, consumer: consumer), kind: kind,
+        return Entry(
+            writer: writer, thread: ConsumerThread(channel: channel, consumer: consumer), kind: kind,
             startedAt: Date().timeIntervalSince1970, stopsAt: stopsAt)
     }
 
@@ -116,7 +121,12 @@ public actor RecordingController {
 
     public var snapshots: [Snapshot] {
         order.compactMap { name in
-            entries[name].map { Snapshot(configuration: $0.writer.recording, kind: $0.kind, status: $0.writer.status, startedAt: $0.startedAt, stopsAt: $0.stopsAt, queue: $0.thread.channel, sampleRate: format.sampleRate) }
+            entries[name].map {
+                Snapshot(
+                    configuration: $0.writer.recording, kind: $0.kind, status: $0.writer.status,
+                    startedAt: $0.startedAt, stopsAt: $0.stopsAt, queue: $0.thread.channel,
+                    sampleRate: format.sampleRate)
+            }
         }
     }
 
@@ -140,7 +150,8 @@ public actor RecordingController {
         if entries[name] != nil {
             throw RecordingError(
                 .conflict, recording: name,
-                "a recording named '\(name)' is already running; stop it first (audiocap stop \(name)) or pick another name")
+                "a recording named '\(name)' is already running; stop it first (audiocap stop \(name)) or pick another name"
+            )
         }
         if let recording = configured[name] {
             guard !request.hasSettings else {
@@ -161,10 +172,12 @@ public actor RecordingController {
                     : "\(running) on-demand recordings are running, the most [control] max_recordings allows; "
                         + "stop one first (audiocap stop NAME) or raise max_recordings and restart audiocapd")
         }
-        var recording = RecordingConfiguration(name: name, directory: try resolveDirectory(request.directory, name: name))
+        var recording = RecordingConfiguration(
+            name: name, directory: try resolveDirectory(request.directory, name: name))
         if let segmentSeconds = request.segmentSeconds {
             do {
-                recording.segmentSeconds = try InputValidation.integer(segmentSeconds, field: "segment_seconds", range: 1...86_400)
+                recording.segmentSeconds = try InputValidation.integer(
+                    segmentSeconds, field: "segment_seconds", range: 1...86_400)
             } catch {
                 throw .invalid(error, recording: name)
             }
@@ -177,7 +190,8 @@ public actor RecordingController {
                 recording.filename = try InputValidation.filenameTemplate(filename)
             }
             try InputValidation.checkTarget(
-                directory: recording.directory, template: FilenameTemplate(recording.filename, timeZone: recording.timeZone),
+                directory: recording.directory,
+                template: FilenameTemplate(recording.filename, timeZone: recording.timeZone),
                 name: name)
         } catch {
             throw .invalid(error, recording: name)
@@ -194,7 +208,9 @@ public actor RecordingController {
                 throw .invalid(error, recording: name)
             }
         }
-        let entry = Self.makeEntry(recording, kind: .onDemand, stopsAt: stopsAt, format: format, queueChunks: queueChunks, pool: pool, events: events, logger: logger, options: options)
+        let entry = Self.makeEntry(
+            recording, kind: .onDemand, stopsAt: stopsAt, format: format, queueChunks: queueChunks, pool: pool,
+            events: events, logger: logger, options: options)
         if let durationSeconds {
             // Exact in frames: the writer closes its file at the last one, whatever the wall clock says.
             entry.writer.stopAfter(frames: Int64((durationSeconds * Double(format.sampleRate)).rounded()))
@@ -210,34 +226,45 @@ public actor RecordingController {
         ]
         if let durationSeconds { fields["recording.duration_seconds"] = .seconds(durationSeconds) }
         events.emit(.notice, "recording.started", "recording started", recording: name, fields)
-        return Snapshot(configuration: recording, kind: .onDemand, status: entry.writer.status, startedAt: entry.startedAt, stopsAt: stopsAt, queue: entry.thread.channel, sampleRate: format.sampleRate)
+        return Snapshot(
+            configuration: recording, kind: .onDemand, status: entry.writer.status, startedAt: entry.startedAt,
+            stopsAt: stopsAt, queue: entry.thread.channel, sampleRate: format.sampleRate)
     }
 
     /// Starts the configured `recording` again after it was stopped, numbering its files on after the last.
     private func startConfigured(_ recording: RecordingConfiguration) -> Snapshot {
         let name = recording.name
-        let entry = Self.makeEntry(recording, kind: .continuous, stopsAt: nil, format: format, queueChunks: queueChunks, pool: pool, events: events, logger: logger, options: options)
+        let entry = Self.makeEntry(
+            recording, kind: .continuous, stopsAt: nil, format: format, queueChunks: queueChunks, pool: pool,
+            events: events, logger: logger, options: options)
         if let last = finished[name]?.snapshot.sequence { entry.writer.continueNumbering(after: last) }
         entries[name] = entry
         order.append(name)
         finished[name] = nil
         entry.thread.start()
         fanout.add(entry.thread.channel)
-        events.emit(.notice, "recording.started", "recording started", recording: name, [
-            "recording.directory": .string(recording.directory),
-            "recording.segment_seconds": .int(Int64(recording.segmentSeconds)),
-            "recording.configured": .bool(true),
-        ])
-        return Snapshot(configuration: recording, kind: .continuous, status: entry.writer.status, startedAt: entry.startedAt, stopsAt: nil, queue: entry.thread.channel, sampleRate: format.sampleRate)
+        events.emit(
+            .notice, "recording.started", "recording started", recording: name,
+            [
+                "recording.directory": .string(recording.directory),
+                "recording.segment_seconds": .int(Int64(recording.segmentSeconds)),
+                "recording.configured": .bool(true),
+            ])
+        return Snapshot(
+            configuration: recording, kind: .continuous, status: entry.writer.status, startedAt: entry.startedAt,
+            stopsAt: nil, queue: entry.thread.channel, sampleRate: format.sampleRate)
     }
 
     /// Stops a recording: it writes what is queued, closes its file, and is removed. Returns its last
     /// status and the files it wrote.
     ///
     /// Throws `.notFound` when no recording of that name runs.
-    public func stop(name: String, reason: String = "asked to stop") async throws(RecordingError) -> (Snapshot, [SegmentInfo]) {
+    public func stop(name: String, reason: String = "asked to stop") async throws(RecordingError) -> (
+        Snapshot, [SegmentInfo]
+    ) {
         guard let entry = entries[name] else {
-            throw RecordingError(.notFound, recording: name, "no running recording named '\(name)'; see `audiocap recordings`")
+            throw RecordingError(
+                .notFound, recording: name, "no running recording named '\(name)'; see `audiocap recordings`")
         }
         entries[name] = nil
         order.removeAll { $0 == name }
@@ -253,22 +280,32 @@ public actor RecordingController {
         pool.unreserve(queueChunks + 1)
         let segments = entry.writer.segments()
         let status = entry.writer.status
-        finished[name] = Finished(snapshot: status, configuration: entry.writer.recording, kind: entry.kind, startedAt: entry.startedAt, segments: segments)
+        finished[name] = Finished(
+            snapshot: status, configuration: entry.writer.recording, kind: entry.kind, startedAt: entry.startedAt,
+            segments: segments)
         if finished.count > 200, let oldest = finished.min(by: { $0.value.startedAt < $1.value.startedAt })?.key {
             finished[oldest] = nil
         }
-        events.emit(.notice, "recording.stopped", "recording stopped", recording: name, [
-            "reason": .string(reason), "segments": .int(Int64(segments.count)),
-            "frames_written": .int(status.framesWritten), "dropped_frames": .int(status.droppedFrames),
-        ])
-        return (Snapshot(configuration: entry.writer.recording, kind: entry.kind, status: status, startedAt: entry.startedAt, stopsAt: entry.stopsAt, queue: entry.thread.channel, sampleRate: format.sampleRate), segments)
+        events.emit(
+            .notice, "recording.stopped", "recording stopped", recording: name,
+            [
+                "reason": .string(reason), "segments": .int(Int64(segments.count)),
+                "frames_written": .int(status.framesWritten), "dropped_frames": .int(status.droppedFrames),
+            ])
+        return (
+            Snapshot(
+                configuration: entry.writer.recording, kind: entry.kind, status: status, startedAt: entry.startedAt,
+                stopsAt: entry.stopsAt, queue: entry.thread.channel, sampleRate: format.sampleRate), segments
+        )
     }
 
     /// Makes the continuous recordings match `wanted` (a reloaded configuration): starts ones new to the
     /// file, stops removed ones, restarts running ones whose settings changed. A configured recording that
     /// was stopped (`audiocap stop`) stays stopped, and starts with its new settings when asked to.
     /// On-demand recordings are left alone.
-    public func apply(_ wanted: [RecordingConfiguration]) async -> (started: [String], stopped: [String], restarted: [String]) {
+    public func apply(_ wanted: [RecordingConfiguration]) async -> (
+        started: [String], stopped: [String], restarted: [String]
+    ) {
         var started: [String] = [], stopped: [String] = [], restarted: [String] = []
         let wantedNames = Set(wanted.map(\.name))
         let before = configured
@@ -282,12 +319,18 @@ public actor RecordingController {
             if entries[recording.name] == nil, before[recording.name] != nil { continue }
             if let old = entries[recording.name], old.kind == .onDemand {
                 // On-demand recordings are left alone: the configured one waits until that one stops.
-                events.emit(.error, "config.recording_conflict", "an on-demand recording has this name; the configured one was not started", recording: recording.name, [
-                    "recording.directory": .string(old.writer.recording.directory),
-                ])
+                events.emit(
+                    .error, "config.recording_conflict",
+                    "an on-demand recording has this name; the configured one was not started",
+                    recording: recording.name,
+                    [
+                        "recording.directory": .string(old.writer.recording.directory)
+                    ])
                 continue
             }
-            let entry = Self.makeEntry(recording, kind: .continuous, stopsAt: nil, format: format, queueChunks: queueChunks, pool: pool, events: events, logger: logger, options: options)
+            let entry = Self.makeEntry(
+                recording, kind: .continuous, stopsAt: nil, format: format, queueChunks: queueChunks, pool: pool,
+                events: events, logger: logger, options: options)
             if let old = entries[recording.name] {
                 // The new writer takes over from the next chunk on: nothing lost, nothing written twice.
                 entry.writer.continueNumbering(after: old.writer.status.sequence)
@@ -311,7 +354,9 @@ public actor RecordingController {
     /// Throws `.notFound` for a name the controller does not know.
     public func segments(name: String, since: Double?) throws(RecordingError) -> [SegmentInfo] {
         if let entry = entries[name] { return entry.writer.segments(since: since) }
-        if let done = finished[name] { return since.map { t in done.segments.filter { $0.startTime >= t } } ?? done.segments }
+        if let done = finished[name] {
+            return since.map { t in done.segments.filter { $0.startTime >= t } } ?? done.segments
+        }
         throw RecordingError(.notFound, recording: name, "no recording named '\(name)'; see `audiocap recordings`")
     }
 
@@ -354,7 +399,9 @@ public actor RecordingController {
                 throw .invalid(error, recording: name)
             }
             guard !requested.split(separator: "/").contains("..") else {
-                throw RecordingError(.invalid, recording: name, "directory must not contain '..': \(InputValidation.printable(requested))")
+                throw RecordingError(
+                    .invalid, recording: name,
+                    "directory must not contain '..': \(InputValidation.printable(requested))")
             }
             let absolute = requested.hasPrefix("/") ? requested : root + "/" + requested
             path = URL(fileURLWithPath: absolute).standardizedFileURL.path
@@ -363,10 +410,12 @@ public actor RecordingController {
         }
         let realRoot = Self.realPathOfExistingPrefix(root)
         let realPath = Self.realPathOfExistingPrefix(path)
-        guard path == root || path.hasPrefix(root + "/"), realPath == realRoot || realPath.hasPrefix(realRoot + "/") else {
+        guard path == root || path.hasPrefix(root + "/"), realPath == realRoot || realPath.hasPrefix(realRoot + "/")
+        else {
             throw RecordingError(
                 .invalid, recording: name,
-                "directory \(InputValidation.printable(requested ?? path)) is outside the recordings root \(root) ([storage] root)")
+                "directory \(InputValidation.printable(requested ?? path)) is outside the recordings root \(root) ([storage] root)"
+            )
         }
         for entry in entries.values where entry.kind == .continuous {
             let other = entry.writer.recording
@@ -377,7 +426,8 @@ public actor RecordingController {
                 throw RecordingError(
                     .invalid, recording: name,
                     "directory \(InputValidation.printable(path)) overlaps \(otherPath), the directory of the configured recording "
-                        + "'\(other.name)' (the same, inside it or containing it); give the on-demand recording a directory of its own")
+                        + "'\(other.name)' (the same, inside it or containing it); give the on-demand recording a directory of its own"
+                )
             }
         }
         do {

@@ -52,7 +52,8 @@ public struct RetentionSweep: Sendable {
         for file in files {
             guard deletions.count < Self.maxDeletionsPerSweep else { break }
             var reason: String? = nil
-            if let keepDays, ageDeletionAllowed, file.time >= Self.earliestPlausibleTime, file.time <= nowSeconds + 86_400,
+            if let keepDays, ageDeletionAllowed, file.time >= Self.earliestPlausibleTime,
+                file.time <= nowSeconds + 86_400,
                 nowSeconds - file.time > keepDays * 86_400
             {
                 reason = "older than keep_days"

@@ -104,7 +104,8 @@ public final class SegmentWriter: ChunkConsumer, @unchecked Sendable {
     ) {
         self.recording = recording
         self.format = format
-        self.clock = SegmentClock(segmentSeconds: recording.segmentSeconds, sampleRate: format.sampleRate, alignment: recording.align)
+        self.clock = SegmentClock(
+            segmentSeconds: recording.segmentSeconds, sampleRate: format.sampleRate, alignment: recording.align)
         self.template = FilenameTemplate(recording.filename, timeZone: recording.timeZone)
         self.usesSequence = recording.filename.contains("{seq}")
         self.events = events
@@ -117,14 +118,16 @@ public final class SegmentWriter: ChunkConsumer, @unchecked Sendable {
         self.clockSteps = options.clockSteps
         self.zeros = UnsafeMutableRawBufferPointer.allocate(byteCount: 64 * 1024, alignment: 64)
         zeros.initializeMemory(as: UInt8.self, repeating: 0)
-        self.retention = RetentionSweep(directory: recording.directory, keepDays: recording.keepDays, maxBytes: recording.maxBytes)
+        self.retention = RetentionSweep(
+            directory: recording.directory, keepDays: recording.keepDays, maxBytes: recording.maxBytes)
         self.levels = LevelMeter(format: format)
         self.chunkLevels = LevelSnapshot(channels: format.channels)
         self.segmentLevels = LevelSnapshot(channels: format.channels)
-        self.shared = Mutex(RecordingStatus(
-            name: recording.name, state: .recording, directory: recording.directory, currentFile: nil,
-            currentFrames: 0, segmentsClosed: 0, framesWritten: 0, bytesWritten: 0, droppedFrames: 0,
-            lastError: nil, lastSegment: nil))
+        self.shared = Mutex(
+            RecordingStatus(
+                name: recording.name, state: .recording, directory: recording.directory, currentFile: nil,
+                currentFrames: 0, segmentsClosed: 0, framesWritten: 0, bytesWritten: 0, droppedFrames: 0,
+                lastError: nil, lastSegment: nil))
     }
 
     deinit {
@@ -178,7 +181,10 @@ public final class SegmentWriter: ChunkConsumer, @unchecked Sendable {
             // The first audio after the daemon started: the time since the last file's end is missing.
             previousAudioEnd = nil
             let frames = format.frames(seconds: min(366 * 86_400, max(0, chunk.startTime - end)))
-            keep(SegmentGap(kind: .daemonRestart, fileFrame: 0, captureFrame: chunk.firstFrame, time: end, frames: frames, exact: false))
+            keep(
+                SegmentGap(
+                    kind: .daemonRestart, fileFrame: 0, captureFrame: chunk.firstFrame, time: end, frames: frames,
+                    exact: false))
         }
         if let expected = expectedFrame, chunk.firstFrame > expected {
             noteDropped(from: expected, frames: chunk.firstFrame - expected, time: chunk.startTime)
@@ -187,11 +193,15 @@ public final class SegmentWriter: ChunkConsumer, @unchecked Sendable {
         if chunk.followsRestart, let end = lastChunkEnd {
             if file != nil { segmentRestarts += 1 }
             let outage = max(0, chunk.startTime - end)
-            recordGap(.ffmpegRestart, captureFrame: chunk.firstFrame, time: end, frames: format.frames(seconds: outage), exact: false)
+            recordGap(
+                .ffmpegRestart, captureFrame: chunk.firstFrame, time: end, frames: format.frames(seconds: outage),
+                exact: false)
         }
         if chunk.xruns > 0, lastChunkEnd != nil, !(chunk.followsRestart && chunk.xrunLostSeconds == 0) {
             let lost = format.frames(seconds: chunk.xrunLostSeconds)
-            recordGap(.xrun, captureFrame: chunk.firstFrame, time: chunk.startTime - chunk.xrunLostSeconds, frames: lost, exact: false)
+            recordGap(
+                .xrun, captureFrame: chunk.firstFrame, time: chunk.startTime - chunk.xrunLostSeconds, frames: lost,
+                exact: false)
         }
         lastChunkEnd = chunk.startTime + Double(chunk.frameCount) / Double(format.sampleRate)
 
@@ -212,11 +222,14 @@ public final class SegmentWriter: ChunkConsumer, @unchecked Sendable {
                 continue
             }
             let count = Int(min(Int64(frameCount - offset), remaining))
-            let slice = UnsafeRawBufferPointer(start: chunk.bytes + offset * bytesPerFrame, count: count * bytesPerFrame)
+            let slice = UnsafeRawBufferPointer(
+                start: chunk.bytes + offset * bytesPerFrame, count: count * bytesPerFrame)
             let written = write(slice)
             guard written == count else {
                 let rest = frameCount - offset - written
-                noteLost(frame: frame + Int64(written), frames: Int64(rest), time: time + Double(written) / Double(format.sampleRate))
+                noteLost(
+                    frame: frame + Int64(written), frames: Int64(rest),
+                    time: time + Double(written) / Double(format.sampleRate))
                 return
             }
             offset += count
@@ -251,7 +264,9 @@ public final class SegmentWriter: ChunkConsumer, @unchecked Sendable {
         reportDropped()
         reportLost()
         attachPendingGapsToLastFile()
-        shared.withLock { $0.state = .stopped; $0.currentFile = nil }
+        shared.withLock {
+            $0.state = .stopped; $0.currentFile = nil
+        }
     }
 
     /// At the end, gaps that no later file can start with go into the last file's sidecar, after its
@@ -260,9 +275,11 @@ public final class SegmentWriter: ChunkConsumer, @unchecked Sendable {
         let pendingGaps = ledger.takePending()
         guard !pendingGaps.isEmpty else { return }
         guard var info = closed.withLock({ $0.last }), FileManager.default.fileExists(atPath: info.path) else {
-            logger.warning("gaps with no file to record them in: the recording has no file left", metadata: [
-                "gaps": "\(pendingGaps.count)", "gap_frames": "\(pendingGaps.reduce(0) { $0 + $1.frames })",
-            ])
+            logger.warning(
+                "gaps with no file to record them in: the recording has no file left",
+                metadata: [
+                    "gaps": "\(pendingGaps.count)", "gap_frames": "\(pendingGaps.reduce(0) { $0 + $1.frames })",
+                ])
             return
         }
         info.gaps += pendingGaps.map { gap in
@@ -286,9 +303,11 @@ public final class SegmentWriter: ChunkConsumer, @unchecked Sendable {
             if nextBoundary - time > Double(clock.segmentSeconds) + 1 {
                 // The wall clock went back (a step, see ClockStepWatch): cut at the next boundary of the
                 // new time rather than stretch this file until the old boundary comes round again.
-                logger.notice("the clock went back: this file ends at the next boundary of the new time", metadata: [
-                    "segment.path": "\(segmentPath)", "segment.time": "\(WireFormat.utc(time))",
-                ])
+                logger.notice(
+                    "the clock went back: this file ends at the next boundary of the new time",
+                    metadata: [
+                        "segment.path": "\(segmentPath)", "segment.time": "\(WireFormat.utc(time))",
+                    ])
                 nextBoundary = clock.boundary(after: time)
             }
             return clock.framesBefore(boundary: nextBoundary, firstFrameTime: time)
@@ -306,7 +325,9 @@ public final class SegmentWriter: ChunkConsumer, @unchecked Sendable {
             // {seq} goes on after every number this recording's files on disk carry (earlier runs, a
             // reload, a stop and start, files repaired after a crash). Once, here on this writer's thread.
             numberingScanned = true
-            if let highest = RecordingOnDisk.highestSequence(directory: recording.directory, template: template, name: recording.name) {
+            if let highest = RecordingOnDisk.highestSequence(
+                directory: recording.directory, template: template, name: recording.name)
+            {
                 continueNumbering(after: highest)
             }
         }
@@ -333,7 +354,7 @@ public final class SegmentWriter: ChunkConsumer, @unchecked Sendable {
             do {
                 file = try WAVFileWriter(finalPath: path, format: format)
                 break
-            } catch where error.errno == EEXIST && error.operation == .create && attempt < 10 {
+            } catch  where error.errno == EEXIST && error.operation == .create && attempt < 10 {
                 path = WAVFileWriter.uniquePath(for: recording.directory + "/" + relative)
             } catch {
                 fail(error, during: "create")
@@ -343,9 +364,12 @@ public final class SegmentWriter: ChunkConsumer, @unchecked Sendable {
         if blockedUntil != nil {
             blockedUntil = nil
             blockedReason = nil
-            events.emit(.notice, "recording.resumed", "recording resumed: a new file could be written", recording: recording.name, [
-                "segment.path": .string(path),
-            ])
+            events.emit(
+                .notice, "recording.resumed", "recording resumed: a new file could be written",
+                recording: recording.name,
+                [
+                    "segment.path": .string(path)
+                ])
         }
         segmentFirstFrame = firstFrame
         segmentStartTime = time
@@ -427,29 +451,33 @@ public final class SegmentWriter: ChunkConsumer, @unchecked Sendable {
             list.append(info)
             if list.count > Self.keptSegments { list.removeFirst(list.count - Self.keptSegments) }
         }
-        events.emit(.info, "segment.closed", "segment closed", recording: recording.name, [
-            "segment.path": .string(path),
-            "segment.first_frame": .int(info.firstFrame),
-            "segment.frames": .int(frames),
-            "segment.duration_seconds": .seconds(info.durationSeconds),
-            "segment.start_time": .epoch(info.startTime),
-            "segment.start_time_utc": .utc(info.startTime),
-            "segment.peak_dbfs": .dbfs(info.peakDBFS),
-            "segment.rms_dbfs": .dbfs(info.rmsDBFS),
-            "segment.dropped_frames": .int(info.droppedFrames),
-            "segment.restarts": .int(Int64(info.restarts)),
-            "segment.gaps": .int(Int64(info.gaps.count)),
-            "segment.gap_frames": .int(info.gaps.reduce(0) { $0 + $1.frames }),
-            "segment.silence_frames": .int(info.silenceFrames),
-        ])
+        events.emit(
+            .info, "segment.closed", "segment closed", recording: recording.name,
+            [
+                "segment.path": .string(path),
+                "segment.first_frame": .int(info.firstFrame),
+                "segment.frames": .int(frames),
+                "segment.duration_seconds": .seconds(info.durationSeconds),
+                "segment.start_time": .epoch(info.startTime),
+                "segment.start_time_utc": .utc(info.startTime),
+                "segment.peak_dbfs": .dbfs(info.peakDBFS),
+                "segment.rms_dbfs": .dbfs(info.rmsDBFS),
+                "segment.dropped_frames": .int(info.droppedFrames),
+                "segment.restarts": .int(Int64(info.restarts)),
+                "segment.gaps": .int(Int64(info.gaps.count)),
+                "segment.gap_frames": .int(info.gaps.reduce(0) { $0 + $1.frames }),
+                "segment.silence_frames": .int(info.silenceFrames),
+            ])
     }
 
     /// Writes `NAME.wav.json` next to the file: its timing, levels and gaps, for tools that index recordings.
     private func writeSidecar(_ info: SegmentInfo) {
         if let failure = SegmentSidecar(segment: info, format: format).write() {
-            logger.warning("could not write the segment's sidecar file", metadata: [
-                "segment.path": "\(SegmentSidecar.path(for: info.path))", "error": "\(failure)",
-            ])
+            logger.warning(
+                "could not write the segment's sidecar file",
+                metadata: [
+                    "segment.path": "\(SegmentSidecar.path(for: info.path))", "error": "\(failure)",
+                ])
         }
     }
 
@@ -460,11 +488,14 @@ public final class SegmentWriter: ChunkConsumer, @unchecked Sendable {
         // second): look now, before ages are trusted.
         clockSteps?.check()
         let allowed = clockSteps?.ageDeletionAllowed() ?? true
-        for deletion in retention.run(now: Date(timeIntervalSince1970: SystemClock.wall()), ageDeletionAllowed: allowed) {
-            events.emit(.info, "segment.deleted", "segment deleted by retention", recording: recording.name, [
-                "segment.path": .string(deletion.path), "segment.bytes": .int(deletion.bytes),
-                "reason": .string(deletion.reason),
-            ])
+        for deletion in retention.run(now: Date(timeIntervalSince1970: SystemClock.wall()), ageDeletionAllowed: allowed)
+        {
+            events.emit(
+                .info, "segment.deleted", "segment deleted by retention", recording: recording.name,
+                [
+                    "segment.path": .string(deletion.path), "segment.bytes": .int(deletion.bytes),
+                    "reason": .string(deletion.reason),
+                ])
         }
     }
 
@@ -476,7 +507,10 @@ public final class SegmentWriter: ChunkConsumer, @unchecked Sendable {
     private func recordGap(_ kind: SegmentGap.Kind, captureFrame: Int64, time: Double, frames: Int64, exact: Bool) {
         // Between two files (or while blocked) the next file starts with it, not filled: that file starts
         // at the audio after the gap.
-        guard keep(SegmentGap(kind: kind, fileFrame: 0, captureFrame: captureFrame, time: time, frames: frames, exact: exact)),
+        guard
+            keep(
+                SegmentGap(
+                    kind: kind, fileFrame: 0, captureFrame: captureFrame, time: time, frames: frames, exact: exact)),
             gapFill == .silence, frames > 0
         else { return }
         // A queue overflow skips capture frames: the silence takes their place. A restart or an xrun
@@ -501,7 +535,9 @@ public final class SegmentWriter: ChunkConsumer, @unchecked Sendable {
     /// The ledger's counts, for status.
     private func publishLedgerCounts() {
         let (count, frames) = (ledger.count, ledger.frames)
-        shared.withLock { $0.gaps = count; $0.gapFrames = frames }
+        shared.withLock {
+            $0.gaps = count; $0.gapFrames = frames
+        }
     }
 
     /// Appends `frames` of silence to the open file for the last gap of the ledger; returns the frames
@@ -547,7 +583,9 @@ public final class SegmentWriter: ChunkConsumer, @unchecked Sendable {
     private func noteDropped(from frame: Int64, frames: Int64, time: Double) {
         if file != nil { segmentDropped += frames }
         shared.withLock { $0.droppedFrames += frames }
-        recordGap(.queueOverflow, captureFrame: frame, time: time - format.seconds(frames: frames), frames: frames, exact: true)
+        recordGap(
+            .queueOverflow, captureFrame: frame, time: time - format.seconds(frames: frames), frames: frames,
+            exact: true)
         let now = SystemClock.monotonic()
         if ledger.noteDropped(frame: frame, frames: frames, time: time - format.seconds(frames: frames), now: now) {
             reportDropped(now: now)
@@ -556,14 +594,17 @@ public final class SegmentWriter: ChunkConsumer, @unchecked Sendable {
 
     private func reportDropped(now: Double = SystemClock.monotonic()) {
         guard let report = ledger.takeDrops(now: now) else { return }
-        events.emit(.warning, "recording.dropped", "audio dropped: this recording fell behind and its queue was full", recording: recording.name, [
-            "drop.first_frame": .int(report.firstFrame),
-            "drop.frames": .int(report.frames),
-            "drop.seconds": .seconds(format.seconds(frames: report.frames)),
-            "drop.time": .epoch(report.firstTime),
-            "drop.time_utc": .utc(report.firstTime),
-            "drop.gaps": .int(Int64(report.gaps)),
-        ])
+        events.emit(
+            .warning, "recording.dropped", "audio dropped: this recording fell behind and its queue was full",
+            recording: recording.name,
+            [
+                "drop.first_frame": .int(report.firstFrame),
+                "drop.frames": .int(report.frames),
+                "drop.seconds": .seconds(format.seconds(frames: report.frames)),
+                "drop.time": .epoch(report.firstTime),
+                "drop.time_utc": .utc(report.firstTime),
+                "drop.gaps": .int(Int64(report.gaps)),
+            ])
     }
 
     /// Counts audio that arrived while no file could be written; reported as one range when writing resumes.
@@ -578,13 +619,15 @@ public final class SegmentWriter: ChunkConsumer, @unchecked Sendable {
     private func reportLost(_ taken: GapLedger.LostRange? = nil) {
         guard let lost = taken ?? ledger.takeLost(openFileFrames: file?.frames) else { return }
         publishLedgerCounts()
-        events.emit(.error, "recording.lost", "audio could not be written and is lost", recording: recording.name, [
-            "lost.first_frame": .int(lost.frame),
-            "lost.frames": .int(lost.frames),
-            "lost.seconds": .seconds(format.seconds(frames: lost.frames)),
-            "lost.time": .epoch(lost.time),
-            "lost.time_utc": .utc(lost.time),
-        ])
+        events.emit(
+            .error, "recording.lost", "audio could not be written and is lost", recording: recording.name,
+            [
+                "lost.first_frame": .int(lost.frame),
+                "lost.frames": .int(lost.frames),
+                "lost.seconds": .seconds(format.seconds(frames: lost.frames)),
+                "lost.time": .epoch(lost.time),
+                "lost.time_utc": .utc(lost.time),
+            ])
     }
 
     /// Marks the recording blocked after a write error, reports it, and closes the open file with a
@@ -595,7 +638,8 @@ public final class SegmentWriter: ChunkConsumer, @unchecked Sendable {
         block(
             reason: diskFull ? "disk full" : message, message: message,
             event: diskFull ? "recording.disk_full" : "recording.write_failed",
-            text: diskFull ? "disk full: recording is blocked until space is freed" : "could not write the recording; retrying",
+            text: diskFull
+                ? "disk full: recording is blocked until space is freed" : "could not write the recording; retrying",
             fields: ["error": .string(message), "operation": .string(operation)],
             closing: operation != "close")
     }
@@ -605,7 +649,8 @@ public final class SegmentWriter: ChunkConsumer, @unchecked Sendable {
         let floor = diskGuard?.minFreeBytes ?? 0
         block(
             reason: "low space",
-            message: "free space \(freeBytes) bytes is below [storage] min_free_bytes \(floor): free space or allow deletion (delete_oldest_when_low)",
+            message:
+                "free space \(freeBytes) bytes is below [storage] min_free_bytes \(floor): free space or allow deletion (delete_oldest_when_low)",
             event: "recording.low_space",
             text: "free space is below min_free_bytes: recording is paused until space is freed",
             fields: ["disk.free_bytes": .int(Int64(clamping: freeBytes)), "disk.min_free_bytes": .int(floor)],
@@ -614,7 +659,9 @@ public final class SegmentWriter: ChunkConsumer, @unchecked Sendable {
 
     /// Blocks the recording for `retrySeconds`, closing the open file (unless it is the close that
     /// failed). The event is emitted when the cause is new, not again at every failed retry.
-    private func block(reason: String, message: String, event: String, text: String, fields: [String: EventValue], closing: Bool) {
+    private func block(
+        reason: String, message: String, event: String, text: String, fields: [String: EventValue], closing: Bool
+    ) {
         blockedUntil = SystemClock.monotonic() + retrySeconds
         shared.withLock {
             $0.state = .blocked

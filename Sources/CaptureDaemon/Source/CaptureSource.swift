@@ -10,7 +10,7 @@ import Synchronization
 import SystemPackage
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Supervises ffmpeg: starts it with the configured argument vector, hands its stdout to a
@@ -51,7 +51,8 @@ public final class CaptureSource: Sendable {
     private let signals = SignalQueue<Signal>()
 
     private struct State {
-        var status = Status(phase: .starting, pid: nil, run: 0, restarts: 0, lastExit: nil, lastErrorLines: [], nextStartInSeconds: nil)
+        var status = Status(
+            phase: .starting, pid: nil, run: 0, restarts: 0, lastExit: nil, lastErrorLines: [], nextStartInSeconds: nil)
         var stopping = false
         var nextStart: Double? = nil
         var nextFrame: Int64 = 0
@@ -102,7 +103,9 @@ public final class CaptureSource: Sendable {
             await supervise()
             group.cancelAll()
         }
-        state.withLock { $0.status.phase = .stopped; $0.status.pid = nil; $0.nextStart = nil }
+        state.withLock {
+            $0.status.phase = .stopped; $0.status.pid = nil; $0.nextStart = nil
+        }
     }
 
     private func supervise() async {
@@ -120,9 +123,11 @@ public final class CaptureSource: Sendable {
                 $0.status.restarts += 1
                 $0.nextStart = until
             }
-            events.emit(.notice, "ffmpeg.restart_scheduled", "ffmpeg will be started again", [
-                "delay_seconds": .seconds(delay), "attempt": .int(Int64(failures)),
-            ])
+            events.emit(
+                .notice, "ffmpeg.restart_scheduled", "ffmpeg will be started again",
+                [
+                    "delay_seconds": .seconds(delay), "attempt": .int(Int64(failures)),
+                ])
             while SystemClock.monotonic() < until, !stopping {
                 if case .stop = await signals.next() { break }
             }
@@ -145,17 +150,23 @@ public final class CaptureSource: Sendable {
             switch await BlockingWorker.shared.run({ DeviceResolver().resolve(named) }) {
             case .device(let name):
                 if name != configuration.device {
-                    events.emit(.info, "source.device_resolved", "device link resolved to its current ALSA card", [
-                        "source.device": .string(configuration.device), "alsa.device": .string(name),
-                    ])
+                    events.emit(
+                        .info, "source.device_resolved", "device link resolved to its current ALSA card",
+                        [
+                            "source.device": .string(configuration.device), "alsa.device": .string(name),
+                        ])
                 }
                 device = name
             case .missing(let message):
-                let available = await BlockingWorker.shared.run { ALSADevices.capture().map(\.name).joined(separator: ", ") }
-                events.emit(.error, "source.device_unavailable", "the capture device is not there; retrying", [
-                    "source.device": .string(configuration.device), "error": .string(message),
-                    "alsa.capture_devices": .string(available),
-                ])
+                let available = await BlockingWorker.shared.run {
+                    ALSADevices.capture().map(\.name).joined(separator: ", ")
+                }
+                events.emit(
+                    .error, "source.device_unavailable", "the capture device is not there; retrying",
+                    [
+                        "source.device": .string(configuration.device), "error": .string(message),
+                        "alsa.capture_devices": .string(available),
+                    ])
             }
         }
         let arguments = FFmpegCommand(source: configuration).arguments(device: device)
@@ -176,13 +187,16 @@ public final class CaptureSource: Sendable {
         let signals = self.signals
         let reader = PipeReader(
             fd: output[0],
-            configuration: .init(format: configuration.audioFormat, chunkFrames: configuration.chunkFrames, run: run, firstFrame: firstFrame),
+            configuration: .init(
+                format: configuration.audioFormat, chunkFrames: configuration.chunkFrames, run: run,
+                firstFrame: firstFrame),
             clock: clock, pool: pool, fanout: fanout, counters: counters)
         reader.start { _ in signals.post(.ended(run: run)) }
         let monitor = StderrMonitor(fd: errors[0], logger: logger, counters: counters)
         monitor.start()
 
-        let executable: Executable = configuration.ffmpeg.contains("/") ? .path(FilePath(configuration.ffmpeg)) : .name(configuration.ffmpeg)
+        let executable: Executable =
+            configuration.ffmpeg.contains("/") ? .path(FilePath(configuration.ffmpeg)) : .name(configuration.ffmpeg)
         let startedAt = SystemClock.monotonic()
         let tornBefore = counters.trailingBytesDiscarded.load(ordering: .relaxed)
         var termination: String
@@ -201,11 +215,15 @@ public final class CaptureSource: Sendable {
                 close(errors[1])
                 let pid = execution.processIdentifier.value
                 counters.ffmpegStarts.add(1, ordering: .relaxed)
-                state.withLock { $0.status.pid = pid; $0.status.phase = .running }
-                events.emit(.info, "ffmpeg.started", "ffmpeg started", [
-                    "ffmpeg.pid": .int(Int64(pid)), "ffmpeg.run": .int(Int64(run)),
-                    "source.device": .string(configuration.device),
-                ])
+                state.withLock {
+                    $0.status.pid = pid; $0.status.phase = .running
+                }
+                events.emit(
+                    .info, "ffmpeg.started", "ffmpeg started",
+                    [
+                        "ffmpeg.pid": .int(Int64(pid)), "ffmpeg.run": .int(Int64(run)),
+                        "source.device": .string(configuration.device),
+                    ])
                 logger.debug("ffmpeg arguments", metadata: ["ffmpeg.arguments": "\(arguments.joined(separator: " "))"])
                 var tornDown = false
                 while true {
@@ -225,9 +243,12 @@ public final class CaptureSource: Sendable {
                         if !tornDown, now - max(last, startedAt) > stallSeconds {
                             tornDown = true
                             stalled = true
-                            events.emit(.warning, "ffmpeg.stalled", "no audio from ffmpeg; stopping it to start again", [
-                                "stall_seconds": .seconds(now - max(last, startedAt)), "ffmpeg.pid": .int(Int64(pid)),
-                            ])
+                            events.emit(
+                                .warning, "ffmpeg.stalled", "no audio from ffmpeg; stopping it to start again",
+                                [
+                                    "stall_seconds": .seconds(now - max(last, startedAt)),
+                                    "ffmpeg.pid": .int(Int64(pid)),
+                                ])
                             await execution.teardown(using: [.gracefulShutDown(allowedDurationToNextStep: .seconds(2))])
                         }
                     }
@@ -280,10 +301,12 @@ public final class CaptureSource: Sendable {
         let (names, openError) = await BlockingWorker.shared.run {
             (ALSADevices.capture().map(\.name).joined(separator: ", "), ALSADevices.openError(device))
         }
-        events.emit(.error, "source.device_unavailable", "the ALSA capture device could not be opened; check [source] device", [
-            "source.device": .string(configuration.device),
-            "alsa.error": .string(openError ?? tail.last ?? "unknown"),
-            "alsa.capture_devices": .string(names.isEmpty ? "none" : names),
-        ])
+        events.emit(
+            .error, "source.device_unavailable", "the ALSA capture device could not be opened; check [source] device",
+            [
+                "source.device": .string(configuration.device),
+                "alsa.error": .string(openError ?? tail.last ?? "unknown"),
+                "alsa.capture_devices": .string(names.isEmpty ? "none" : names),
+            ])
     }
 }

@@ -33,7 +33,9 @@ public struct DeviceResolver: Sendable {
             return .missing("\(device) points at \(target), which is not an ALSA card device")
         }
         let idPath = "\(procRoot)/card\(card)/id"
-        guard let id = try? String(contentsOfFile: idPath, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines),
+        guard
+            let id = try? String(contentsOfFile: idPath, encoding: .utf8).trimmingCharacters(
+                in: .whitespacesAndNewlines),
             !id.isEmpty
         else {
             return .device("plughw:\(card)")

@@ -5,7 +5,7 @@ import Synchronization
 import SystemPackage
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Follows one ffmpeg run's stderr line by line.
@@ -28,7 +28,9 @@ final class StderrMonitor: Sendable {
     private let state = Mutex(State())
     private let finished = Completion<Void>()
 
-    init(fd: Int32, logger: Logger, counters: CaptureCounters, window: Double = 10, burst: Int = 10, tailLength: Int = 20) {
+    init(
+        fd: Int32, logger: Logger, counters: CaptureCounters, window: Double = 10, burst: Int = 10, tailLength: Int = 20
+    ) {
         self.fd = fd
         self.logger = logger
         self.counters = counters
@@ -72,7 +74,8 @@ final class StderrMonitor: Sendable {
             let lower = line.lowercased()
             if lower.contains("xrun") { counters.xruns.add(1, ordering: .relaxed) }
             // Known and harmless: ALSA input timestamps, and ffmpeg guessing a channel layout.
-            let harmless = lower.contains("non monotonically increasing dts") || lower.contains("guessed channel layout")
+            let harmless =
+                lower.contains("non monotonically increasing dts") || lower.contains("guessed channel layout")
             let now = SystemClock.monotonic()
             if now - windowStart >= window {
                 if suppressed > 0 || suppressedTimestamps > 100 {

@@ -3,7 +3,7 @@ import CSystemShims
 import Synchronization
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Asks the kernel whether an NTP client (systemd-timesyncd, chrony, ntpd) keeps the clock synchronised,
@@ -41,8 +41,10 @@ public final class ClockCheck: Sendable {
         }
         guard let now, now != before else { return }
         if !now {
-            events.emit(.warning, "clock.unsynchronized",
-                "the system clock is not synchronised: file names and times may be wrong; enable systemd-timesyncd or chrony", [:])
+            events.emit(
+                .warning, "clock.unsynchronized",
+                "the system clock is not synchronised: file names and times may be wrong; enable systemd-timesyncd or chrony",
+                [:])
         } else if before == false {
             events.emit(.notice, "clock.synchronized", "the system clock is synchronised now", [:])
         }

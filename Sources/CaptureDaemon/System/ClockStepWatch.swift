@@ -3,7 +3,7 @@ import Foundation
 import Synchronization
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Compares the wall clock with the boot clock (`CLOCK_BOOTTIME`, which never jumps and keeps counting
@@ -50,9 +50,12 @@ public final class ClockStepWatch: Sendable {
             return offset - previous
         }
         guard let step else { return nil }
-        events.emit(.warning, "clock.stepped",
-            step > 0 ? "the system clock jumped forward; file times before and after differ by the jump"
-                : "the system clock jumped back; file times before and after differ by the jump", [
+        events.emit(
+            .warning, "clock.stepped",
+            step > 0
+                ? "the system clock jumped forward; file times before and after differ by the jump"
+                : "the system clock jumped back; file times before and after differ by the jump",
+            [
                 "clock.step_seconds": .seconds(step),
                 "retention.age_paused_seconds": .seconds(holdSeconds),
             ])
