@@ -1,5 +1,5 @@
 # audiocap: build, test, run the demo, install and uninstall.
-#   make build | test | demo
+#   make build | test | demo | format
 #   make install   [PREFIX=/usr/local] [DESTDIR=] [BUILD=0] [BUILT=.build/release]   (as root for the real system)
 #   make uninstall [PREFIX=/usr/local] [DESTDIR=]   (keeps the configuration, the recordings and the user)
 #
@@ -41,7 +41,7 @@ INSTALLED = \
 	$(addprefix $(ZSHCOMPDIR)/_,$(PROGRAMS)) \
 	$(addsuffix .fish,$(addprefix $(FISHCOMPDIR)/,$(PROGRAMS)))
 
-.PHONY: all build test demo install uninstall
+.PHONY: all build test demo install uninstall format
 
 all: build
 
@@ -51,6 +51,10 @@ build:
 
 test:
 	$(SWIFT) test
+
+# Formats the tree as CI checks it (.swift-format: 4 spaces, 120 columns).
+format:
+	$(SWIFT) format --in-place --recursive --parallel Sources Tests Tools bench Package.swift
 
 demo: build
 	$(BUILT)/audiocapd --config config/demo.toml
