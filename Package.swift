@@ -43,6 +43,7 @@ let package = Package(
             name: "CaptureClient",
             dependencies: [
                 "CaptureCore",
+                "CaptureEnvironment",
                 "CaptureProtocol",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),

@@ -1,5 +1,6 @@
 // The record on disk: a recording's files and their sidecars, read without the daemon.
 import CaptureCore
+import CaptureEnvironment
 import CaptureProtocol
 import Foundation
 
@@ -107,8 +108,7 @@ public enum RecordingArchive {
         -> ArchiveListing
     {
         let matcher = template.map { FilenameTemplateMatcher(template: $0, name: name) }
-        var files: [String] = []
-        collect(directory: directory, prefix: "", depth: matcher?.depth ?? 4, into: &files)
+        let files = DirectoryListing.files(under: directory, depth: matcher?.depth ?? 4)
         var total: UInt64 = 0
         var segments: [ArchivedFile] = []
         let suffixes = [".wav", ".wav.partial", ".wav.json", ".wav.damaged"]
@@ -196,20 +196,6 @@ public enum RecordingArchive {
         guard let handle = FileHandle(forReadingAtPath: path) else { return nil }
         defer { try? handle.close() }
         return (try? handle.read(upToCount: 4096)).map { [UInt8]($0) }
-    }
-
-    static func collect(directory: String, prefix: String, depth: Int, into found: inout [String]) {
-        guard let names = try? FileManager.default.contentsOfDirectory(atPath: directory) else { return }
-        for name in names {
-            let path = directory + "/" + name
-            var isDirectory: ObjCBool = false
-            guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else { continue }
-            if isDirectory.boolValue {
-                if depth > 0 { collect(directory: path, prefix: prefix + name + "/", depth: depth - 1, into: &found) }
-            } else {
-                found.append(prefix + name)
-            }
-        }
     }
 
     static func size(of path: String) -> UInt64? {

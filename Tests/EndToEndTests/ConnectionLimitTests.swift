@@ -123,7 +123,11 @@ extension EndToEnd {
             // Connections: past the limit, a request is answered 503 with a JSON error and closed.
             #expect(api.status() != nil)
             var idle: [Int32] = []
+            let before = api.descriptorCount
             for _ in 0..<(Self.maximumConnections + 4) { idle.append(RawSocket.connect(socket)) }
+            // Wait until the daemon has accepted them (each holds a descriptor there): connections are
+            // accepted and counted on several event loops, so a request sent at once could overtake them.
+            #expect(waitUntil(timeout: 10) { api.descriptorCount >= before + Self.maximumConnections })
             let surplus = RawSocket.request(socket, method: "GET", target: "/v1/status", timeout: 5)
             #expect(RawSocket.status(of: surplus) == 503, "\(surplus.prefix(400))")
             let surplusError = try? ControlAPI.decoder().decode(
@@ -167,18 +171,25 @@ extension EndToEnd {
 
             // A client that sends half a header is dropped after the request-head timeout.
             let slowClosed = Mutex<Double?>(nil)
+            let slowConnected = DispatchSemaphore(value: 0)
             let slow = Thread {
                 let fd = RawSocket.connectTCP(port: port)
                 _ = RawSocket.send(fd, Array("GET /metrics HTTP/1.1\r\nHo".utf8))
+                slowConnected.signal()
                 let seconds = RawSocket.secondsUntilClosed(fd, timeout: Self.requestHeadTimeout + 10)
                 close(fd)
                 slowClosed.withLock { $0 = seconds ?? -1 }
             }
             slow.start()
+            // The slow client is one of the 16 served, not one of the surplus refused after a second.
+            slowConnected.wait()
+            #expect(waitUntil(timeout: 10) { api.descriptorCount > baseline })
 
             // Past 16 connections, a request is answered 503 and closed.
             var idle: [Int32] = []
+            let before = api.descriptorCount
             for _ in 0..<20 { idle.append(RawSocket.connectTCP(port: port)) }
+            #expect(waitUntil(timeout: 10) { api.descriptorCount >= before + 15 })
             let surplus = RawSocket.requestTCP(port: port, target: "/metrics")
             #expect(RawSocket.status(of: surplus) == 503, "\(surplus.prefix(400))")
             #expect(surplus.contains("at most 16 connections on its metrics port"), "\(surplus)")

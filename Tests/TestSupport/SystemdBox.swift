@@ -58,6 +58,11 @@ public struct SystemdBoxResult: Sendable, CustomStringConvertible {
 /// under /var/tmp, so several boxes may run at once.
 public final class SystemdBox: Sendable {
     /// Where the fixture scripts live: `Tests/Fixtures/sysbox` of this source tree.
+    /// The package's root folder (this checkout).
+    public static let packageRoot: String =
+        URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent().path
+
     public static let fixtureDirectory: String =
         URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .appendingPathComponent("Fixtures/sysbox").path
@@ -93,7 +98,10 @@ public final class SystemdBox: Sendable {
         let began = Date()
         let result: (status: Int32, stdout: Data, stderr: Data)
         do {
-            result = try ProcessRunner.run("/bin/sh", [fixtureDirectory + "/start.sh", owned.path], timeout: 90)
+            // The checkout (and its build folder) must be seen inside, also when it lies under /tmp or
+            // /run, which are private there: start.sh binds it in at the same path.
+            result = try ProcessRunner.run(
+                "/bin/sh", [fixtureDirectory + "/start.sh", owned.path, packageRoot], timeout: 90)
         } catch {
             _ = try? ProcessRunner.run("/bin/sh", [fixtureDirectory + "/stop.sh", owned.path], timeout: 30)
             owned.remove()

@@ -1,30 +1,14 @@
 // What a recording's directory says about its past: the highest `{seq}` used and where its audio ended.
 import CaptureCore
+import CaptureEnvironment
 import Foundation
 
 /// Reads a recording's files back (blocking file I/O: call it from a dedicated thread, a consumer thread
 /// or the start-up thread, never from Swift's shared executor).
 enum RecordingOnDisk {
-    /// Paths relative to `directory` of the files at most `depth` folders below it, sorted. A missing
-    /// directory has none.
+    /// Paths relative to `directory` of the files at most `depth` folders below it, sorted.
     static func files(under directory: String, depth: Int) -> [String] {
-        var found: [String] = []
-        collect(directory: directory, prefix: "", depth: depth, into: &found)
-        return found.sorted()
-    }
-
-    private static func collect(directory: String, prefix: String, depth: Int, into found: inout [String]) {
-        guard let names = try? FileManager.default.contentsOfDirectory(atPath: directory) else { return }
-        for name in names {
-            let path = directory + "/" + name
-            var isDirectory: ObjCBool = false
-            guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else { continue }
-            if isDirectory.boolValue {
-                if depth > 0 { collect(directory: path, prefix: prefix + name + "/", depth: depth - 1, into: &found) }
-            } else {
-                found.append(prefix + name)
-            }
-        }
+        DirectoryListing.files(under: directory, depth: depth)
     }
 
     /// The highest `{seq}` number among the files `template` produced for `name` in `directory` (final,
