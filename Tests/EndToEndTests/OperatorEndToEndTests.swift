@@ -28,19 +28,22 @@ extension EndToEnd {
             """
         }
 
+        /// One recording `r`, one `{seq}.wav` file an hour, cut on samples.
+        static func hourlyRecording(_ dir: DaemonFixture) -> String {
+            """
+            [[recording]]
+            name = "r"
+            directory = "\(dir.path)/r"
+            segment_seconds = 3600
+            align = "samples"
+            filename = "{seq}.wav"
+            """
+        }
+
         @Test func aSecondInstanceRefusesWithTheRunningPIDAndTouchesNothing() throws {
             try DaemonFixture.with { dir in
                 try dir.writeConfig(
-                    Self.lavfiConfig(
-                        dir,
-                        recording: """
-                            [[recording]]
-                            name = "r"
-                            directory = "\(dir.path)/r"
-                            segment_seconds = 3600
-                            align = "samples"
-                            filename = "{seq}.wav"
-                            """))
+                    Self.lavfiConfig(dir, recording: Self.hourlyRecording(dir)))
                 let first = try dir.launch()
                 #expect(waitForAudio(under: dir.file("r")), "\(first.log)")
                 let partials = partialFiles(under: dir.file("r"))
@@ -71,16 +74,7 @@ extension EndToEnd {
                 )
                 .write(to: URL(fileURLWithPath: dir.file("state/capture.json")))
                 try dir.writeConfig(
-                    Self.lavfiConfig(
-                        dir,
-                        recording: """
-                            [[recording]]
-                            name = "r"
-                            directory = "\(dir.path)/r"
-                            segment_seconds = 3600
-                            align = "samples"
-                            filename = "{seq}.wav"
-                            """))
+                    Self.lavfiConfig(dir, recording: Self.hourlyRecording(dir)))
                 let daemon = try dir.launch()
                 #expect(daemon.waitForLog("event=state.damaged"), "\(daemon.log)")
                 #expect(waitForAudio(under: dir.file("r")), "\(daemon.log)")

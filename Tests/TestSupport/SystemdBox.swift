@@ -161,16 +161,8 @@ public final class SystemdBox: Sendable {
             return !stopped
         }
         guard first else { return }
-        do {
-            let result = try ProcessRunner.run(
-                "/bin/sh", [Self.fixtureDirectory + "/stop.sh", stateDirectory], timeout: 60)
-            if result.status != 0 {
-                let message = "SystemdBox: stop.sh \(stateDirectory) exited with \(result.status): "
-                FileHandle.standardError.write(Data(message.utf8) + result.stderr)
-            }
-        } catch {
-            FileHandle.standardError.write(Data("SystemdBox: cannot stop \(stateDirectory): \(error)\n".utf8))
-        }
+        FixtureScript.stop(
+            "SystemdBox", script: Self.fixtureDirectory + "/stop.sh", stateDirectory: stateDirectory, timeout: 60)
         ownedDirectory.remove()
     }
 

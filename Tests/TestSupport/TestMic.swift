@@ -122,16 +122,8 @@ public final class TestMic: Sendable {
             return !stopped
         }
         guard first else { return }
-        do {
-            let result = try ProcessRunner.run(
-                "/bin/sh", [Self.fixtureDirectory + "/stop.sh", stateDirectory], timeout: 30)
-            if result.status != 0 {
-                let message = "TestMic: stop.sh \(stateDirectory) exited with \(result.status): "
-                FileHandle.standardError.write(Data(message.utf8) + result.stderr)
-            }
-        } catch {
-            FileHandle.standardError.write(Data("TestMic: cannot stop \(stateDirectory): \(error)\n".utf8))
-        }
+        FixtureScript.stop(
+            "TestMic", script: Self.fixtureDirectory + "/stop.sh", stateDirectory: stateDirectory, timeout: 30)
         ownedDirectory?.remove()
     }
 
