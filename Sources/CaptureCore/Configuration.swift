@@ -3,7 +3,9 @@
 /// Everything `audiocapd` reads from its TOML file. Defaults here are the documented defaults
 /// (see `config/audiocap.toml`).
 public struct Configuration: Sendable, Equatable {
-    public var source = SourceConfiguration()
+    /// The captures, in the order of the file: one `[source]` table (named `main`) or several
+    /// `[[source]]` tables. Never empty.
+    public var sources = [SourceConfiguration()]
     public var queue = QueueConfiguration()
     public var levels = LevelsConfiguration()
     public var recordings: [RecordingConfiguration] = []
@@ -14,14 +16,46 @@ public struct Configuration: Sendable, Equatable {
 
     public init() {}
 
-    /// Most memory the chunk queues may take, in bytes: every consumer (the level monitor, each
-    /// configured recording, `max_recordings` on-demand ones) holding a full queue plus the chunk it is
-    /// working on. Computed in floating point, so absurd values give a large number rather than a trap.
+    /// The first source: the only one of a configuration with a single `[source]` table.
+    public var source: SourceConfiguration {
+        get { sources[0] }
+        set { sources[0] = newValue }
+    }
+
+    /// The source named `name`; the first one for `""` (a recording that names none, with one source).
+    public func source(named name: String) -> SourceConfiguration? {
+        name.isEmpty ? sources.first : sources.first { $0.name == name }
+    }
+
+    /// `[queue]` as it applies to `source`: its own `[source.queue]` when it has one.
+    public func queue(for source: SourceConfiguration) -> QueueConfiguration { source.queue ?? queue }
+
+    /// `[levels]` as it applies to `source`: its own `[source.levels]` when it has one.
+    public func levels(for source: SourceConfiguration) -> LevelsConfiguration { source.levels ?? levels }
+
+    /// Chunks in each consumer's queue of `source`: `[queue] seconds` of its chunks, at least 2.
+    public func queueChunks(for source: SourceConfiguration) -> Int {
+        let chunks = (queue(for: source).seconds * 1000 / Double(max(1, source.chunkMilliseconds))).rounded(.up)
+        return chunks >= 1_000_000 ? 1_000_000 : max(2, Int(chunks))
+    }
+
+    /// Most memory the chunk queues may take, in bytes: every consumer of every source (its level
+    /// monitor, each configured recording it feeds, and `max_recordings` on-demand ones on any source)
+    /// holding a full queue plus the chunk it is working on. Computed in floating point, so absurd values
+    /// give a large number rather than a trap.
     public var worstCaseQueueBytes: Double {
-        let chunkBytes = Double(source.chunkFrames) * Double(source.audioFormat.bytesPerFrame)
-        let queueChunks = max(2, (queue.seconds * 1000 / Double(max(1, source.chunkMilliseconds))).rounded(.up))
-        let consumers = Double(1 + recordings.count + max(0, control.maxRecordings))
-        return (queueChunks + 1) * chunkBytes * consumers + 2 * chunkBytes
+        var bytes = 0.0
+        var largestRecordingBytes = 0.0
+        for source in sources {
+            let chunkBytes = Double(source.chunkFrames) * Double(source.audioFormat.bytesPerFrame)
+            let queueChunks = max(
+                2, (queue(for: source).seconds * 1000 / Double(max(1, source.chunkMilliseconds))).rounded(.up))
+            let perConsumer = (queueChunks + 1) * chunkBytes
+            let fed = recordings.filter { $0.source == source.name || ($0.source.isEmpty && source == sources[0]) }
+            bytes += perConsumer * Double(1 + fed.count) + 2 * chunkBytes
+            largestRecordingBytes = max(largestRecordingBytes, perConsumer)
+        }
+        return bytes + largestRecordingBytes * Double(max(0, control.maxRecordings))
     }
 
     /// The most ``worstCaseQueueBytes`` may be (1 GiB).
@@ -74,8 +108,11 @@ public struct StorageConfiguration: Sendable, Equatable {
     public init() {}
 }
 
-/// `[source]`: what ffmpeg captures and how it is cut into chunks.
+/// `[source]` or one `[[source]]`: what one ffmpeg captures and how it is cut into chunks.
 public struct SourceConfiguration: Sendable, Equatable {
+    /// `[A-Za-z0-9._-]{1,64}`; a single `[source]` table is `main`.
+    public var name = SourceConfiguration.defaultName
+    public static let defaultName = "main"
     /// ffmpeg executable: a name looked up in PATH, or a path.
     public var ffmpeg = "ffmpeg"
     /// ffmpeg input format (`-f` before `-i`): `alsa`, or `lavfi` for a generated signal.
@@ -98,8 +135,25 @@ public struct SourceConfiguration: Sendable, Equatable {
     public var stallSeconds = 5.0
     /// What goes into a file where audio is missing (ffmpeg restarted, an xrun, a queue overflow).
     public var gapFill = GapFill.none
+    /// This source's own `[queue]` and `[levels]` (`[source.queue]`, `[source.levels]`); nil: the
+    /// top-level tables apply.
+    public var queue: QueueConfiguration? = nil
+    public var levels: LevelsConfiguration? = nil
 
     public init() {}
+
+    public init(name: String) {
+        self.name = name
+    }
+
+    /// Input formats that name a network stream: ffmpeg picks the protocol from the URL in `device`, so
+    /// no `-f` is passed. `url` is any URL ffmpeg can open.
+    public static let networkInputFormats = ["rtsp", "http", "https", "srt", "rtmp", "url"]
+
+    /// Whether `device` is a network stream (its credentials are never shown).
+    public var isNetwork: Bool {
+        Self.networkInputFormats.contains(inputFormat) || device.contains("://")
+    }
 
     public var audioFormat: AudioFormat {
         AudioFormat(sampleRate: sampleRate, channels: channels, sampleFormat: sampleFormat)
@@ -182,6 +236,8 @@ public struct RecordingConfiguration: Sendable, Equatable {
     public var maxBytes: Int64? = nil
     /// Whether this recording's oldest closed files may be deleted to keep `[storage] min_free_bytes` free.
     public var deleteOldestWhenLow = false
+    /// The `[[source]]` this recording takes its audio from; `""`: the first (the only one).
+    public var source = ""
 
     public static let defaultFilename = "%Y-%m-%d/{name}-%Y%m%dT%H%M%SZ.wav"
 

@@ -31,7 +31,10 @@ public struct FFmpegCommand: Sendable, Equatable {
             // resolution is lost before the conversion: capture at 32 bits (or float) instead.
             args += ["-c:a", codec]
         }
-        args += ["-f", source.inputFormat]
+        // A network stream: ffmpeg picks the protocol from the URL and probes the stream's format.
+        if !SourceConfiguration.networkInputFormats.contains(source.inputFormat) {
+            args += ["-f", source.inputFormat]
+        }
         if Self.devicesWithCaptureOptions.contains(source.inputFormat) {
             args += ["-channels", String(source.channels), "-sample_rate", String(source.sampleRate)]
         }

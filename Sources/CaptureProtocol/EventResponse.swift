@@ -16,18 +16,23 @@ public struct EventResponse: Codable, Sendable, Equatable {
     public var kind: String
     public var message: String
     public var recording: String?
+    /// The source the event is about (its ffmpeg, levels, or a recording it feeds); nil for the
+    /// daemon's own events and from daemons before several sources.
+    public var source: String?
     public var fields: [String: EventValue]
 
     // "UTC" would round-trip through snake_case as "Utc"; name the key so the wire says `time_utc`.
     enum CodingKeys: String, CodingKey {
         case time
         case timeUTC = "timeUtc"
-        case level, kind, message, recording, fields
+        case level, kind, message, recording, source, fields
     }
 
     public init(
-        time: Double, level: String, kind: String, message: String, recording: String?, fields: [String: EventValue]
+        time: Double, level: String, kind: String, message: String, recording: String?, fields: [String: EventValue],
+        source: String? = nil
     ) {
+        self.source = source
         self.time = WireFormat.epoch(time)
         self.timeUTC = WireFormat.utc(time)
         self.level = level

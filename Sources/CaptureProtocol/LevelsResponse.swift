@@ -73,6 +73,8 @@ public struct LevelsResponse: Codable, Sendable, Equatable {
         }
     }
 
+    /// The source the reading is of; nil only from daemons before several sources.
+    public var source: String?
     /// Wall time of the chunk, seconds since the epoch.
     public var time: Double
     /// `time` as RFC 3339 UTC; nil only from daemons before it was added.
@@ -84,7 +86,10 @@ public struct LevelsResponse: Codable, Sendable, Equatable {
     /// does not report them).
     public var problems: [Problem]
 
-    public init(time: Double, frame: Int64, silent: Bool, channels: [Channel], problems: [Problem] = []) {
+    public init(
+        source: String? = nil, time: Double, frame: Int64, silent: Bool, channels: [Channel], problems: [Problem] = []
+    ) {
+        self.source = source
         self.time = WireFormat.epoch(time)
         self.timeUTC = WireFormat.utc(time)
         self.frame = frame
@@ -94,12 +99,13 @@ public struct LevelsResponse: Codable, Sendable, Equatable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case time, timeUTC = "timeUtc", frame, silent, channels, problems
+        case source, time, timeUTC = "timeUtc", frame, silent, channels, problems
     }
 
     /// Decodes a reading; `problems` may be missing (an older daemon).
     public init(from decoder: any Decoder) throws {
         let container = try decoder.container(keyedBy: CodingKeys.self)
+        source = try container.decodeIfPresent(String.self, forKey: .source)
         time = try container.decode(Double.self, forKey: .time)
         timeUTC = try container.decodeIfPresent(String.self, forKey: .timeUTC)
         frame = try container.decode(Int64.self, forKey: .frame)

@@ -2,6 +2,8 @@
 
 public struct RecordingResponse: Codable, Sendable, Equatable {
     public var name: String
+    /// The source the recording takes its audio from; nil only from daemons before several sources.
+    public var source: String?
     /// `continuous` (declared in the configuration) or `on-demand` (started through the API).
     public var kind: String
     /// `recording`, `blocked` (write error or disk full; retrying) or `stopped`.
@@ -35,7 +37,7 @@ public struct RecordingResponse: Codable, Sendable, Equatable {
 
     // "UTC" would round-trip through snake_case as "Utc"; name the keys so the wire says `started_at_utc`.
     enum CodingKeys: String, CodingKey {
-        case name, kind, state, directory, segmentSeconds, align, filename, currentFile, currentFileSeconds
+        case name, source, kind, state, directory, segmentSeconds, align, filename, currentFile, currentFileSeconds
         case segmentsClosed, framesWritten, bytesWritten, droppedFrames, gaps, gapFrames, silenceFrames, lastError
         case startedAt, startedAtUTC = "startedAtUtc", stopsAt, stopsAtUTC = "stopsAtUtc"
     }
@@ -44,9 +46,10 @@ public struct RecordingResponse: Codable, Sendable, Equatable {
         name: String, kind: String, state: String, directory: String, segmentSeconds: Int, align: String,
         filename: String, currentFile: String?, currentFileSeconds: Double, segmentsClosed: Int, framesWritten: Int64,
         bytesWritten: UInt64, droppedFrames: Int64, gaps: Int = 0, gapFrames: Int64 = 0, silenceFrames: Int64 = 0,
-        lastError: String?, startedAt: Double, stopsAt: Double?
+        lastError: String?, startedAt: Double, stopsAt: Double?, source: String? = nil
     ) {
         self.name = name
+        self.source = source
         self.kind = kind
         self.state = state
         self.directory = directory

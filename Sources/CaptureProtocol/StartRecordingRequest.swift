@@ -12,11 +12,14 @@ public struct StartRecordingRequest: Codable, Sendable, Equatable {
     public var directory: String?
     /// `clock` (default) or `samples`.
     public var align: String?
+    /// The `[[source]]` to record; may be left out when the daemon has one source.
+    public var source: String?
 
     public init(
         name: String, segmentSeconds: Int? = nil, filename: String? = nil, durationSeconds: Double? = nil,
-        directory: String? = nil, align: String? = nil
+        directory: String? = nil, align: String? = nil, source: String? = nil
     ) {
+        self.source = source
         self.name = name
         self.segmentSeconds = segmentSeconds
         self.filename = filename
@@ -26,7 +29,7 @@ public struct StartRecordingRequest: Codable, Sendable, Equatable {
     }
 
     enum CodingKeys: String, CodingKey, CaseIterable {
-        case name, segmentSeconds, filename, durationSeconds, directory, align
+        case name, segmentSeconds, filename, durationSeconds, directory, align, source
 
         /// The field's name on the wire (snake_case).
         var wireName: String {
@@ -61,5 +64,6 @@ public struct StartRecordingRequest: Codable, Sendable, Equatable {
         durationSeconds = try container.decodeIfPresent(Double.self, forKey: .durationSeconds)
         directory = try container.decodeIfPresent(String.self, forKey: .directory)
         align = try container.decodeIfPresent(String.self, forKey: .align)
+        source = try container.decodeIfPresent(String.self, forKey: .source)
     }
 }

@@ -5,10 +5,15 @@ public struct StatusResponse: Codable, Sendable, Equatable {
     public var version: String
     public var pid: Int32
     public var uptimeSeconds: Double
+    /// The first source (the only one of a single-`[source]` configuration), as before several sources.
     public var source: SourceStatus
+    /// Every source, in the order of the configuration, each with its own queues and levels.
+    public var sources: [SourceStatus]
+    /// Every consumer of every source.
     public var queue: QueueStatus
     /// Frames lost anywhere: every consumer's queue drops plus audio that could not be written.
     public var droppedFrames: Int64
+    /// The first source's levels.
     public var levels: LevelsResponse?
     public var disk: DiskStatus?
     public var recordings: [RecordingResponse]
@@ -18,12 +23,13 @@ public struct StatusResponse: Codable, Sendable, Equatable {
     public init(
         version: String, pid: Int32, uptimeSeconds: Double, source: SourceStatus, queue: QueueStatus,
         droppedFrames: Int64, levels: LevelsResponse?, disk: DiskStatus?, recordings: [RecordingResponse],
-        clockSynchronized: Bool? = nil
+        clockSynchronized: Bool? = nil, sources: [SourceStatus]? = nil
     ) {
         self.version = version
         self.pid = pid
         self.uptimeSeconds = uptimeSeconds
         self.source = source
+        self.sources = sources ?? [source]
         self.queue = queue
         self.droppedFrames = droppedFrames
         self.levels = levels
@@ -31,13 +37,37 @@ public struct StatusResponse: Codable, Sendable, Equatable {
         self.recordings = recordings
         self.clockSynchronized = clockSynchronized
     }
+
+    enum CodingKeys: String, CodingKey {
+        case version, pid, uptimeSeconds, source, sources, queue, droppedFrames, levels, disk, recordings
+        case clockSynchronized
+    }
+
+    /// Decodes a status; `sources` may be missing (a daemon from before several sources: its one source).
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        version = try container.decode(String.self, forKey: .version)
+        pid = try container.decode(Int32.self, forKey: .pid)
+        uptimeSeconds = try container.decode(Double.self, forKey: .uptimeSeconds)
+        source = try container.decode(SourceStatus.self, forKey: .source)
+        sources = try container.decodeIfPresent([SourceStatus].self, forKey: .sources) ?? [source]
+        queue = try container.decode(QueueStatus.self, forKey: .queue)
+        droppedFrames = try container.decode(Int64.self, forKey: .droppedFrames)
+        levels = try container.decodeIfPresent(LevelsResponse.self, forKey: .levels)
+        disk = try container.decodeIfPresent(DiskStatus.self, forKey: .disk)
+        recordings = try container.decode([RecordingResponse].self, forKey: .recordings)
+        clockSynchronized = try container.decodeIfPresent(Bool.self, forKey: .clockSynchronized)
+    }
 }
 
-/// The capture: ffmpeg and the audio it delivers.
+/// One capture: its ffmpeg and the audio it delivers.
 public struct SourceStatus: Codable, Sendable, Equatable {
+    /// The `[[source]]` name; `main` for a single `[source]` table.
+    public var name: String
     /// `starting`, `running`, `restarting` or `stopped`.
     public var state: String
     public var inputFormat: String
+    /// The device or URL, with any password in it masked (`rtsp://user:***@host/…`).
     public var device: String
     public var sampleRate: Int
     public var channels: Int
@@ -55,18 +85,30 @@ public struct SourceStatus: Codable, Sendable, Equatable {
     public var lastErrorLines: [String]
     /// Seconds until the next start while restarting.
     public var nextStartInSeconds: Double?
+    /// This source's consumer queues (its level monitor and the recordings it feeds).
+    public var queue: QueueStatus?
+    /// Frames this source lost: its consumers' queue drops plus audio no buffer could take.
+    public var droppedFrames: Int64
+    /// This source's newest levels.
+    public var levels: LevelsResponse?
 
     // "PID" would round-trip through snake_case as "Pid"; name the key so the wire says `ffmpeg_pid`.
     enum CodingKeys: String, CodingKey {
-        case state, inputFormat, device, sampleRate, channels, sampleFormat, ffmpegPID = "ffmpegPid", restarts
+        case name, state, inputFormat, device, sampleRate, channels, sampleFormat, ffmpegPID = "ffmpegPid", restarts
         case framesCaptured, secondsSinceLastAudio, xruns, lastExit, lastErrorLines, nextStartInSeconds
+        case queue, droppedFrames, levels
     }
 
     public init(
-        state: String, inputFormat: String, device: String, sampleRate: Int, channels: Int, sampleFormat: String,
-        ffmpegPID: Int32?, restarts: Int, framesCaptured: Int64, secondsSinceLastAudio: Double?, xruns: Int64,
-        lastExit: String?, lastErrorLines: [String], nextStartInSeconds: Double?
+        name: String = "main", state: String, inputFormat: String, device: String, sampleRate: Int, channels: Int,
+        sampleFormat: String, ffmpegPID: Int32?, restarts: Int, framesCaptured: Int64, secondsSinceLastAudio: Double?,
+        xruns: Int64, lastExit: String?, lastErrorLines: [String], nextStartInSeconds: Double?,
+        queue: QueueStatus? = nil, droppedFrames: Int64 = 0, levels: LevelsResponse? = nil
     ) {
+        self.name = name
+        self.queue = queue
+        self.droppedFrames = droppedFrames
+        self.levels = levels
         self.state = state
         self.inputFormat = inputFormat
         self.device = device
@@ -81,6 +123,30 @@ public struct SourceStatus: Codable, Sendable, Equatable {
         self.lastExit = lastExit
         self.lastErrorLines = lastErrorLines
         self.nextStartInSeconds = nextStartInSeconds
+    }
+
+    /// Decodes a source; `name`, `queue`, `dropped_frames` and `levels` may be missing (a daemon from
+    /// before several sources).
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        name = try container.decodeIfPresent(String.self, forKey: .name) ?? "main"
+        state = try container.decode(String.self, forKey: .state)
+        inputFormat = try container.decode(String.self, forKey: .inputFormat)
+        device = try container.decode(String.self, forKey: .device)
+        sampleRate = try container.decode(Int.self, forKey: .sampleRate)
+        channels = try container.decode(Int.self, forKey: .channels)
+        sampleFormat = try container.decode(String.self, forKey: .sampleFormat)
+        ffmpegPID = try container.decodeIfPresent(Int32.self, forKey: .ffmpegPID)
+        restarts = try container.decode(Int.self, forKey: .restarts)
+        framesCaptured = try container.decode(Int64.self, forKey: .framesCaptured)
+        secondsSinceLastAudio = try container.decodeIfPresent(Double.self, forKey: .secondsSinceLastAudio)
+        xruns = try container.decode(Int64.self, forKey: .xruns)
+        lastExit = try container.decodeIfPresent(String.self, forKey: .lastExit)
+        lastErrorLines = try container.decode([String].self, forKey: .lastErrorLines)
+        nextStartInSeconds = try container.decodeIfPresent(Double.self, forKey: .nextStartInSeconds)
+        queue = try container.decodeIfPresent(QueueStatus.self, forKey: .queue)
+        droppedFrames = try container.decodeIfPresent(Int64.self, forKey: .droppedFrames) ?? 0
+        levels = try container.decodeIfPresent(LevelsResponse.self, forKey: .levels)
     }
 }
 

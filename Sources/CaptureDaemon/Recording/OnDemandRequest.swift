@@ -15,12 +15,15 @@ public struct OnDemandRequest: Sendable, Equatable {
     /// Absolute or relative to the recordings root, and inside it; default `ROOT/NAME`.
     public var directory: String?
     public var align: SegmentAlignment?
+    /// The `[[source]]` to record; nil: the only source (an error when the daemon has several).
+    public var source: String?
 
     public init(
         name: String, segmentSeconds: Int? = nil, filename: String? = nil, durationSeconds: Double? = nil,
-        directory: String? = nil, align: SegmentAlignment? = nil
+        directory: String? = nil, align: SegmentAlignment? = nil, source: String? = nil
     ) {
         self.name = name
+        self.source = source
         self.segmentSeconds = segmentSeconds
         self.filename = filename
         self.durationSeconds = durationSeconds
