@@ -35,8 +35,24 @@ public struct Configuration: Sendable, Equatable {
 
     /// Chunks in each consumer's queue of `source`: `[queue] seconds` of its chunks, at least 2.
     public func queueChunks(for source: SourceConfiguration) -> Int {
-        let chunks = (queue(for: source).seconds * 1000 / Double(max(1, source.chunkMilliseconds))).rounded(.up)
+        Self.queueChunks(seconds: queue(for: source).seconds, chunkMilliseconds: source.chunkMilliseconds)
+    }
+
+    /// Chunks in a queue of `seconds` of `chunkMilliseconds` chunks, at least 2.
+    public static func queueChunks(seconds: Double, chunkMilliseconds: Int) -> Int {
+        let chunks = (seconds * 1000 / Double(max(1, chunkMilliseconds))).rounded(.up)
         return chunks >= 1_000_000 ? 1_000_000 : max(2, Int(chunks))
+    }
+
+    /// The sources with their `[queue]` and `[levels]` resolved: what each capture runs with, and what a
+    /// reload compares to decide which captures to restart.
+    public var effectiveSources: [SourceConfiguration] {
+        sources.map { source in
+            var source = source
+            source.queue = queue(for: source)
+            source.levels = levels(for: source)
+            return source
+        }
     }
 
     /// Most memory the chunk queues may take, in bytes: every consumer of every source (its level

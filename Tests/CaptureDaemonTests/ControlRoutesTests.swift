@@ -17,6 +17,8 @@ import Testing
 final class FakeControlService: ControlService {
     struct State {
         var levels: LevelsResponse?
+        /// The sources after the first, with their readings.
+        var otherSources: [(name: String, levels: LevelsResponse?)] = []
         var recordings: [RecordingResponse] = []
         var startResult: Result<RecordingResponse, RecordingError> = .success(Fixture.recording)
         var stopResult: Result<StopRecordingResponse, RecordingError> = .success(
@@ -35,7 +37,13 @@ final class FakeControlService: ControlService {
     var recorded: State { state.withLock { $0 } }
 
     func statusResponse() async -> StatusResponse { Fixture.status }
-    func levelsResponse() -> LevelsResponse? { state.withLock { $0.levels } }
+    func sourceNames() -> [String] { ["main"] + state.withLock { $0.otherSources.map(\.name) } }
+    func levelsResponse(source: String?) -> LevelsResponse? {
+        state.withLock { state in
+            guard let source, source != "main" else { return state.levels }
+            return state.otherSources.first { $0.name == source }?.levels
+        }
+    }
     func runningRecordings() async -> [RecordingResponse] { state.withLock { $0.recordings } }
 
     func startRecording(_ request: OnDemandRequest) async throws(RecordingError) -> RecordingResponse {
@@ -74,7 +82,7 @@ enum Fixture {
         durationSeconds: 1, startTime: 1_700_000_000, peakDBFS: [-6], rmsDBFS: [-20], droppedFrames: 0, restarts: 0,
         bytes: 192_044)
     static let levels = LevelsResponse(
-        time: 1_700_000_000, frame: 4800, silent: false,
+        source: "main", time: 1_700_000_000, frame: 4800, silent: false,
         channels: [LevelsResponse.Channel(peakDBFS: -6, rmsDBFS: -20, clipped: 0, clippedTotal: 0)])
     static let status = StatusResponse(
         version: "test", pid: 42, uptimeSeconds: 3,
@@ -222,6 +230,42 @@ enum Fixture {
                 #expect(levels == Fixture.levels)
             }
         }
+    }
+
+    @Test func levelsOfOneSourceByNameAnd404ForAnUnknownOne() async throws {
+        let service = FakeControlService()
+        let hydrophone = {
+            var levels = Fixture.levels
+            levels.source = "hydrophone"
+            levels.frame = 9600
+            return levels
+        }()
+        service.set {
+            $0.levels = Fixture.levels
+            $0.otherSources = [("hydrophone", hydrophone)]
+        }
+        try await withClient(service) { client in
+            try await client.execute(uri: "/v1/levels?source=hydrophone", method: .get) { response in
+                #expect(response.status == .ok)
+                let levels = try Self.decode(LevelsResponse.self, response)
+                #expect(levels == hydrophone)
+            }
+            try await client.execute(uri: "/v1/levels?source=nope", method: .get) { response in
+                try Self.expectError(response, 404, "no source named \"nope\"; the sources are main, hydrophone")
+            }
+            try await client.execute(uri: "/v1/levels?follow=1&source=nope", method: .get) { response in
+                try Self.expectError(response, 404, "no source named \"nope\"; the sources are main, hydrophone")
+            }
+        }
+        // Following without a source streams every source's readings, each line naming its source.
+        let stream = try await followLines(service, "/v1/levels?follow=1&interval_ms=20", count: 2)
+        let lines = try stream.lines.map { try ControlAPI.decoder().decode(LevelsResponse.self, from: Data($0.utf8)) }
+        #expect(lines == [Fixture.levels, hydrophone])
+        let one = try await followLines(service, "/v1/levels?follow=1&interval_ms=20&source=hydrophone", count: 1)
+        #expect(
+            try one.lines.map { try ControlAPI.decoder().decode(LevelsResponse.self, from: Data($0.utf8)) } == [
+                hydrophone
+            ])
     }
 
     @Test func eventsFiltersTheRecentWindow() async throws {

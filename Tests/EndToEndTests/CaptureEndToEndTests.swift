@@ -198,12 +198,13 @@ extension EndToEnd {
                 let first = try await scrape()
                 usleep(1_000_000)
                 let second = try await scrape()
-                #expect(
-                    (second["audiocap_frames_captured_total"] ?? 0) > (first["audiocap_frames_captured_total"] ?? 0))
-                #expect(abs((second["audiocap_peak_dbfs{channel=\"0\"}"] ?? 0) - -20) < 0.01)
-                #expect(second["audiocap_dropped_frames_total"] == 0)
-                #expect(second["audiocap_source_up"] == 1)
-                #expect(second["audiocap_recording_blocked{recording=\"m\"}"] == 0)
+                // Every metric of a source is labelled with it (a single [source] is `main`).
+                let captured = "audiocap_frames_captured_total{source=\"main\"}"
+                #expect((second[captured] ?? 0) > (first[captured] ?? 0))
+                #expect(abs((second["audiocap_peak_dbfs{source=\"main\",channel=\"0\"}"] ?? 0) - -20) < 0.01)
+                #expect(second["audiocap_dropped_frames_total{source=\"main\"}"] == 0)
+                #expect(second["audiocap_source_up{source=\"main\"}"] == 1)
+                #expect(second["audiocap_recording_blocked{recording=\"m\",source=\"main\"}"] == 0)
                 #expect(daemon.terminate().status == 0)
             }
         }

@@ -50,15 +50,16 @@ struct ControlRoutes: Sendable {
             return Self.json(SegmentsResponse(recording: name, segments: segments))
         }
         router.get("/v1/levels") { request, _ in
+            let source = try Self.source(request, among: service.sourceNames())
             guard Self.flag(request, "follow") else {
-                guard let levels = service.levelsResponse() else {
+                guard let levels = service.levelsResponse(source: source) else {
                     throw ControlError.unavailable(
                         "no audio yet: levels appear once ffmpeg delivers audio (see `audiocap status`)")
                 }
                 return Self.json(levels)
             }
             let interval = try Self.integer(request, "interval_ms", range: 20...60_000) ?? 100
-            return followLevels(intervalMilliseconds: interval, slot: try followSlot())
+            return followLevels(source: source, intervalMilliseconds: interval, slot: try followSlot())
         }
         router.get("/v1/events") { request, _ in
             try events(request)
@@ -75,7 +76,8 @@ struct ControlRoutes: Sendable {
                     configPath: result.configPath, reloaded: result.reloaded, started: result.started,
                     stopped: result.stopped, restarted: result.restarted,
                     restartNeeded: !result.restartNeededFor.isEmpty, restartNeededFor: result.restartNeededFor,
-                    errors: result.errors))
+                    errors: result.errors, sourcesStarted: result.sourcesStarted,
+                    sourcesStopped: result.sourcesStopped, sourcesRestarted: result.sourcesRestarted))
         }
     }
 
@@ -112,7 +114,7 @@ struct ControlRoutes: Sendable {
         }
         return OnDemandRequest(
             name: body.name, segmentSeconds: body.segmentSeconds, filename: body.filename,
-            durationSeconds: body.durationSeconds, directory: body.directory, align: align)
+            durationSeconds: body.durationSeconds, directory: body.directory, align: align, source: body.source)
     }
 
     /// The service's answer, or its refusal as the ``ControlError`` (HTTP status and message) it maps to.
@@ -205,21 +207,24 @@ struct ControlRoutes: Sendable {
 
     /// Streams new level readings as NDJSON, with an empty line when no reading was written for
     /// `FollowStreams.heartbeat`. Frees `slot` when it ends.
-    private func followLevels(intervalMilliseconds: Int, slot: FollowStreams.Slot) -> Response {
+    private func followLevels(source: String?, intervalMilliseconds: Int, slot: FollowStreams.Slot) -> Response {
         let service = self.service
         let body = ResponseBody { writer in
             defer { slot.release() }
-            var lastFrame: Int64 = -1
+            var lastFrames: [String: Int64] = [:]
             let clock = ContinuousClock()
             var lastWrite = clock.now
             var nextReading = clock.now
             while !Task.isCancelled {
                 if clock.now >= nextReading {
                     nextReading = clock.now + .milliseconds(intervalMilliseconds)
-                    if let levels = service.levelsResponse(), levels.frame != lastFrame {
-                        lastFrame = levels.frame
-                        try await writer.write(Self.line(levels))
-                        lastWrite = clock.now
+                    // Every source's new reading (or the one asked for), each line naming its source.
+                    for name in source.map({ [$0] }) ?? service.sourceNames() {
+                        if let levels = service.levelsResponse(source: name), levels.frame != lastFrames[name] {
+                            lastFrames[name] = levels.frame
+                            try await writer.write(Self.line(levels))
+                            lastWrite = clock.now
+                        }
                     }
                 }
                 if clock.now - lastWrite >= FollowStreams.heartbeat {
@@ -294,6 +299,16 @@ struct ControlRoutes: Sendable {
         } catch {
             throw ControlError.badRequest("\(error)")
         }
+    }
+
+    /// The `source` query parameter: one of `names`; nil when absent. Unknown: 404, naming the sources.
+    static func source(_ request: Request, among names: [String]) throws -> String? {
+        guard let text = request.uri.queryParameters.get("source") else { return nil }
+        guard names.contains(text) else {
+            throw ControlError.notFound(
+                "no source named \(InputValidation.printable(text)); the sources are \(names.joined(separator: ", "))")
+        }
+        return text
     }
 
     static func flag(_ request: Request, _ key: String) -> Bool {

@@ -8,8 +8,11 @@ protocol ControlService: Sendable {
     /// Everything `GET /v1/status` reports, read now.
     func statusResponse() async -> StatusResponse
 
-    /// The newest level reading; nil before the first audio arrives.
-    func levelsResponse() -> LevelsResponse?
+    /// The sources' names, in the configuration's order.
+    func sourceNames() -> [String]
+
+    /// The newest level reading of source `source` (nil: the first); nil before its first audio arrives.
+    func levelsResponse(source: String?) -> LevelsResponse?
 
     /// The daemon's events: the recent window and listeners for later ones.
     var events: EventLog { get }

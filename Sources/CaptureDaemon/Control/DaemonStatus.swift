@@ -11,64 +11,64 @@ import Synchronization
 extension AudioCapDaemon {
     /// Everything `GET /v1/status` reports, read now.
     func statusResponse() async -> StatusResponse {
-        let sourceStatus = source.status
-        let format = configuration.source.audioFormat
         let snapshots = await recordings.snapshots
-        let last = counters.lastAudioMonotonic
-        let levelQueue = levelMonitorQueue
-        var consumers = [queueEntry(levelQueue)]
-        consumers += snapshots.map { queueEntry($0.queue) }
-        let recordingResponses = snapshots.map(Self.recordingResponse)
-        let droppedFrames =
-            levelQueue.droppedFrames + snapshots.reduce(Int64(0)) { $0 + $1.status.droppedFrames }
-            + counters.framesLostNoBuffer.load(ordering: .relaxed)
+        let sources = captures.all.map { sourceStatus($0, snapshots: snapshots) }
+        let consumers = sources.flatMap { $0.queue?.consumers ?? [] }
+        let first =
+            sources.first
+            ?? SourceStatus(
+                state: CaptureSource.Phase.stopped.rawValue, inputFormat: "", device: "", sampleRate: 0, channels: 0,
+                sampleFormat: "", ffmpegPID: nil, restarts: 0, framesCaptured: 0, secondsSinceLastAudio: nil, xruns: 0,
+                lastExit: nil, lastErrorLines: [], nextStartInSeconds: nil)
         return StatusResponse(
             version: AudioCapVersion.string,
             pid: getpid(),
             uptimeSeconds: WireFormat.seconds(Date().timeIntervalSince1970 - startedAt),
-            source: SourceStatus(
-                state: sourceStatus.phase.rawValue, inputFormat: configuration.source.inputFormat,
-                device: configuration.source.device, sampleRate: format.sampleRate, channels: format.channels,
-                sampleFormat: format.sampleFormat.rawValue, ffmpegPID: sourceStatus.pid,
-                restarts: sourceStatus.restarts,
-                framesCaptured: counters.framesCaptured.load(ordering: .relaxed),
-                secondsSinceLastAudio: last.map { WireFormat.seconds(SystemClock.monotonic() - $0) },
-                xruns: counters.xruns.load(ordering: .relaxed), lastExit: sourceStatus.lastExit,
-                lastErrorLines: sourceStatus.lastErrorLines,
-                nextStartInSeconds: sourceStatus.nextStartInSeconds.map(WireFormat.seconds)),
+            source: first,
             queue: QueueStatus(
-                chunkMilliseconds: configuration.source.chunkMilliseconds,
+                chunkMilliseconds: first.queue?.chunkMilliseconds ?? configuration.source.chunkMilliseconds,
                 depthChunks: consumers.map(\.depthChunks).max() ?? 0,
                 highWaterChunks: consumers.map(\.highWaterChunks).max() ?? 0,
                 consumers: consumers),
-            droppedFrames: droppedFrames,
-            levels: levelsResponse(),
+            droppedFrames: sources.reduce(Int64(0)) { $0 + $1.droppedFrames },
+            levels: first.levels,
             disk: await diskStatus(snapshots),
-            recordings: recordingResponses, clockSynchronized: clockCheck.isSynchronized)
+            recordings: snapshots.map(Self.recordingResponse), clockSynchronized: clockCheck.isSynchronized,
+            sources: sources)
     }
 
-    func levelsResponse() -> LevelsResponse? {
-        guard let latest = levelMonitor.current else { return nil }
-        let channels = latest.peakDBFS.indices.map { c in
-            let health = latest.health[c]
-            return LevelsResponse.Channel(
-                peakDBFS: latest.peakDBFS[c], rmsDBFS: latest.rmsDBFS[c],
-                clipped: latest.clippedSamples[c], clippedTotal: latest.totalClipped[c],
-                flatline: health.isActive(.flatline), dcOffset: health.isActive(.dcOffset),
-                clipping: health.isActive(.clipping),
-                dcOffsetDBFS: health.dcOffset.map { ChannelLevels.dbfs(amplitude: abs($0)) },
-                clippingRate: health.clippingRate)
-        }
-        var problems: [LevelsResponse.Problem] = []
-        for (c, health) in latest.health.enumerated() {
-            for problem in SoundProblem.allCases {
-                if let since = health.since(problem) {
-                    problems.append(LevelsResponse.Problem(kind: problem.rawValue, channel: c + 1, sinceFrame: since))
-                }
-            }
-        }
-        return LevelsResponse(
-            time: latest.time, frame: latest.frame, silent: latest.silent, channels: channels, problems: problems)
+    /// One capture as status shows it, with its queues (its level monitor's and those of the recordings
+    /// it feeds), the frames it lost, and its levels.
+    private func sourceStatus(_ capture: SourceCapture, snapshots: [RecordingController.Snapshot]) -> SourceStatus {
+        let status = capture.source.status
+        let counters = capture.counters
+        let format = capture.format
+        let fed = snapshots.filter { $0.source == capture.name }
+        let consumers = [queueEntry(capture.levelQueue)] + fed.map { queueEntry($0.queue) }
+        let last = counters.lastAudioMonotonic
+        return SourceStatus(
+            name: capture.name, state: status.phase.rawValue, inputFormat: capture.configuration.inputFormat,
+            device: capture.shownDevice, sampleRate: format.sampleRate, channels: format.channels,
+            sampleFormat: format.sampleFormat.rawValue, ffmpegPID: status.pid, restarts: status.restarts,
+            framesCaptured: counters.framesCaptured.load(ordering: .relaxed),
+            secondsSinceLastAudio: last.map { WireFormat.seconds(SystemClock.monotonic() - $0) },
+            xruns: counters.xruns.load(ordering: .relaxed), lastExit: status.lastExit,
+            lastErrorLines: status.lastErrorLines,
+            nextStartInSeconds: status.nextStartInSeconds.map(WireFormat.seconds),
+            queue: QueueStatus(
+                chunkMilliseconds: capture.configuration.chunkMilliseconds,
+                depthChunks: consumers.map(\.depthChunks).max() ?? 0,
+                highWaterChunks: consumers.map(\.highWaterChunks).max() ?? 0, consumers: consumers),
+            droppedFrames: capture.levelQueue.droppedFrames + fed.reduce(Int64(0)) { $0 + $1.status.droppedFrames }
+                + counters.framesLostNoBuffer.load(ordering: .relaxed),
+            levels: capture.levelsResponse)
+    }
+
+    func sourceNames() -> [String] { captures.all.map(\.name) }
+
+    func levelsResponse(source: String?) -> LevelsResponse? {
+        let capture = source.map { captures.named($0) } ?? captures.all.first
+        return capture?.levelsResponse
     }
 
     private func queueEntry(_ channel: ChunkChannel) -> QueueStatus.Consumer {
@@ -88,7 +88,7 @@ extension AudioCapDaemon {
             bytesWritten: status.bytesWritten,
             droppedFrames: status.droppedFrames, gaps: status.gaps, gapFrames: status.gapFrames,
             silenceFrames: status.silenceFrames, lastError: status.lastError, startedAt: snapshot.startedAt,
-            stopsAt: snapshot.stopsAt)
+            stopsAt: snapshot.stopsAt, source: snapshot.source)
     }
 
     static func segmentResponse(_ info: SegmentInfo) -> SegmentResponse {
@@ -103,7 +103,7 @@ extension AudioCapDaemon {
     /// The free space is the last periodic check's (`measure`: measured now, on the blocking-work thread);
     /// measured now as well when no check has looked at that disk yet.
     func diskStatus(_ snapshots: [RecordingController.Snapshot], measure: Bool = false) async -> DiskStatus? {
-        let active = snapshots.filter { $0.status.state != .stopped }.count
+        let active = snapshots.filter { $0.status.state != .stopped }
         let path = snapshots.first?.configuration.directory ?? configuration.storage.root
         var space = measure ? nil : lastDiskSpace.space(at: path)
         if space == nil {
@@ -111,8 +111,9 @@ extension AudioCapDaemon {
             lastDiskSpace.remember(space, at: path)
         }
         guard let space else { return nil }
+        let bytesPerSecond = active.reduce(0) { $0 + (captures.named($1.source)?.format.bytesPerSecond ?? 0) }
         return Self.disk(
-            space: space, bytesPerSecond: Double(configuration.source.audioFormat.bytesPerSecond * active),
+            space: space, bytesPerSecond: Double(bytesPerSecond),
             minFreeBytes: configuration.storage.minFreeBytes, lowSpace: lowSpaceWarning.isLow)
     }
 

@@ -61,46 +61,11 @@ final class MetricsServer: Sendable {
     /// The current metrics in Prometheus text format.
     func scrape() async -> [UInt8] {
         let status = await daemon.statusResponse()
-        gauge("audiocap_source_up", "1 while ffmpeg runs and delivers audio", status.source.state == "running" ? 1 : 0)
-        counter("audiocap_frames_captured_total", "Frames read from ffmpeg", Double(status.source.framesCaptured))
-        counter(
-            "audiocap_dropped_frames_total", "Frames lost: queue overflows and audio that could not be written",
-            Double(status.droppedFrames))
-        counter(
-            "audiocap_ffmpeg_restarts_total", "ffmpeg runs that ended and were started again",
-            Double(status.source.restarts))
-        counter("audiocap_xruns_total", "xruns ffmpeg reported", Double(status.source.xruns))
         counter(
             "audiocap_events_dropped_total", "Events not written to events.jsonl because its writer fell behind",
             Double(daemon.events.droppedFromStore))
-        gauge(
-            "audiocap_seconds_since_last_audio", "Seconds since the last audio arrived",
-            status.source.secondsSinceLastAudio ?? -1)
-        gauge("audiocap_queue_depth_chunks", "Deepest consumer queue now", Double(status.queue.depthChunks))
-        gauge(
-            "audiocap_queue_high_water_chunks", "Deepest any consumer queue has been",
-            Double(status.queue.highWaterChunks))
-        if let levels = status.levels {
-            gauge(
-                "audiocap_silence", "1 while the input is silent (below silence_dbfs for silence_seconds)",
-                levels.silent ? 1 : 0)
-            for (index, channel) in levels.channels.enumerated() {
-                let labels = [("channel", String(index))]
-                gauge("audiocap_peak_dbfs", "Peak level of the newest chunk", channel.peakDBFS, labels)
-                gauge("audiocap_rms_dbfs", "RMS level of the newest chunk", channel.rmsDBFS, labels)
-                counter("audiocap_clipped_samples_total", "Samples at full scale", Double(channel.clippedTotal), labels)
-                let problems: [(kind: String, active: Bool)] = [
-                    (SoundProblem.flatline.rawValue, channel.flatline),
-                    (SoundProblem.dcOffset.rawValue, channel.dcOffset),
-                    (SoundProblem.clipping.rawValue, channel.clipping),
-                ]
-                for problem in problems {
-                    gauge(
-                        "audiocap_sound_problem",
-                        "1 while a channel has a sound problem: kind flatline (stuck samples), dc_offset or clipping (rate)",
-                        problem.active ? 1 : 0, [("kind", problem.kind)] + labels)
-                }
-            }
+        for source in status.sources {
+            sourceMetrics(source)
         }
         if let disk = status.disk {
             gauge("audiocap_disk_free_bytes", "Free bytes where recordings go", Double(disk.freeBytes))
@@ -112,7 +77,7 @@ final class MetricsServer: Sendable {
             }
         }
         for recording in status.recordings {
-            let labels = [("recording", recording.name)]
+            let labels = [("recording", recording.name)] + (recording.source.map { [("source", $0)] } ?? [])
             counter(
                 "audiocap_recording_bytes_written_total", "Audio bytes written", Double(recording.bytesWritten), labels)
             counter(
@@ -133,6 +98,51 @@ final class MetricsServer: Sendable {
         var buffer: [UInt8] = []
         registry.emit(into: &buffer)
         return buffer
+    }
+
+    /// One source's metrics, labelled `source="NAME"`.
+    private func sourceMetrics(_ source: SourceStatus) {
+        let labels = [("source", source.name)]
+        gauge("audiocap_source_up", "1 while ffmpeg runs and delivers audio", source.state == "running" ? 1 : 0, labels)
+        counter(
+            "audiocap_frames_captured_total", "Frames read from ffmpeg", Double(source.framesCaptured), labels)
+        counter(
+            "audiocap_dropped_frames_total", "Frames lost: queue overflows and audio that could not be written",
+            Double(source.droppedFrames), labels)
+        counter(
+            "audiocap_ffmpeg_restarts_total", "ffmpeg runs that ended and were started again",
+            Double(source.restarts), labels)
+        counter("audiocap_xruns_total", "xruns ffmpeg reported", Double(source.xruns), labels)
+        gauge(
+            "audiocap_seconds_since_last_audio", "Seconds since the last audio arrived",
+            source.secondsSinceLastAudio ?? -1, labels)
+        if let queue = source.queue {
+            gauge("audiocap_queue_depth_chunks", "Deepest consumer queue now", Double(queue.depthChunks), labels)
+            gauge(
+                "audiocap_queue_high_water_chunks", "Deepest any consumer queue has been",
+                Double(queue.highWaterChunks), labels)
+        }
+        guard let levels = source.levels else { return }
+        gauge(
+            "audiocap_silence", "1 while the input is silent (below silence_dbfs for silence_seconds)",
+            levels.silent ? 1 : 0, labels)
+        for (index, channel) in levels.channels.enumerated() {
+            let labels = labels + [("channel", String(index))]
+            gauge("audiocap_peak_dbfs", "Peak level of the newest chunk", channel.peakDBFS, labels)
+            gauge("audiocap_rms_dbfs", "RMS level of the newest chunk", channel.rmsDBFS, labels)
+            counter("audiocap_clipped_samples_total", "Samples at full scale", Double(channel.clippedTotal), labels)
+            let problems: [(kind: String, active: Bool)] = [
+                (SoundProblem.flatline.rawValue, channel.flatline),
+                (SoundProblem.dcOffset.rawValue, channel.dcOffset),
+                (SoundProblem.clipping.rawValue, channel.clipping),
+            ]
+            for problem in problems {
+                gauge(
+                    "audiocap_sound_problem",
+                    "1 while a channel has a sound problem: kind flatline (stuck samples), dc_offset or clipping (rate)",
+                    problem.active ? 1 : 0, [("kind", problem.kind)] + labels)
+            }
+        }
     }
 
     private func gauge(_ name: String, _ help: String, _ value: Double, _ labels: [(String, String)] = []) {

@@ -36,12 +36,15 @@ public struct CaptureEvent: Sendable, Equatable {
     /// A fixed sentence; the data is in `fields`.
     public var message: String
     public var recording: String?
+    /// The source the event is about; set by a source's ``EventLog`` (``EventLog/forSource(_:)``).
+    public var source: String?
     public var fields: [String: EventValue]
 
     public init(
         time: Double = Date().timeIntervalSince1970, level: Level, kind: String, message: String,
-        recording: String? = nil, fields: [String: EventValue] = [:]
+        recording: String? = nil, fields: [String: EventValue] = [:], source: String? = nil
     ) {
+        self.source = source
         self.time = time
         self.level = level
         self.kind = kind
@@ -55,7 +58,8 @@ extension CaptureEvent {
     /// The event as the API sends it and events.jsonl stores it.
     public var response: EventResponse {
         EventResponse(
-            time: time, level: level.rawValue, kind: kind, message: message, recording: recording, fields: fields)
+            time: time, level: level.rawValue, kind: kind, message: message, recording: recording, fields: fields,
+            source: source)
     }
 
     /// The event a stored or sent record describes; nil for a level this daemon does not know.
@@ -63,6 +67,6 @@ extension CaptureEvent {
         guard let level = Level(rawValue: response.level) else { return nil }
         self.init(
             time: response.time, level: level, kind: response.kind, message: response.message,
-            recording: response.recording, fields: response.fields)
+            recording: response.recording, fields: response.fields, source: response.source)
     }
 }

@@ -4,10 +4,15 @@ import Logging
 import Synchronization
 
 /// Receives ``CaptureEvent``s from any thread, logs each one, and keeps the most recent ones.
+///
+/// A source's view (``forSource(_:)``) shares the log, the store and the listeners, and marks every
+/// event emitted through it with the source's name.
 public final class EventLog: Sendable {
     private let logger: Logger
     private let capacity: Int
     private let store: EventStore?
+    /// The name events emitted through this view carry (nil: the daemon's own log).
+    public let source: String?
     private struct State {
         var recent: [CaptureEvent] = []
         var listeners: [Int: @Sendable (CaptureEvent) -> Void] = [:]
@@ -15,7 +20,6 @@ public final class EventLog: Sendable {
         /// The store refused the last event (its queue was full); said once per run of drops.
         var storeBehind = false
     }
-    private let state = Mutex(State())
 
     /// Events go to `logger`, to `store` when given (the newest `capacity` of which are loaded back
     /// at start), and to a window of the newest `capacity` in memory.
@@ -23,20 +27,44 @@ public final class EventLog: Sendable {
         self.logger = logger
         self.capacity = capacity
         self.store = store
+        source = nil
+        shared = Shared()
         if let store {
             let previous = store.load(limit: capacity)
-            state.withLock { $0.recent = previous }
+            shared.state.withLock { $0.recent = previous }
         }
+    }
+
+    /// The state every view of one log shares.
+    private final class Shared: Sendable {
+        let state = Mutex(State())
+    }
+    private let shared: Shared
+
+    private init(viewOf log: EventLog, source: String) {
+        logger = log.logger
+        capacity = log.capacity
+        store = log.store
+        shared = log.shared
+        self.source = source
+    }
+
+    /// The same log, with every event emitted through it marked as about source `name`.
+    public func forSource(_ name: String) -> EventLog {
+        EventLog(viewOf: self, source: name)
     }
 
     /// Logs `event` at its level with its fields as metadata and records it. Not for the reader thread.
     public func emit(_ event: CaptureEvent) {
+        var event = event
+        if event.source == nil { event.source = source }
         var metadata: Logger.Metadata = ["event": .string(event.kind)]
         if let recording = event.recording { metadata["recording.name"] = .string(recording) }
+        if let source = event.source { metadata["source.name"] = .string(source) }
         for (key, value) in event.fields { metadata[key] = .string(value.description) }
         logger.log(level: event.level.loggerLevel, "\(event.message)", metadata: metadata)
         let stored = store?.append(event) ?? true
-        let (listeners, firstDrop) = state.withLock { state -> ([@Sendable (CaptureEvent) -> Void], Bool) in
+        let (listeners, firstDrop) = shared.state.withLock { state -> ([@Sendable (CaptureEvent) -> Void], Bool) in
             let firstDrop = !stored && !state.storeBehind
             state.storeBehind = !stored
             state.recent.append(event)
@@ -67,11 +95,11 @@ public final class EventLog: Sendable {
     public var droppedFromStore: Int { store?.dropped ?? 0 }
 
     /// The events kept in memory, oldest first.
-    public var recent: [CaptureEvent] { state.withLock { $0.recent } }
+    public var recent: [CaptureEvent] { shared.state.withLock { $0.recent } }
 
     /// Calls `listener` for every later event until the returned token is passed to `removeListener`.
     public func addListener(_ listener: @escaping @Sendable (CaptureEvent) -> Void) -> Int {
-        state.withLock { state in
+        shared.state.withLock { state in
             state.nextListener += 1
             state.listeners[state.nextListener] = listener
             return state.nextListener
@@ -79,6 +107,6 @@ public final class EventLog: Sendable {
     }
 
     public func removeListener(_ token: Int) {
-        _ = state.withLock { $0.listeners.removeValue(forKey: token) }
+        _ = shared.state.withLock { $0.listeners.removeValue(forKey: token) }
     }
 }

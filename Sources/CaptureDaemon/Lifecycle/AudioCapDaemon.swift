@@ -1,28 +1,27 @@
-// The daemon as one service: the capture source, its consumers, the control API, and their orderly shutdown.
+// The daemon as one service: the captures, their consumers, the control API, and their orderly shutdown.
 import CaptureCore
 import CaptureProtocol
 import Foundation
 import Logging
 import ServiceLifecycle
+import Synchronization
 import UnixSignals
 
 #if canImport(Glibc)
     import Glibc
 #endif
 
-/// Wires the data path (ffmpeg → reader thread → per-consumer queues → level monitor and segment
-/// writers) from a ``Configuration`` and runs it, with the control API, until graceful shutdown.
+/// Wires one data path per source (ffmpeg → reader thread → per-consumer queues → level monitor and
+/// segment writers; a ``SourceCapture``) from a ``Configuration`` and runs them, with the control API,
+/// until graceful shutdown.
 ///
-/// On shutdown the control API stops first, then ffmpeg (SIGTERM, then SIGKILL), the reader publishes
-/// the last audio, every queue is drained and every open segment closed with a correct header.
+/// On shutdown the control API stops first, then every ffmpeg (SIGTERM, then SIGKILL), the readers
+/// publish the last audio, every queue is drained and every open segment closed with a correct header.
 public final class AudioCapDaemon: Service, Sendable {
     public let configuration: Configuration
     public let events: EventLog
-    public let counters = CaptureCounters()
-    public let fanout = ChunkFanout()
-    public let pool: ChunkPool
-    public let source: CaptureSource
-    public let levelMonitor: LevelMonitor
+    /// The running captures, one per source, in the configuration's order (a reload may change them).
+    public let captures: CaptureSet
     public let recordings: RecordingController
     /// Keeps `[storage] min_free_bytes` free for every writer.
     public let diskGuard: DiskSpaceGuard
@@ -32,8 +31,9 @@ public final class AudioCapDaemon: Service, Sendable {
     public let clockSteps: ClockStepWatch
     /// The free space the last disk check measured, which status reports without waiting on the disk.
     let lastDiskSpace = LastDiskSpace()
-    private let levelThread: ConsumerThread
-    var levelMonitorQueue: ChunkChannel { levelThread.channel }
+    /// Captures for the run loop to run: those of the configuration, then those a reload adds.
+    private let captureStarts: AsyncStream<SourceCapture>
+    private let captureStartsInput: AsyncStream<SourceCapture>.Continuation
     private let logger: Logger
     /// Wall time the daemon started.
     public let startedAt = Date().timeIntervalSince1970
@@ -41,6 +41,8 @@ public final class AudioCapDaemon: Service, Sendable {
     /// Where the configuration came from, for SIGHUP reloads (nil: no reloading).
     public let configurationPath: String?
     private let workingDirectory = FileManager.default.currentDirectoryPath
+    /// Whether a reload is being applied (one at a time).
+    private let reloading = Mutex(false)
 
     public init(configuration: Configuration, configurationPath: String? = nil, logger: Logger) {
         self.configuration = configuration
@@ -48,33 +50,22 @@ public final class AudioCapDaemon: Service, Sendable {
         self.logger = logger
         let events = EventLog(logger: logger, store: EventStore(directory: configuration.storage.state))
         self.events = events
-        let source = configuration.source
-        let format = source.audioFormat
-        let chunkBytes = source.chunkFrames * format.bytesPerFrame
-        let queueChunks = max(
-            2, Int((configuration.queue.seconds * 1000 / Double(source.chunkMilliseconds)).rounded(.up)))
-        // The reader holds one chunk while it fills it, and one spare.
-        let pool = ChunkPool(chunkBytes: chunkBytes, initialCount: 0)
-        pool.reserve(2)
-        self.pool = pool
-        self.source = CaptureSource(
-            configuration: source, pool: pool, fanout: fanout, counters: counters, events: events, logger: logger,
-            stallSeconds: source.stallSeconds)
-        levelMonitor = LevelMonitor(format: format, configuration: configuration.levels, events: events, logger: logger)
-        levelThread = ConsumerThread(
-            channel: ChunkChannel(name: "levels", capacity: queueChunks), consumer: levelMonitor)
-        pool.reserve(queueChunks + 1)
+        let captures = configuration.effectiveSources.map {
+            SourceCapture(configuration: $0, events: events, logger: logger)
+        }
+        self.captures = CaptureSet(captures)
+        (captureStarts, captureStartsInput) = AsyncStream.makeStream(of: SourceCapture.self)
         diskGuard = DiskSpaceGuard(minFreeBytes: configuration.storage.minFreeBytes, events: events)
         lowSpaceWarning = LowSpaceWarning(warningHours: configuration.storage.lowSpaceWarningHours, events: events)
         clockCheck = ClockCheck(events: events)
         let clockSteps = ClockStepWatch(events: events)
         self.clockSteps = clockSteps
         recordings = RecordingController(
-            format: format, queueChunks: queueChunks, pool: pool, fanout: fanout, events: events, logger: logger,
-            storageRoot: configuration.storage.root, continuous: configuration.recordings,
+            captures: captures, events: events, logger: logger, storageRoot: configuration.storage.root,
+            continuous: configuration.recordings,
             maxOnDemand: configuration.control.maxRecordings,
             options: SegmentWriter.Options(
-                gapFill: source.gapFill, diskGuard: diskGuard, faults: FaultInjection.fromEnvironment(),
+                gapFill: configuration.source.gapFill, diskGuard: diskGuard, faults: FaultInjection.fromEnvironment(),
                 clockSteps: clockSteps))
     }
 
@@ -82,7 +73,6 @@ public final class AudioCapDaemon: Service, Sendable {
         // File-system work: on the blocking-work thread, not on Swift's shared executor.
         let previousRun = await BlockingWorker.shared.run { [self] in readPreviousRun() }
         let previous = previousRun.state
-        let format = configuration.source.audioFormat
         var startFields: [String: EventValue] = [:]
         if let previous {
             let end = previousRun.audioEnds.values.max() ?? previous.lastAudioEnd
@@ -95,19 +85,22 @@ public final class AudioCapDaemon: Service, Sendable {
             startFields.merging([
                 "version": .string(AudioCapVersion.string),
                 "pid": .int(Int64(getpid())),
-                "source.input_format": .string(configuration.source.inputFormat),
-                "source.device": .string(configuration.source.device),
-                "source.format": .string(
-                    "\(format.sampleFormat.rawValue) \(format.sampleRate) Hz \(format.channels) ch"),
+                "sources": .string(
+                    captures.all.map { capture in
+                        let format = capture.format
+                        return "\(capture.name) (\(capture.configuration.inputFormat) \(capture.shownDevice), "
+                            + "\(format.sampleFormat.rawValue) \(format.sampleRate) Hz \(format.channels) ch)"
+                    }.joined(separator: "; ")),
                 "recordings": .string(configuration.recordings.map(\.name).joined(separator: ",")),
             ]) { $1 })
         clockCheck.check()
         clockSteps.check()
-        levelThread.start()
-        fanout.add(levelThread.channel)
+        for capture in captures.all {
+            capture.start()
+            captureStartsInput.yield(capture)
+        }
         await recordings.startContinuous(audioEnds: previousRun.audioEnds, sequences: previous?.sequences ?? [:])
 
-        let source = self.source
         let control: ControlServer? =
             configuration.control.socket.isEmpty
             ? nil : ControlServer(daemon: self, configuration: configuration.control, logger: logger)
@@ -130,24 +123,31 @@ public final class AudioCapDaemon: Service, Sendable {
                 }
             }
             let notifier = SystemdNotifier()
+            let (starts, captures) = (captureStarts, self.captures)
             await withGracefulShutdownHandler {
-                await source.run()
-            } onGracefulShutdown: {
+                // Each capture runs in a child task of its own, for as long as it is configured.
+                await withDiscardingTaskGroup { runs in
+                    for await capture in starts {
+                        runs.addTask { await capture.run() }
+                    }
+                }
+            } onGracefulShutdown: { [captureStartsInput] in
                 notifier.notify("STOPPING=1\nSTATUS=stopping: closing segments")
-                source.stop()
+                captures.stopAll()
+                captureStartsInput.finish()
             }
             group.cancelAll()
             try? await group.waitForAll()
         }
-        // ffmpeg is gone and the reader has published its last chunk: drain and close.
-        fanout.closeAll()
-        await levelThread.done()
+        // Every ffmpeg is gone, each reader has published its last chunk and every queue is closed:
+        // the recordings write what they hold and close their files.
         await recordings.waitForAll()
         await saveCaptureState(clean: true)
         events.emit(
             .info, "daemon.stopped", "audiocapd stopped",
             [
-                "frames_captured": .int(counters.framesCaptured.load(ordering: .relaxed))
+                "frames_captured": .int(
+                    captures.all.reduce(Int64(0)) { $0 + $1.counters.framesCaptured.load(ordering: .relaxed) })
             ])
         // Every event, daemon.stopped included, is in events.jsonl before the daemon exits.
         await events.flush()
@@ -196,15 +196,29 @@ public final class AudioCapDaemon: Service, Sendable {
         return PreviousRun(state: previous, audioEnds: ends)
     }
 
-    /// SIGHUP and `POST /v1/reload`: reads the configuration again and applies its recordings — new ones
-    /// start, removed ones stop, running ones whose settings changed restart — without touching the capture.
-    /// A configured recording stopped with `audiocap stop` stays stopped. A file with errors is refused and
-    /// the running configuration stays. Changes outside `[[recording]]` need a restart, and say so.
+    /// SIGHUP and `POST /v1/reload`: reads the configuration again and applies its sources and recordings.
+    /// A source new to the file starts, a removed one stops (with the recordings it fed), a changed one
+    /// (its `[[source]]`, or the `[queue]`/`[levels]` it inherits) restarts; the others are not touched.
+    /// Recordings: new ones start, removed ones stop, running ones whose settings or source changed
+    /// restart. A configured recording stopped with `audiocap stop` stays stopped. A file with errors is
+    /// refused and the running configuration stays. Other changes need a restart, and say so.
     ///
     /// Returns what it did; nil when the daemon was started without a configuration file.
     @discardableResult
     func reload() async -> ReloadResult? {
         guard let configurationPath else { return nil }
+        guard
+            reloading.withLock({ busy in
+                !busy
+                    ? {
+                        busy = true; return true
+                    }() : false
+            })
+        else {
+            return ReloadResult(
+                configPath: configurationPath, errors: ["a reload is already in progress; try again when it is done"])
+        }
+        defer { reloading.withLock { $0 = false } }
         let next: Configuration
         do {
             let workingDirectory = self.workingDirectory
@@ -219,7 +233,16 @@ public final class AudioCapDaemon: Service, Sendable {
                 ])
             return ReloadResult(configPath: configurationPath, errors: ["\(error)"])
         }
-        let applied = await recordings.apply(next.recordings)
+        let sourceChanges = await applySources(next)
+        let applied = await recordings.apply(next.recordings, captures: sourceChanges.captures)
+        for capture in sourceChanges.new {
+            capture.start()
+            if case .terminated = captureStartsInput.yield(capture) {
+                // Shutting down: run it to its end here, so its queues close and its recordings finish.
+                capture.stop()
+                await capture.run()
+            }
+        }
         let waiting = Self.sectionsNeedingRestart(from: configuration, to: next)
         let needsRestart = !waiting.isEmpty
         events.emit(
@@ -232,11 +255,54 @@ public final class AudioCapDaemon: Service, Sendable {
                 "recordings.started": .string(applied.started.joined(separator: ",")),
                 "recordings.stopped": .string(applied.stopped.joined(separator: ",")),
                 "recordings.restarted": .string(applied.restarted.joined(separator: ",")),
+                "sources.started": .string(sourceChanges.started.joined(separator: ",")),
+                "sources.stopped": .string(sourceChanges.stopped.joined(separator: ",")),
+                "sources.restarted": .string(sourceChanges.restarted.joined(separator: ",")),
                 "restart_needed_for": .string(waiting.joined(separator: ",")),
             ])
         return ReloadResult(
             configPath: configurationPath, started: applied.started, stopped: applied.stopped,
-            restarted: applied.restarted, restartNeededFor: waiting)
+            restarted: applied.restarted, restartNeededFor: waiting, sourcesStarted: sourceChanges.started,
+            sourcesStopped: sourceChanges.stopped, sourcesRestarted: sourceChanges.restarted)
+    }
+
+    /// What a reload did to the captures.
+    private struct SourceChanges {
+        /// The captures of the new configuration, in its order; `new` are those not yet started.
+        var captures: [SourceCapture]
+        var new: [SourceCapture]
+        var started: [String] = []
+        var stopped: [String] = []
+        var restarted: [String] = []
+    }
+
+    /// Stops the captures of sources removed or changed in `next` (waiting until their queues are closed)
+    /// and makes new ones for the sources added or changed; the others carry on untouched.
+    private func applySources(_ next: Configuration) async -> SourceChanges {
+        let current = captures.all
+        let wanted = next.effectiveSources
+        var changes = SourceChanges(captures: [], new: [])
+        for capture in current where !wanted.contains(capture.configuration) {
+            capture.stop()
+            await capture.done()
+            if wanted.contains(where: { $0.name == capture.name }) {
+                changes.restarted.append(capture.name)
+            } else {
+                changes.stopped.append(capture.name)
+            }
+        }
+        for source in wanted {
+            if let running = current.first(where: { $0.configuration == source }) {
+                changes.captures.append(running)
+            } else {
+                let capture = SourceCapture(configuration: source, events: events, logger: logger)
+                changes.captures.append(capture)
+                changes.new.append(capture)
+                if !current.contains(where: { $0.name == source.name }) { changes.started.append(source.name) }
+            }
+        }
+        captures.replace(with: changes.captures)
+        return changes
     }
 
     /// What ``reload()`` did: the recordings it started, stopped and restarted and the sections whose changes
@@ -248,21 +314,22 @@ public final class AudioCapDaemon: Service, Sendable {
         var restarted: [String] = []
         var restartNeededFor: [String] = []
         var errors: [String] = []
+        var sourcesStarted: [String] = []
+        var sourcesStopped: [String] = []
+        var sourcesRestarted: [String] = []
         var reloaded: Bool { errors.isEmpty }
     }
 
-    /// The sections other than `[[recording]]` that differ between the running configuration and `next`.
+    /// The sections a reload does not apply (all but the sources, `[queue]`, `[levels]` and the
+    /// recordings) that differ between the running configuration and `next`.
     static func sectionsNeedingRestart(from current: Configuration, to next: Configuration) -> [String] {
         var sections: [String] = []
-        if current.source != next.source { sections.append("source") }
-        if current.queue != next.queue { sections.append("queue") }
-        if current.levels != next.levels { sections.append("levels") }
         if current.log != next.log { sections.append("log") }
         if current.control != next.control { sections.append("control") }
         if current.storage != next.storage { sections.append("storage") }
         if current.metrics != next.metrics { sections.append("metrics") }
         var rest = next
-        rest.source = current.source
+        rest.sources = current.sources
         rest.queue = current.queue
         rest.levels = current.levels
         rest.log = current.log
@@ -278,7 +345,8 @@ public final class AudioCapDaemon: Service, Sendable {
     /// Every 10 s: saves where the audio has got to (``CaptureStateFile``) and checks the disk's time left.
     /// Every minute: checks that the clock is synchronised.
     private func housekeeping() async {
-        var health = HealthMonitor(notifier: SystemdNotifier(), stallSeconds: configuration.source.stallSeconds)
+        var health = HealthMonitor(
+            notifier: SystemdNotifier(), stallSeconds: configuration.sources.map(\.stallSeconds).max() ?? 5)
         var ticks = 0
         var savedAudio: Double? = nil
         while !Task.isCancelled {
@@ -287,7 +355,7 @@ public final class AudioCapDaemon: Service, Sendable {
             clockSteps.check()
             ticks += 1
             if ticks % 10 == 0 {
-                let last = counters.lastAudioMonotonic
+                let last = captures.lastAudioMonotonic
                 if last != nil, last != savedAudio {
                     savedAudio = last
                     await saveCaptureState(clean: false)
@@ -296,21 +364,27 @@ public final class AudioCapDaemon: Service, Sendable {
             }
             if ticks % 60 == 0 { clockCheck.check() }
             let snapshots = await recordings.snapshots
-            let status = source.status
-            let drops = levelThread.channel.droppedFrames + snapshots.reduce(Int64(0)) { $0 + $1.status.droppedFrames }
-            let levels = levelThread.channel
             health.tick(
-                HealthMonitor.Observation(
-                    phase: status.phase, lastAudio: counters.lastAudioMonotonic,
-                    levelsTaken: levels.takenChunkCount, levelsWaiting: levels.depth, drops: drops,
-                    recordings: snapshots.count, blocked: snapshots.filter { $0.status.state == .blocked }.count,
-                    lastExit: status.lastExit))
+                captures.all.map { capture in
+                    let status = capture.source.status
+                    let fed = snapshots.filter { $0.source == capture.name }
+                    let levels = capture.levelQueue
+                    let drops = levels.droppedFrames + fed.reduce(Int64(0)) { $0 + $1.status.droppedFrames }
+                    return (
+                        capture.name,
+                        HealthMonitor.Observation(
+                            phase: status.phase, lastAudio: capture.counters.lastAudioMonotonic,
+                            levelsTaken: levels.takenChunkCount, levelsWaiting: levels.depth, drops: drops,
+                            recordings: fed.count, blocked: fed.filter { $0.status.state == .blocked }.count,
+                            lastExit: status.lastExit)
+                    )
+                })
         }
     }
 
     /// Writes `capture.json`: the wall time the audio has reached and the continuous recordings.
     private func saveCaptureState(clean: Bool) async {
-        guard let last = counters.lastAudioMonotonic else { return }
+        guard let last = captures.lastAudioMonotonic else { return }
         let end = Date().timeIntervalSince1970 - (SystemClock.monotonic() - last)
         let continuous = await recordings.snapshots.filter { $0.kind == .continuous }
         let state = CaptureStateFile(
@@ -396,7 +470,11 @@ public final class AudioCapDaemon: Service, Sendable {
             recording: recording ?? "", path: result.path, sequence: 0, firstFrame: 0, frames: result.frames,
             durationSeconds: duration, startTime: start, peakDBFS: [], rmsDBFS: [], droppedFrames: 0,
             restarts: 0, bytes: result.bytes, gaps: gaps)
-        if let failure = SegmentSidecar(segment: info, format: format, gapsKnown: false).write() {
+        if let failure = SegmentSidecar(
+            segment: info, format: format, gapsKnown: false,
+            source: recording.flatMap { name in configuration.recordings.first { $0.name == name } }
+                .flatMap { configuration.source(named: $0.source)?.name }
+        ).write() {
             logger.warning(
                 "could not write the repaired file's sidecar",
                 metadata: ["segment.path": "\(result.path)", "error": "\(failure)"])

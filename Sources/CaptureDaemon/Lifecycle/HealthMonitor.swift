@@ -43,11 +43,15 @@ struct HealthMonitor {
     private var ready = false
     private var lastStatus = ""
     private var lastPing = -Double.infinity
-    /// Since when ffmpeg has been running without any audio (nil: audio arrived, or not running).
-    private var runningSince: Double?
-    private var levelsTaken: Int64 = 0
-    private var levelsProgress: Double?
+    /// Per source: since when ffmpeg has been running without audio, and the level monitor's progress.
+    private struct Progress {
+        var runningSince: Double?
+        var levelsTaken: Int64 = 0
+        var levelsProgress: Double?
+    }
+    private var progress: [String: Progress] = [:]
 
+    /// `stallSeconds`: the largest `stall_seconds` of the sources.
     init(notifier: SystemdNotifier, stallSeconds: Double) {
         self.notifier = notifier
         self.stallSeconds = stallSeconds
@@ -56,40 +60,73 @@ struct HealthMonitor {
         self.stuckAfter = 2 * stallSeconds + 10
     }
 
-    /// One observation of the daemon. Returns whether the daemon is making progress (and so pinged).
+    /// One observation of a daemon with one source. Returns whether it is making progress (and so pinged).
     @discardableResult
     mutating func tick(_ observation: Observation, now: Double = SystemClock.monotonic()) -> Bool {
-        let flowing = observation.lastAudio.map { now - $0 <= stallSeconds } ?? false
-        let captureStuck: Bool
-        if observation.phase == .running {
-            let since = max(observation.lastAudio ?? -.infinity, runningSince ?? now)
-            runningSince = runningSince ?? now
-            captureStuck = now - since > stuckAfter
-        } else {
-            runningSince = nil
-            captureStuck = false
-        }
-        if observation.levelsTaken != levelsTaken || observation.levelsWaiting == 0 {
-            levelsTaken = observation.levelsTaken
-            levelsProgress = now
-        }
-        let levelsStuck = now - (levelsProgress ?? now) > stuckAfter
-        let healthy = observation.phase != .stopped && !captureStuck && !levelsStuck
+        tick([(SourceConfiguration.defaultName, observation)], now: now)
+    }
 
-        var status: String
-        let recordings = observation.recordings
-        if flowing {
-            status = "recording: \(recordings) recording\(recordings == 1 ? "" : "s")"
-            if observation.blocked > 0 { status += ", \(observation.blocked) blocked (see audiocap status)" }
-            if observation.drops > 0 { status += ", \(observation.drops) frames dropped so far" }
-        } else if observation.phase == .restarting {
-            status = "no audio: ffmpeg is restarting" + (observation.lastExit.map { " (last exit \($0))" } ?? "")
-        } else {
-            status = "waiting for audio"
+    /// One observation of every source, by name. Returns whether the daemon is making progress (and so
+    /// pinged): no source's capture or level monitor is stuck. Ready once every source has delivered
+    /// audio or is being restarted.
+    @discardableResult
+    mutating func tick(_ sources: [(name: String, observation: Observation)], now: Double = SystemClock.monotonic())
+        -> Bool
+    {
+        var healthy = !sources.isEmpty
+        var allStarted = true
+        var anyFlowing = false
+        var problems: [String] = []
+        var waiting: [String] = []
+        let several = sources.count > 1
+        progress = progress.filter { entry in sources.contains { $0.name == entry.key } }
+        for (name, observation) in sources {
+            var state = progress[name] ?? Progress()
+            let flowing = observation.lastAudio.map { now - $0 <= stallSeconds } ?? false
+            let captureStuck: Bool
+            if observation.phase == .running {
+                let since = max(observation.lastAudio ?? -.infinity, state.runningSince ?? now)
+                state.runningSince = state.runningSince ?? now
+                captureStuck = now - since > stuckAfter
+            } else {
+                state.runningSince = nil
+                captureStuck = false
+            }
+            if observation.levelsTaken != state.levelsTaken || observation.levelsWaiting == 0 {
+                state.levelsTaken = observation.levelsTaken
+                state.levelsProgress = now
+            }
+            let levelsStuck = now - (state.levelsProgress ?? now) > stuckAfter
+            progress[name] = state
+            healthy = healthy && observation.phase != .stopped && !captureStuck && !levelsStuck
+            anyFlowing = anyFlowing || flowing
+            allStarted = allStarted && (flowing || observation.phase == .restarting)
+            let label = several ? " of source \(name)" : ""
+            if levelsStuck { problems.append("the level monitor\(label) is stuck") }
+            if captureStuck { problems.append("the capture\(label) is stuck") }
+            if !flowing {
+                let prefix = several ? "\(name): " : ""
+                waiting.append(
+                    observation.phase == .restarting
+                        ? prefix + "no audio: ffmpeg is restarting"
+                            + (observation.lastExit.map { " (last exit \($0))" } ?? "")
+                        : prefix + "waiting for audio")
+            }
         }
-        if levelsStuck { status += "; the level monitor is stuck" }
-        if captureStuck { status += "; the capture is stuck" }
-        if !ready, flowing || observation.phase == .restarting {
+        var status: String
+        let recordings = sources.reduce(0) { $0 + $1.observation.recordings }
+        let blocked = sources.reduce(0) { $0 + $1.observation.blocked }
+        let drops = sources.reduce(Int64(0)) { $0 + $1.observation.drops }
+        if anyFlowing {
+            status = "recording: \(recordings) recording\(recordings == 1 ? "" : "s")"
+            if blocked > 0 { status += ", \(blocked) blocked (see audiocap status)" }
+            if drops > 0 { status += ", \(drops) frames dropped so far" }
+            if !waiting.isEmpty { status += "; " + waiting.joined(separator: "; ") }
+        } else {
+            status = waiting.isEmpty ? "waiting for audio" : waiting.joined(separator: "; ")
+        }
+        for problem in problems { status += "; " + problem }
+        if !ready, allStarted, !sources.isEmpty {
             ready = true
             notifier.notify("READY=1\nSTATUS=\(status)")
             lastStatus = status

@@ -21,6 +21,8 @@ public actor RecordingController {
         public var stopsAt: Double?
         public var queue: ChunkChannel
         public var sampleRate: Int
+        /// The source the recording takes its audio from.
+        public var source: String
 
         /// Seconds of audio in the file being written.
         public var currentFileSeconds: Double { Double(status.currentFrames) / Double(sampleRate) }
@@ -32,6 +34,14 @@ public actor RecordingController {
         var kind: Kind
         var startedAt: Double
         var stopsAt: Double?
+        /// The capture whose fan-out feeds the recording and whose pool holds its chunks.
+        var capture: SourceCapture
+
+        var snapshot: Snapshot {
+            Snapshot(
+                configuration: writer.recording, kind: kind, status: writer.status, startedAt: startedAt,
+                stopsAt: stopsAt, queue: thread.channel, sampleRate: capture.format.sampleRate, source: capture.name)
+        }
     }
 
     private struct Finished {
@@ -42,10 +52,9 @@ public actor RecordingController {
         var segments: [SegmentInfo]
     }
 
-    private let format: AudioFormat
-    private let queueChunks: Int
-    private let pool: ChunkPool
-    private let fanout: ChunkFanout
+    /// The running captures by source name, and their order in the configuration.
+    private var captures: [String: SourceCapture] = [:]
+    private var sourceOrder: [String] = []
     private let events: EventLog
     private let logger: Logger
     private let storageRoot: String
@@ -59,16 +68,17 @@ public actor RecordingController {
     /// with these settings, and `apply` replaces them on reload.
     private var configured: [String: RecordingConfiguration] = [:]
 
+    /// `continuous` recordings must each name one of `captures` (or `""`: the first).
     public init(
-        format: AudioFormat, queueChunks: Int, pool: ChunkPool, fanout: ChunkFanout, events: EventLog,
+        captures: [SourceCapture], events: EventLog,
         logger: Logger, storageRoot: String, continuous: [RecordingConfiguration],
         maxOnDemand: Int = ControlConfiguration().maxRecordings,
         options: SegmentWriter.Options = SegmentWriter.Options()
     ) {
-        self.format = format
-        self.queueChunks = queueChunks
-        self.pool = pool
-        self.fanout = fanout
+        for capture in captures {
+            self.captures[capture.name] = capture
+            sourceOrder.append(capture.name)
+        }
         self.events = events
         self.logger = logger
         self.storageRoot = storageRoot
@@ -76,25 +86,39 @@ public actor RecordingController {
         self.options = options
         for recording in continuous {
             configured[recording.name] = recording
+            guard let capture = captures.first(where: { recording.source.isEmpty || $0.name == recording.source })
+            else {
+                events.emit(
+                    .error, "config.recording_without_source", "the recording's source is not configured",
+                    recording: recording.name, ["recording.source": .string(recording.source)])
+                continue
+            }
             let entry = Self.makeEntry(
-                recording, kind: .continuous, stopsAt: nil, format: format, queueChunks: queueChunks, pool: pool,
-                events: events, logger: logger, options: options)
+                recording, kind: .continuous, stopsAt: nil, capture: capture, logger: logger, options: options)
             entries[recording.name] = entry
             order.append(recording.name)
         }
     }
 
     private static func makeEntry(
-        _ recording: RecordingConfiguration, kind: Kind, stopsAt: Double?, format: AudioFormat, queueChunks: Int,
-        pool: ChunkPool, events: EventLog, logger: Logger, options: SegmentWriter.Options
+        _ recording: RecordingConfiguration, kind: Kind, stopsAt: Double?, capture: SourceCapture, logger: Logger,
+        options: SegmentWriter.Options
     ) -> Entry {
+        var recording = recording
+        recording.source = capture.name
+        var options = options
+        options.gapFill = capture.configuration.gapFill
+        let format = capture.format
+        let queueChunks = capture.queueChunks
+        var logger = logger
+        logger[metadataKey: "source.name"] = "\(capture.name)"
         let writer = SegmentWriter(
-            recording: recording, format: format, events: events, logger: logger, options: options)
+            recording: recording, format: format, events: capture.events, logger: logger, options: options)
         options.diskGuard?.register(
             recording.name, directory: recording.directory, deleteOldestWhenLow: recording.deleteOldestWhenLow)
         let channel = ChunkChannel(name: "rec-\(recording.name)", capacity: queueChunks)
         // The recording may hold its whole queue plus the chunk it is writing.
-        pool.reserve(queueChunks + 1)
+        capture.pool.reserve(queueChunks + 1)
         // A stall the tests inject wraps the writer, so the writer itself carries no test code.
         let consumer: any ChunkConsumer =
             options.faults.writerStalls[recording.name].map {
@@ -102,7 +126,28 @@ public actor RecordingController {
             } ?? writer
         return Entry(
             writer: writer, thread: ConsumerThread(channel: channel, consumer: consumer), kind: kind,
-            startedAt: Date().timeIntervalSince1970, stopsAt: stopsAt)
+            startedAt: Date().timeIntervalSince1970, stopsAt: stopsAt, capture: capture)
+    }
+
+    /// The capture a request names: `name`, or the only one when nil or empty.
+    /// Throws `.invalid` for an unknown name, and for none when there are several.
+    private func capture(named name: String?, recording: String) throws(RecordingError) -> SourceCapture {
+        let names = sourceOrder.joined(separator: ", ")
+        guard let name, !name.isEmpty else {
+            guard sourceOrder.count == 1, let only = captures[sourceOrder[0]] else {
+                throw RecordingError(
+                    .invalid, recording: recording,
+                    "this daemon records \(sourceOrder.count) sources (\(names)): say which one with --source NAME "
+                        + "(\"source\" in the API)")
+            }
+            return only
+        }
+        guard let capture = captures[name] else {
+            throw RecordingError(
+                .invalid, recording: recording,
+                "no source named \(InputValidation.printable(name)); the sources are \(names) (see `audiocap status`)")
+        }
+        return capture
     }
 
     /// Starts the threads of the continuous recordings and attaches them to the capture. Those in
@@ -115,19 +160,12 @@ public actor RecordingController {
             if let end = audioEnds[name] { entry.writer.expectGap(since: end) }
             if let number = sequences[name] { entry.writer.continueNumbering(after: number) }
             entry.thread.start()
-            fanout.add(entry.thread.channel)
+            entry.capture.fanout.add(entry.thread.channel)
         }
     }
 
     public var snapshots: [Snapshot] {
-        order.compactMap { name in
-            entries[name].map {
-                Snapshot(
-                    configuration: $0.writer.recording, kind: $0.kind, status: $0.writer.status,
-                    startedAt: $0.startedAt, stopsAt: $0.stopsAt, queue: $0.thread.channel,
-                    sampleRate: format.sampleRate)
-            }
-        }
+        order.compactMap { entries[$0]?.snapshot }
     }
 
     /// Starts an on-demand recording, or a stopped recording of the configuration file again.
@@ -154,6 +192,12 @@ public actor RecordingController {
             )
         }
         if let recording = configured[name] {
+            if let source = request.source, !source.isEmpty, !recording.source.isEmpty, source != recording.source {
+                throw RecordingError(
+                    .invalid, recording: name,
+                    "'\(name)' is a recording of the configuration file and records source '\(recording.source)'; "
+                        + "start it without --source, or change its [[recording]] and run audiocap reload")
+            }
             guard !request.hasSettings else {
                 throw RecordingError(
                     .invalid, recording: name,
@@ -161,8 +205,9 @@ public actor RecordingController {
                         + "start it without options (audiocap start \(name)), or change its [[recording]] and run "
                         + "audiocap reload")
             }
-            return startConfigured(recording)
+            return try startConfigured(recording)
         }
+        let capture = try capture(named: request.source, recording: name)
         let running = entries.values.filter { $0.kind == .onDemand }.count
         if running >= maxOnDemand {
             throw RecordingError(
@@ -209,50 +254,45 @@ public actor RecordingController {
             }
         }
         let entry = Self.makeEntry(
-            recording, kind: .onDemand, stopsAt: stopsAt, format: format, queueChunks: queueChunks, pool: pool,
-            events: events, logger: logger, options: options)
+            recording, kind: .onDemand, stopsAt: stopsAt, capture: capture, logger: logger, options: options)
         if let durationSeconds {
             // Exact in frames: the writer closes its file at the last one, whatever the wall clock says.
-            entry.writer.stopAfter(frames: Int64((durationSeconds * Double(format.sampleRate)).rounded()))
+            entry.writer.stopAfter(frames: Int64((durationSeconds * Double(capture.format.sampleRate)).rounded()))
         }
         entries[name] = entry
         order.append(name)
         finished[name] = nil
         entry.thread.start()
-        fanout.add(entry.thread.channel)
+        capture.fanout.add(entry.thread.channel)
         var fields: [String: CaptureEvent.Value] = [
             "recording.directory": .string(recording.directory),
             "recording.segment_seconds": .int(Int64(recording.segmentSeconds)),
         ]
         if let durationSeconds { fields["recording.duration_seconds"] = .seconds(durationSeconds) }
-        events.emit(.notice, "recording.started", "recording started", recording: name, fields)
-        return Snapshot(
-            configuration: recording, kind: .onDemand, status: entry.writer.status, startedAt: entry.startedAt,
-            stopsAt: stopsAt, queue: entry.thread.channel, sampleRate: format.sampleRate)
+        capture.events.emit(.notice, "recording.started", "recording started", recording: name, fields)
+        return entry.snapshot
     }
 
     /// Starts the configured `recording` again after it was stopped, numbering its files on after the last.
-    private func startConfigured(_ recording: RecordingConfiguration) -> Snapshot {
+    private func startConfigured(_ recording: RecordingConfiguration) throws(RecordingError) -> Snapshot {
         let name = recording.name
+        let capture = try capture(named: recording.source, recording: name)
         let entry = Self.makeEntry(
-            recording, kind: .continuous, stopsAt: nil, format: format, queueChunks: queueChunks, pool: pool,
-            events: events, logger: logger, options: options)
+            recording, kind: .continuous, stopsAt: nil, capture: capture, logger: logger, options: options)
         if let last = finished[name]?.snapshot.sequence { entry.writer.continueNumbering(after: last) }
         entries[name] = entry
         order.append(name)
         finished[name] = nil
         entry.thread.start()
-        fanout.add(entry.thread.channel)
-        events.emit(
+        capture.fanout.add(entry.thread.channel)
+        capture.events.emit(
             .notice, "recording.started", "recording started", recording: name,
             [
                 "recording.directory": .string(recording.directory),
                 "recording.segment_seconds": .int(Int64(recording.segmentSeconds)),
                 "recording.configured": .bool(true),
             ])
-        return Snapshot(
-            configuration: recording, kind: .continuous, status: entry.writer.status, startedAt: entry.startedAt,
-            stopsAt: nil, queue: entry.thread.channel, sampleRate: format.sampleRate)
+        return entry.snapshot
     }
 
     /// Stops a recording: it writes what is queued, closes its file, and is removed. Returns its last
@@ -268,7 +308,7 @@ public actor RecordingController {
         }
         entries[name] = nil
         order.removeAll { $0 == name }
-        fanout.remove(entry.thread.channel)
+        entry.capture.fanout.remove(entry.thread.channel)
         options.diskGuard?.unregister(name)
         return await retire(entry, name: name, reason: reason)
     }
@@ -277,7 +317,7 @@ public actor RecordingController {
     /// reports it stopped.
     private func retire(_ entry: Entry, name: String, reason: String) async -> (Snapshot, [SegmentInfo]) {
         await entry.thread.done()
-        pool.unreserve(queueChunks + 1)
+        entry.capture.pool.unreserve(entry.capture.queueChunks + 1)
         let segments = entry.writer.segments()
         let status = entry.writer.status
         finished[name] = Finished(
@@ -286,27 +326,40 @@ public actor RecordingController {
         if finished.count > 200, let oldest = finished.min(by: { $0.value.startedAt < $1.value.startedAt })?.key {
             finished[oldest] = nil
         }
-        events.emit(
+        entry.capture.events.emit(
             .notice, "recording.stopped", "recording stopped", recording: name,
             [
                 "reason": .string(reason), "segments": .int(Int64(segments.count)),
                 "frames_written": .int(status.framesWritten), "dropped_frames": .int(status.droppedFrames),
             ])
-        return (
-            Snapshot(
-                configuration: entry.writer.recording, kind: entry.kind, status: status, startedAt: entry.startedAt,
-                stopsAt: entry.stopsAt, queue: entry.thread.channel, sampleRate: format.sampleRate), segments
-        )
+        var snapshot = entry.snapshot
+        snapshot.status = status
+        return (snapshot, segments)
     }
 
-    /// Makes the continuous recordings match `wanted` (a reloaded configuration): starts ones new to the
-    /// file, stops removed ones, restarts running ones whose settings changed. A configured recording that
+    /// Makes the recordings match a reloaded configuration: `captures` are its sources (a changed source
+    /// is a new capture), `wanted` its continuous recordings. Starts recordings new to the file, stops
+    /// removed ones, restarts running ones whose settings or source changed. A configured recording that
     /// was stopped (`audiocap stop`) stays stopped, and starts with its new settings when asked to.
-    /// On-demand recordings are left alone.
-    public func apply(_ wanted: [RecordingConfiguration]) async -> (
+    /// On-demand recordings are left alone, except those whose source was removed or changed: they stop.
+    public func apply(_ wanted: [RecordingConfiguration], captures: [SourceCapture]) async -> (
         started: [String], stopped: [String], restarted: [String]
     ) {
         var started: [String] = [], stopped: [String] = [], restarted: [String] = []
+        self.captures = Dictionary(captures.map { ($0.name, $0) }, uniquingKeysWith: { $1 })
+        sourceOrder = captures.map(\.name)
+        for name in order {
+            guard let entry = entries[name], entry.kind == .onDemand,
+                self.captures[entry.capture.name] !== entry.capture
+            else { continue }
+            let gone = self.captures[entry.capture.name] == nil
+            _ = try? await stop(
+                name: name,
+                reason: gone
+                    ? "its source was removed from the configuration"
+                    : "its source changed in the configuration; start it again")
+            stopped.append(name)
+        }
         let wantedNames = Set(wanted.map(\.name))
         let before = configured
         configured = Dictionary(wanted.map { ($0.name, $0) }, uniquingKeysWith: { $1 })
@@ -314,8 +367,17 @@ public actor RecordingController {
             _ = try? await stop(name: name, reason: "removed from the configuration")
             stopped.append(name)
         }
-        for recording in wanted {
-            if let old = entries[recording.name], old.writer.recording == recording { continue }
+        for var recording in wanted {
+            guard let capture = try? capture(named: recording.source, recording: recording.name) else {
+                events.emit(
+                    .error, "config.recording_without_source", "the recording's source is not configured",
+                    recording: recording.name, ["recording.source": .string(recording.source)])
+                continue
+            }
+            recording.source = capture.name
+            if let old = entries[recording.name], old.writer.recording == recording, old.capture === capture {
+                continue
+            }
             if entries[recording.name] == nil, before[recording.name] != nil { continue }
             if let old = entries[recording.name], old.kind == .onDemand {
                 // On-demand recordings are left alone: the configured one waits until that one stops.
@@ -329,21 +391,26 @@ public actor RecordingController {
                 continue
             }
             let entry = Self.makeEntry(
-                recording, kind: .continuous, stopsAt: nil, format: format, queueChunks: queueChunks, pool: pool,
-                events: events, logger: logger, options: options)
+                recording, kind: .continuous, stopsAt: nil, capture: capture, logger: logger, options: options)
             if let old = entries[recording.name] {
-                // The new writer takes over from the next chunk on: nothing lost, nothing written twice.
                 entry.writer.continueNumbering(after: old.writer.status.sequence)
                 entries[recording.name] = entry
                 entry.thread.start()
-                fanout.replace(old.thread.channel, with: entry.thread.channel)
+                if old.capture === capture {
+                    // The new writer takes over from the next chunk on: nothing lost, nothing written twice.
+                    capture.fanout.replace(old.thread.channel, with: entry.thread.channel)
+                } else {
+                    // A new capture of its source: the old one has stopped (its queues are closed).
+                    old.capture.fanout.remove(old.thread.channel)
+                    capture.fanout.add(entry.thread.channel)
+                }
                 _ = await retire(old, name: recording.name, reason: "changed in the configuration")
                 restarted.append(recording.name)
             } else {
                 entries[recording.name] = entry
                 order.append(recording.name)
                 entry.thread.start()
-                fanout.add(entry.thread.channel)
+                capture.fanout.add(entry.thread.channel)
                 started.append(recording.name)
             }
         }

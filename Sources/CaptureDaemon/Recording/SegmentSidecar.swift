@@ -16,9 +16,12 @@ struct SegmentSidecar: Encodable {
     /// False for a file repaired after a crash: what it lacks is not known (the ledger of the run that
     /// wrote it was lost with the process). Absent when the gaps are known.
     var gapsKnown: Bool?
+    /// The source the audio came from (absent when not known: a repaired on-demand file).
+    var source: String?
 
-    init(segment: SegmentInfo, format: AudioFormat, gapsKnown: Bool = true) {
+    init(segment: SegmentInfo, format: AudioFormat, gapsKnown: Bool = true, source: String? = nil) {
         self.segment = segment
+        self.source = source.flatMap { $0.isEmpty ? nil : $0 }
         sampleRate = format.sampleRate
         channels = format.channels
         sampleFormat = format.sampleFormat.rawValue
@@ -26,12 +29,13 @@ struct SegmentSidecar: Encodable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case segment, sampleRate, channels, sampleFormat, startTimeUTC = "startTimeUtc", gapsKnown
+        case segment, source, sampleRate, channels, sampleFormat, startTimeUTC = "startTimeUtc", gapsKnown
     }
 
     func encode(to encoder: any Encoder) throws {
         var container = encoder.container(keyedBy: CodingKeys.self)
         try container.encode(Segment(segment), forKey: .segment)
+        try container.encodeIfPresent(source, forKey: .source)
         try container.encode(sampleRate, forKey: .sampleRate)
         try container.encode(channels, forKey: .channels)
         try container.encode(sampleFormat, forKey: .sampleFormat)

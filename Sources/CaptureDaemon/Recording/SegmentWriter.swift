@@ -472,7 +472,7 @@ public final class SegmentWriter: ChunkConsumer, @unchecked Sendable {
 
     /// Writes `NAME.wav.json` next to the file: its timing, levels and gaps, for tools that index recordings.
     private func writeSidecar(_ info: SegmentInfo) {
-        if let failure = SegmentSidecar(segment: info, format: format).write() {
+        if let failure = SegmentSidecar(segment: info, format: format, source: recording.source).write() {
             logger.warning(
                 "could not write the segment's sidecar file",
                 metadata: [

@@ -46,6 +46,8 @@ public final class CaptureSource: Sendable {
     private let events: EventLog
     private let logger: Logger
     private let stallSeconds: Double
+    /// Hides the device URL's secrets in events, logs and ffmpeg's error lines.
+    private let mask: CredentialMask
     private let maximumDelay = 30.0
     private let healthyRunSeconds = 30.0
     private let signals = SignalQueue<Signal>()
@@ -62,8 +64,9 @@ public final class CaptureSource: Sendable {
 
     public init(
         configuration: SourceConfiguration, pool: ChunkPool, fanout: ChunkFanout, counters: CaptureCounters,
-        events: EventLog, logger: Logger, stallSeconds: Double = 5
+        events: EventLog, logger: Logger, stallSeconds: Double = 5, mask: CredentialMask? = nil
     ) {
+        self.mask = mask ?? CredentialMask(device: configuration.device)
         self.configuration = configuration
         self.pool = pool
         self.fanout = fanout
@@ -81,6 +84,9 @@ public final class CaptureSource: Sendable {
             return status
         }
     }
+
+    /// The device with its secrets masked.
+    private var shownDevice: String { mask.mask(configuration.device) }
 
     /// Asks the supervision loop to stop ffmpeg (SIGTERM, then SIGKILL after 3 s) and return. Any thread.
     public func stop() {
@@ -153,7 +159,7 @@ public final class CaptureSource: Sendable {
                     events.emit(
                         .info, "source.device_resolved", "device link resolved to its current ALSA card",
                         [
-                            "source.device": .string(configuration.device), "alsa.device": .string(name),
+                            "source.device": .string(shownDevice), "alsa.device": .string(name),
                         ])
                 }
                 device = name
@@ -164,7 +170,7 @@ public final class CaptureSource: Sendable {
                 events.emit(
                     .error, "source.device_unavailable", "the capture device is not there; retrying",
                     [
-                        "source.device": .string(configuration.device), "error": .string(message),
+                        "source.device": .string(shownDevice), "error": .string(message),
                         "alsa.capture_devices": .string(available),
                     ])
             }
@@ -192,7 +198,7 @@ public final class CaptureSource: Sendable {
                 firstFrame: firstFrame),
             clock: clock, pool: pool, fanout: fanout, counters: counters)
         reader.start { _ in signals.post(.ended(run: run)) }
-        let monitor = StderrMonitor(fd: errors[0], logger: logger, counters: counters)
+        let monitor = StderrMonitor(fd: errors[0], logger: logger, counters: counters, mask: mask)
         monitor.start()
 
         let executable: Executable =
@@ -222,9 +228,11 @@ public final class CaptureSource: Sendable {
                     .info, "ffmpeg.started", "ffmpeg started",
                     [
                         "ffmpeg.pid": .int(Int64(pid)), "ffmpeg.run": .int(Int64(run)),
-                        "source.device": .string(configuration.device),
+                        "source.device": .string(shownDevice),
                     ])
-                logger.debug("ffmpeg arguments", metadata: ["ffmpeg.arguments": "\(arguments.joined(separator: " "))"])
+                logger.debug(
+                    "ffmpeg arguments", metadata: ["ffmpeg.arguments": "\(mask.mask(arguments.joined(separator: " ")))"]
+                )
                 var tornDown = false
                 while true {
                     switch await signals.next() {
@@ -259,7 +267,7 @@ public final class CaptureSource: Sendable {
             // Not started: our copies of the write ends are still open; closing them ends the reader.
             close(output[1])
             close(errors[1])
-            termination = "could not start: \(error)"
+            termination = mask.mask("could not start: \(error)")
             while true {
                 if case .ended(let ended) = await signals.next(), ended == run { break }
             }
@@ -304,7 +312,7 @@ public final class CaptureSource: Sendable {
         events.emit(
             .error, "source.device_unavailable", "the ALSA capture device could not be opened; check [source] device",
             [
-                "source.device": .string(configuration.device),
+                "source.device": .string(shownDevice),
                 "alsa.error": .string(openError ?? tail.last ?? "unknown"),
                 "alsa.capture_devices": .string(names.isEmpty ? "none" : names),
             ])

@@ -1,4 +1,5 @@
 // Reads ffmpeg's stderr on its own thread: rate-limited logging, xrun counting, and the last lines kept.
+import CaptureCore
 import Foundation
 import Logging
 import Synchronization
@@ -21,6 +22,8 @@ final class StderrMonitor: Sendable {
     private let window: Double
     private let burst: Int
     private let tailLength: Int
+    /// ffmpeg quotes the URL it failed on: its secrets are masked before a line is kept or logged.
+    private let mask: CredentialMask
     private struct State {
         var tail: [String] = []
         var lines = 0
@@ -29,8 +32,11 @@ final class StderrMonitor: Sendable {
     private let finished = Completion<Void>()
 
     init(
-        fd: Int32, logger: Logger, counters: CaptureCounters, window: Double = 10, burst: Int = 10, tailLength: Int = 20
+        fd: Int32, logger: Logger, counters: CaptureCounters, window: Double = 10, burst: Int = 10,
+        tailLength: Int = 20,
+        mask: CredentialMask = CredentialMask(device: "")
     ) {
+        self.mask = mask
         self.fd = fd
         self.logger = logger
         self.counters = counters
@@ -66,6 +72,7 @@ final class StderrMonitor: Sendable {
             var line = String(decoding: raw, as: UTF8.self)
             while line.last == "\r" || line.last == " " { line.removeLast() }
             guard !line.isEmpty else { return }
+            if !mask.isEmpty { line = mask.mask(line) }
             state.withLock { state in
                 state.tail.append(line)
                 if state.tail.count > tailLength { state.tail.removeFirst() }
