@@ -198,6 +198,14 @@ extension EndToEnd {
                 #expect(waitForAudio(under: dir.file("gen"), bytes: 192_000, timeout: 20), "\(daemon.log)")
                 let leftPID = try #require(dir.sourceStatus("left")?.ffmpegPID)
                 let genPID = try #require(dir.sourceStatus("gen")?.ffmpegPID)
+                // An on-demand recording of `gen`, through the API: it goes when its source goes.
+                let request =
+                    #"{"name":"od","source":"gen","align":"samples","filename":"{seq}.wav","segment_seconds":3600}"#
+                let started = RawSocket.request(
+                    dir.socket, method: "POST", target: "/v1/recordings", body: Array(request.utf8))
+                #expect((200..<300).contains(RawSocket.status(of: started)), "\(started)")
+                #expect(dir.recordingStatus("od")?.source == "gen")
+                #expect(waitForAudio(under: dir.file("ondemand/od"), bytes: 96_000, timeout: 20), "\(daemon.log)")
 
                 // `gen` removed with its recording, `right` added.
                 try dir.writeConfig(
@@ -212,9 +220,16 @@ extension EndToEnd {
                 #expect(waitForAudio(under: dir.file("right"), bytes: 192_000, timeout: 20), "\(daemon.log)")
                 #expect(waitUntil(timeout: 10) { !isAlive(genPID) }, "`gen`'s ffmpeg still runs")
                 #expect(waitUntil(timeout: 10) { partialFiles(under: dir.file("gen")).isEmpty }, "`gen` still records")
+                #expect(
+                    waitUntil(timeout: 10) { partialFiles(under: dir.file("ondemand/od")).isEmpty },
+                    "the on-demand recording of `gen` outlived its source")
                 let reloaded = try #require(dir.status())
                 #expect(reloaded.sources.map(\.name) == ["left", "right"], "\(reloaded.sources)")
-                #expect(!reloaded.recordings.contains { $0.name == "gen" })
+                #expect(
+                    !reloaded.recordings.contains { ["gen", "od"].contains($0.name) && $0.state != "stopped" },
+                    "\(reloaded.recordings)")
+                let levels = dir.get("/v1/levels?source=right")
+                #expect(levels.status == 200 && levels.body.contains(#""source":"right""#), "\(levels)")
                 #expect(reloaded.recordings.first { $0.name == "right" }?.source == "right")
                 let rightPID = try #require(dir.sourceStatus("right")?.ffmpegPID)
 
@@ -251,6 +266,11 @@ extension EndToEnd {
                 #expect(gen.count == 1 && sidecarSources(under: dir.file("gen")) == ["gen"])
                 let genReport = try PatternCheck.check(channels: 2, sineOffset: Variant.generator, files: gen)
                 #expect(genReport.bitExact && genReport.frames >= 48_000, "\(genReport)")
+                let onDemand = wavFiles(under: dir.file("ondemand/od"))
+                #expect(!onDemand.isEmpty && sidecarSources(under: dir.file("ondemand/od")).allSatisfy { $0 == "gen" })
+                let onDemandReport = try PatternCheck.check(
+                    channels: 2, sineOffset: Variant.generator, files: onDemand)
+                #expect(onDemandReport.bitExact && onDemandReport.frames >= 24_000, "\(onDemandReport)")
                 // `right`: its own microphone; the change restarted it once (one gap, at the break).
                 let rightLedger = try LedgerReading(directory: dir.file("right"))
                 #expect(sidecarSources(under: dir.file("right")).allSatisfy { $0 == "right" })

@@ -60,6 +60,11 @@ extension EndToEnd {
                 let remaining = 10 - Date().timeIntervalSince(downAt)
                 if remaining > 0 { usleep(UInt32(remaining * 1_000_000)) }
                 let duringOutage = try #require(dir.status())
+                // ffmpeg's error lines quote the URL: status shows them, and the log, masked.
+                let errorLines = duringOutage.sources.first { $0.name == "net" }?.lastErrorLines ?? []
+                #expect(
+                    errorLines.contains { $0.contains(masked) && $0.contains("Connection refused") }, "\(errorLines)")
+                #expect(daemon.log.contains(masked), "the log never shows the source's URL")
                 try stream.bringUp()
                 let upAt = Date()
                 #expect(dir.waitForMoreAudio(in: "net", bytes: 96_000, timeout: 40), "\(daemon.log.suffix(3000))")
@@ -74,7 +79,7 @@ extension EndToEnd {
                 let cliText = try dir.cli(["status"])
                 #expect(cliStatus.status == 0 && cliText.status == 0, "\(cliStatus.err) \(cliText.err)")
                 #expect(statusBody.contains("\"sources\""), "\(statusBody)")
-                #expect(metrics.contains("source=\"net\""), "\(metrics)")
+                #expect(metrics.contains("source=\"net\"") && metrics.contains("source=\"gen\""), "\(metrics)")
                 #expect(cliText.out.contains("net") && cliStatus.out.contains(masked), "\(cliStatus.out)")
                 #expect(
                     eventsBody.contains("\"source\":\"net\"") || eventsBody.contains("\"source\": \"net\""),
