@@ -196,7 +196,8 @@ struct MeterScreen: Sendable {
         held[name] = hold.update(reading)
         holds[name] = hold
         let groups = sources.compactMap { source in readings[source].map { (source, $0) } }
-        let labelWidth = LevelsCommand.labelWidth(groups.map(\.1), names: groups.map(\.0), labelled: labelled)
+        // Labels as wide as the longest known name, so rows do not move when another source's first reading comes.
+        let labelWidth = LevelsCommand.labelWidth(groups.map(\.1), names: sources, labelled: labelled)
         if let columns { meter.width = MeterLine.width(columns: columns, labelWidth: labelWidth) }
         let zone = times.label(at: Date(timeIntervalSince1970: reading.time))
         var lines = [header(reading, zone: zone)]

@@ -157,7 +157,7 @@ public struct StatusCommand: AsyncParsableCommand {
         }
 
         var dropLine = "\(TextFormat.grouped(droppedFrames)) frames"
-        let dropping = queue?.consumers.filter { $0.droppedFrames > 0 } ?? []
+        let dropping: [QueueStatus.Consumer] = (queue?.consumers ?? []).filter { $0.droppedFrames > 0 }
         if !dropping.isEmpty {
             dropLine +=
                 " ("

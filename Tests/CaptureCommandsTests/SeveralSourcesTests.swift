@@ -67,8 +67,8 @@ import Testing
             queue:    depth 1, high-water 7 of 50 chunks of 100 ms (deepest: night)
             dropped:  0 frames
             source:   hydro  restarting  rtsp rtsp://cam:***@10.0.0.9/audio  16000 Hz, 1 channel, s16le
-                      160,000 frames (10 s), last audio 7 s ago, 0 xruns, 4 restarts
-                      last exit exited(1), next start in 2 s
+                      160,000 frames (10 s), last audio 7.0 s ago, 0 xruns, 4 restarts
+                      last exit exited(1), next start in 2.0 s
                       ffmpeg: Connection refused
             levels:   1: peak -70.0 dBFS, RMS -80.0 dBFS
                       silent
@@ -103,12 +103,12 @@ import Testing
         #expect(lines[2].hasPrefix("mic   2 ["))
         #expect(lines[3].hasPrefix("hydro 1 ["))
         #expect(lines[3].hasSuffix("-70.0 peak -80.0 rms dBFS"))
-        #expect(lines[4].hasPrefix("          -60"))  // the scale, under the bars
+        #expect(lines[4].hasPrefix("         -60"))  // the scale, under the bars
         #expect(lines[5] == "hydro: silent")
         #expect(lines.count == 6)
         // A source without audio yet says so on its own row.
         let waiting = LevelsCommand.render([("mic", status.sources[0].levels), ("hydro", nil)])
-        #expect(waiting.contains("\nhydro no audio yet\n"))
+        #expect(waiting.contains("\nhydro   no audio yet\n"))
         // One source: channels numbered as before, no name.
         #expect(LevelsCommand.render(status.sources[0].levels!).contains("\n1 ["))
     }
@@ -121,13 +121,14 @@ import Testing
         #expect(first.contains("mic   1 ["))
         #expect(!first.contains("hydro"))
         let second = screen.frame(Self.hydrophone.levels!)
-        let lines = second.split(separator: "\n").map { String($0.dropFirst(4)) }  // after ESC[2K
-        #expect(lines.count == 7)  // header, mic 1, mic 2, hydro 1, scale, hydro silent, then ESC[J
-        #expect(lines[0].hasPrefix("audiocapd levels  01:02:03.2 UTC  (Ctrl-C to quit)"))
+        #expect(second.hasPrefix("\u{1B}[4F"))  // the first frame had 4 lines: header, 2 channels, scale
+        let lines = second.split(separator: "\n").map { $0.replacingOccurrences(of: "\u{1B}[2K", with: "") }
+        #expect(lines.count == 7)  // header, mic 1, mic 2, hydro 1, scale, "hydro: silent", then ESC[J
+        #expect(lines[0].hasSuffix("audiocapd levels  01:02:03.2 UTC  (Ctrl-C to quit)"))
         #expect(lines[1].hasPrefix("mic   1 ["))
         #expect(lines[3].hasPrefix("hydro 1 ["))
-        #expect(lines[5].hasPrefix("hydro: silent"))
-        #expect(second.hasPrefix("\u{1B}[5F"))  // the first frame had 5 lines: header, 2 channels, scale
+        #expect(lines[4].hasPrefix("         -60"))
+        #expect(lines[5] == "hydro: silent")
         #expect(
             MeterScreen.plainLine(Self.hydrophone.levels!, source: "hydro")
                 == "2026-11-22T01:02:03.2Z  hydro  1: peak -70.0 rms -80.0  silent")
@@ -184,7 +185,7 @@ import Testing
         #expect(text.contains("sources:     2\n"))
         #expect(text.contains("\n  mic  alsa \"plug:mysnoop\" via ffmpeg\n"))
         #expect(text.contains("\n  cam  rtsp \"rtsp://admin:***@192.168.1.20:554/stream1\" via ffmpeg\n"))
-        #expect(text.contains("       16000 Hz, 1 channel, s16le"))
+        #expect(text.contains("       16000 Hz, 1 channel, s16 (32000 bytes/s)"))
         #expect(text.contains(", from mic\n"))
         #expect(text.contains(", from cam\n"))
         let document = ConfigurationJSON.text(ConfigurationJSON.object(configuration))
