@@ -78,7 +78,7 @@ public struct LevelsCommand: AsyncParsableCommand {
             // Several sources: every source's newest reading, as the status has them.
             let status = try await options.withClient { try await $0.status() }
             if status.sources.count > 1 {
-                try printAll(status.sources)
+                try await printAll(status.sources)
                 return
             }
         }
@@ -101,21 +101,35 @@ public struct LevelsCommand: AsyncParsableCommand {
     }
 
     /// Prints the newest reading of each of several sources: a JSON line each with --json, the meter
-    /// otherwise.
-    private func printAll(_ sources: [SourceStatus]) throws {
+    /// otherwise. A source whose status has no reading is asked for one (`GET /v1/levels?source=`); one
+    /// that has delivered no audio yet says so.
+    private func printAll(_ sources: [SourceStatus]) async throws {
+        var readings: [(name: String, reading: LevelsResponse?)] = []
+        for source in sources {
+            var reading = source.levels
+            if reading == nil {
+                do {
+                    reading = try await options.client.levels(source: source.name)
+                } catch let error where Self.isNoAudioYet(error) || error.status == 404 {
+                    reading = nil
+                } catch {
+                    Console.error(error.description)
+                    throw ExitCode(error.exitCode)
+                }
+            }
+            readings.append((source.name, reading.map { Self.named($0, source.name) }))
+        }
         if options.json {
             let encoder = ControlAPI.encoder()
-            for source in sources {
-                guard let levels = source.levels else {
-                    Console.error("\(source.name): no audio yet")
+            for (name, reading) in readings {
+                guard let reading else {
+                    Console.error("\(name): no audio yet")
                     continue
                 }
-                Console.line(String(decoding: try encoder.encode(Self.named(levels, source.name)), as: UTF8.self))
+                Console.line(String(decoding: try encoder.encode(reading), as: UTF8.self))
             }
         } else {
-            Console.line(
-                Self.render(
-                    sources.map { ($0.name, $0.levels) }, style: Console.outputStyle, times: options.times))
+            Console.line(Self.render(readings, style: Console.outputStyle, times: options.times))
         }
     }
 

@@ -12,7 +12,8 @@ public struct StartCommand: AsyncParsableCommand {
         commandName: "start",
         abstract: "Start an on-demand recording, or a stopped recording of the configuration file.",
         discussion: """
-            Starts a recording next to the ones in the configuration file, from the same audio. It runs \
+            Starts a recording next to the ones in the configuration file, from the audio of one of the \
+            daemon's sources (see --source). It runs \
             until `audiocap stop NAME`, until the time given with --for has passed, or until the daemon \
             stops; on-demand recordings do not survive a restart of audiocapd.
 
