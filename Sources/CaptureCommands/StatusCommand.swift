@@ -2,6 +2,7 @@
 
 import ArgumentParser
 import CaptureClient
+import CaptureCore
 import CaptureProtocol
 import Foundation
 
@@ -97,7 +98,7 @@ public struct StatusCommand: AsyncParsableCommand {
         return text
     }
 
-    /// The rows of one source: its state, device and format, its audio, why it is not running, its levels,
+    /// The rows of one source: its state, device (masked again, in case a daemon did not) and format, its audio, why it is not running, its levels,
     /// its queues and what it dropped. `named` puts the source's name first.
     private static func sourceRows(
         _ source: SourceStatus, named: Bool, levels: LevelsResponse?, queue: QueueStatus?, droppedFrames: Int64,
@@ -105,7 +106,7 @@ public struct StatusCommand: AsyncParsableCommand {
     ) {
         var sourceLine =
             (named ? style.bold(source.name) + "  " : "")
-            + "\(style.state(source.state))  \(source.inputFormat) \(source.device)  "
+            + "\(style.state(source.state))  \(source.inputFormat) \(CredentialMask.masked(source.device))  "
             + "\(source.sampleRate) Hz, \(TextFormat.count(source.channels, "channel")), \(source.sampleFormat)"
         if let pid = source.ffmpegPID { sourceLine += "  ffmpeg pid \(pid)" }
         row("source", sourceLine)

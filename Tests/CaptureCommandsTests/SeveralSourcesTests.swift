@@ -83,6 +83,14 @@ import Testing
         #expect(text == expected)
     }
 
+    @Test func statusMasksAPasswordADaemonLeftIn() {
+        var status = Self.twoSources
+        status.sources[1].device = "rtsp://cam:hunter2@10.0.0.9/audio"
+        let text = StatusCommand.render(status)
+        #expect(!text.contains("hunter2"))
+        #expect(text.contains("rtsp rtsp://cam:***@10.0.0.9/audio  16000 Hz"))
+    }
+
     @Test func recordingsTableHasASourceColumnWhenNeeded() {
         let now = Date(timeIntervalSince1970: 1_795_309_200)
         let recordings = Self.twoSources.recordings
