@@ -165,6 +165,20 @@ import Testing
         #expect(throws: (any Error).self) { try LevelsCommand.parseAsRoot(["--source", ""]) }
     }
 
+    @Test func reloadNamesTheSourcesItTouched() {
+        let reply = ReloadResponse(
+            configPath: "/a.toml", reloaded: true, started: ["whales"], sourcesStarted: ["hydro"],
+            sourcesStopped: ["old"], sourcesRestarted: ["mic"])
+        #expect(
+            ReloadCommand.render(reply) == """
+                reloaded /a.toml
+                  sources started: hydro
+                  sources stopped: old
+                  sources restarted with new settings: mic
+                  started: whales
+                """)
+    }
+
     @Test func logLineNamesTheSource() {
         var event = Fixtures.event
         event.source = "hydro"
