@@ -22,8 +22,8 @@ public struct StartCommand: AsyncParsableCommand {
             `audiocap reload` instead; exit 65 otherwise).
 
             --source names the [[source]] to record from (`audiocap status` lists them). It may be left \
-            out when audiocapd has one source; with several it is needed (exit 65 without it), and a name \
-            the daemon does not have exits 66.
+            out when audiocapd has one source; with several it is needed. Without it there, or with a \
+            name the daemon does not have, the daemon refuses the request (exit 65).
 
             Durations are written as 90s, 10m, 2h, 1h30m, 1d or 45 (seconds).
 
