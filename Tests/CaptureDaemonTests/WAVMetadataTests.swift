@@ -4,6 +4,7 @@
 import CaptureCore
 import Foundation
 import TestSupport
+import Logging
 import Testing
 
 @testable import CaptureDaemon
@@ -129,7 +130,7 @@ struct WAVMetadataTests {
             String(decoding: stream.stdout, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines) == "4800")
     }
 
-    @Test("a file over 4 GiB (sparse) with metadata becomes RF64 and keeps its chunks")
+    @Test("a file over 4 GiB (sparse) with metadata is repaired as RF64, keeps its chunks, and ffprobe reads it")
     func rf64() throws {
         let directory = try WAVTestFiles.makeDirectory()
         defer { directory.remove() }
@@ -151,6 +152,10 @@ struct WAVMetadataTests {
         #expect(parsed.chunks.map(\.id) == ["ds64", "fmt ", "bext", "guan", "data"])
         let length = try #require(Double(try guano(result.path)["Length"] ?? ""))
         #expect(abs(length - Double(audio / 4) / 48_000) < 1e-5)
+        if ProcessRunner.which("ffprobe") != nil {
+            // An independent reader takes the size from ds64 past the metadata chunks.
+            #expect(try WAVTestFiles.ffprobe(result.path).durationTS == Int(audio / 4))
+        }
     }
 
     @Test("a [station] change waits for a restart: reload lists it")
@@ -159,5 +164,52 @@ struct WAVMetadataTests {
         var next = current
         next.station.id = "elsewhere"
         #expect(AudioCapDaemon.sectionsNeedingRestart(from: current, to: next) == ["station"])
+    }
+
+    @Test("a segment writer's file names the station and recording and counts the gaps its sidecar lists")
+    func segmentWriterFile() throws {
+        let directory = try WAVTestFiles.makeDirectory()
+        defer { directory.remove() }
+        var recording = RecordingConfiguration(name: "t", directory: directory.path)
+        recording.segmentSeconds = 60
+        recording.align = .samples
+        recording.filename = "{seq}.wav"
+        recording.source = "main"
+        var station = StationConfiguration()
+        station.id = "garden-01"
+        station.serial = "SN-42"
+        let events = EventLog(logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() }))
+        let writer = SegmentWriter(
+            recording: recording, format: format, events: events, logger: Logger(label: "test"),
+            options: SegmentWriter.Options(station: station))
+        let frames = 4800
+        let pattern = TestPattern.data(channels: 2, frames: frames * 10)
+        let pool = ChunkPool(chunkBytes: frames * 4, initialCount: 2)
+        // Chunks 0 to 9 but 3: one gap of 4800 frames (the queue overflowed).
+        for index in [0, 1, 2, 4, 5, 6, 7, 8, 9] {
+            let chunk = try #require(pool.acquire())
+            pattern.withUnsafeBytes { bytes in
+                chunk.bytes.copyMemory(from: bytes.baseAddress! + index * frames * 4, byteCount: frames * 4)
+            }
+            chunk.byteCount = frames * 4
+            chunk.frameCount = frames
+            chunk.firstFrame = Int64(index * frames)
+            chunk.startTime = 1_796_155_206.25 + Double(index * frames) / 48_000
+            writer.consume(chunk)
+            chunk.release()
+        }
+        writer.finish()
+        let segment = try #require(writer.segments().first)
+        #expect(segment.gaps.count == 1)
+        let fields = try guano(segment.path)
+        #expect(fields["audiocap|Station"] == "garden-01" && fields["Serial"] == "SN-42")
+        #expect(fields["audiocap|Recording"] == "t" && fields["audiocap|Source"] == "main")
+        #expect(fields["audiocap|First Frame"] == "0")
+        #expect(fields["Original Filename"] == "000001.wav")
+        #expect(fields["Timestamp"] == "2026-12-01T20:00:06.250000+00:00")
+        #expect(fields["Length"] == "0.900000")
+        #expect(fields["audiocap|Gaps"] == String(segment.gaps.count))
+        #expect(fields["audiocap|Gap Frames"] == String(segment.gaps.reduce(0) { $0 + $1.frames }))
+        #expect(fields["audiocap|Gap Frames"] == "4800")
     }
 }
