@@ -32,8 +32,9 @@ public struct ConfigurationError: Error, CustomStringConvertible, Sendable, Equa
 
     /// One thing wrong with the file.
     public struct Problem: Sendable, Equatable, CustomStringConvertible {
-        /// Dotted path of the key, for example `source.channels` or `recording[1].segment_seconds`
-        /// (`recording[0]` is the first `[[recording]]`). Empty when the problem is not about one key.
+        /// Dotted path of the key, for example `source.channels`, `recording[1].segment_seconds` or
+        /// `source[1].device` (`recording[0]` is the first `[[recording]]`, `source[1]` the second
+        /// `[[source]]`). Empty when the problem is not about one key.
         public var key: String
         /// The offending value as TOML would write it (`0`, `"s8"`), or nil when there is none (a missing key).
         public var value: String?
@@ -42,8 +43,9 @@ public struct ConfigurationError: Error, CustomStringConvertible, Sendable, Equa
         /// 1-based line of a TOML syntax error, or of the key (or its table) that has the problem when the
         /// loader could find it in the file.
         public var line: Int?
-        /// The table a recording's problem is in, by the recording's name, e.g. `[[recording]] "archive"`;
-        /// nil for other tables or when the recording has no usable name.
+        /// The table a recording's or a `[[source]]`'s problem is in, by its name, e.g.
+        /// `[[recording]] "archive"` or `[[source]] "hydrophone"`; nil for other tables or when the table has
+        /// no usable name.
         public var table: String?
         /// 1-based column of a TOML syntax error.
         public var column: Int?
@@ -57,7 +59,8 @@ public struct ConfigurationError: Error, CustomStringConvertible, Sendable, Equa
         }
 
         /// `key = value: message`, `key: message`, `line 3, column 7: message`, or with the line and the
-        /// recording's name: `line 12: [[recording]] "archive" directory = "/proc/x": message`.
+        /// recording's name: `line 12: [[recording]] "archive" directory = "/proc/x": message` (a
+        /// `[[source]]`'s likewise: `line 4: [[source]] "cam" queue.seconds = 0: message`).
         public var description: String {
             var location = ""
             if let line {
@@ -68,7 +71,9 @@ public struct ConfigurationError: Error, CustomStringConvertible, Sendable, Equa
             }
             if !key.isEmpty {
                 var shownKey = key
-                if let table, key.hasPrefix("recording["), let close = key.firstIndex(of: "]") {
+                if let table, key.hasPrefix("recording[") || key.hasPrefix("source["),
+                    let close = key.firstIndex(of: "]")
+                {
                     let rest = key[key.index(after: close)...].drop { $0 == "." }
                     shownKey = rest.isEmpty ? table : table + " " + rest
                 }

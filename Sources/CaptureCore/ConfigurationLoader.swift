@@ -56,7 +56,7 @@ public enum ConfigurationLoader {
         } catch let error as TOMLParseError {
             throw .syntax(
                 path: path,
-                message: error.description,
+                message: error.description + sourceTablesHint(line: error.source.begin.line, in: text),
                 line: error.source.begin.line,
                 column: error.source.begin.column
             )
@@ -66,15 +66,42 @@ public enum ConfigurationLoader {
         var walker = ConfigurationWalker()
         let configuration = walker.configuration(from: root)
         guard walker.problems.isEmpty else {
-            throw .invalid(path: path, problems: located(walker.problems, in: text, names: walker.recordingNames))
+            throw .invalid(
+                path: path,
+                problems: located(
+                    walker.problems, in: text, names: walker.recordingNames, sourceNames: walker.sourceNames))
         }
         return configuration
     }
 
+    /// What to write instead when a TOML syntax error is on a `[source]`, `[[source]]` or `[source.…]`
+    /// header, where it means the two forms of source tables are mixed up; "" for other lines.
+    static func sourceTablesHint(line: Int, in text: String) -> String {
+        guard line >= 1,
+            let written = text.split(separator: "\n", omittingEmptySubsequences: false).dropFirst(line - 1).first
+        else { return "" }
+        let header = written.prefix { $0 != "#" }.filter { $0 != " " && $0 != "\t" }
+        switch header {
+        case "[source]":
+            return " (a file has one `[source]` table, or for several sources one `[[source]]` table each, "
+                + "with its own `name`: write every source as `[[source]]`)"
+        case "[[source]]":
+            return " (`[[source]]` tables cannot be combined with a `[source]` table, nor follow a "
+                + "`[source.queue]` or `[source.levels]` above the first `[[source]]`: write every source as "
+                + "`[[source]]` with its own `name`, and its own tables below it)"
+        case _ where header.hasPrefix("[source.") && header.hasSuffix("]"):
+            return " (`[source.queue]` and `[source.levels]` belong below the `[source]` or `[[source]]` table "
+                + "they apply to, once each)"
+        default:
+            return ""
+        }
+    }
+
     /// `problems` with the line of their key (or its table) in `text` where it can be found, and the
-    /// recording's name as their table.
+    /// recording's (or the `[[source]]`'s) name as their table.
     static func located(
-        _ problems: [ConfigurationError.Problem], in text: String, names: [Int: String]
+        _ problems: [ConfigurationError.Problem], in text: String, names: [Int: String],
+        sourceNames: [Int: String] = [:]
     ) -> [ConfigurationError.Problem] {
         let lines = keyLines(in: text)
         return problems.map { problem in
@@ -91,23 +118,42 @@ public enum ConfigurationLoader {
                     break
                 }
             }
-            if problem.key.hasPrefix("recording["), let close = problem.key.firstIndex(of: "]"),
-                let index = Int(problem.key[problem.key.index(problem.key.startIndex, offsetBy: 10)..<close]),
-                let name = names[index]
-            {
-                problem.table = "[[recording]] " + ConfigurationWalker.quote(name)
+            for (table, tableNames) in [("recording", names), ("source", sourceNames)]
+            where problem.key.hasPrefix(table + "[") {
+                let start = problem.key.index(problem.key.startIndex, offsetBy: table.count + 1)
+                if let close = problem.key.firstIndex(of: "]"), let index = Int(problem.key[start..<close]),
+                    let name = tableNames[index]
+                {
+                    problem.table = "[[\(table)]] " + ConfigurationWalker.quote(name)
+                }
             }
             return problem
         }
     }
 
     /// The 1-based line of each table header and key assignment in `text`, by the key paths the loader
-    /// reports (`source`, `source.channels`, `recording[1]`, `recording[1].directory`); first occurrence wins.
+    /// reports (`source`, `source.channels`, `recording[1]`, `recording[1].directory`, `source[1].queue.seconds`
+    /// for a `[source.queue]` below the second `[[source]]`); first occurrence wins. The first table of an
+    /// array is found by its unindexed path too (`source.device` in a file with one `[[source]]`).
     /// A line scan, not a parser: it skips multi-line strings, and only bare and quoted keys are found.
     public static func keyLines(in text: String) -> [String: Int] {
         var result: [String: Int] = [:]
         var table: String?
+        // The same path without the index of a first array element (`source` for `source[0]`).
+        var alias: String?
         var arrayCounts: [String: Int] = [:]
+        /// `source[1].queue` for `source.queue` while the second `[[source]]` is the last array element.
+        func indexed(_ name: String) -> (path: String, alias: String?) {
+            let components = name.split(separator: ".", omittingEmptySubsequences: false).map(String.init)
+            for length in stride(from: components.count, through: 1, by: -1) {
+                let head = components[0..<length].joined(separator: ".")
+                if let count = arrayCounts[head] {
+                    let rest = components[length...].map { "." + $0 }.joined()
+                    return ("\(head)[\(count - 1)]" + rest, count == 1 ? name : nil)
+                }
+            }
+            return (name, nil)
+        }
         var inMultilineString = false
         for (offset, rawLine) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
             let number = offset + 1
@@ -120,17 +166,18 @@ public enum ConfigurationLoader {
                     line[line.index(line.startIndex, offsetBy: 2)..<close.lowerBound].filter { $0 != " " })
                 let index = arrayCounts[name, default: 0]
                 arrayCounts[name] = index + 1
-                table = "\(name)[\(index)]"
-                if let table, result[table] == nil { result[table] = number }
+                (table, alias) = ("\(name)[\(index)]", index == 0 ? name : nil)
+                for path in [table, alias].compactMap({ $0 }) where result[path] == nil { result[path] = number }
             } else if line.hasPrefix("["), let close = line.firstIndex(of: "]") {
                 let name = String(line[line.index(after: line.startIndex)..<close].filter { $0 != " " })
-                table = name
-                if result[name] == nil { result[name] = number }
+                (table, alias) = indexed(name)
+                for path in [table, alias].compactMap({ $0 }) where result[path] == nil { result[path] = number }
             } else if let equals = line.firstIndex(of: "=") {
                 let key = line[..<equals].trimmingPrefix(while: { $0 == " " }).filter { $0 != " " && $0 != "\t" }
                 guard !key.isEmpty else { continue }
                 let path = table.map { "\($0).\(key)" } ?? String(key)
                 if result[path] == nil { result[path] = number }
+                if let alias, result["\(alias).\(key)"] == nil { result["\(alias).\(key)"] = number }
             }
         }
         return result
@@ -200,6 +247,10 @@ private struct ConfigurationWalker {
     private(set) var problems: [ConfigurationError.Problem] = []
     /// The valid names of the `[[recording]]` tables, by index.
     private(set) var recordingNames: [Int: String] = [:]
+    /// The valid names of the `[[source]]` tables, by index (none for a single `[source]`).
+    private(set) var sourceNames: [Int: String] = [:]
+    /// Whether the file writes its sources as `[[source]]` tables.
+    private var sourcesAreArray = false
 
     private static let sections = ["source", "queue", "levels", "recording", "log", "control", "storage", "metrics"]
     private static let sourceKeys = [
@@ -211,9 +262,11 @@ private struct ConfigurationWalker {
         "log_interval_seconds", "silence_dbfs", "silence_seconds", "flatline_seconds", "dc_offset_dbfs",
         "dc_offset_seconds", "clipping_rate", "clipping_seconds", "alarm_hold_seconds", "alarm_clear_seconds",
     ]
+    /// The keys of a `[source]` or `[[source]]` table beyond the capture keys: its name and its own tables.
+    private static let sourceTableKeys = ["name", "queue", "levels"]
     private static let recordingKeys = [
         "name", "directory", "segment_seconds", "align", "filename", "time_zone", "sync_seconds",
-        "keep_days", "max_bytes", "delete_oldest_when_low",
+        "keep_days", "max_bytes", "delete_oldest_when_low", "source",
     ]
     private static let logKeys = ["level"]
     private static let controlKeys = ["socket", "group", "max_recordings"]
@@ -221,30 +274,43 @@ private struct ConfigurationWalker {
     private static let metricsKeys = ["listen"]
     static var keysByTable: [String: [String]] {
         [
-            "source": sourceKeys, "queue": queueKeys, "levels": levelsKeys, "recording": recordingKeys,
+            "source": sourceKeys + sourceTableKeys, "queue": queueKeys, "levels": levelsKeys,
+            "recording": recordingKeys,
             "log": logKeys, "control": controlKeys, "storage": storageKeys, "metrics": metricsKeys,
         ]
     }
 
     mutating func configuration(from root: TOMLTable) -> Configuration {
         var configuration = Configuration()
+        sourcesAreArray = root["source"]?.array != nil
         reportUnknownKeys(in: root, at: nil, known: Self.sections)
 
-        if let table = section("source", in: root, known: Self.sourceKeys) {
-            readSource(table, into: &configuration.source)
-        }
+        let sources = readSources(in: root)
         if let table = section("queue", in: root, known: Self.queueKeys) {
-            if let seconds = number(
-                "seconds", in: table, at: "queue",
-                allowed: "a number greater than 0 and at most 3600", where: { $0 > 0 && $0 <= 3600 })
-            {
-                configuration.queue.seconds = seconds
-            }
+            readQueue(table, into: &configuration.queue, at: "queue")
         }
         if let table = section("levels", in: root, known: Self.levelsKeys) {
-            readLevels(table, into: &configuration.levels)
+            readLevels(table, into: &configuration.levels, at: "levels")
         }
-        configuration.recordings = readRecordings(in: root)
+        // A source's own [source.queue] and [source.levels] start from the top-level tables, wherever those
+        // are in the file.
+        if !sources.isEmpty {
+            configuration.sources = sources.map { read in
+                var source = read.source
+                if let table = read.queue {
+                    var queue = configuration.queue
+                    readQueue(table, into: &queue, at: read.prefix + ".queue")
+                    source.queue = queue
+                }
+                if let table = read.levels {
+                    var levels = configuration.levels
+                    readLevels(table, into: &levels, at: read.prefix + ".levels")
+                    source.levels = levels
+                }
+                return source
+            }
+        }
+        configuration.recordings = readRecordings(in: root, sources: configuration.sources)
         if let table = section("control", in: root, known: Self.controlKeys) {
             if let value = string("socket", in: table, at: "control", allowEmpty: true) {
                 configuration.control.socket = value
@@ -294,14 +360,31 @@ private struct ConfigurationWalker {
     private mutating func checkQueueMemory(_ configuration: Configuration) {
         let bytes = configuration.worstCaseQueueBytes
         guard bytes > Configuration.maximumQueueBytes else { return }
-        let consumers = 1 + configuration.recordings.count + configuration.control.maxRecordings
         let mebibytes = bytes / 1_048_576
         let shown = mebibytes < 1e9 ? String(Int(mebibytes.rounded(.up))) : String(mebibytes)
+        guard configuration.sources.count == 1 else {
+            // Each source: its level monitor and the recordings it feeds, each with its queue's seconds.
+            let perSource = configuration.sources.map { source in
+                let fed = configuration.recordings.filter { $0.source == source.name }.count
+                return "\(Self.quote(source.name)): its level monitor and \(fed) recording\(fed == 1 ? "" : "s"), "
+                    + "each with \(configuration.queue(for: source).seconds) s of "
+                    + "\(source.audioFormat.bytesPerSecond) bytes/s"
+            }
+            report(
+                "queue.seconds", value: String(configuration.queue.seconds),
+                "makes the queues of the \(configuration.sources.count) sources need up to \(shown) MiB ("
+                    + perSource.joined(separator: "; ")
+                    + "; and [control] max_recordings = \(configuration.control.maxRecordings) on-demand recordings, "
+                    + "each as large as the largest of those); at most 1024 MiB is allowed: lower [queue] seconds "
+                    + "(or a source's [source.queue] seconds), max_recordings, or a source's rate or channels")
+            return
+        }
+        let consumers = 1 + configuration.recordings.count + configuration.control.maxRecordings
         report(
             "queue.seconds", value: String(configuration.queue.seconds),
             "makes the queues need up to \(shown) MiB (\(consumers) consumers: the level monitor, "
                 + "\(configuration.recordings.count) recording\(configuration.recordings.count == 1 ? "" : "s") and [control] max_recordings = \(configuration.control.maxRecordings), "
-                + "each with \(configuration.queue.seconds) s of \(configuration.source.audioFormat.bytesPerSecond) bytes/s); "
+                + "each with \(configuration.queue(for: configuration.source).seconds) s of \(configuration.source.audioFormat.bytesPerSecond) bytes/s); "
                 + "at most 1024 MiB is allowed: lower [queue] seconds, max_recordings, the rate or the channels")
     }
 
@@ -341,8 +424,86 @@ private struct ConfigurationWalker {
 
     // MARK: Sections
 
-    private mutating func readSource(_ table: TOMLTable, into source: inout SourceConfiguration) {
-        let at = "source"
+    /// A source as read from its table, with its own `queue` and `levels` tables, which are read once the
+    /// top-level ones are known.
+    private struct ReadSource {
+        var source: SourceConfiguration
+        /// `source` for a single `[source]` table, `source[1]` for the second `[[source]]`.
+        var prefix: String
+        var queue: TOMLTable?
+        var levels: TOMLTable?
+    }
+
+    /// Every name a `[source]` or `[[source]]` table gives, valid or not (so a recording that names a source
+    /// whose name is wrong is not blamed too); nil when the sources could not be read at all.
+    private var writtenSourceNames: Set<String>? = [SourceConfiguration.defaultName]
+
+    /// The `[source]` table or the `[[source]]` tables; empty when there are none (the default source
+    /// applies) or none can be used (a problem).
+    private mutating func readSources(in root: TOMLTable) -> [ReadSource] {
+        guard let value = root["source"] else { return [] }
+        if let table = value.table {
+            reportUnknownKeys(
+                in: table, at: "source", known: Self.sourceKeys + Self.sourceTableKeys, listed: Self.sourceKeys)
+            var source = SourceConfiguration()
+            if table["name"] != nil {
+                // Optional here: a single [source] is `main` unless it says otherwise.
+                if let name = checkedName(in: table, at: "source", required: nil) {
+                    source.name = name
+                    writtenSourceNames = [name]
+                } else {
+                    writtenSourceNames = Set([table["name"]?.string].compactMap { $0 })
+                }
+            }
+            return [readSource(table, into: source, at: "source")]
+        }
+        guard let array = value.array else {
+            report("source", value: value, "must be a table: write `[source]` and put its keys on the lines below")
+            writtenSourceNames = nil
+            return []
+        }
+        var sources: [ReadSource] = []
+        var indexOfName: [String: Int] = [:]
+        var written: Set<String> = []
+        for (index, element) in array.enumerated() {
+            let at = "source[\(index)]"
+            guard let table = element.table else {
+                report(at, value: element, "must be a table: write each source as `[[source]]` with its keys")
+                continue
+            }
+            reportUnknownKeys(in: table, at: at, known: Self.sourceTableKeys + Self.sourceKeys)
+            if let name = table["name"]?.string { written.insert(name) }
+            let name = checkedName(
+                in: table, at: at,
+                required: "a name of 1 to 64 characters, each a letter, digit, `.`, `_` or `-`; every [[source]] "
+                    + "needs one (a single source may be written as one `[source]` table, which is `main`)")
+            if let name {
+                sourceNames[index] = name
+                if let first = indexOfName[name] {
+                    report(
+                        at + ".name", value: table["name"],
+                        "duplicates the name of \(Self.label(first, sourceNames, table: "source")); "
+                            + "each source needs its own name")
+                } else {
+                    indexOfName[name] = index
+                }
+            }
+            sources.append(readSource(table, into: SourceConfiguration(name: name ?? ""), at: at))
+        }
+        writtenSourceNames = written
+        if sources.isEmpty {
+            report(
+                "source", value: nil,
+                "needs at least one [[source]] table with its keys (or leave out `source` for the default, "
+                    + "the ALSA device \"default\")")
+            writtenSourceNames = nil
+        }
+        return sources
+    }
+
+    /// The keys of one source's table; its `name` is read by the caller.
+    private mutating func readSource(_ table: TOMLTable, into source: SourceConfiguration, at: String) -> ReadSource {
+        var source = source
         if let value = string("ffmpeg", in: table, at: at) {
             source.ffmpeg = value
         }
@@ -385,10 +546,111 @@ private struct ConfigurationWalker {
         if let value: GapFill = choice("gap_fill", in: table, at: at) {
             source.gapFill = value
         }
+        if SourceConfiguration.networkInputFormats.contains(source.inputFormat) {
+            checkNetworkDevice(in: table, format: source.inputFormat, at: at)
+        }
+        var read = ReadSource(source: source, prefix: at)
+        read.queue = ownTable("queue", of: table, at: at, known: Self.queueKeys, example: "seconds = 10")
+        read.levels = ownTable("levels", of: table, at: at, known: Self.levelsKeys, example: "silence_dbfs = -50")
+        return read
     }
 
-    private mutating func readLevels(_ table: TOMLTable, into levels: inout LevelsConfiguration) {
-        let at = "levels"
+    /// The source's own `[source.queue]` or `[source.levels]` table, with its unknown keys reported; nil
+    /// when it has none or it is not a table (a problem).
+    private mutating func ownTable(
+        _ key: String, of table: TOMLTable, at prefix: String, known: [String], example: String
+    ) -> TOMLTable? {
+        guard let value = table[key] else { return nil }
+        guard let own = value.table else {
+            report(
+                prefix + "." + key, value: value,
+                "must be a table: write `[source.\(key)]` below the source's table and put its keys "
+                    + "(e.g. `\(example)`) on the lines below")
+            return nil
+        }
+        reportUnknownKeys(in: own, at: prefix + "." + key, known: known)
+        return own
+    }
+
+    /// A network input format needs a URL in `device`, of the format's own protocol.
+    private mutating func checkNetworkDevice(in table: TOMLTable, format: String, at prefix: String) {
+        let example = Self.exampleURL(format)
+        let formatText = "input_format = " + Self.quote(format)
+        guard let value = table["device"] else {
+            report(
+                prefix + ".device", value: nil,
+                "is required with \(formatText): the stream's URL, e.g. \(Self.quote(example))")
+            return
+        }
+        guard let device = value.string, !device.isEmpty else { return }  // reported as a string problem
+        guard let scheme = Self.urlScheme(device) else {
+            report(
+                prefix + ".device", value: value,
+                "must be the stream's URL with \(formatText), e.g. \(Self.quote(example)) "
+                    + "(for an ALSA device use input_format = \"alsa\")")
+            return
+        }
+        let schemes = Self.schemes(of: format)
+        guard schemes.isEmpty || schemes.contains(scheme) else {
+            let allowed = schemes.map { "`\($0)://`" }
+            let matching =
+                SourceConfiguration.networkInputFormats.first { Self.schemes(of: $0).contains(scheme) }
+                ?? "url"
+            report(
+                prefix + ".device", value: value,
+                "must be a \(allowed.dropLast().joined(separator: ", "))\(allowed.count > 1 ? " or " : "")"
+                    + "\(allowed.last ?? "") URL with \(formatText); for this \(scheme):// URL "
+                    + "set input_format = \(Self.quote(matching))"
+                    + (matching == "url" ? " (any URL ffmpeg can open)" : ""))
+            return
+        }
+    }
+
+    /// The URL schemes an input format takes; empty for `url` (any).
+    static func schemes(of format: String) -> [String] {
+        switch format {
+        case "rtsp": ["rtsp", "rtsps"]
+        case "http", "https": ["http", "https"]
+        case "srt": ["srt"]
+        case "rtmp": ["rtmp", "rtmps", "rtmpt", "rtmpe", "rtmpte", "rtmpts"]
+        default: []
+        }
+    }
+
+    /// A URL to show as an example for an input format.
+    static func exampleURL(_ format: String) -> String {
+        switch format {
+        case "rtsp": "rtsp://user:password@camera.local:554/stream"
+        case "http", "https": "\(format)://radio.example.org:8000/live.mp3"
+        case "srt": "srt://receiver.local:9000?mode=caller"
+        case "rtmp": "rtmp://server.local/live/stream"
+        default: "https://radio.example.org/live.aac"
+        }
+    }
+
+    /// The lowercased scheme of `device` when it is a URL (`scheme://` and something after it), else nil.
+    static func urlScheme(_ device: String) -> String? {
+        guard let separator = device.range(of: "://"), separator.upperBound < device.endIndex else { return nil }
+        let scheme = device[..<separator.lowerBound]
+        guard let first = scheme.unicodeScalars.first, ("a"..."z").contains(first) || ("A"..."Z").contains(first),
+            scheme.unicodeScalars.allSatisfy({ scalar in
+                ("a"..."z").contains(scalar) || ("A"..."Z").contains(scalar) || ("0"..."9").contains(scalar)
+                    || scalar == "+" || scalar == "-" || scalar == "."
+            })
+        else { return nil }
+        return scheme.lowercased()
+    }
+
+    private mutating func readQueue(_ table: TOMLTable, into queue: inout QueueConfiguration, at: String) {
+        if let seconds = number(
+            "seconds", in: table, at: at,
+            allowed: "a number greater than 0 and at most 3600", where: { $0 > 0 && $0 <= 3600 })
+        {
+            queue.seconds = seconds
+        }
+    }
+
+    private mutating func readLevels(_ table: TOMLTable, into levels: inout LevelsConfiguration, at: String) {
         if let value = number(
             "log_interval_seconds", in: table, at: at,
             allowed: "a number from 0 (off) to 86400", where: { $0 >= 0 && $0 <= 86_400 })
@@ -452,7 +714,10 @@ private struct ConfigurationWalker {
         }
     }
 
-    private mutating func readRecordings(in root: TOMLTable) -> [RecordingConfiguration] {
+    /// The `[[recording]]` tables; `sources` are the configured sources a recording's `source` names.
+    private mutating func readRecordings(
+        in root: TOMLTable, sources: [SourceConfiguration]
+    ) -> [RecordingConfiguration] {
         guard let value = root["recording"] else { return [] }
         guard let array = value.array else {
             let hint =
@@ -475,7 +740,8 @@ private struct ConfigurationWalker {
             }
             reportUnknownKeys(in: table, at: at, known: Self.recordingKeys)
 
-            let name = recordingName(in: table, at: at)
+            let name = checkedName(
+                in: table, at: at, required: "a name of 1 to 64 characters, each a letter, digit, `.`, `_` or `-`")
             if let name { recordingNames[index] = name }
             var isDuplicate = false
             if let name {
@@ -483,7 +749,7 @@ private struct ConfigurationWalker {
                     isDuplicate = true
                     report(
                         at + ".name", value: table["name"],
-                        "duplicates the name of \(Self.recordingLabel(first, recordingNames)); each recording needs its own name"
+                        "duplicates the name of \(Self.label(first, recordingNames)); each recording needs its own name"
                     )
                 } else {
                     indexOfName[name] = index
@@ -524,6 +790,9 @@ private struct ConfigurationWalker {
             if let value = boolean("delete_oldest_when_low", in: table, at: at) {
                 recording.deleteOldestWhenLow = value
             }
+            if let source = recordingSource(in: table, at: at, sources: sources) {
+                recording.source = source
+            }
 
             if let name, let directory, table["filename"] == nil || filename != nil {
                 do {
@@ -543,7 +812,7 @@ private struct ConfigurationWalker {
                         let key = table["filename"] == nil ? "directory" : "filename"
                         report(
                             at + "." + key, value: table[key],
-                            "writes the same files as \(Self.recordingLabel(first, recordingNames)); "
+                            "writes the same files as \(Self.label(first, recordingNames)); "
                                 + "give each recording its own directory, or put {name} in filename")
                     }
                 } else {
@@ -555,8 +824,45 @@ private struct ConfigurationWalker {
         return recordings
     }
 
-    /// `the 1st [[recording]]` ("main")`, for messages that point at another recording.
-    static func recordingLabel(_ index: Int, _ names: [Int: String]) -> String {
+    /// The source a recording names, checked against the configured `sources`; with one source and no
+    /// `source` key, that source's name when the file writes it as `[[source]]` (`""`, the only source, for a
+    /// single `[source]` table, as before sources had names); nil when it is missing or wrong (a problem).
+    private mutating func recordingSource(
+        in table: TOMLTable, at prefix: String, sources: [SourceConfiguration]
+    ) -> String? {
+        let names = sources.map(\.name)
+        let listed = names.map(Self.quote).joined(separator: ", ")
+        guard table["source"] != nil else {
+            if sources.count > 1 {
+                report(
+                    prefix + ".source", value: nil,
+                    "missing; this configuration has several sources (\(names.joined(separator: ", "))): "
+                        + "name the one this recording takes its audio from")
+                return nil
+            }
+            return sourcesAreArray ? names.first : nil
+        }
+        guard let source = string("source", in: table, at: prefix), let written = writtenSourceNames else {
+            return nil
+        }
+        guard names.contains(source) else {
+            // A source whose own name is wrong is reported there, not again here.
+            if !written.contains(source) {
+                report(
+                    prefix + ".source", value: table["source"],
+                    sources.count == 1
+                        ? "names no configured source; the only source is \(listed)"
+                            + (sourcesAreArray
+                                ? "" : " (a single [source] table is named `main` unless it sets `name`)")
+                        : "names no configured source; the sources are \(listed)")
+            }
+            return nil
+        }
+        return source
+    }
+
+    /// `the 1st [[recording]] "main"`, for messages that point at another recording (or, with `table`, source).
+    static func label(_ index: Int, _ names: [Int: String], table: String = "recording") -> String {
         let ordinal =
             switch index + 1 {
             case let n where n % 10 == 1 && n % 100 != 11: "\(n)st"
@@ -565,16 +871,15 @@ private struct ConfigurationWalker {
             case let n: "\(n)th"
             }
         let name = names[index].map { " " + quote($0) } ?? ""
-        return "the \(ordinal) [[recording]]\(name)"
+        return "the \(ordinal) [[\(table)]]\(name)"
     }
 
-    /// The `name` of a recording, or nil (and a problem) when it is missing or not allowed.
-    private mutating func recordingName(in table: TOMLTable, at prefix: String) -> String? {
-        guard
-            let name = string(
-                "name", in: table, at: prefix,
-                required: "a name of 1 to 64 characters, each a letter, digit, `.`, `_` or `-`", allowEmpty: true)
-        else { return nil }
+    /// The `name` of a recording or source, or nil (and a problem, saying `required` when it is missing)
+    /// when it is missing or not allowed.
+    private mutating func checkedName(in table: TOMLTable, at prefix: String, required: String?) -> String? {
+        guard let name = string("name", in: table, at: prefix, required: required, allowEmpty: true) else {
+            return nil
+        }
         do {
             try InputValidation.checkName(name)
         } catch {
@@ -630,7 +935,11 @@ private struct ConfigurationWalker {
         return table
     }
 
-    private mutating func reportUnknownKeys(in table: TOMLTable, at prefix: String?, known: [String]) {
+    /// Reports the keys of `table` that are not `known`; a message that lists the keys lists `listed`
+    /// (default: `known`).
+    private mutating func reportUnknownKeys(
+        in table: TOMLTable, at prefix: String?, known: [String], listed: [String]? = nil
+    ) {
         for key in table.keys where !known.contains(key) {
             let value = table[key]
             var message: String
@@ -640,27 +949,49 @@ private struct ConfigurationWalker {
                 message = "unknown key"
             }
             if let suggestion = Self.suggestion(for: key, among: known) {
+                let isArray = value?.array != nil
                 let written =
                     switch (prefix, suggestion) {
                     case (nil, "recording"): "[[recording]]"
+                    case (nil, "source") where isArray || sourcesAreArray: "[[source]]"
                     case (nil, _): "[\(suggestion)]"
                     default: suggestion
                     }
                 message += "; did you mean `\(written)`?"
             } else if let prefix {
-                let tableName = prefix.hasPrefix("recording[") ? "[[recording]]" : "[\(prefix)]"
                 message +=
-                    "; the keys of \(tableName) are "
-                    + known.map { "`\($0)`" }.joined(separator: ", ")
+                    "; the keys of \(Self.tableName(prefix)) are "
+                    + (listed ?? known).map { "`\($0)`" }.joined(separator: ", ")
             } else {
+                // A file that writes [[source]] tables is told of both forms.
+                let sources = sourcesAreArray ? "[source] or [[source]]" : "[source]"
                 message +=
-                    "; the tables are [source], [queue], [levels], [[recording]], [log], [control], [storage] and [metrics]"
+                    "; the tables are \(sources), [queue], [levels], [[recording]], [log], [control], [storage] and [metrics]"
             }
             report(
                 Self.path(prefix, key),
                 value: value.flatMap { Self.isTableOrArrayOfTables($0) ? nil : $0 },
                 message)
         }
+    }
+
+    /// How the table at `prefix` is written in a file: `[[recording]]` for `recording[2]`, `[source.queue]`
+    /// for `source[1].queue`, `[levels]` for `levels`.
+    static func tableName(_ prefix: String) -> String {
+        var name = ""
+        var isArrayElement = false
+        var index = prefix.startIndex
+        while index < prefix.endIndex {
+            if prefix[index] == "[", let close = prefix[index...].firstIndex(of: "]") {
+                isArrayElement = true
+                index = prefix.index(after: close)
+            } else {
+                if prefix[index] == "." { isArrayElement = false }
+                name.append(prefix[index])
+                index = prefix.index(after: index)
+            }
+        }
+        return isArrayElement ? "[[\(name)]]" : "[\(name)]"
     }
 
     private static func isTableOrArrayOfTables(_ value: any TOMLValueConvertible) -> Bool {
@@ -828,7 +1159,8 @@ private struct ConfigurationWalker {
     private static func renderInFull(_ value: any TOMLValueConvertible) -> String {
         switch value.type {
         case .string:
-            return quote(value.string ?? "")
+            // A network source's URL may hold a password: no problem ever shows it.
+            return quote(CredentialMask.masked(value.string ?? ""))
         case .int:
             return value.int.map { String($0) } ?? value.debugDescription
         case .double:

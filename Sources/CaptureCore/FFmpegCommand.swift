@@ -1,4 +1,4 @@
-// Builds ffmpeg's argument vector from the [source] configuration.
+// Builds ffmpeg's argument vector from one source's configuration ([source] or one [[source]]).
 
 /// The argument vector (never a shell string) that makes ffmpeg capture from the configured input and
 /// write raw little-endian PCM in the configured format to its stdout.
@@ -48,5 +48,13 @@ public struct FFmpegCommand: Sendable, Equatable {
         args += source.outputOptions
         args += ["-f", source.sampleFormat.ffmpegMuxer, "pipe:1"]
         return args
+    }
+
+    /// ``arguments(device:)`` as they may be logged or shown: a network URL's credentials masked
+    /// (see ``CredentialMask``). Never pass these to ffmpeg.
+    public func displayedArguments(device: String? = nil) -> [String] {
+        let mask = CredentialMask(device: device ?? source.device)
+        let arguments = arguments(device: device)
+        return mask.isEmpty ? arguments : arguments.map(mask.mask)
     }
 }

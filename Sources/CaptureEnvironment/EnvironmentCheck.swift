@@ -14,8 +14,9 @@ import Foundation
 /// ``ConfigurationLoader`` checks the file alone; this looks at the system: the ffmpeg executable exists (a
 /// PATH lookup) and runs (`ffmpeg -version`, unless ``runsFFmpeg`` is off), the control group exists, every
 /// folder the daemon writes can be created and written (as the service user when that user exists and this
-/// runs as root), and the ALSA device is there (only a warning: it may be plugged in later). It leaves
-/// nothing behind.
+/// runs as root), and each ALSA source's device is there (only a warning: it may be plugged in later). Every
+/// source is checked; a network source's URL is not (the stream may come up later) and is never shown with
+/// its password. It leaves nothing behind.
 public struct EnvironmentCheck: Sendable {
     /// One thing found: an error stops the configuration from running; a warning does not.
     public struct Finding: Sendable, Equatable, CustomStringConvertible {
@@ -25,13 +26,15 @@ public struct EnvironmentCheck: Sendable {
         }
 
         public var severity: Severity
-        /// Dotted path of the key, e.g. `source.ffmpeg` or `recording[0].directory`.
+        /// Dotted path of the key, e.g. `source.ffmpeg`, `source[1].device` (the second of several sources)
+        /// or `recording[0].directory`.
         public var key: String
         /// The key's value as TOML would write it.
         public var value: String
         /// What is wrong and what to do about it.
         public var message: String
-        /// The recording's table by name, e.g. `[[recording]] "archive"`, for a recording's key.
+        /// The recording's or source's table by name, e.g. `[[recording]] "archive"` for a recording's key, or
+        /// `[[source]] "cam"` for a key of one of several sources.
         public var table: String?
         /// The 1-based line of the key (or its table) in the file, when known.
         public var line: Int?
@@ -85,8 +88,17 @@ public struct EnvironmentCheck: Sendable {
     /// Every error and warning for `configuration`, errors and warnings in the order of the file's tables.
     public func check(_ configuration: Configuration) -> [Finding] {
         var findings: [Finding] = []
-        findings += checkFFmpeg(configuration.source.ffmpeg)
-        findings += checkDevice(configuration.source)
+        var checkedFFmpeg: Set<String> = []
+        for (index, source) in configuration.sources.enumerated() {
+            // One source is `source.KEY` as it always was; several are told apart by index and name.
+            let prefix = configuration.sources.count == 1 ? "source" : "source[\(index)]"
+            let table = configuration.sources.count == 1 ? nil : "[[source]] " + Self.quote(source.name)
+            if checkedFFmpeg.insert(source.ffmpeg).inserted {
+                findings += checkFFmpeg(source.ffmpeg, key: prefix + ".ffmpeg", table: table)
+            }
+            findings += checkDevice(source, key: prefix + ".device", table: table)
+            findings += checkSharedDevice(configuration.sources, index: index, key: prefix + ".device", table: table)
+        }
         let user = serviceAccount()
         for (index, recording) in configuration.recordings.enumerated() {
             if let finding = checkDirectory(
@@ -119,24 +131,25 @@ public struct EnvironmentCheck: Sendable {
         return nil
     }
 
-    private func checkFFmpeg(_ ffmpeg: String) -> [Finding] {
+    private func checkFFmpeg(_ ffmpeg: String, key: String, table: String?) -> [Finding] {
         let value = Self.quote(ffmpeg)
         guard let path = executablePath(ffmpeg) else {
             let where_ = ffmpeg.contains("/") ? "is not an executable file" : "is not found in PATH"
             return [
                 Finding(
-                    severity: .error, key: "source.ffmpeg", value: value,
-                    message: "\(where_); install ffmpeg (apt install ffmpeg) or give the full path of the executable")
+                    severity: .error, key: key, value: value,
+                    message: "\(where_); install ffmpeg (apt install ffmpeg) or give the full path of the executable",
+                    table: table)
             ]
         }
         guard runsFFmpeg else { return [] }
         if let failure = Self.runVersion(path, timeout: ffmpegTimeoutSeconds) {
             return [
                 Finding(
-                    severity: .error, key: "source.ffmpeg", value: value,
+                    severity: .error, key: key, value: value,
                     message:
-                        "\(path) does not run: \(failure); check that it is ffmpeg and that its libraries are installed"
-                )
+                        "\(path) does not run: \(failure); check that it is ffmpeg and that its libraries are installed",
+                    table: table)
             ]
         }
         return []
@@ -269,11 +282,16 @@ public struct EnvironmentCheck: Sendable {
 
     // MARK: Device
 
-    private func checkDevice(_ source: SourceConfiguration) -> [Finding] {
-        guard source.inputFormat == "alsa" else { return [] }
+    /// Whether an ALSA source's device is there now; other inputs (lavfi, network streams) are not checked.
+    private func checkDevice(_ source: SourceConfiguration, key: String, table: String?) -> [Finding] {
+        guard source.inputFormat == "alsa", !source.isNetwork else { return [] }
         let device = source.device
         func warning(_ message: String) -> [Finding] {
-            [Finding(severity: .warning, key: "source.device", value: Self.quote(device), message: message)]
+            [
+                Finding(
+                    severity: .warning, key: key, value: Self.quote(CredentialMask.masked(device)), message: message,
+                    table: table)
+            ]
         }
         if device.hasPrefix("/") {
             return FileManager.default.fileExists(atPath: device)
@@ -294,6 +312,25 @@ public struct EnvironmentCheck: Sendable {
         return warning(
             "no ALSA capture device by that name now (ALSA lists \(shown.isEmpty ? "none" : shown)); "
                 + "audiocapd starts anyway and retries: plug it in, or list devices with `arecord -L`")
+    }
+
+    /// A warning when the ALSA source at `index` opens the same hardware device as an earlier source: a `hw`
+    /// or `plughw` device has one capture at a time, so the second ffmpeg fails until the first lets go.
+    private func checkSharedDevice(
+        _ sources: [SourceConfiguration], index: Int, key: String, table: String?
+    ) -> [Finding] {
+        let source = sources[index]
+        guard source.inputFormat == "alsa", source.device.hasPrefix("hw:") || source.device.hasPrefix("plughw:"),
+            let first = sources[..<index].first(where: { $0.inputFormat == "alsa" && $0.device == source.device })
+        else { return [] }
+        return [
+            Finding(
+                severity: .warning, key: key, value: Self.quote(source.device),
+                message: "is also the device of source \(Self.quote(first.name)), and a hw device captures for one "
+                    + "program at a time; share it through an ALSA dsnoop device, or capture it once and record "
+                    + "it twice from one source",
+                table: table)
+        ]
     }
 
     /// The card a `hw:`/`plughw:`-style name refers to: `1` for `hw:1,0`, `PCH` for `hw:CARD=PCH,DEV=0` or
