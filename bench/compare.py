@@ -666,7 +666,7 @@ def run_daemon_with_sources(args, env, n, rnd):
     def snap():
         daemon.sample()
         return {"t": time.monotonic(), "own": daemon.proc.ticks, "ns": daemon.proc.sched_seconds,
-                "child": daemon.child_ticks()}
+                "child": daemon.child_ticks(), "rss": daemon.proc.rss_kb, "anon": daemon.proc.anon_kb}
 
     try:
         while True:
@@ -709,7 +709,7 @@ def run_daemon_with_sources(args, env, n, rnd):
         "steady_ticks_pct": pct(before["own"] - warm["own"], sw) if sw > 0 else 0.0,
         "child_pct": pct(daemon.child_ticks(), wall),
         "child_steady_pct": pct(before["child"] - warm["child"], sw) if sw > 0 else 0.0,
-        "hwm_kb": daemon.proc.hwm_kb, "child_hwm_kb": sum(child_hwm), "ffmpeg_runs": len(child_hwm),
+        "hwm_kb": daemon.proc.hwm_kb, "rss_kb": before["rss"], "anon_kb": before["anon"], "child_hwm_kb": sum(child_hwm), "ffmpeg_runs": len(child_hwm),
         "final": daemon.proc.final, "exit": daemon.proc.exit_status, "recordings": recordings,
         "status": status is not None, "status_source": status_source,
         "dropped": (status or {}).get("dropped_frames"),
@@ -742,7 +742,8 @@ def run_sources(args):
 
     print()
     print("every run (CPU in % of one core; steady = schedstat run time of the daemon's threads from "
-          f"{WARMUP_SECONDS:g} s after start to the stop signal; MB = 10^6 bytes):")
+          f"{WARMUP_SECONDS:g} s after start to the stop signal; peak RSS = VmHWM; RSS and anon (RssAnon: heap, "
+          "stacks, other anonymous memory) at the end of that window; MB = 10^6 bytes):")
     rows = []
     for r in runs:
         n = r["n"]
@@ -751,12 +752,14 @@ def run_sources(args):
         rows.append([f"{n}", r["round"], f"{r['wall']:.1f}", f"{r['own_pct']:.3f}", f"{r['own_ns_pct']:.3f}",
                      f"{r['steady_pct']:.3f}", f"{r['steady_pct'] / n:.3f}", f"{r['child_pct']:.2f}",
                      f"{r['child_pct'] / n:.2f}", f"{mb(r['hwm_kb']):.2f}", f"{mb(r['hwm_kb']) / n:.2f}",
+                     f"{mb(r['rss_kb']):.2f}", f"{mb(r['anon_kb']):.2f}",
                      f"{mb(r['child_hwm_kb']):.1f}", r["ffmpeg_runs"], f"{exact}/{n}",
                      f"{min(frames)}" if min(frames) == max(frames) else f"{min(frames)}-{max(frames)}",
                      "-" if r["dropped"] is None else r["dropped"], r["log_drop_events"],
                      "-" if r["restarts"] is None else r["restarts"], "-" if r["xruns"] is None else r["xruns"]])
     table(rows, ["sources", "round", "wall s", "own CPU %", "by schedstat", "steady %", "steady/source",
-                 "ffmpeg CPU %", "ffmpeg/source", "peak RSS MB", "RSS/source", "ffmpeg RSS MB", "ffmpeg runs",
+                 "ffmpeg CPU %", "ffmpeg/source", "peak RSS MB", "RSS/source", "RSS at stop", "anon at stop",
+                 "ffmpeg RSS MB", "ffmpeg runs",
                  "bit-exact", "frames/recording", "dropped", "drop events", "restarts", "xruns"])
 
     # The figures per number of sources: the median over the rounds.
@@ -764,7 +767,7 @@ def run_sources(args):
     for n in counts:
         rs = [r for r in runs if r["n"] == n]
         agg[n] = {k: median([r[k] for r in rs]) for k in ("own_pct", "steady_pct", "child_pct", "child_steady_pct",
-                                                           "hwm_kb", "child_hwm_kb")}
+                                                           "hwm_kb", "anon_kb", "child_hwm_kb")}
     one = agg[counts[0]]
     print()
     print("per number of sources" + (f" (median of {args.rounds} rounds)" if args.rounds > 1 else "") +
@@ -776,9 +779,11 @@ def run_sources(args):
         rows.append([n, f"{a['steady_pct']:.3f}", f"{a['steady_pct'] / n:.3f}", marginal("steady_pct"),
                      f"{a['own_pct'] / n:.3f}", f"{a['child_pct']:.2f}", f"{a['child_pct'] / n:.2f}",
                      f"{mb(a['hwm_kb']):.2f}", f"{mb(a['hwm_kb']) / n:.2f}", marginal("hwm_kb", 1024 / 1e6),
+                     f"{mb(a['anon_kb']):.2f}", marginal("anon_kb", 1024 / 1e6),
                      f"{mb(a['child_hwm_kb']) / n:.1f}"])
     table(rows, ["sources", "own steady CPU %", "per source", "marginal", "spawn-to-exit per source",
-                 "ffmpeg CPU %", "per source", "peak RSS MB", "per source", "marginal MB", "ffmpeg RSS MB/source"])
+                 "ffmpeg CPU %", "per source", "peak RSS MB", "per source", "marginal MB", "anon MB at stop", "marginal anon MB",
+                 "ffmpeg RSS MB/source"])
 
     print()
     print("recordings (testmic-check 2 FILES..., each recording's segments joined in order; dropped and gaps from "
