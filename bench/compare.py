@@ -828,6 +828,11 @@ def run_sources(args):
                               + (f"; no status from {unknown} run(s)" if unknown else "")))
     for ok, text in goals:
         print(f"  {verdict(ok)}  {text}")
+    first_anon = (agg[counts[1]]["anon_kb"] - one["anon_kb"]) / (counts[1] - 1)
+    last_anon = (agg[counts[-1]]["anon_kb"] - one["anon_kb"]) / (counts[-1] - 1)
+    print(f"  info  marginal anonymous memory (RssAnon at the end of the steady window, steadier than the peak) per "
+          f"added source with {counts[-1]} sources: {mb(last_anon):.3f} MB vs {mb(first_anon):.3f} MB for the first "
+          f"added (ratio {last_anon / first_anon if first_anon > 0 else float('inf'):.3f})")
     print(f"  info  peak RSS per source with {counts[-1]} sources: {mb(agg[counts[-1]]['hwm_kb']) / counts[-1]:.2f} MB "
           f"vs {mb(one['hwm_kb']):.2f} MB with 1 (the fixed cost shared)")
     print()
