@@ -709,7 +709,8 @@ def run_daemon_with_sources(args, env, n, rnd):
         "steady_ticks_pct": pct(before["own"] - warm["own"], sw) if sw > 0 else 0.0,
         "child_pct": pct(daemon.child_ticks(), wall),
         "child_steady_pct": pct(before["child"] - warm["child"], sw) if sw > 0 else 0.0,
-        "hwm_kb": daemon.proc.hwm_kb, "rss_kb": before["rss"], "anon_kb": before["anon"], "child_hwm_kb": sum(child_hwm), "ffmpeg_runs": len(child_hwm),
+        "hwm_kb": daemon.proc.hwm_kb, "rss_kb": before["rss"], "anon_kb": before["anon"],
+        "child_hwm_kb": sum(child_hwm), "ffmpeg_runs": len(child_hwm),
         "final": daemon.proc.final, "exit": daemon.proc.exit_status, "recordings": recordings,
         "status": status is not None, "status_source": status_source,
         "dropped": (status or {}).get("dropped_frames"),
@@ -759,8 +760,8 @@ def run_sources(args):
                      "-" if r["restarts"] is None else r["restarts"], "-" if r["xruns"] is None else r["xruns"]])
     table(rows, ["sources", "round", "wall s", "own CPU %", "by schedstat", "steady %", "steady/source",
                  "ffmpeg CPU %", "ffmpeg/source", "peak RSS MB", "RSS/source", "RSS at stop", "anon at stop",
-                 "ffmpeg RSS MB", "ffmpeg runs",
-                 "bit-exact", "frames/recording", "dropped", "drop events", "restarts", "xruns"])
+                 "ffmpeg RSS MB", "ffmpeg runs", "bit-exact", "frames/recording", "dropped", "drop events",
+                 "restarts", "xruns"])
 
     # The figures per number of sources: the median over the rounds.
     agg = {}
@@ -782,8 +783,8 @@ def run_sources(args):
                      f"{mb(a['anon_kb']):.2f}", marginal("anon_kb", 1024 / 1e6),
                      f"{mb(a['child_hwm_kb']) / n:.1f}"])
     table(rows, ["sources", "own steady CPU %", "per source", "marginal", "spawn-to-exit per source",
-                 "ffmpeg CPU %", "per source", "peak RSS MB", "per source", "marginal MB", "anon MB at stop", "marginal anon MB",
-                 "ffmpeg RSS MB/source"])
+                 "ffmpeg CPU %", "per source", "peak RSS MB", "per source", "marginal MB", "anon MB at stop",
+                 "marginal anon MB", "ffmpeg RSS MB/source"])
 
     print()
     print("recordings (testmic-check 2 FILES..., each recording's segments joined in order; dropped and gaps from "
@@ -833,14 +834,15 @@ def run_sources(args):
     print(f"  info  marginal anonymous memory (RssAnon at the end of the steady window, steadier than the peak) per "
           f"added source with {counts[-1]} sources: {mb(last_anon):.3f} MB vs {mb(first_anon):.3f} MB for the first "
           f"added (ratio {last_anon / first_anon if first_anon > 0 else float('inf'):.3f})")
-    print(f"  info  peak RSS per source with {counts[-1]} sources: {mb(agg[counts[-1]]['hwm_kb']) / counts[-1]:.2f} MB "
-          f"vs {mb(one['hwm_kb']):.2f} MB with 1 (the fixed cost shared)")
+    print(f"  info  peak RSS per source with {counts[-1]} sources: "
+          f"{mb(agg[counts[-1]]['hwm_kb']) / counts[-1]:.2f} MB vs {mb(one['hwm_kb']):.2f} MB with 1 "
+          "(the fixed cost shared)")
     print()
+    status_source = next((r["status_source"] for r in runs if r["status_source"]), "nowhere (no CLI, no socket)")
     print(f"ffmpeg child ticks {'exact (daemon cutime+cstime)' if all(r['final'] for r in runs) else 'sampled'}; "
-          f"status from {next((r['status_source'] for r in runs if r['status_source']), 'nowhere (no CLI, no socket)')}; "
-          f"exit status of the daemons: {', '.join(str(r['exit']) for r in runs)}.")
-    print("1-minute load average before each run: " + "; ".join(f"{r['n']}src/{r['round']}: {r['load'].split('load average ')[1].split()[0]}"
-                                                        for r in runs))
+          f"status from {status_source}; exit status of the daemons: {', '.join(str(r['exit']) for r in runs)}.")
+    print("1-minute load average before each run: " + "; ".join(
+        f"{r['n']}src/{r['round']}: {r['load'].split('load average ')[1].split()[0]}" for r in runs))
     print(f"command line: {shlex.join(runs[-1]['argv'])}  env ALSA_CONFIG_PATH={os.environ.get('ALSA_CONFIG_PATH', '')}")
     print(f"audiocapd config with {counts[-1]} sources ({runs[-1]['config']}):")
     with open(runs[-1]["config"]) as f:
