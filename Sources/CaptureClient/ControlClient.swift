@@ -77,9 +77,10 @@ public struct ControlClient: Sendable {
         try await call(.POST, ControlAPI.reload)
     }
 
-    /// `GET /v1/levels`: the newest reading of every channel.
-    public func levels() async throws(ClientError) -> LevelsResponse {
-        try await call(.GET, ControlAPI.levels)
+    /// `GET /v1/levels[?source=]`: the newest reading of every channel of `source`, or of the first source
+    /// when it is nil. An unknown source is an API error with status 404.
+    public func levels(source: String? = nil) async throws(ClientError) -> LevelsResponse {
+        try await call(.GET, Self.target(ControlAPI.levels, [("source", source)]))
     }
 
     /// `GET /v1/events`: past events, oldest first, filtered by time, lowest level, recording and count.
@@ -89,17 +90,18 @@ public struct ControlClient: Sendable {
         try await call(.GET, Self.eventsTarget(since: since, level: level, recording: recording, limit: limit))
     }
 
-    /// `GET /v1/levels?follow=1`: calls `handle` with every reading as it arrives, about every
-    /// `intervalMilliseconds`.
+    /// `GET /v1/levels?follow=1[&source=]`: calls `handle` with every reading of every source (of `source`
+    /// alone when it is given) as it arrives, about every `intervalMilliseconds` per source.
     ///
     /// Returns when the calling task is cancelled. Throws a `ClientError` when the daemon cannot be reached,
-    /// refuses, or ends the stream (which it does only when it shuts down).
+    /// refuses (an unknown source: status 404), or ends the stream (which it does only when it shuts down).
     public func followLevels(
-        intervalMilliseconds: Int = 100,
+        intervalMilliseconds: Int = 100, source: String? = nil,
         _ handle: (Streamed<LevelsResponse>) async -> Void
     ) async throws(ClientError) {
         let target = Self.target(
-            ControlAPI.levels, [("follow", "1"), ("interval_ms", String(intervalMilliseconds))])
+            ControlAPI.levels,
+            [("follow", "1"), ("interval_ms", String(intervalMilliseconds)), ("source", source)])
         try await follow(target, as: LevelsResponse.self, handle)
     }
 

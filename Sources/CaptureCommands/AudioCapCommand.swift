@@ -30,7 +30,7 @@ public struct AudioCapCommand: AsyncParsableCommand {
               0   success
               64  usage error: unknown option, bad value (EX_USAGE)
               65  the daemon refused the request as invalid (HTTP 4xx) (EX_DATAERR)
-              66  no such recording (HTTP 404) (EX_NOINPUT)
+              66  no such recording or source (HTTP 404) (EX_NOINPUT)
               69  audiocapd is not running or not reachable; only then (EX_UNAVAILABLE)
               70  the daemon failed internally (HTTP 5xx) (EX_SOFTWARE)
               75  conflict (HTTP 409: already running) or busy (HTTP 503) (EX_TEMPFAIL)

@@ -125,39 +125,39 @@ public struct CheckConfigCommand: ParsableCommand {
         return entry
     }
 
-    /// The human-readable summary: source, format, queue, levels, recordings and log level.
+    /// The human-readable summary: sources, format, queue, levels, recordings and log level. Devices are
+    /// shown with any password masked (``CredentialMask``).
     static func summary(of configuration: Configuration, path: String) -> String {
-        let source = configuration.source
-        let format = source.audioFormat
-        let levels = configuration.levels
         var lines: [String] = []
         lines.append("\(path): valid")
-        var sourceLine = "source:      \(source.inputFormat) \(quoted(source.device)) via \(source.ffmpeg)"
-        if !source.inputOptions.isEmpty {
-            sourceLine += ", input options: " + source.inputOptions.joined(separator: " ")
+        let several = configuration.sources.count > 1
+        if several {
+            lines.append("sources:     \(configuration.sources.count)")
+            let width = configuration.sources.map(\.name.count).max() ?? 0
+            let indent = String(repeating: " ", count: width + 4)
+            for source in configuration.sources {
+                let padding = String(repeating: " ", count: width - source.name.count)
+                lines.append("  \(source.name)\(padding)  " + sourceText(source))
+                lines.append(indent + formatText(source))
+                lines.append(indent + restartText(source))
+                if let queue = source.queue { lines.append(indent + "queue: " + queueText(queue)) }
+                if let levels = source.levels {
+                    lines.append(indent + "levels: " + levelsText(levels))
+                    lines.append(indent + "alarms: " + alarmsText(levels))
+                }
+            }
+        } else {
+            let source = configuration.source
+            let name = source.name == SourceConfiguration.defaultName ? "" : source.name + "  "
+            lines.append("source:      " + name + sourceText(source))
+            lines.append("format:      " + formatText(source))
+            lines.append("restart:     " + restartText(source))
         }
-        if !source.outputOptions.isEmpty {
-            sourceLine += ", output options: " + source.outputOptions.joined(separator: " ")
-        }
-        lines.append(sourceLine)
-        lines.append(
-            "format:      \(format.sampleRate) Hz, \(plural(format.channels, "channel")), "
-                + "\(format.sampleFormat.rawValue) (\(format.bytesPerSecond) bytes/s), "
-                + "\(source.chunkMilliseconds) ms chunks")
-        lines.append(
-            "restart:     \(seconds(source.restartDelaySeconds)) after ffmpeg exits (doubling to 30 s); "
-                + "stalled after \(seconds(source.stallSeconds)) without audio")
-        lines.append("queue:       \(seconds(configuration.queue.seconds)) per consumer")
-        let levelLogging =
-            levels.logIntervalSeconds > 0
-            ? "logged every \(seconds(levels.logIntervalSeconds))" : "not logged periodically"
-        lines.append(
-            "levels:      \(levelLogging); silence below \(number(levels.silenceDBFS)) dBFS "
-                + "for \(seconds(levels.silenceSeconds))")
-        lines.append(
-            "alarms:      begin after \(seconds(levels.alarmHoldSeconds)), end after \(seconds(levels.alarmClearSeconds)) clear; "
-                + "more than \(LevelsConfiguration.alarmFlapLimit) in \(seconds(LevelsConfiguration.alarmFlapWindowSeconds)) "
-                + "are counted, not reported one by one")
+        let levels = several ? configuration.levels : configuration.levels(for: configuration.source)
+        let queue = several ? configuration.queue : configuration.queue(for: configuration.source)
+        lines.append("queue:       " + queueText(queue))
+        lines.append("levels:      " + levelsText(levels))
+        lines.append("alarms:      " + alarmsText(levels))
         if configuration.recordings.isEmpty {
             lines.append("recordings:  none (levels only)")
         } else {
@@ -166,10 +166,12 @@ public struct CheckConfigCommand: ParsableCommand {
             for recording in configuration.recordings {
                 let alignment = recording.align == .clock ? "cut on the clock" : "cut by sample count"
                 let padding = String(repeating: " ", count: width - recording.name.count)
+                let from =
+                    several ? ", from \(configuration.source(named: recording.source)?.name ?? recording.source)" : ""
                 lines.append(
                     "  \(recording.name)\(padding)  \(seconds(Double(recording.segmentSeconds))) segments, "
                         + "\(alignment), \(recording.timeZone.rawValue) times, "
-                        + "synced every \(seconds(recording.syncSeconds))")
+                        + "synced every \(seconds(recording.syncSeconds))\(from)")
                 let indent = String(repeating: " ", count: width + 4)
                 lines.append(indent + joined(recording.directory, recording.filename))
                 var retention: [String] = []
@@ -193,6 +195,49 @@ public struct CheckConfigCommand: ParsableCommand {
                 + (configuration.metrics.listen.isEmpty ? "off" : "http://\(configuration.metrics.listen)/metrics"))
         lines.append("log level:   \(configuration.log.level.rawValue)")
         return lines.joined(separator: "\n")
+    }
+
+    /// `alsa "hw:1" via ffmpeg, input options: ...`, the device masked.
+    private static func sourceText(_ source: SourceConfiguration) -> String {
+        var text = "\(source.inputFormat) \(quoted(CredentialMask.masked(source.device))) via \(source.ffmpeg)"
+        if !source.inputOptions.isEmpty {
+            text +=
+                ", input options: "
+                + CredentialMask(device: source.device).mask(source.inputOptions.joined(separator: " "))
+        }
+        if !source.outputOptions.isEmpty {
+            text += ", output options: " + source.outputOptions.joined(separator: " ")
+        }
+        return text
+    }
+
+    private static func formatText(_ source: SourceConfiguration) -> String {
+        let format = source.audioFormat
+        return "\(format.sampleRate) Hz, \(plural(format.channels, "channel")), "
+            + "\(format.sampleFormat.rawValue) (\(format.bytesPerSecond) bytes/s), "
+            + "\(source.chunkMilliseconds) ms chunks"
+    }
+
+    private static func restartText(_ source: SourceConfiguration) -> String {
+        "\(seconds(source.restartDelaySeconds)) after ffmpeg exits (doubling to 30 s); "
+            + "stalled after \(seconds(source.stallSeconds)) without audio"
+    }
+
+    private static func queueText(_ queue: QueueConfiguration) -> String {
+        "\(seconds(queue.seconds)) per consumer"
+    }
+
+    private static func levelsText(_ levels: LevelsConfiguration) -> String {
+        let logging =
+            levels.logIntervalSeconds > 0
+            ? "logged every \(seconds(levels.logIntervalSeconds))" : "not logged periodically"
+        return "\(logging); silence below \(number(levels.silenceDBFS)) dBFS for \(seconds(levels.silenceSeconds))"
+    }
+
+    private static func alarmsText(_ levels: LevelsConfiguration) -> String {
+        "begin after \(seconds(levels.alarmHoldSeconds)), end after \(seconds(levels.alarmClearSeconds)) clear; "
+            + "more than \(LevelsConfiguration.alarmFlapLimit) in \(seconds(LevelsConfiguration.alarmFlapWindowSeconds)) "
+            + "are counted, not reported one by one"
     }
 
     private static func joined(_ directory: String, _ filename: String) -> String {

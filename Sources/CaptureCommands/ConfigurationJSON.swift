@@ -5,8 +5,9 @@ import Foundation
 
 /// Turns a ``Configuration`` into JSON objects by reflection: every stored property of every table, named as
 /// its TOML key (`chunk_ms`, `silence_dbfs`), `[[recording]]` as `recordings`, absent optionals as `null`,
-/// plus the derived `source.chunk_frames` and `source.bytes_per_second`. A key added to the model appears
-/// without a change here.
+/// plus the derived `chunk_frames` and `bytes_per_second` of each source. Every source is in `sources` (in
+/// the order of the file), the first also in `source` as before several sources; devices are shown with any
+/// password masked. A key added to the model appears without a change here.
 enum ConfigurationJSON {
     /// Property names whose TOML key is not their snake_case form.
     static let renamed = ["chunkMilliseconds": "chunk_ms"]
@@ -15,10 +16,15 @@ enum ConfigurationJSON {
     /// `NSNull`).
     static func object(_ configuration: Configuration) -> [String: Any] {
         guard var object = value(configuration) as? [String: Any] else { return [:] }
-        if var source = object["source"] as? [String: Any] {
-            source["chunk_frames"] = configuration.source.chunkFrames
-            source["bytes_per_second"] = configuration.source.audioFormat.bytesPerSecond
-            object["source"] = source
+        if let sources = object["sources"] as? [[String: Any]], sources.count == configuration.sources.count {
+            object["sources"] = zip(sources, configuration.sources).map { json, source in
+                var json = json
+                json["chunk_frames"] = source.chunkFrames
+                json["bytes_per_second"] = source.audioFormat.bytesPerSecond
+                json["device"] = CredentialMask.masked(source.device)
+                return json
+            }
+            object["source"] = (object["sources"] as? [[String: Any]])?.first
         }
         if var levels = object["levels"] as? [String: Any] {
             levels["alarm_flap_limit"] = LevelsConfiguration.alarmFlapLimit

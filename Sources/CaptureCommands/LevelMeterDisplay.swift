@@ -130,24 +130,35 @@ struct PeakHold: Sendable {
     }
 }
 
-/// The live meter on a terminal: a header, one meter line per channel and the scale, redrawn in place.
+/// The live meter on a terminal: a header, one meter line per channel per source and the scale, redrawn in
+/// place.
+///
+/// Each source keeps its own group of lines (in the order of ``sources``, then in the order its first reading
+/// came), with its own peak hold; a reading redraws every group, the others with their last reading. With
+/// more than one source each line is labelled with its source's name.
 ///
 /// Given the terminal's width (`columns`), the bars shrink to fit and every line is cut short of the last
 /// column, so no line wraps and the redraw never lands in the wrong place; ``resize(columns:)`` (on SIGWINCH)
 /// clears the screen and draws afresh at the new width.
 struct MeterScreen: Sendable {
     var meter: MeterLine
-    var hold = PeakHold()
     /// The terminal's width; nil draws at `meter.width` without cutting lines.
     var columns: Int?
     var times = TimeStyle.utc
+    /// The sources' names in the order their groups are drawn; a reading of another source adds its group
+    /// below.
+    var sources: [String] = []
+    private var readings: [String: LevelsResponse] = [:]
+    private var holds: [String: PeakHold] = [:]
+    private var held: [String: [(hold: Double, clip: Bool)]] = [:]
     private var linesDrawn = 0
     private var clearFirst = false
 
-    init(meter: MeterLine, columns: Int? = nil, times: TimeStyle = .utc) {
+    init(meter: MeterLine, columns: Int? = nil, times: TimeStyle = .utc, sources: [String] = []) {
         self.meter = meter
         self.columns = columns
         self.times = times
+        self.sources = sources
     }
 
     /// The terminal changed size: the next frame clears the screen and is drawn for `columns`.
@@ -167,22 +178,42 @@ struct MeterScreen: Sendable {
     /// Shows the cursor again; write after the last frame.
     static let end = "\u{1B}[?25h"
 
+    /// Whether lines carry their source's name: when there is more than one source.
+    var labelled: Bool { sources.count > 1 }
+
     /// The text that replaces the previous frame with one for `reading`, escape sequences included.
     mutating func frame(_ reading: LevelsResponse) -> String {
-        let holds = hold.update(reading)
-        let labelWidth = String(reading.channels.count).count
+        let name = reading.source ?? ""
+        if !sources.contains(name) {
+            // A reading without a name (a daemon before several sources) is the first source's.
+            if name.isEmpty, let first = sources.first {
+                return frame(Self.named(reading, first))
+            }
+            sources.append(name)
+        }
+        readings[name] = reading
+        var hold = holds[name] ?? PeakHold()
+        held[name] = hold.update(reading)
+        holds[name] = hold
+        let groups = sources.compactMap { source in readings[source].map { (source, $0) } }
+        // Labels as wide as the longest known name, so rows do not move when another source's first reading comes.
+        let labelWidth = LevelsCommand.labelWidth(groups.map(\.1), names: sources, labelled: labelled)
         if let columns { meter.width = MeterLine.width(columns: columns, labelWidth: labelWidth) }
         let zone = times.label(at: Date(timeIntervalSince1970: reading.time))
         var lines = [header(reading, zone: zone)]
-        for (index, channel) in reading.channels.enumerated() {
-            let label = String(index + 1)
-            lines.append(
-                meter.render(
-                    label: String(repeating: " ", count: labelWidth - label.count) + label,
-                    peak: channel.peakDBFS, rms: channel.rmsDBFS, hold: holds[index].hold, clip: holds[index].clip))
+        for (source, shown) in groups {
+            lines += LevelsCommand.meterLines(
+                shown, source: labelled ? source : nil, labelWidth: labelWidth, meter: meter, holds: held[source])
         }
-        lines.append(meter.scale(labelWidth: labelWidth))
-        if let problems = SoundHealthText.problems(reading) { lines.append(meter.style.red("health: " + problems)) }
+        // The scale goes under the meter lines, before the notes (silent, health) of a labelled screen.
+        let meterCount = lines.count
+        var notes: [String] = []
+        if labelled {
+            notes = groups.flatMap { source, shown in LevelsCommand.notes(shown, source: source, style: meter.style) }
+        } else if let only = groups.first?.1, let problems = SoundHealthText.problems(only) {
+            notes = [meter.style.red("health: " + problems)]
+        }
+        lines = Array(lines[..<meterCount]) + [meter.scale(labelWidth: labelWidth)] + notes
         var text = linesDrawn > 0 ? "\u{1B}[\(linesDrawn)F" : ""
         if clearFirst {
             text = "\u{1B}[H\u{1B}[2J"
@@ -193,6 +224,12 @@ struct MeterScreen: Sendable {
         text += "\u{1B}[J"
         linesDrawn = lines.count
         return text
+    }
+
+    static func named(_ reading: LevelsResponse, _ source: String) -> LevelsResponse {
+        var reading = reading
+        reading.source = source
+        return reading
     }
 
     /// `line` cut to `width` visible characters; ANSI escapes are kept and do not count, and a cut line ends
@@ -217,13 +254,19 @@ struct MeterScreen: Sendable {
         return line.contains("\u{1B}") ? result + "\u{1B}[0m" : result
     }
 
-    /// `audiocapd levels  01:02:03.4 UTC  frame 4800  silent  (Ctrl-C to quit)`; in a narrow terminal without
-    /// the Ctrl-C hint, then without the frame number, rather than cut in the middle of them.
+    /// `audiocapd levels  01:02:03.4 UTC  frame 4800  silent  (Ctrl-C to quit)` (without frame and silence
+    /// when there are several sources); in a narrow terminal without the Ctrl-C hint, then without the frame
+    /// number, rather than cut in the middle of them.
     private func header(_ reading: LevelsResponse, zone: String) -> String {
         let start = meter.style.bold("audiocapd levels") + "  \(TextFormat.timeOfDay(reading.time, times)) \(zone)"
+        let hint = "  (Ctrl-C to quit)"
+        if labelled {
+            // Frame numbers and silence are each source's own: the notes under the scale say which is silent.
+            guard let columns else { return start + hint }
+            return TextFormat.visibleWidth(start + hint) < columns ? start + hint : start
+        }
         let frame = "  frame \(reading.frame)"
         let silent = reading.silent ? "  " + meter.style.yellow("silent") : ""
-        let hint = "  (Ctrl-C to quit)"
         let candidates = [start + frame + silent + hint, start + frame + silent, start + silent]
         guard let columns else { return candidates[0] }
         return candidates.first { TextFormat.visibleWidth($0) < columns } ?? candidates[2]
@@ -231,8 +274,11 @@ struct MeterScreen: Sendable {
 
     /// One reading as one plain line, for output that is not a terminal:
     /// `2026-11-22T01:02:03.4Z 1: peak -12.3 rms -18.4 2: peak -40.1 rms -45.0 CLIP  health: DC offset on ch 2`.
-    static func plainLine(_ reading: LevelsResponse, times: TimeStyle = .utc) -> String {
+    ///
+    /// With `source` (several sources), the source's name follows the time.
+    static func plainLine(_ reading: LevelsResponse, times: TimeStyle = .utc, source: String? = nil) -> String {
         var parts = [TextFormat.timeWithTenths(reading.time, times)]
+        if let source { parts.append(source) }
         for (index, channel) in reading.channels.enumerated() {
             var part =
                 "\(index + 1): peak \(TextFormat.dBFS(channel.peakDBFS)) rms \(TextFormat.dBFS(channel.rmsDBFS))"

@@ -17,7 +17,9 @@ public struct LogsCommand: AsyncParsableCommand {
         abstract: "Show the daemon's events: segments closed, silence, ffmpeg restarts, errors.",
         discussion: """
             Prints the events audiocapd keeps in memory, oldest first, one per line:
-              2026-11-22T02:02:03+01:00 WARNING silence.began recording=night Silence began channel=1 dbfs=-71.2
+              2026-11-22T02:02:03+01:00 WARNING silence.began source=mic recording=night Silence began channel=1 dbfs=-71.2
+            source= names the capture source the event is about (its ffmpeg, its levels, a recording it \
+            feeds); events of the daemon itself have none.
             Times are local ($TZ), or UTC with --utc. With --json each event is one JSON object per line, \
             as the API writes it. When no event matches, says "-- No entries --" (on standard error with \
             --json) and exits 0; --recording with a name the daemon does not know exits 66.
@@ -189,7 +191,7 @@ public struct LogsCommand: AsyncParsableCommand {
         }
     }
 
-    /// One event as one line: `TIME LEVEL kind recording=NAME message key=value ...`, fields sorted by key and
+    /// One event as one line: `TIME LEVEL kind source=NAME recording=NAME message key=value ...`, fields sorted by key and
     /// quoted when they contain spaces, quotes or `=`.
     static func render(_ event: EventResponse, style: Style = .plain, times: TimeStyle = .utc) -> String {
         var parts = [TextFormat.time(event.time, times)]
@@ -201,6 +203,7 @@ public struct LogsCommand: AsyncParsableCommand {
         default: parts.append(level)
         }
         parts.append(event.kind)
+        if let source = event.source { parts.append("source=\(quoted(source))") }
         if let recording = event.recording { parts.append("recording=\(quoted(recording))") }
         if !event.message.isEmpty { parts.append(event.message) }
         for key in event.fields.keys.sorted() {

@@ -1,4 +1,4 @@
-// The check of a recording name typed on the command line; the rule itself is InputValidation's.
+// The check of a recording or source name typed on the command line; the rule itself is InputValidation's.
 import ArgumentParser
 import CaptureCore
 
@@ -10,6 +10,22 @@ enum RecordingNameArgument {
         guard InputValidation.isValidName(name) else {
             throw ValidationError(
                 "\(InputValidation.printable(name)) is not a valid recording name; `audiocap recordings` lists them")
+        }
+    }
+}
+
+/// A source name given to a command (`levels --source`, `start --source`): `[A-Za-z0-9._-]{1,64}`.
+enum SourceNameArgument {
+    /// Throws a `ValidationError` that points at `audiocap status` when `name` cannot be a source's name.
+    static func validate(_ name: String) throws {
+        let allowed = name.unicodeScalars.allSatisfy { scalar in
+            scalar.isASCII
+                && (("A"..."Z").contains(scalar) || ("a"..."z").contains(scalar) || ("0"..."9").contains(scalar)
+                    || scalar == "." || scalar == "_" || scalar == "-")
+        }
+        guard allowed, (1...64).contains(name.count) else {
+            throw ValidationError(
+                "\(InputValidation.printable(name)) is not a valid source name; `audiocap status` lists the sources")
         }
     }
 }

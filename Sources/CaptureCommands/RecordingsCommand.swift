@@ -16,7 +16,9 @@ public struct RecordingsCommand: AsyncParsableCommand {
             `audiocap start` (kind `on-demand`): state, length of the files, how they are cut, the file \
             being written, files closed so far and frames dropped. A recording is `blocked` while it cannot \
             write (disk full, directory gone); it retries and its last error is shown. DISK is what the \
-            recording's files take on disk, every run's (`disk_bytes` in --json).
+            recording's files take on disk, every run's (`disk_bytes` in --json). SOURCE is the [[source]] \
+            it records from, shown when a recording records from a source other than `main` (the one \
+            source of a single [source] table).
 
             With audiocapd stopped, lists the recordings of the configuration file (--config, default \
             /etc/audiocap/audiocap.toml) with their disk use.
@@ -69,8 +71,15 @@ public struct RecordingsCommand: AsyncParsableCommand {
                 name: recording.name, kind: "continuous", state: "stopped", directory: recording.directory,
                 segmentSeconds: recording.segmentSeconds, align: recording.align.rawValue, filename: recording.filename,
                 currentFile: nil, currentFileSeconds: 0, segmentsClosed: 0, framesWritten: 0, bytesWritten: 0,
-                droppedFrames: 0, gaps: 0, gapFrames: 0, silenceFrames: 0, lastError: nil, startedAt: 0, stopsAt: nil)
+                droppedFrames: 0, gaps: 0, gapFrames: 0, silenceFrames: 0, lastError: nil, startedAt: 0, stopsAt: nil,
+                source: configuration.source(named: recording.source)?.name)
         }
+    }
+
+    /// Whether a table of `recordings` needs a SOURCE column: when one records from a source other than
+    /// `main`, the only source of a single `[source]` table.
+    static func showsSource(_ recordings: [RecordingResponse]) -> Bool {
+        recordings.contains { $0.source != nil && $0.source != "main" }
     }
 
     /// `{"recordings": [...]}` as the API writes it, each recording with `disk_bytes`, and
@@ -96,12 +105,17 @@ public struct RecordingsCommand: AsyncParsableCommand {
     /// The table `audiocap recordings` prints.
     static func render(
         _ recordings: [RecordingResponse], now: Date, style: Style = .plain, diskBytes: [String: UInt64]? = nil,
-        times: TimeStyle = .utc
+        times: TimeStyle = .utc, showSource: Bool? = nil
     ) -> String {
         guard !recordings.isEmpty else {
             return "no recordings; `audiocap start NAME` starts one"
         }
-        var rows = [["NAME", "KIND", "STATE", "SEGMENT", "ALIGN", "STARTED", "CURRENT FILE", "CLOSED", "DROPPED"]]
+        let showSource = showSource ?? showsSource(recordings)
+        var rows = [
+            ["NAME"] + (showSource ? ["SOURCE"] : []) + [
+                "KIND", "STATE", "SEGMENT", "ALIGN", "STARTED", "CURRENT FILE", "CLOSED", "DROPPED",
+            ]
+        ]
         if diskBytes != nil { rows[0].append("DISK") }
         var notes: [String] = []
         for recording in recordings {
@@ -109,8 +123,9 @@ public struct RecordingsCommand: AsyncParsableCommand {
             if let stopsAt = recording.stopsAt {
                 started += " (stops in \(TextFormat.duration(stopsAt - now.timeIntervalSince1970)))"
             }
-            var row = [
-                recording.name, recording.kind, style.state(recording.state),
+            var row = [recording.name] + (showSource ? [recording.source ?? "-"] : [])
+            row += [
+                recording.kind, style.state(recording.state),
                 TextFormat.duration(Double(recording.segmentSeconds)), recording.align,
                 recording.startedAt > 0 ? started : "-", recording.currentFile ?? "-", String(recording.segmentsClosed),
                 TextFormat.grouped(recording.droppedFrames),

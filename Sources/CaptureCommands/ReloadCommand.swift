@@ -9,13 +9,15 @@ import Foundation
 public struct ReloadCommand: AsyncParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "reload",
-        abstract: "Have audiocapd read its configuration file again and apply its recordings.",
+        abstract: "Have audiocapd read its configuration file again and apply its sources and recordings.",
         discussion: """
             Like `systemctl reload audiocapd` (SIGHUP), but prints what changed: recordings new in the file \
             start, removed ones stop, running ones whose settings changed restart without losing audio. A \
             configured recording stopped with `audiocap stop` stays stopped until `audiocap start NAME`. \
-            Changes outside [[recording]] (source, queue, storage, ...) take effect when audiocapd restarts \
-            (`systemctl restart audiocapd`); reload says which.
+            A [[source]] new in the file starts capturing, a removed one stops (with the recordings it fed), \
+            a changed one restarts; the other sources are not touched. Other changes (log, control, \
+            storage, metrics) take effect when audiocapd restarts (`systemctl restart audiocapd`); reload \
+            says which.
 
             A file with errors changes nothing: the errors are printed and the exit code is 78 (EX_CONFIG). \
             `audiocap check-config FILE` checks a file before reloading.
@@ -23,6 +25,7 @@ public struct ReloadCommand: AsyncParsableCommand {
             Examples:
               audiocap reload
               audiocap reload --json | jq .started
+              audiocap reload --json | jq .sources_started
             """
     )
 
@@ -53,6 +56,9 @@ public struct ReloadCommand: AsyncParsableCommand {
         func list(_ label: String, _ names: [String]) {
             if !names.isEmpty { lines.append("  \(label): \(names.joined(separator: ", "))") }
         }
+        list("sources started", reply.sourcesStarted)
+        list("sources stopped", reply.sourcesStopped)
+        list("sources restarted with new settings", reply.sourcesRestarted)
         list("started", reply.started)
         list("stopped", reply.stopped)
         list("restarted with new settings", reply.restarted)

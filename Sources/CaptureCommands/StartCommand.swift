@@ -6,19 +6,24 @@ import CaptureCore
 import CaptureProtocol
 import Foundation
 
-/// `audiocap start NAME [--segment D] [--for D] [--filename T] [--directory DIR] [--align clock|samples]`.
+/// `audiocap start NAME [--source S] [--segment D] [--for D] [--filename T] [--directory DIR] [--align clock|samples]`.
 public struct StartCommand: AsyncParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "start",
         abstract: "Start an on-demand recording, or a stopped recording of the configuration file.",
         discussion: """
-            Starts a recording next to the ones in the configuration file, from the same audio. It runs \
+            Starts a recording next to the ones in the configuration file, from the audio of one of the \
+            daemon's sources (see --source). It runs \
             until `audiocap stop NAME`, until the time given with --for has passed, or until the daemon \
             stops; on-demand recordings do not survive a restart of audiocapd.
 
             NAME of a configured recording that was stopped starts it again with its configured settings \
             (its files numbered on after the last); it takes no options (change the file and run \
             `audiocap reload` instead; exit 65 otherwise).
+
+            --source names the [[source]] to record from (`audiocap status` lists them). It may be left \
+            out when audiocapd has one source; with several it is needed. Without it there, or with a \
+            name the daemon does not have, the daemon refuses the request (exit 65).
 
             Durations are written as 90s, 10m, 2h, 1h30m, 1d or 45 (seconds).
 
@@ -30,6 +35,7 @@ public struct StartCommand: AsyncParsableCommand {
               audiocap start interview
               audiocap start night          # a configured recording, stopped earlier
               audiocap start interview --for 2h --segment 10m
+              audiocap start whales --source hydrophone --for 30m
               audiocap start session-3 --directory sessions/3 --filename '%Y%m%d-%H%M%S-{seq}.wav'
               audiocap start test --segment 30s --align samples --json
             """
@@ -42,6 +48,12 @@ public struct StartCommand: AsyncParsableCommand {
 
     @Argument(help: "Name of the recording: letters, digits, '.', '_' and '-', at most 64.")
     public var name: String
+
+    @Option(
+        help: ArgumentHelp(
+            "The source to record from; needed when audiocapd has several (default: its only one).",
+            valueName: "name"))
+    public var source: String?
 
     @Option(
         name: .customLong("segment"),
@@ -83,6 +95,7 @@ public struct StartCommand: AsyncParsableCommand {
                 "\(InputValidation.printable(name)) is not a valid recording name: use 1 to 64 letters, digits, '.', '_' or '-' "
                     + "(not '.' alone, no '..')")
         }
+        if let source { try SourceNameArgument.validate(source) }
         if let segmentSeconds, segmentSeconds < 1 {
             throw ValidationError("--segment must be at least 1s")
         }
@@ -94,7 +107,8 @@ public struct StartCommand: AsyncParsableCommand {
     var request: StartRecordingRequest {
         StartRecordingRequest(
             name: name, segmentSeconds: segmentSeconds, filename: filename,
-            durationSeconds: durationSeconds.map(Double.init), directory: directory, align: align?.rawValue)
+            durationSeconds: durationSeconds.map(Double.init), directory: directory, align: align?.rawValue,
+            source: source)
     }
 
     public func run() async throws {
@@ -111,9 +125,10 @@ public struct StartCommand: AsyncParsableCommand {
     static func render(_ recording: RecordingResponse, now: Date, times: TimeStyle = .utc) -> String {
         let alignment = recording.align == "samples" ? "by sample count" : "on the clock"
         let configured = recording.kind == "continuous" ? " with its configured settings" : ""
+        let from = recording.source.map { " from \($0)" } ?? ""
         var lines = [
-            "started \(recording.name)\(configured): \(TextFormat.duration(Double(recording.segmentSeconds))) files, "
-                + "cut \(alignment)"
+            "started \(recording.name)\(configured)\(from): "
+                + "\(TextFormat.duration(Double(recording.segmentSeconds))) files, cut \(alignment)"
         ]
         lines.append("  writing to \(join(recording.directory, recording.filename))")
         if let current = recording.currentFile { lines.append("  current file \(current)") }

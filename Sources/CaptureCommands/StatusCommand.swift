@@ -2,25 +2,28 @@
 
 import ArgumentParser
 import CaptureClient
+import CaptureCore
 import CaptureProtocol
 import Foundation
 
-/// `audiocap status [--json]`: source, levels, queue, drops, disk and recordings.
+/// `audiocap status [--json]`: each source with its levels, queue and drops; disk and recordings.
 public struct StatusCommand: AsyncParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "status",
         abstract: "Show what audiocapd is doing.",
         discussion: """
-            Shows the capture source (state, device, format, ffmpeg's pid, restarts, uptime, frames \
-            captured, time since the last audio, xruns), the newest levels per channel, the queues between \
-            the capture and the writers, frames dropped, free disk space with the time it lasts at the \
-            current rate, and one line per recording.
+            Shows each capture source (its name, state, device or URL with any password masked, format, \
+            ffmpeg's pid, restarts, frames captured, time since the last audio, xruns), its newest levels \
+            per channel, the queues between the capture and the writers and the frames it dropped; then \
+            free disk space with the time it lasts at the current rate, and one line per recording (with \
+            its source when there are several).
 
             Exits with 69 when the daemon cannot be reached and 77 when the socket's permissions keep you out.
 
             Examples:
               audiocap status
               audiocap status --json | jq .source.state
+              audiocap status --json | jq -r '.sources[] | "\\(.name) \\(.state)"'
               audiocap status --socket /tmp/audiocap-test/control.sock
             """
     )
@@ -38,74 +41,27 @@ public struct StatusCommand: AsyncParsableCommand {
         }
     }
 
-    /// The text `audiocap status` prints for `status`.
+    /// The text `audiocap status` prints for `status`: one block per source (with one source, the top-level
+    /// `source`, `levels`, `queue` and `dropped_frames`, as before several sources), disk, clock and the
+    /// recordings.
     static func render(_ status: StatusResponse, style: Style = .plain) -> String {
-        let source = status.source
         var rows: [[String]] = []
         func row(_ label: String, _ value: String) { rows.append([label.isEmpty ? "" : label + ":", value]) }
 
         row("daemon", "audiocapd \(status.version), pid \(status.pid), up \(TextFormat.duration(status.uptimeSeconds))")
 
-        var sourceLine =
-            "\(style.state(source.state))  \(source.inputFormat) \(source.device)  "
-            + "\(source.sampleRate) Hz, \(TextFormat.count(source.channels, "channel")), \(source.sampleFormat)"
-        if let pid = source.ffmpegPID { sourceLine += "  ffmpeg pid \(pid)" }
-        row("source", sourceLine)
-        let captured = Double(source.framesCaptured) / Double(max(1, source.sampleRate))
-        var audioLine =
-            "\(TextFormat.grouped(source.framesCaptured)) frames (\(TextFormat.duration(captured))), "
-        if let since = source.secondsSinceLastAudio {
-            let text = "last audio \(TextFormat.duration(since)) ago"
-            audioLine += since >= 2 ? style.yellow(text) : text
-        } else {
-            audioLine += style.yellow("no audio yet")
-        }
-        audioLine += ", \(TextFormat.count(Int(source.xruns), "xrun"))"
-        audioLine += ", \(TextFormat.count(source.restarts, "restart"))"
-        row("", audioLine)
-        if source.state != "running" {
-            var detail: [String] = []
-            if let exit = source.lastExit { detail.append("last exit \(exit)") }
-            if let next = source.nextStartInSeconds { detail.append("next start in \(TextFormat.duration(next))") }
-            if !detail.isEmpty { row("", detail.joined(separator: ", ")) }
-            for line in source.lastErrorLines.suffix(3) { row("", style.dim("ffmpeg: " + line)) }
-        }
-
-        if let levels = status.levels, !levels.channels.isEmpty {
-            for (index, channel) in levels.channels.enumerated() {
-                var text =
-                    "\(index + 1): peak \(MeterLine.number(channel.peakDBFS)) dBFS, "
-                    + "RMS \(MeterLine.number(channel.rmsDBFS)) dBFS"
-                if channel.clippedTotal > 0 {
-                    let clip = "clipped \(TextFormat.grouped(channel.clippedTotal)) samples"
-                    text += ", " + (channel.clipped > 0 ? style.red(clip + " (now)") : clip)
-                }
-                row(index == 0 ? "levels" : "", text)
+        let several = status.sources.count > 1
+        if several {
+            for source in status.sources {
+                sourceRows(
+                    source, named: true, levels: source.levels, queue: source.queue,
+                    droppedFrames: source.droppedFrames, style: style, row: row)
             }
-            if levels.silent { row("", style.yellow("silent")) }
-            if let problems = SoundHealthText.problems(levels) { row("", style.red("health: " + problems)) }
         } else {
-            row("levels", "no reading yet")
+            sourceRows(
+                status.source, named: status.source.name != "main", levels: status.levels,
+                queue: status.queue, droppedFrames: status.droppedFrames, style: style, row: row)
         }
-
-        let queue = status.queue
-        let capacity = queue.consumers.map(\.capacityChunks).max()
-        var queueLine = "depth \(queue.depthChunks), high-water \(queue.highWaterChunks)"
-        if let capacity { queueLine += " of \(capacity)" }
-        queueLine += " chunks of \(queue.chunkMilliseconds) ms"
-        let busiest = queue.consumers.max { $0.highWaterChunks < $1.highWaterChunks }
-        if let busiest, queue.consumers.count > 1 { queueLine += " (deepest: \(busiest.name))" }
-        row("queue", queueLine)
-
-        var dropLine = "\(TextFormat.grouped(status.droppedFrames)) frames"
-        let dropping = queue.consumers.filter { $0.droppedFrames > 0 }
-        if !dropping.isEmpty {
-            dropLine +=
-                " ("
-                + dropping.map { "\($0.name) \(TextFormat.grouped($0.droppedFrames))" }
-                .joined(separator: ", ") + ")"
-        }
-        row("dropped", status.droppedFrames > 0 ? style.red(dropLine) : dropLine)
 
         if let disk = status.disk {
             var diskLine =
@@ -131,32 +87,111 @@ public struct StatusCommand: AsyncParsableCommand {
         if status.recordings.isEmpty {
             text += "\nrecordings: none"
         } else {
+            var rates: [String: Int] = [:]
+            for source in status.sources { rates[source.name] = source.sampleRate }
             text +=
                 "\nrecordings:\n"
-                + recordingsTable(status.recordings, sampleRate: status.source.sampleRate, style: style, indent: "  ")
+                + recordingsTable(
+                    status.recordings, sampleRate: status.source.sampleRate, style: style, indent: "  ",
+                    sourceRates: several || RecordingsCommand.showsSource(status.recordings) ? rates : nil)
         }
         return text
     }
 
-    /// One line per recording: name, kind, state, current file, segments closed, frames dropped, gaps.
-    static func recordingsTable(_ recordings: [RecordingResponse], sampleRate: Int, style: Style, indent: String)
-        -> String
-    {
+    /// The rows of one source: its state, device (masked again, in case a daemon did not) and format, its audio, why it is not running, its levels,
+    /// its queues and what it dropped. `named` puts the source's name first.
+    private static func sourceRows(
+        _ source: SourceStatus, named: Bool, levels: LevelsResponse?, queue: QueueStatus?, droppedFrames: Int64,
+        style: Style, row: (String, String) -> Void
+    ) {
+        var sourceLine =
+            (named ? style.bold(source.name) + "  " : "")
+            + "\(style.state(source.state))  \(source.inputFormat) \(CredentialMask.masked(source.device))  "
+            + "\(source.sampleRate) Hz, \(TextFormat.count(source.channels, "channel")), \(source.sampleFormat)"
+        if let pid = source.ffmpegPID { sourceLine += "  ffmpeg pid \(pid)" }
+        row("source", sourceLine)
+        let captured = Double(source.framesCaptured) / Double(max(1, source.sampleRate))
+        var audioLine =
+            "\(TextFormat.grouped(source.framesCaptured)) frames (\(TextFormat.duration(captured))), "
+        if let since = source.secondsSinceLastAudio {
+            let text = "last audio \(TextFormat.duration(since)) ago"
+            audioLine += since >= 2 ? style.yellow(text) : text
+        } else {
+            audioLine += style.yellow("no audio yet")
+        }
+        audioLine += ", \(TextFormat.count(Int(source.xruns), "xrun"))"
+        audioLine += ", \(TextFormat.count(source.restarts, "restart"))"
+        row("", audioLine)
+        if source.state != "running" {
+            var detail: [String] = []
+            if let exit = source.lastExit { detail.append("last exit \(exit)") }
+            if let next = source.nextStartInSeconds { detail.append("next start in \(TextFormat.duration(next))") }
+            if !detail.isEmpty { row("", detail.joined(separator: ", ")) }
+            for line in source.lastErrorLines.suffix(3) { row("", style.dim("ffmpeg: " + line)) }
+        }
+
+        if let levels, !levels.channels.isEmpty {
+            for (index, channel) in levels.channels.enumerated() {
+                var text =
+                    "\(index + 1): peak \(MeterLine.number(channel.peakDBFS)) dBFS, "
+                    + "RMS \(MeterLine.number(channel.rmsDBFS)) dBFS"
+                if channel.clippedTotal > 0 {
+                    let clip = "clipped \(TextFormat.grouped(channel.clippedTotal)) samples"
+                    text += ", " + (channel.clipped > 0 ? style.red(clip + " (now)") : clip)
+                }
+                row(index == 0 ? "levels" : "", text)
+            }
+            if levels.silent { row("", style.yellow("silent")) }
+            if let problems = SoundHealthText.problems(levels) { row("", style.red("health: " + problems)) }
+        } else {
+            row("levels", "no reading yet")
+        }
+
+        if let queue {
+            let capacity = queue.consumers.map(\.capacityChunks).max()
+            var queueLine = "depth \(queue.depthChunks), high-water \(queue.highWaterChunks)"
+            if let capacity { queueLine += " of \(capacity)" }
+            queueLine += " chunks of \(queue.chunkMilliseconds) ms"
+            let busiest = queue.consumers.max { $0.highWaterChunks < $1.highWaterChunks }
+            if let busiest, queue.consumers.count > 1 { queueLine += " (deepest: \(busiest.name))" }
+            row("queue", queueLine)
+        }
+
+        var dropLine = "\(TextFormat.grouped(droppedFrames)) frames"
+        let dropping: [QueueStatus.Consumer] = (queue?.consumers ?? []).filter { $0.droppedFrames > 0 }
+        if !dropping.isEmpty {
+            dropLine +=
+                " ("
+                + dropping.map { "\($0.name) \(TextFormat.grouped($0.droppedFrames))" }
+                .joined(separator: ", ") + ")"
+        }
+        row("dropped", droppedFrames > 0 ? style.red(dropLine) : dropLine)
+    }
+
+    /// One line per recording: name, kind, state, current file, segments closed, frames dropped, gaps. With
+    /// `sourceRates` (several sources: each source's sample rate by name) the recording's source follows its
+    /// name.
+    static func recordingsTable(
+        _ recordings: [RecordingResponse], sampleRate: Int, style: Style, indent: String,
+        sourceRates: [String: Int]? = nil
+    ) -> String {
         var rows: [[String]] = []
         var errors: [String] = []
         for recording in recordings {
             let current = recording.currentFile.map { "\($0) (\(TextFormat.duration(recording.currentFileSeconds)))" }
-            rows.append([
-                indent + recording.name, recording.kind, style.state(recording.state),
-                current ?? "-", TextFormat.count(recording.segmentsClosed, "segment"),
-                recording.droppedFrames > 0
-                    ? style.red("\(TextFormat.grouped(recording.droppedFrames)) dropped") : "0 dropped",
-                recording.gaps > 0
-                    ? style.yellow(
-                        TextFormat.count(recording.gaps, "gap")
-                            + " (\(TextFormat.duration(Double(recording.gapFrames) / Double(max(1, sampleRate)))))")
-                    : "0 gaps",
-            ])
+            let sampleRate = recording.source.flatMap { sourceRates?[$0] } ?? sampleRate
+            rows.append(
+                [indent + recording.name] + (sourceRates == nil ? [] : [recording.source ?? "-"]) + [
+                    recording.kind, style.state(recording.state),
+                    current ?? "-", TextFormat.count(recording.segmentsClosed, "segment"),
+                    recording.droppedFrames > 0
+                        ? style.red("\(TextFormat.grouped(recording.droppedFrames)) dropped") : "0 dropped",
+                    recording.gaps > 0
+                        ? style.yellow(
+                            TextFormat.count(recording.gaps, "gap")
+                                + " (\(TextFormat.duration(Double(recording.gapFrames) / Double(max(1, sampleRate)))))")
+                        : "0 gaps",
+                ])
             if let error = recording.lastError {
                 errors.append("\(indent)\(recording.name): \(style.red(error))")
             }

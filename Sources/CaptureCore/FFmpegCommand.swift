@@ -22,9 +22,22 @@ public struct FFmpegCommand: Sendable, Equatable {
         }
     }
 
+    /// Options before `-i` for a network stream: probe 32 kB or half a second, not 5 MB or 5 s.
+    public static let networkProbeOptions = ["-probesize", "32768", "-analyzeduration", "500000"]
+
+    static func isNetwork(_ inputFormat: String) -> Bool {
+        SourceConfiguration.networkInputFormats.contains(inputFormat)
+    }
+
     /// Arguments after the executable name. `device` overrides the configured device (a resolved name).
     public func arguments(device: String? = nil) -> [String] {
         var args = ["-hide_banner", "-nostdin", "-nostats", "-loglevel", "level+warning"]
+        if Self.isNetwork(source.inputFormat) {
+            // ffmpeg probes a stream for up to 5 MB or 5 s before the first byte of audio: at 96 kB/s
+            // that is longer than stall_seconds, so every run would be killed as stalled. Probe little
+            // (a user's input_options come after these and win).
+            args += Self.networkProbeOptions
+        }
         args += source.inputOptions
         if source.inputFormat == "alsa", let codec = Self.alsaCaptureCodec(source.sampleFormat) {
             // Without a codec before -i ffmpeg's alsa input opens the device as s16 and the extra
@@ -32,7 +45,7 @@ public struct FFmpegCommand: Sendable, Equatable {
             args += ["-c:a", codec]
         }
         // A network stream: ffmpeg picks the protocol from the URL and probes the stream's format.
-        if !SourceConfiguration.networkInputFormats.contains(source.inputFormat) {
+        if !Self.isNetwork(source.inputFormat) {
             args += ["-f", source.inputFormat]
         }
         if Self.devicesWithCaptureOptions.contains(source.inputFormat) {

@@ -251,6 +251,42 @@ import Testing
         #expect(uri.withLock { $0 } == "/v1/levels?follow=1&interval_ms=250")
     }
 
+    @Test func levelsOfOneSourceAndAnUnknownOne() async throws {
+        let uris = Mutex<[String]>([])
+        var hydro = Self.reading(4_800)
+        hydro.source = "hydro"
+        let reading = hydro
+        try await withTestServer({ request in
+            uris.withLock { $0.append(request.uri) }
+            if request.uri.contains("source=nope") {
+                return Self.error(404, "no source named 'nope'; `audiocap status` lists the sources")
+            }
+            if request.uri.contains("follow=1") {
+                return .stream(chunks: [Self.json(reading) + "\n"], end: false)
+            }
+            return .json(status: 200, body: Self.json(reading))
+        }) { path in
+            let client = ControlClient(socketPath: path)
+            #expect(try await client.levels(source: "hydro").source == "hydro")
+            do throws(ClientError) {
+                _ = try await client.levels(source: "nope")
+                Issue.record("an unknown source should fail")
+            } catch {
+                #expect(error.status == 404)
+                #expect(error.exitCode == 66)
+                #expect(error.description.hasPrefix("no source named 'nope'"))
+            }
+            try await client.followLevels(intervalMilliseconds: 100, source: "hydro") { streamed in
+                #expect(streamed.value.source == "hydro")
+                withUnsafeCurrentTask { $0?.cancel() }
+            }
+        }
+        #expect(
+            uris.withLock { $0 } == [
+                "/v1/levels?source=hydro", "/v1/levels?source=nope", "/v1/levels?follow=1&interval_ms=100&source=hydro",
+            ])
+    }
+
     @Test func streamThatEndsIsReported() async throws {
         let lines = [Self.json(Fixtures.event), Self.json(Fixtures.event)]
         let uri = Mutex<String>("")

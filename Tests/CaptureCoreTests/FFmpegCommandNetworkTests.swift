@@ -15,6 +15,7 @@ extension FFmpegCommandTests {
         #expect(
             args == [
                 "-hide_banner", "-nostdin", "-nostats", "-loglevel", "level+warning",
+                "-probesize", "32768", "-analyzeduration", "500000",
                 "-rtsp_transport", "tcp",
                 "-i", "rtsp://admin:s3cret@camera.local:554/stream1",
                 "-map", "0:a:0", "-ac", "1", "-ar", "16000", "-c:a", "pcm_s16le",

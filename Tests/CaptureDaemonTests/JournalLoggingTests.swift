@@ -124,7 +124,8 @@ func parseJournalDatagram(_ bytes: [UInt8]) throws -> [(name: String, value: Str
         let writer = try #require(JournalWriter(socketPath: listener.path))
         let logger = Logger(label: "audiocapd") { DaemonLogHandler(label: $0, level: .debug, output: .journal(writer)) }
         let events = EventLog(logger: logger)
-        events.emit(
+        // Through a source's view, as a recording's writer emits: the source is a field of its own.
+        events.forSource("roof").emit(
             .info, "segment.closed", "segment closed", recording: "birds",
             ["segment.path": .string("/var/lib/audiocap/birds/a.wav")])
         let fields = try parseJournalDatagram(try #require(listener.receive()))
@@ -133,6 +134,7 @@ func parseJournalDatagram(_ bytes: [UInt8]) throws -> [(name: String, value: Str
         #expect(values["PRIORITY"] == "6")
         #expect(values["EVENT"] == "segment.closed")
         #expect(values["RECORDING_NAME"] == "birds")
+        #expect(values["SOURCE_NAME"] == "roof")
         #expect(values["SEGMENT_PATH"] == "/var/lib/audiocap/birds/a.wav")
     }
 

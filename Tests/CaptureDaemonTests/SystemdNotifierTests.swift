@@ -115,6 +115,45 @@ final class NotifyListener {
         #expect(listener.drain().last == "STATUS=recording: 1 recording; the level monitor is stuck")
     }
 
+    @Test func withSeveralSourcesOneDownSourceIsNamedAndOnlyAStuckOneStopsThePings() {
+        let listener = NotifyListener()
+        let notifier = SystemdNotifier(environment: ["NOTIFY_SOCKET": listener.path, "WATCHDOG_USEC": "2000000"])
+        var health = HealthMonitor(notifier: notifier, stallSeconds: 5)
+        func observe(
+            _ cameraPhase: CaptureSource.Phase, cameraAudio: Double?, exit: String? = nil, at now: Double
+        ) -> Bool {
+            health.tick(
+                [
+                    ("mic", HealthMonitor.Observation(phase: .running, lastAudio: now, recordings: 2)),
+                    (
+                        "camera",
+                        HealthMonitor.Observation(
+                            phase: cameraPhase, lastAudio: cameraAudio, recordings: 1, lastExit: exit)
+                    ),
+                ], now: now)
+        }
+        // One source flows, the other has not delivered yet: not ready, and the status says which waits.
+        #expect(observe(.running, cameraAudio: nil, at: 100))
+        #expect(listener.drain() == ["STATUS=recording: 3 recordings; camera: waiting for audio", "WATCHDOG=1"])
+        // Both flow: ready.
+        #expect(observe(.running, cameraAudio: 101, at: 101))
+        #expect(listener.drain().first == "READY=1\nSTATUS=recording: 3 recordings")
+        // The camera's stream is down and its supervisor retries: named, and the pings go on (the mic's
+        // recordings are healthy; a restart of the daemon would only lose their audio).
+        #expect(observe(.restarting, cameraAudio: 101, exit: "exited(1)", at: 110))
+        #expect(
+            listener.drain() == [
+                "STATUS=recording: 3 recordings; camera: no audio: ffmpeg is restarting (last exit exited(1))",
+                "WATCHDOG=1",
+            ])
+        // The camera's ffmpeg "runs" without audio and its supervisor does nothing for stuckAfter: stuck.
+        #expect(observe(.running, cameraAudio: 101, at: 111))
+        #expect(!observe(.running, cameraAudio: 101, at: 132))
+        #expect(
+            listener.drain().last
+                == "STATUS=recording: 3 recordings; camera: waiting for audio; the capture of source camera is stuck")
+    }
+
     @Test func abstractSocketNamesAndNoSocket() {
         #expect(!SystemdNotifier(environment: [:]).notify("READY=1"))
         #expect(SystemdNotifier(environment: [:]).watchdogInterval == nil)

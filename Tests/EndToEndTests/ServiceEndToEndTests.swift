@@ -399,6 +399,74 @@ extension EndToEnd {
             print("service-figures full_disk observed_s=\(Int(observed)) other: \(report) delivered=\(delivered)")
         }
 
+        @Test func aNetworkSourceThatIsDownNeitherDelaysReadinessNorTripsTheWatchdogNorTouchesTheMic() throws {
+            let service = try service
+            let directory = "/var/lib/audiocap/recordings/beside-the-camera"
+            // The mic, and a camera whose stream is down for the whole test (nothing listens on port 9).
+            let config = """
+                [[source]]
+                name = "mic"
+                device = "testmic"
+                [[source]]
+                name = "camera"
+                input_format = "http"
+                device = "http://viewer:Hunter2Secret@127.0.0.1:9/audio.wav"
+                restart_delay_seconds = 0.5
+                [levels]
+                log_interval_seconds = 0
+                [[recording]]
+                name = "beside-the-camera"
+                source = "mic"
+                directory = "\(directory)"
+                segment_seconds = 2
+                align = "samples"
+                filename = "{seq}.wav"
+                [[recording]]
+                name = "camera"
+                source = "camera"
+                directory = "/var/lib/audiocap/recordings/camera"
+
+                """
+            let cursor = try service.journalCursor()
+            // Ready (Type=notify) although the camera never delivers: its supervisor keeps retrying it.
+            try service.restart(config: config)
+            let pid = service.mainPID
+            let retried = try #require(
+                service.waitForJournal(after: cursor, "EVENT=ffmpeg.exited", "SOURCE_NAME=camera", timeout: 30),
+                "the camera's ffmpeg never exited: \(service.unitMessages(after: cursor))")
+            #expect(retried["SOURCE_DEVICE"] == nil || retried["SOURCE_DEVICE"]?.contains("Hunter2Secret") == false)
+            // Three watchdog intervals, and at least 20 s, with the camera down: the same process throughout.
+            let observe = Double(max(20, 3 * InstalledService.watchdogSeconds))
+            var pids: Set<Int> = [pid]
+            waitUntil(timeout: observe) {
+                let now = service.mainPID
+                pids.insert(now)
+                return now != pid
+            }
+            let status = service.property("StatusText")
+            let restarts = service.restarts
+            let cli = try service.box.run(["/usr/local/bin/audiocap", "status", "--json"])
+            try service.systemctl("stop", InstalledService.unit, timeout: 60)
+            let messages = service.unitMessages(after: cursor)
+            #expect(!messages.contains("Watchdog timeout"), "\(messages)")
+            #expect(pids == [pid] && restarts == 0, "main PID \(pid) became \(pids); NRestarts=\(restarts)")
+            #expect(status.contains("camera: "), "StatusText=\(status)")
+            // The password is nowhere: not in the journal, not in the status.
+            let journal = try service.box.run(["journalctl", "-q", "--no-pager", "-o", "verbose", "--cursor=\(cursor)"])
+            #expect(!journal.stdout.contains("Hunter2Secret"))
+            #expect(cli.status == 0 && cli.stdout.contains("viewer:***@127.0.0.1:9"), "\(cli)")
+            #expect(!cli.stdout.contains("Hunter2Secret"))
+            // The mic's recording is gapless, and its journal entries name their source.
+            let closed = try service.journal(
+                after: cursor, "EVENT=segment.closed", "RECORDING_NAME=beside-the-camera", "SOURCE_NAME=mic")
+            #expect(closed.count >= 5, "\(messages)")
+            let files = wavFiles(under: service.box.hostPath(directory))
+            let report = try PatternCheck.check(channels: 2, files: files)
+            #expect(report.bitExact, "\(report)")
+            let ledger = try LedgerReading(directory: service.box.hostPath(directory))
+            #expect(ledger.gaps.isEmpty, "\(ledger)")
+        }
+
         @Test func aBadConfigurationFailsOnceWithStatus78() throws {
             let service = try service
             try service.systemctl("stop", InstalledService.unit)

@@ -96,7 +96,6 @@ public final class AudioCapDaemon: Service, Sendable {
         clockCheck.check()
         clockSteps.check()
         for capture in captures.all {
-            capture.start()
             captureStartsInput.yield(capture)
         }
         await recordings.startContinuous(audioEnds: previousRun.audioEnds, sequences: previous?.sequences ?? [:])
@@ -236,7 +235,6 @@ public final class AudioCapDaemon: Service, Sendable {
         let sourceChanges = await applySources(next)
         let applied = await recordings.apply(next.recordings, captures: sourceChanges.captures)
         for capture in sourceChanges.new {
-            capture.start()
             if case .terminated = captureStartsInput.yield(capture) {
                 // Shutting down: run it to its end here, so its queues close and its recordings finish.
                 capture.stop()

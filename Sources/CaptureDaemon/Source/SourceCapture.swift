@@ -59,15 +59,12 @@ public final class SourceCapture: Sendable {
     /// The device as status, events and logs show it: with its secrets masked.
     public var shownDevice: String { mask.mask(configuration.device) }
 
-    /// Starts the level monitor's thread and attaches it, before ``run()``.
-    func start() {
+    /// Starts the level monitor's thread, then runs ffmpeg until ``stop()``; then closes every queue of
+    /// this source (its consumers write what they hold and finish) and waits for the level monitor.
+    /// Call once.
+    func run() async {
         levelThread.start()
         fanout.add(levelThread.channel)
-    }
-
-    /// Runs ffmpeg until ``stop()``; then closes every queue of this source (its consumers write what
-    /// they hold and finish) and waits for the level monitor.
-    func run() async {
         await source.run()
         fanout.closeAll()
         await levelThread.done()
