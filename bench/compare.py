@@ -6,6 +6,7 @@ Called by bench/compare.sh, which builds the binaries and starts the test microp
   compare.py compare SECONDS          audiocapd, arecord and ffmpeg -f segment side by side
   compare.py soak MINUTES             audiocapd alone: RSS every minute, growth, drops
   compare.py ffmpeg-options SECONDS   ffmpeg to a pipe with several option sets side by side
+  compare.py sources SECONDS          audiocapd with 1, 2 and 4 sources in turn: cost per source
 
 Common flags: --bin DIR (audiocapd, testmic-check, optionally audiocap), --work DIR (an empty scratch
 directory under /tmp), --keep (leave the recordings). The environment must carry ALSA_CONFIG_PATH.
@@ -214,9 +215,16 @@ def stop_all(procs, sig=signal.SIGINT, timeout=30.0, on_tick=None):
 class Daemon:
     """audiocapd under observation: the daemon itself and every ffmpeg child it ran."""
 
-    def __init__(self, args, work, env, ffmpeg_output_options=None, name="audiocapd"):
+    def __init__(self, args, work, env, ffmpeg_output_options=None, name="audiocapd", sources=None):
+        """sources=None: one [source] table and one recording (the compare and soak modes); sources=N:
+        N [[source]] tables s1..sN on testmic, each with one recording r1..rN of its own."""
         self.dir = os.path.join(work, name)
         os.makedirs(self.dir, exist_ok=True)
+        # (recording, its source, its directory)
+        self.recordings = ([("bench", "main", self.dir)] if sources is None else
+                           [(f"r{i}", f"s{i}", os.path.join(self.dir, f"r{i}")) for i in range(1, sources + 1)])
+        for _, _, directory in self.recordings:
+            os.makedirs(directory, exist_ok=True)
         self.state = os.path.join(work, name + "-state")
         os.makedirs(self.state, exist_ok=True)
         self.socket = os.path.join(work, name + ".sock")
@@ -232,24 +240,40 @@ class Daemon:
                         f"set -- \"$@\" {extra}; fi; set -- \"$@\" \"$a\"; done; shift $n; exec ffmpeg \"$@\"\n")
             os.chmod(ffmpeg, 0o755)
         self.config = os.path.join(work, name + ".toml")
-        with open(self.config, "w") as f:
-            f.write(f"""# written by bench/compare.py
-[source]
-ffmpeg = {json.dumps(ffmpeg)}
+        source_keys = f"""ffmpeg = {json.dumps(ffmpeg)}
 input_format = "alsa"
 device = "testmic"
 input_options = {json.dumps(args.input_options or [])}
 sample_rate = 48000
 channels = 2
 sample_format = "s16"
-
+"""
+        recording_keys = """segment_seconds = 10
+align = "samples"
+filename = "{seq}.wav"
+"""
+        if sources is None:
+            tables = f"""[source]
+{source_keys}
 [[recording]]
 name = "bench"
 directory = {json.dumps(self.dir)}
-segment_seconds = 10
-align = "samples"
-filename = "{{seq}}.wav"
-
+{recording_keys}"""
+        else:
+            # Every source records the same paced test mic: PulseAudio lets several clients record one
+            # monitor, so each source has its own ffmpeg, reader, queues and level monitor on the same audio.
+            tables = "".join(f"""[[source]]
+name = "{source}"
+{source_keys}
+""" for _, source, _ in self.recordings) + "".join(f"""[[recording]]
+name = "{recording}"
+source = "{source}"
+directory = {json.dumps(directory)}
+{recording_keys}
+""" for recording, source, directory in self.recordings).rstrip("\n") + "\n"
+        with open(self.config, "w") as f:
+            f.write(f"""# written by bench/compare.py
+{tables}
 [log]
 level = "info"
 
@@ -626,6 +650,208 @@ def run_soak(args):
     return 0 if all(ok for ok, _ in goals) else 1
 
 
+SOURCE_COUNTS = (1, 2, 4)
+LINEAR_FACTOR = 1.1
+
+
+def run_daemon_with_sources(args, env, n, rnd):
+    """One audiocapd with n sources (each one recording) on testmic for args.seconds; its figures."""
+    name = f"audiocapd-{n}src-{rnd + 1}"
+    load = machine_line()
+    daemon = Daemon(args, args.work, env, ffmpeg_output_options=args.daemon_ffmpeg_output_options, name=name,
+                    sources=n)
+    t0 = time.monotonic()
+    warm = None
+
+    def snap():
+        daemon.sample()
+        return {"t": time.monotonic(), "own": daemon.proc.ticks, "ns": daemon.proc.sched_seconds,
+                "child": daemon.child_ticks(), "rss": daemon.proc.rss_kb, "anon": daemon.proc.anon_kb}
+
+    try:
+        while True:
+            now = time.monotonic()
+            daemon.sample()
+            if reap_if_exited(daemon.proc):
+                raise RuntimeError(f"audiocapd with {n} sources exited early ({daemon.proc.exit_status}); "
+                                   f"see {daemon.log_path} (does this build accept [[source]] tables?)")
+            if warm is None and now - t0 >= WARMUP_SECONDS:
+                warm = snap()
+            if now - t0 >= args.seconds:
+                break
+            time.sleep(SAMPLE_INTERVAL)
+        before = snap()
+        # The status after the steady window, so that the code it runs in the daemon is not in it.
+        status, status_source = daemon.status()
+        stop_all([daemon.proc], on_tick=daemon.sample)
+    except BaseException:
+        stop_all([daemon.proc], sig=signal.SIGTERM, timeout=10)
+        raise
+    if warm is None:  # a run shorter than the warm-up: the steady figures are the whole run's
+        warm = {"t": t0, "own": 0, "ns": 0.0, "child": 0}
+    wall = daemon.proc.wall()
+    sw = before["t"] - warm["t"]
+    by_name = {r.get("name"): r for r in (status or {}).get("recordings", [])}
+    sources = (status or {}).get("sources", [])
+    recordings = []
+    for recording, source, directory in daemon.recordings:
+        files = wav_files(directory)
+        exact, frames, line = check_pattern(args, files)
+        r = by_name.get(recording, {})
+        recordings.append({"name": recording, "source": source, "files": len(files), "frames": frames,
+                           "exact": exact, "line": line, "dropped": r.get("dropped_frames"), "gaps": r.get("gaps")})
+    log_events, log_frames = daemon.logged_drops()
+    child_hwm = [c.hwm_kb for c in daemon.children.values()]
+    return {
+        "n": n, "round": rnd + 1, "name": name, "load": load, "wall": wall, "steady_wall": sw,
+        "own_pct": pct(daemon.proc.ticks, wall), "own_ns_pct": 100 * daemon.proc.sched_seconds / wall,
+        "steady_pct": 100 * (before["ns"] - warm["ns"]) / sw if sw > 0 else 0.0,
+        "steady_ticks_pct": pct(before["own"] - warm["own"], sw) if sw > 0 else 0.0,
+        "child_pct": pct(daemon.child_ticks(), wall),
+        "child_steady_pct": pct(before["child"] - warm["child"], sw) if sw > 0 else 0.0,
+        "hwm_kb": daemon.proc.hwm_kb, "rss_kb": before["rss"], "anon_kb": before["anon"],
+        "child_hwm_kb": sum(child_hwm), "ffmpeg_runs": len(child_hwm),
+        "final": daemon.proc.final, "exit": daemon.proc.exit_status, "recordings": recordings,
+        "status": status is not None, "status_source": status_source,
+        "dropped": (status or {}).get("dropped_frames"),
+        "restarts": sum(s.get("restarts", 0) for s in sources) if sources else None,
+        "xruns": sum(s.get("xruns", 0) for s in sources) if sources else None,
+        "log_drop_events": log_events, "log_drop_frames": log_frames, "config": daemon.config,
+        "argv": daemon.argv, "log": daemon.log_path,
+    }
+
+
+def median(values):
+    values = sorted(values)
+    mid = len(values) // 2
+    return values[mid] if len(values) % 2 else (values[mid - 1] + values[mid]) / 2
+
+
+def run_sources(args):
+    """audiocapd with 1, 2 and 4 sources in turn (rounds interleaved: 1 2 4 1 2 4 ...): its own CPU and RSS
+    per source, its ffmpeg children, every recording bit-exact, drops; goal: linear."""
+    env = dict(os.environ)
+    counts = SOURCE_COUNTS
+    print(f"== audiocap sources: audiocapd with {', '.join(map(str, counts))} sources in turn, each source "
+          f"with one recording, all on testmic (stereo 48 kHz s16), {args.seconds:g} s each, {args.rounds} round(s)")
+    print(f"machine: {machine_line()}")
+    runs = []
+    for rnd in range(args.rounds):
+        for n in counts:
+            print(f"  round {rnd + 1}: {n} source(s) for {args.seconds:g} s ...", file=sys.stderr, flush=True)
+            runs.append(run_daemon_with_sources(args, env, n, rnd))
+
+    print()
+    print("every run (CPU in % of one core; steady = schedstat run time of the daemon's threads from "
+          f"{WARMUP_SECONDS:g} s after start to the stop signal; peak RSS = VmHWM; RSS and anon (RssAnon: heap, "
+          "stacks, other anonymous memory) at the end of that window; MB = 10^6 bytes):")
+    rows = []
+    for r in runs:
+        n = r["n"]
+        exact = sum(1 for x in r["recordings"] if x["exact"])
+        frames = [x["frames"] for x in r["recordings"]]
+        rows.append([f"{n}", r["round"], f"{r['wall']:.1f}", f"{r['own_pct']:.3f}", f"{r['own_ns_pct']:.3f}",
+                     f"{r['steady_pct']:.3f}", f"{r['steady_pct'] / n:.3f}", f"{r['child_pct']:.2f}",
+                     f"{r['child_pct'] / n:.2f}", f"{mb(r['hwm_kb']):.2f}", f"{mb(r['hwm_kb']) / n:.2f}",
+                     f"{mb(r['rss_kb']):.2f}", f"{mb(r['anon_kb']):.2f}",
+                     f"{mb(r['child_hwm_kb']):.1f}", r["ffmpeg_runs"], f"{exact}/{n}",
+                     f"{min(frames)}" if min(frames) == max(frames) else f"{min(frames)}-{max(frames)}",
+                     "-" if r["dropped"] is None else r["dropped"], r["log_drop_events"],
+                     "-" if r["restarts"] is None else r["restarts"], "-" if r["xruns"] is None else r["xruns"]])
+    table(rows, ["sources", "round", "wall s", "own CPU %", "by schedstat", "steady %", "steady/source",
+                 "ffmpeg CPU %", "ffmpeg/source", "peak RSS MB", "RSS/source", "RSS at stop", "anon at stop",
+                 "ffmpeg RSS MB", "ffmpeg runs", "bit-exact", "frames/recording", "dropped", "drop events",
+                 "restarts", "xruns"])
+
+    # The figures per number of sources: the median over the rounds.
+    agg = {}
+    for n in counts:
+        rs = [r for r in runs if r["n"] == n]
+        agg[n] = {k: median([r[k] for r in rs]) for k in ("own_pct", "steady_pct", "child_pct", "child_steady_pct",
+                                                           "hwm_kb", "anon_kb", "child_hwm_kb")}
+    one = agg[counts[0]]
+    print()
+    print("per number of sources" + (f" (median of {args.rounds} rounds)" if args.rounds > 1 else "") +
+          "; marginal = (figure with N - figure with 1) / (N - 1), the cost of each source added to the first:")
+    rows = []
+    for n in counts:
+        a = agg[n]
+        marginal = lambda key, scale=1.0: (f"{(a[key] - one[key]) * scale / (n - 1):.3f}" if n > 1 else "-")
+        rows.append([n, f"{a['steady_pct']:.3f}", f"{a['steady_pct'] / n:.3f}", marginal("steady_pct"),
+                     f"{a['own_pct'] / n:.3f}", f"{a['child_pct']:.2f}", f"{a['child_pct'] / n:.2f}",
+                     f"{mb(a['hwm_kb']):.2f}", f"{mb(a['hwm_kb']) / n:.2f}", marginal("hwm_kb", 1024 / 1e6),
+                     f"{mb(a['anon_kb']):.2f}", marginal("anon_kb", 1024 / 1e6),
+                     f"{mb(a['child_hwm_kb']) / n:.1f}"])
+    table(rows, ["sources", "own steady CPU %", "per source", "marginal", "spawn-to-exit per source",
+                 "ffmpeg CPU %", "per source", "peak RSS MB", "per source", "marginal MB", "anon MB at stop",
+                 "marginal anon MB", "ffmpeg RSS MB/source"])
+
+    print()
+    print("recordings (testmic-check 2 FILES..., each recording's segments joined in order; dropped and gaps from "
+          "the status just before the stop):")
+    rows = []
+    for r in runs:
+        for x in r["recordings"]:
+            rows.append([f"{r['n']}", r["round"], x["name"], x["source"], x["files"], x["frames"],
+                         f"{x['frames'] / 48000:.1f}" if x["frames"] else "-", "yes" if x["exact"] else "NO",
+                         "-" if x["dropped"] is None else x["dropped"], "-" if x["gaps"] is None else x["gaps"],
+                         x["line"]])
+    table(rows, ["sources", "round", "recording", "source", "files", "frames", "audio s", "bit-exact", "dropped",
+                 "gaps", "testmic-check"])
+
+    print()
+    print(f"goals (per-source figures with N sources against 1 source, x {LINEAR_FACTOR:g} at most; own CPU from "
+          "the steady window by schedstat):")
+    goals = []
+    base = one["steady_pct"]
+    for n in counts[1:]:
+        per = agg[n]["steady_pct"] / n
+        goals.append((base > 0 and per <= LINEAR_FACTOR * base,
+                      f"own CPU per source with {n} sources <= {LINEAR_FACTOR:g} x with 1: {per:.3f} % vs "
+                      f"{LINEAR_FACTOR * base:.3f} % (ratio {per / base if base else float('inf'):.3f})"))
+    # RSS: the first source carries the process's fixed cost (binary, Swift runtime, Foundation, the control
+    # server), so what a source costs is what adding one adds. The first added source (1 -> 2) is the
+    # reference; with more sources each added one must cost no more than 1.1 x that.
+    first_added = (agg[counts[1]]["hwm_kb"] - one["hwm_kb"]) / (counts[1] - 1)
+    for n in counts[2:]:
+        per = (agg[n]["hwm_kb"] - one["hwm_kb"]) / (n - 1)
+        goals.append((first_added > 0 and per <= LINEAR_FACTOR * first_added,
+                      f"marginal peak RSS per added source with {n} sources <= {LINEAR_FACTOR:g} x the first added "
+                      f"(1 -> {counts[1]}): {mb(per):.3f} MB vs {LINEAR_FACTOR * mb(first_added):.3f} MB (ratio "
+                      f"{per / first_added if first_added > 0 else float('inf'):.3f})"))
+    bad = [f"{r['n']}src/round {r['round']}/{x['name']}" for r in runs for x in r["recordings"] if not x["exact"]]
+    goals.append((not bad, f"every recording's joined segments are the pattern, bit-exact: "
+                           f"{'yes' if not bad else 'NO: ' + ', '.join(bad)}"))
+    drops = sum((r["dropped"] or 0) + r["log_drop_events"] for r in runs)
+    unknown = sum(1 for r in runs if r["dropped"] is None)
+    goals.append((drops == 0, f"zero drops: {sum(r['dropped'] or 0 for r in runs)} frames dropped (status), "
+                              f"{sum(r['log_drop_events'] for r in runs)} recording.dropped log lines"
+                              + (f"; no status from {unknown} run(s)" if unknown else "")))
+    for ok, text in goals:
+        print(f"  {verdict(ok)}  {text}")
+    first_anon = (agg[counts[1]]["anon_kb"] - one["anon_kb"]) / (counts[1] - 1)
+    last_anon = (agg[counts[-1]]["anon_kb"] - one["anon_kb"]) / (counts[-1] - 1)
+    print(f"  info  marginal anonymous memory (RssAnon at the end of the steady window, steadier than the peak) per "
+          f"added source with {counts[-1]} sources: {mb(last_anon):.3f} MB vs {mb(first_anon):.3f} MB for the first "
+          f"added (ratio {last_anon / first_anon if first_anon > 0 else float('inf'):.3f})")
+    print(f"  info  peak RSS per source with {counts[-1]} sources: "
+          f"{mb(agg[counts[-1]]['hwm_kb']) / counts[-1]:.2f} MB vs {mb(one['hwm_kb']):.2f} MB with 1 "
+          "(the fixed cost shared)")
+    print()
+    status_source = next((r["status_source"] for r in runs if r["status_source"]), "nowhere (no CLI, no socket)")
+    print(f"ffmpeg child ticks {'exact (daemon cutime+cstime)' if all(r['final'] for r in runs) else 'sampled'}; "
+          f"status from {status_source}; exit status of the daemons: {', '.join(str(r['exit']) for r in runs)}.")
+    print("1-minute load average before each run: " + "; ".join(
+        f"{r['n']}src/{r['round']}: {r['load'].split('load average ')[1].split()[0]}" for r in runs))
+    print(f"command line: {shlex.join(runs[-1]['argv'])}  env ALSA_CONFIG_PATH={os.environ.get('ALSA_CONFIG_PATH', '')}")
+    print(f"audiocapd config with {counts[-1]} sources ({runs[-1]['config']}):")
+    with open(runs[-1]["config"]) as f:
+        for line in f:
+            if line.strip() and not line.startswith("#"):
+                print("  " + line.rstrip())
+    return 0 if all(ok for ok, _ in goals) else 1
+
+
 # What FFmpegCommand.swift puts after -i today (before "-f s16le pipe:1").
 PCM_OUTPUT = ["-map", "0:a:0", "-ac", "2", "-ar", "48000", "-c:a", "pcm_s16le"]
 # Stream copy: the alsa demuxer already delivers pcm_s16le packets, so no decoder, filter graph or encoder.
@@ -720,8 +946,8 @@ def run_ffmpeg_options(args):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("mode", choices=["compare", "soak", "ffmpeg-options"])
-    ap.add_argument("amount", type=float, help="seconds (compare, ffmpeg-options) or minutes (soak)")
+    ap.add_argument("mode", choices=["compare", "soak", "ffmpeg-options", "sources"])
+    ap.add_argument("amount", type=float, help="seconds (compare, ffmpeg-options, sources) or minutes (soak)")
     ap.add_argument("--bin", required=True)
     ap.add_argument("--work", required=True)
     ap.add_argument("--rounds", type=int, default=1)
@@ -740,7 +966,8 @@ def main():
     if "ALSA_CONFIG_PATH" not in os.environ:
         sys.exit("compare.py: ALSA_CONFIG_PATH is not set; run it through bench/compare.sh")
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
-    mode = {"compare": run_compare, "soak": run_soak, "ffmpeg-options": run_ffmpeg_options}[args.mode]
+    mode = {"compare": run_compare, "soak": run_soak, "ffmpeg-options": run_ffmpeg_options,
+            "sources": run_sources}[args.mode]
     try:
         return mode(args)
     except RuntimeError as e:

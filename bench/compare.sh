@@ -7,6 +7,10 @@
 #   sh bench/compare.sh --ffmpeg-options [SECONDS] [ROUNDS]
 #                                               ffmpeg to a pipe with several option sets side by side
 #                                               (default 30 s, 1 round)
+#   sh bench/compare.sh --sources [SECONDS] [ROUNDS]
+#                                               audiocapd with 1, 2 and 4 sources in turn on testmic, one
+#                                               recording each (default 60 s per run, 1 round): own CPU and
+#                                               RSS per source, goal linear (<= 1.1 x one source's)
 #
 # Extra flags, before the mode: --keep (leave the temp directory with the recordings and logs),
 # --input-options 'OPTS' (audiocapd's [source] input_options), --daemon-ffmpeg-output-options 'OPTS'
@@ -17,7 +21,7 @@ set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/.." && pwd)
 usage() {
-    sed -n '3,15p' "$here/compare.sh" | sed 's/^# \{0,1\}//' >&2
+    sed -n '3,19p' "$here/compare.sh" | sed 's/^# \{0,1\}//' >&2
     exit 64
 }
 number() { case $1 in '' | *[!0-9.]* | *.*.*) usage ;; esac; }
@@ -41,6 +45,8 @@ case ${1:-} in
 --soak) mode=soak; [ $# -eq 2 ] || usage; amount=$2
     case $amount in '' | *[!0-9]* | 0*) usage ;; esac ;;
 --ffmpeg-options) mode=ffmpeg-options; amount=${2:-30}; rounds=${3:-1}; [ $# -le 3 ] || usage ;;
+--sources) mode=sources; amount=${2:-60}; rounds=${3:-1}; [ $# -le 3 ] || usage
+    case $rounds in '' | *[!0-9]* | 0*) usage ;; esac ;;
 '') ;;
 *) [ $# -eq 1 ] || usage; amount=$1 ;;
 esac
@@ -58,8 +64,9 @@ if [ "$mode" != ffmpeg-options ]; then
     for product in audiocapd testmic-check; do
         [ -x "$bin/$product" ] || build $product
     done
-    # The soak reads drops through `audiocap status --json` when the CLI builds; else over the socket.
-    if [ "$mode" = soak ] && [ ! -x "$bin/audiocap" ]; then
+    # The soak and the sources mode read drops through `audiocap status --json` when the CLI builds;
+    # else over the socket.
+    if { [ "$mode" = soak ] || [ "$mode" = sources ]; } && [ ! -x "$bin/audiocap" ]; then
         build audiocap || echo "compare.sh: audiocap (the CLI) did not build; reading the status over the socket" >&2
     fi
 fi
