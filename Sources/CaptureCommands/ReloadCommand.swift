@@ -59,6 +59,7 @@ public struct ReloadCommand: AsyncParsableCommand {
         list("sources started", reply.sourcesStarted)
         list("sources stopped", reply.sourcesStopped)
         list("sources restarted with new settings", reply.sourcesRestarted)
+        list("new [levels] applied, capture untouched", reply.sourcesLevelsChanged)
         list("started", reply.started)
         list("stopped", reply.stopped)
         list("restarted with new settings", reply.restarted)

@@ -25,12 +25,17 @@ public struct ReloadResponse: Codable, Sendable, Equatable {
     public var sourcesStarted: [String]
     public var sourcesStopped: [String]
     public var sourcesRestarted: [String]
+    /// Sources whose `[levels]` alone changed: their level monitor now uses the new settings; their
+    /// ffmpeg and recordings went on untouched.
+    public var sourcesLevelsChanged: [String]
 
     public init(
         configPath: String, reloaded: Bool, started: [String] = [], stopped: [String] = [], restarted: [String] = [],
         restartNeeded: Bool = false, restartNeededFor: [String] = [], errors: [String] = [],
-        sourcesStarted: [String] = [], sourcesStopped: [String] = [], sourcesRestarted: [String] = []
+        sourcesStarted: [String] = [], sourcesStopped: [String] = [], sourcesRestarted: [String] = [],
+        sourcesLevelsChanged: [String] = []
     ) {
+        self.sourcesLevelsChanged = sourcesLevelsChanged
         self.sourcesStarted = sourcesStarted
         self.sourcesStopped = sourcesStopped
         self.sourcesRestarted = sourcesRestarted
@@ -46,7 +51,7 @@ public struct ReloadResponse: Codable, Sendable, Equatable {
 
     enum CodingKeys: String, CodingKey {
         case configPath, reloaded, started, stopped, restarted, restartNeeded, restartNeededFor, errors
-        case sourcesStarted, sourcesStopped, sourcesRestarted
+        case sourcesStarted, sourcesStopped, sourcesRestarted, sourcesLevelsChanged
     }
 
     /// Decodes a reply; the `sources_*` lists may be missing (a daemon from before several sources).
@@ -63,5 +68,6 @@ public struct ReloadResponse: Codable, Sendable, Equatable {
         sourcesStarted = try container.decodeIfPresent([String].self, forKey: .sourcesStarted) ?? []
         sourcesStopped = try container.decodeIfPresent([String].self, forKey: .sourcesStopped) ?? []
         sourcesRestarted = try container.decodeIfPresent([String].self, forKey: .sourcesRestarted) ?? []
+        sourcesLevelsChanged = try container.decodeIfPresent([String].self, forKey: .sourcesLevelsChanged) ?? []
     }
 }

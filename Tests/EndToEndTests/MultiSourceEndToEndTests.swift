@@ -260,9 +260,28 @@ extension EndToEnd {
                 #expect(dir.waitForMoreAudio(in: "right", bytes: 96_000, timeout: 15))
                 #expect(dir.waitForMoreAudio(in: "left", bytes: 96_000, timeout: 15))
 
+                // Only `left`'s [levels] changed: a new level monitor, the same ffmpeg, no gap.
+                try dir.writeConfig(
+                    multiSourceConfig(
+                        dir,
+                        sources: [
+                            SourceTable.alsa("left", device: "mica", extra: "[source.levels]\nsilence_dbfs = -50"),
+                            SourceTable.alsa("right", device: "micb", extra: "stall_seconds = 4"),
+                        ],
+                        recordings: [("left", "left"), ("right", "right")]))
+                daemon.signal(SIGHUP)
+                #expect(daemon.waitForLog("event=config.reloaded", count: 3, timeout: 15), "\(daemon.log)")
+                let tuned = fields(of: daemon.lines(containing: "event=config.reloaded").last ?? "")
+                #expect(
+                    tuned["sources.levels_changed"] == "left" && tuned["sources.restarted"] == ""
+                        && tuned["recordings.restarted"] == "", "\(tuned)")
+                #expect(dir.waitForMoreAudio(in: "left", bytes: 96_000, timeout: 15))
+
                 let final = try #require(dir.status())
                 let leftStatus = final.sources.first { $0.name == "left" }
                 #expect(leftStatus?.ffmpegPID == leftPID && leftStatus?.restarts == 0, "`left` was disturbed")
+                #expect(
+                    leftStatus?.levels != nil && leftStatus?.droppedFrames == 0, "\(String(describing: leftStatus))")
                 let leftRecording = final.recordings.first { $0.name == "left" }
                 #expect(
                     leftRecording?.gaps == 0 && leftRecording?.droppedFrames == 0,

@@ -77,7 +77,8 @@ struct ControlRoutes: Sendable {
                     stopped: result.stopped, restarted: result.restarted,
                     restartNeeded: !result.restartNeededFor.isEmpty, restartNeededFor: result.restartNeededFor,
                     errors: result.errors, sourcesStarted: result.sourcesStarted,
-                    sourcesStopped: result.sourcesStopped, sourcesRestarted: result.sourcesRestarted))
+                    sourcesStopped: result.sourcesStopped, sourcesRestarted: result.sourcesRestarted,
+                    sourcesLevelsChanged: result.sourcesLevelsChanged))
         }
     }
 

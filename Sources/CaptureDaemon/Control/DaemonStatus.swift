@@ -59,7 +59,7 @@ extension AudioCapDaemon {
                 chunkMilliseconds: capture.configuration.chunkMilliseconds,
                 depthChunks: consumers.map(\.depthChunks).max() ?? 0,
                 highWaterChunks: consumers.map(\.highWaterChunks).max() ?? 0, consumers: consumers),
-            droppedFrames: capture.levelQueue.droppedFrames + fed.reduce(Int64(0)) { $0 + $1.status.droppedFrames }
+            droppedFrames: capture.levelDrops + fed.reduce(Int64(0)) { $0 + $1.status.droppedFrames }
                 + counters.framesLostNoBuffer.load(ordering: .relaxed),
             levels: capture.levelsResponse)
     }

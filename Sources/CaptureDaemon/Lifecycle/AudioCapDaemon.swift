@@ -256,12 +256,14 @@ public final class AudioCapDaemon: Service, Sendable {
                 "sources.started": .string(sourceChanges.started.joined(separator: ",")),
                 "sources.stopped": .string(sourceChanges.stopped.joined(separator: ",")),
                 "sources.restarted": .string(sourceChanges.restarted.joined(separator: ",")),
+                "sources.levels_changed": .string(sourceChanges.levelsChanged.joined(separator: ",")),
                 "restart_needed_for": .string(waiting.joined(separator: ",")),
             ])
         return ReloadResult(
             configPath: configurationPath, started: applied.started, stopped: applied.stopped,
             restarted: applied.restarted, restartNeededFor: waiting, sourcesStarted: sourceChanges.started,
-            sourcesStopped: sourceChanges.stopped, sourcesRestarted: sourceChanges.restarted)
+            sourcesStopped: sourceChanges.stopped, sourcesRestarted: sourceChanges.restarted,
+            sourcesLevelsChanged: sourceChanges.levelsChanged)
     }
 
     /// What a reload did to the captures.
@@ -272,6 +274,8 @@ public final class AudioCapDaemon: Service, Sendable {
         var started: [String] = []
         var stopped: [String] = []
         var restarted: [String] = []
+        /// Sources whose `[levels]` alone changed: their level monitor was replaced, their capture kept.
+        var levelsChanged: [String] = []
     }
 
     /// Stops the captures of sources removed or changed in `next` (waiting until their queues are closed)
@@ -281,6 +285,17 @@ public final class AudioCapDaemon: Service, Sendable {
         let wanted = next.effectiveSources
         var changes = SourceChanges(captures: [], new: [])
         for capture in current where !wanted.contains(capture.configuration) {
+            // Only its [levels] changed: a new level monitor, and the capture carries on.
+            if let source = wanted.first(where: { $0.name == capture.name }),
+                source
+                    == {
+                        var running = capture.configuration; running.levels = source.levels; return running
+                    }()
+            {
+                await capture.applyLevels(source.levels ?? next.levels)
+                changes.levelsChanged.append(capture.name)
+                continue
+            }
             capture.stop()
             await capture.done()
             if wanted.contains(where: { $0.name == capture.name }) {
@@ -290,7 +305,7 @@ public final class AudioCapDaemon: Service, Sendable {
             }
         }
         for source in wanted {
-            if let running = current.first(where: { $0.configuration == source }) {
+            if let running = current.first(where: { $0.name == source.name && $0.configuration == source }) {
                 changes.captures.append(running)
             } else {
                 let capture = SourceCapture(configuration: source, events: events, logger: logger)
@@ -315,6 +330,7 @@ public final class AudioCapDaemon: Service, Sendable {
         var sourcesStarted: [String] = []
         var sourcesStopped: [String] = []
         var sourcesRestarted: [String] = []
+        var sourcesLevelsChanged: [String] = []
         var reloaded: Bool { errors.isEmpty }
     }
 

@@ -2,37 +2,54 @@
 import CaptureCore
 import CaptureProtocol
 import Logging
+import Synchronization
 
 /// One `[[source]]`: its ffmpeg under its own supervision and back-off, its reader thread, chunk pool
 /// and fan-out, its frame numbering and frame clock, and its level monitor with the sound-health
 /// detectors. The recordings it feeds attach to its ``fanout``. Nothing one capture does (an unplugged
 /// device, a stalled stream, a restart loop) reaches another: they share no state but the event log.
 public final class SourceCapture: Sendable {
-    /// The source as configured, with its `[queue]` and `[levels]` resolved.
-    public let configuration: SourceConfiguration
+    /// The source as configured, with its `[queue]` and `[levels]` resolved (a reload may change its
+    /// `levels`: ``applyLevels(_:)``).
+    public var configuration: SourceConfiguration { levels.withLock { $0.configuration } }
     public var name: String { configuration.name }
     public var format: AudioFormat { configuration.audioFormat }
     public let counters = CaptureCounters()
     public let fanout = ChunkFanout()
     public let pool: ChunkPool
     public let source: CaptureSource
-    public let levelMonitor: LevelMonitor
+    public var levelMonitor: LevelMonitor { levels.withLock { $0.monitor } }
     /// Chunks each consumer's queue holds.
     public let queueChunks: Int
     /// The daemon's event log as this source's view: every event carries the source's name.
     public let events: EventLog
     /// Hides the secrets of the device URL wherever it is shown.
     public let mask: CredentialMask
-    private let levelThread: ConsumerThread
+    /// The level monitor and its thread, which a reload of `[levels]` replaces while audio flows.
+    private struct Levels {
+        var configuration: SourceConfiguration
+        var monitor: LevelMonitor
+        var thread: ConsumerThread
+        /// Whether ``run()`` has started the thread, and whether it has closed the queues (ffmpeg is done).
+        var running = false
+        var closed = false
+        /// Frames the level monitors replaced so far dropped.
+        var retiredDrops: Int64 = 0
+    }
+    private let levels: Mutex<Levels>
+    private let logger: Logger
     private let finished = Completion<Void>()
 
-    var levelQueue: ChunkChannel { levelThread.channel }
+    var levelQueue: ChunkChannel { levels.withLock { $0.thread.channel } }
+
+    /// Frames the level monitors' queues dropped, the replaced ones' included.
+    var levelDrops: Int64 { levels.withLock { $0.retiredDrops + $0.thread.channel.droppedFrames } }
 
     /// `configuration` must have its `queue` and `levels` resolved (``Configuration/effectiveSources``).
     public init(configuration: SourceConfiguration, events: EventLog, logger: Logger) {
-        self.configuration = configuration
         var logger = logger
         logger[metadataKey: "source.name"] = "\(configuration.name)"
+        self.logger = logger
         let events = events.forSource(configuration.name)
         self.events = events
         mask = CredentialMask(device: configuration.device)
@@ -48,12 +65,46 @@ public final class SourceCapture: Sendable {
         source = CaptureSource(
             configuration: configuration, pool: pool, fanout: fanout, counters: counters, events: events,
             logger: logger, stallSeconds: configuration.stallSeconds, mask: mask)
-        levelMonitor = LevelMonitor(
-            format: format, configuration: configuration.levels ?? LevelsConfiguration(), events: events,
-            logger: logger)
-        levelThread = ConsumerThread(
-            channel: ChunkChannel(name: "levels-\(configuration.name)", capacity: queueChunks), consumer: levelMonitor)
+        let (monitor, thread) = Self.levelMonitor(
+            configuration, events: events, logger: logger, queueChunks: queueChunks)
+        levels = Mutex(Levels(configuration: configuration, monitor: monitor, thread: thread))
         pool.reserve(queueChunks + 1)
+    }
+
+    private static func levelMonitor(
+        _ configuration: SourceConfiguration, events: EventLog, logger: Logger, queueChunks: Int
+    ) -> (LevelMonitor, ConsumerThread) {
+        let monitor = LevelMonitor(
+            format: configuration.audioFormat, configuration: configuration.levels ?? LevelsConfiguration(),
+            events: events, logger: logger)
+        let thread = ConsumerThread(
+            channel: ChunkChannel(name: "levels-\(configuration.name)", capacity: queueChunks), consumer: monitor)
+        return (monitor, thread)
+    }
+
+    /// Puts a level monitor with `levels` in place of the running one, without stopping the capture: the
+    /// new one takes every chunk from the next on (its alarms start afresh); the old one finishes what
+    /// it holds. A reload that changes only a source's `[levels]` does this.
+    func applyLevels(_ levels: LevelsConfiguration) async {
+        var configuration = self.configuration
+        configuration.levels = levels
+        let (monitor, thread) = Self.levelMonitor(
+            configuration, events: events, logger: logger, queueChunks: queueChunks)
+        let old = self.levels.withLock { state -> (thread: ConsumerThread, running: Bool)? in
+            // Stopping: the queues are closed, and nothing is left to measure.
+            guard !state.closed else { return nil }
+            let old = (state.thread, state.running)
+            if state.running {
+                thread.start()
+                fanout.replace(state.thread.channel, with: thread.channel)
+                state.retiredDrops += state.thread.channel.droppedFrames
+            }
+            state.configuration = configuration
+            state.monitor = monitor
+            state.thread = thread
+            return old
+        }
+        if let old, old.running { await old.thread.done() }
     }
 
     /// The device as status, events and logs show it: with its secrets masked.
@@ -63,11 +114,18 @@ public final class SourceCapture: Sendable {
     /// this source (its consumers write what they hold and finish) and waits for the level monitor.
     /// Call once.
     func run() async {
-        levelThread.start()
-        fanout.add(levelThread.channel)
+        levels.withLock { state in
+            state.running = true
+            state.thread.start()
+            fanout.add(state.thread.channel)
+        }
         await source.run()
+        let thread = levels.withLock { state in
+            state.closed = true
+            return state.thread
+        }
         fanout.closeAll()
-        await levelThread.done()
+        await thread.done()
         finished.complete(())
     }
 
