@@ -85,9 +85,10 @@ public struct ControlClient: Sendable {
 
     /// `GET /v1/events`: past events, oldest first, filtered by time, lowest level, recording and count.
     public func events(
-        since: Date? = nil, level: String? = nil, recording: String? = nil, limit: Int? = nil
+        since: Date? = nil, level: String? = nil, recording: String? = nil, limit: Int? = nil, source: String? = nil
     ) async throws(ClientError) -> EventsResponse {
-        try await call(.GET, Self.eventsTarget(since: since, level: level, recording: recording, limit: limit))
+        try await call(
+            .GET, Self.eventsTarget(since: since, level: level, recording: recording, limit: limit, source: source))
     }
 
     /// `GET /v1/levels?follow=1[&source=]`: calls `handle` with every reading of every source (of `source`
@@ -111,11 +112,11 @@ public struct ControlClient: Sendable {
     /// Returns when the calling task is cancelled. Throws a `ClientError` when the daemon cannot be reached,
     /// refuses, or ends the stream (which it does only when it shuts down).
     public func followEvents(
-        since: Date? = nil, level: String? = nil, recording: String? = nil, limit: Int? = nil,
+        since: Date? = nil, level: String? = nil, recording: String? = nil, limit: Int? = nil, source: String? = nil,
         _ handle: (Streamed<EventResponse>) async -> Void
     ) async throws(ClientError) {
         let target = Self.eventsTarget(
-            since: since, level: level, recording: recording, limit: limit, follow: true)
+            since: since, level: level, recording: recording, limit: limit, source: source, follow: true)
         try await follow(target, as: EventResponse.self, handle)
     }
 
@@ -316,7 +317,7 @@ public struct ControlClient: Sendable {
     // MARK: - Targets
 
     static func eventsTarget(
-        since: Date?, level: String?, recording: String?, limit: Int?, follow: Bool = false
+        since: Date?, level: String?, recording: String?, limit: Int?, source: String? = nil, follow: Bool = false
     ) -> String {
         target(
             ControlAPI.events,
@@ -324,6 +325,7 @@ public struct ControlClient: Sendable {
                 ("since", since.map(epoch)),
                 ("level", level),
                 ("recording", recording),
+                ("source", source),
                 ("limit", limit.map(String.init)),
                 ("follow", follow ? "1" : nil),
             ])

@@ -33,7 +33,8 @@ public enum EventLogFile {
     /// The events at or after `since`, at `level` or more severe, of `recording`, oldest first; the
     /// newest `limit` of them when given.
     public static func read(
-        stateDirectory: String, since: Double? = nil, level: String? = nil, recording: String? = nil, limit: Int? = nil
+        stateDirectory: String, since: Double? = nil, level: String? = nil, recording: String? = nil, limit: Int? = nil,
+        source: String? = nil
     ) -> [Entry] {
         let floor = level.flatMap { levels.firstIndex(of: $0) } ?? 0
         var entries: [Entry] = []
@@ -44,6 +45,7 @@ public enum EventLogFile {
                 if let since, entry.event.time < since { continue }
                 if (levels.firstIndex(of: entry.event.level) ?? levels.count) < floor { continue }
                 if let recording, entry.event.recording != recording { continue }
+                if let source, entry.event.source != source { continue }
                 entries.append(entry)
             }
         }

@@ -6,7 +6,7 @@ import CaptureCore
 import CaptureProtocol
 import Foundation
 
-/// `audiocap logs [-f] [--since WHEN] [--until WHEN] [--level L] [--recording NAME] [--limit N] [--config PATH] [--json]`.
+/// `audiocap logs [-f] [--since WHEN] [--until WHEN] [--level L] [--recording NAME] [--source NAME] [--limit N] [--config PATH] [--json]`.
 ///
 /// Asks the daemon when it runs (it keeps the same events, loaded from the log at start); reads
 /// `events.jsonl` and its rotated files under `[storage] state` when it does not, or when `--config` is
@@ -43,6 +43,7 @@ public struct LogsCommand: AsyncParsableCommand {
               audiocap logs --since yesterday --until today
               audiocap logs --since "2026-11-22 01:00" --utc
               audiocap logs -f --recording night
+              audiocap logs --source hydrophone --level warning
               audiocap logs --since 2026-11-22T00:00:00Z --limit 100 --json | jq -r .kind
             """
     )
@@ -73,6 +74,11 @@ public struct LogsCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("Only events of this recording.", valueName: "name"))
     public var recording: String?
 
+    @Option(
+        help: ArgumentHelp(
+            "Only events about this source: its ffmpeg, its levels, the recordings it feeds.", valueName: "name"))
+    public var source: String?
+
     @Option(help: ArgumentHelp("At most this many events (the newest ones).", valueName: "n"))
     public var limit: Int?
 
@@ -88,6 +94,7 @@ public struct LogsCommand: AsyncParsableCommand {
                 "--follow shows events as the running daemon emits them; it cannot be used with --config")
         }
         if let recording { try RecordingNameArgument.validate(recording) }
+        if let source { try SourceNameArgument.validate(source) }
         if let limit, limit < 1 {
             throw ValidationError("--limit must be at least 1")
         }
@@ -102,6 +109,7 @@ public struct LogsCommand: AsyncParsableCommand {
         let until = self.until?.date(now: now)
         let level = self.level?.rawValue
         let recording = self.recording
+        let source = self.source
         let limit = self.limit
         let options = self.options
         if follow {
@@ -118,7 +126,7 @@ public struct LogsCommand: AsyncParsableCommand {
                         let resumeSince = resumed ? Date(timeIntervalSince1970: resumeFrom) : since
                         try await client.followEvents(
                             since: resumeSince, level: level, recording: recording,
-                            limit: resumed ? 100_000 : limit
+                            limit: resumed ? 100_000 : limit, source: source
                         ) { event in
                             if resumed, let last, event.value.time <= last { return }
                             progress.saw(time: event.value.time)
@@ -137,7 +145,8 @@ public struct LogsCommand: AsyncParsableCommand {
         do throws(ClientError) {
             // --until filters here (the API has no such parameter), so --limit counts after it.
             reply = try await options.client.events(
-                since: since, level: level, recording: recording, limit: until == nil ? limit : 100_000)
+                since: since, level: level, recording: recording, limit: until == nil ? limit : 100_000,
+                source: source)
         } catch {
             guard error.code == .unavailable else {
                 Console.error(error.description)
@@ -174,7 +183,7 @@ public struct LogsCommand: AsyncParsableCommand {
         let configuration = try disk.load(after: failure)
         var entries = EventLogFile.read(
             stateDirectory: configuration.storage.state, since: since?.timeIntervalSince1970, level: level?.rawValue,
-            recording: recording, limit: until == nil ? limit : nil)
+            recording: recording, limit: until == nil ? limit : nil, source: source)
         if let until {
             entries = Array(entries.filter { $0.event.time <= until.timeIntervalSince1970 }.suffix(limit ?? 100))
         }

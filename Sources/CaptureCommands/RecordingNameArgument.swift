@@ -18,12 +18,8 @@ enum RecordingNameArgument {
 enum SourceNameArgument {
     /// Throws a `ValidationError` that points at `audiocap status` when `name` cannot be a source's name.
     static func validate(_ name: String) throws {
-        let allowed = name.unicodeScalars.allSatisfy { scalar in
-            scalar.isASCII
-                && (("A"..."Z").contains(scalar) || ("a"..."z").contains(scalar) || ("0"..."9").contains(scalar)
-                    || scalar == "." || scalar == "_" || scalar == "-")
-        }
-        guard allowed, (1...64).contains(name.count) else {
+        // Source names follow the rule of recording names (the loader checks them with checkName).
+        guard InputValidation.isValidName(name) else {
             throw ValidationError(
                 "\(InputValidation.printable(name)) is not a valid source name; `audiocap status` lists the sources")
         }

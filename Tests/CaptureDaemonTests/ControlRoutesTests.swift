@@ -273,6 +273,7 @@ enum Fixture {
         service.events.emit(CaptureEvent(time: 100, level: .info, kind: "a.one", message: "one"))
         service.events.emit(CaptureEvent(time: 200, level: .warning, kind: "b.two", message: "two", recording: "night"))
         service.events.emit(CaptureEvent(time: 300, level: .error, kind: "c.three", message: "three"))
+        service.events.forSource("roof").emit(CaptureEvent(time: 400, level: .info, kind: "d.four", message: "four"))
         try await withClient(service) { client in
             func kinds(_ query: String) async throws -> [String] {
                 try await client.execute(uri: "/v1/events" + query, method: .get) { response in
@@ -281,15 +282,19 @@ enum Fixture {
                 }
             }
             let all = try await kinds("")
-            #expect(all == ["a.one", "b.two", "c.three"])
+            #expect(all == ["a.one", "b.two", "c.three", "d.four"])
             let warnings = try await kinds("?level=warning")
             #expect(warnings == ["b.two", "c.three"])
             let later = try await kinds("?since=150")
-            #expect(later == ["b.two", "c.three"])
+            #expect(later == ["b.two", "c.three", "d.four"])
             let newest = try await kinds("?limit=1")
-            #expect(newest == ["c.three"])
+            #expect(newest == ["d.four"])
             let night = try await kinds("?recording=night")
             #expect(night == ["b.two"])
+            let roof = try await kinds("?source=roof")
+            #expect(roof == ["d.four"])
+            let gone = try await kinds("?source=removed-by-a-reload")
+            #expect(gone.isEmpty)
         }
     }
 
@@ -438,7 +443,7 @@ enum Fixture {
         ("/v1/events?since=-1", "since \"-1\" must be seconds since the epoch, from 0 to 10000000000"),
         ("/v1/events?limit=0", nil), ("/v1/events?limit=1e19", nil), ("/v1/events?limit=2.5", nil),
         ("/v1/events?level=loud", "level must be one of debug, info, notice, warning, error; got \"loud\""),
-        ("/v1/events?recording=a%2Fb", nil),
+        ("/v1/events?recording=a%2Fb", nil), ("/v1/events?source=..", nil),
         ("/v1/recordings/interview/segments?since=nan", nil),
         ("/v1/levels?follow=1&interval_ms=5", nil), ("/v1/levels?follow=1&interval_ms=abc", nil),
     ])

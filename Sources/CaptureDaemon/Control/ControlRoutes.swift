@@ -146,10 +146,19 @@ struct ControlRoutes: Sendable {
             }
             return name
         }
+        // A source's events, also those of a source a reload has removed: any valid name.
+        let source = try request.uri.queryParameters.get("source").map { name in
+            do {
+                try InputValidation.checkName(name, field: "source")
+            } catch {
+                throw ControlError.badRequest("\(error)")
+            }
+            return name
+        }
         let threshold = minimum
         let matches: @Sendable (CaptureEvent) -> Bool = { event in
             event.level >= threshold && (since.map { event.time >= $0 } ?? true)
-                && (recording.map { event.recording == $0 } ?? true)
+                && (recording.map { event.recording == $0 } ?? true) && (source.map { event.source == $0 } ?? true)
         }
         let recent = Array(service.events.recent.filter(matches).suffix(limit))
         guard Self.flag(request, "follow") else {
