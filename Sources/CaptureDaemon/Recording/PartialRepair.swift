@@ -58,6 +58,7 @@ public struct PartialRepair: Sendable {
             path.hasSuffix(WAVFileWriter.partialSuffix)
             ? String(path.dropLast(WAVFileWriter.partialSuffix.count)) : path
         do {
+            if path.hasSuffix(flacPartialSuffix) { return try repairFLAC(path: path, finalPath: finalPath) }
             return try repair(path: path, finalPath: finalPath)
         } catch {
             return RepairResult(
@@ -182,7 +183,7 @@ public struct PartialRepair: Sendable {
         return Array(head[..<offset])
     }
 
-    private static func remove(_ path: String, directory: String, bytesTrimmed: UInt64) throws(WAVWriteError)
+    static func remove(_ path: String, directory: String, bytesTrimmed: UInt64) throws(WAVWriteError)
         -> RepairResult
     {
         guard unlink(path) == 0 else { throw WAVWriteError(operation: .remove, path: path, errno: errno) }
@@ -191,7 +192,7 @@ public struct PartialRepair: Sendable {
             path: path, originalPath: path, frames: 0, bytesTrimmed: bytesTrimmed, action: .removedEmpty)
     }
 
-    private static func markDamaged(_ path: String, finalPath: String, reason: String) throws(WAVWriteError)
+    static func markDamaged(_ path: String, finalPath: String, reason: String) throws(WAVWriteError)
         -> RepairResult
     {
         let destination =
@@ -233,7 +234,8 @@ public struct PartialRepair: Sendable {
             switch info.st_mode & S_IFMT {
             case S_IFDIR:
                 collectPartials(in: path, into: &paths, depth: depth + 1)
-            case S_IFREG where name.hasSuffix(".wav" + WAVFileWriter.partialSuffix):
+            case S_IFREG
+            where name.hasSuffix(".wav" + WAVFileWriter.partialSuffix) || name.hasSuffix(flacPartialSuffix):
                 paths.append(path)
             default:
                 continue
