@@ -66,7 +66,7 @@ public final class SegmentWriter: ChunkConsumer, @unchecked Sendable {
     /// Why the recording is blocked, to report each cause once rather than at every retry.
     private var blockedReason: String?
 
-    private var file: WAVFileWriter?
+    private var file: (any SegmentFileWriter)?
     private var sequence = 0
     /// Whether the highest `{seq}` on disk has been read (at the first file this writer opens).
     private var numberingScanned = false
@@ -352,7 +352,7 @@ public final class SegmentWriter: ChunkConsumer, @unchecked Sendable {
         // A file of that name may appear between the check and the create: take the next free name.
         for attempt in 1...10 {
             do {
-                file = try WAVFileWriter(finalPath: path, format: format)
+                file = try recording.makeSegmentFile(path: path, format: format, startTime: time)
                 break
             } catch  where error.errno == EEXIST && error.operation == .create && attempt < 10 {
                 path = WAVFileWriter.uniquePath(for: recording.directory + "/" + relative)
@@ -423,7 +423,6 @@ public final class SegmentWriter: ChunkConsumer, @unchecked Sendable {
         guard let file else { return }
         self.file = nil
         let frames = file.frames
-        let bytes = file.dataBytes
         let path: String
         do {
             path = try file.close()
@@ -432,6 +431,8 @@ public final class SegmentWriter: ChunkConsumer, @unchecked Sendable {
             fail(error, during: "close")
             return
         }
+        // After the close: a FLAC file's last block is written then.
+        let bytes = file.dataBytes
         let info = SegmentInfo(
             recording: recording.name, path: path, sequence: sequence, firstFrame: segmentFirstFrame,
             frames: frames, durationSeconds: format.seconds(frames: frames), startTime: segmentStartTime,
@@ -467,7 +468,15 @@ public final class SegmentWriter: ChunkConsumer, @unchecked Sendable {
                 "segment.gaps": .int(Int64(info.gaps.count)),
                 "segment.gap_frames": .int(info.gaps.reduce(0) { $0 + $1.frames }),
                 "segment.silence_frames": .int(info.silenceFrames),
+                "segment.format": .string(recording.format.rawValue),
+                "segment.compression_ratio": .double(compressionRatio(frames: frames, bytes: bytes)),
             ])
+    }
+
+    /// The audio's size as PCM over the file's (1 for WAV, about 2 for FLAC), to three decimals.
+    private func compressionRatio(frames: Int64, bytes: UInt64) -> Double {
+        guard bytes > 0 else { return 1 }
+        return (Double(frames) * Double(format.bytesPerFrame) / Double(bytes) * 1000).rounded() / 1000
     }
 
     /// Writes `NAME.wav.json` next to the file: its timing, levels and gaps, for tools that index recordings.
