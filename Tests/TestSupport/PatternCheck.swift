@@ -94,6 +94,9 @@ public struct PatternCheckError: Error, CustomStringConvertible {
 /// every later sample must follow it. Allocates nothing per sample.
 public struct PatternCheck: Sendable {
     public let channels: Int
+    /// The pattern's variant checked against (see `TestPattern`): channel 0 at counter c must be the sine
+    /// at c + `sineOffset`. 0 is the pattern itself.
+    public let sineOffset: Int
 
     private var frames = 0
     private var leadingSilence = 0
@@ -116,10 +119,15 @@ public struct PatternCheck: Sendable {
     /// Samples the mono phase is locked from.
     public static let lockWindowLength = 32
 
+    /// - Parameters:
+    ///   - channels: 1 or 2.
+    ///   - sineOffset: the variant of the pattern to expect (see `TestPattern`); only stereo tells the
+    ///     variants apart, so it is ignored in mono.
     /// - Precondition: `channels` is 1 or 2.
-    public init(channels: Int) {
+    public init(channels: Int, sineOffset: Int = 0) {
         precondition(channels == 1 || channels == 2, "the test pattern has 1 or 2 channels")
         self.channels = channels
+        self.sineOffset = sineOffset & 0xFFFF
         lockWindow.reserveCapacity(Self.lockWindowLength)
     }
 
@@ -208,13 +216,14 @@ public struct PatternCheck: Sendable {
         var previous = previousCounter
         var mismatches = 0
         var index = start
+        let offset = sineOffset
         while index < count {
             let value = Int16(bitPattern: UInt16(littleEndian: base[index]))
             let counter = Int(UInt16(littleEndian: base[index + 1]))
             if previous >= 0 && counter != (previous + 1) & 0xFFFF {
                 noteDiscontinuity(frame: frame, jump: (counter - previous - 1) & 0xFFFF)
             }
-            if sine[counter] != value {
+            if sine[(counter + offset) & 0xFFFF] != value {
                 mismatches += 1
                 if firstMismatch == nil { firstMismatch = frame }
             }
@@ -291,7 +300,12 @@ extension PatternCheck {
     /// - Throws: `PatternCheckError` when a file cannot be read, a WAV file has no `data` chunk, or its
     ///   format is not 16-bit PCM with `channels` channels.
     public static func check(channels: Int, files: [String]) throws -> PatternReport {
-        var check = PatternCheck(channels: channels)
+        try check(channels: channels, sineOffset: 0, files: files)
+    }
+
+    /// `check(channels:files:)` against the pattern's variant with `sineOffset` (see `TestPattern`).
+    public static func check(channels: Int, sineOffset: Int, files: [String]) throws -> PatternReport {
+        var check = PatternCheck(channels: channels, sineOffset: sineOffset)
         for path in files {
             let data: Data
             do {
@@ -308,9 +322,41 @@ extension PatternCheck {
         return check.report
     }
 
+    /// `check(channels:sineOffset:files:)` on only the frames in `frames` of the joined input, e.g. the
+    /// stretch of a recording between two gaps of its ledger. Frame numbers count from the first frame of
+    /// the joined input (for a recording in one file, its ledger's `file_frame`s); the report's count
+    /// from the range's first frame. A range beyond the end is cut at the end.
+    ///
+    /// - Throws: what `check(channels:sineOffset:files:)` throws.
+    public static func check(
+        channels: Int, sineOffset: Int = 0, files: [String], frames range: Range<Int>
+    ) throws -> PatternReport {
+        var check = PatternCheck(channels: channels, sineOffset: sineOffset)
+        let frameBytes = 2 * channels
+        var position = 0
+        for path in files where position < range.upperBound {
+            let data: Data
+            do {
+                data = try Data(contentsOf: URL(fileURLWithPath: path))
+            } catch {
+                throw PatternCheckError(path: path, reason: "\(error.localizedDescription)")
+            }
+            try data.withUnsafeBytes { bytes in
+                let audio = try audioBytes(of: bytes, path: path, channels: channels)
+                let count = audio.count / frameBytes
+                let from = min(max(range.lowerBound - position, 0), count)
+                let to = max(min(range.upperBound - position, count), from)
+                let start = audio.startIndex + from * frameBytes
+                check.feed(UnsafeRawBufferPointer(rebasing: audio[start..<(start + (to - from) * frameBytes)]))
+                position += count
+            }
+        }
+        return check.report
+    }
+
     /// Checks `data`, raw s16le, against the pattern.
-    public static func check(channels: Int, data: Data) -> PatternReport {
-        var check = PatternCheck(channels: channels)
+    public static func check(channels: Int, data: Data, sineOffset: Int = 0) -> PatternReport {
+        var check = PatternCheck(channels: channels, sineOffset: sineOffset)
         check.feed(data)
         return check.report
     }

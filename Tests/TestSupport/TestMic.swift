@@ -28,15 +28,19 @@ public struct TestMicError: Error, CustomStringConvertible {
 /// holds `ALSA_CONFIG_PATH` (see `environment`), e.g.
 /// `ffmpeg -f alsa -channels 2 -sample_rate 48000 -i testmic`. Several readers may open it at once.
 ///
-/// Each microphone has its own state directory, server and socket, so tests may run several at once.
+/// Each microphone has its own state directory, server and socket, so tests may run several at once. One
+/// process opens several when each has its own `deviceName` and its environment holds all of their
+/// configurations (`environment(for:)`); give each its own `sineOffset` to tell their audio apart.
 public final class TestMic: Sendable {
     /// Where the fixture scripts live: `Tests/Fixtures/testmic` of this source tree.
     public static let fixtureDirectory: String =
         URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .appendingPathComponent("Fixtures/testmic").path
 
-    /// The ALSA device name to open.
-    public let deviceName = "testmic"
+    /// The ALSA device name to open: `testmic` unless `start` was given another.
+    public let deviceName: String
+    /// The variant of the test pattern it plays (see `TestPattern`), when it plays the pattern.
+    public let sineOffset: Int
     /// The value of `ALSA_CONFIG_PATH` that defines the device.
     public let alsaConfigPath: String
     /// The directory holding the server's socket, logs (`run/pulse.log`) and configuration.
@@ -50,8 +54,10 @@ public final class TestMic: Sendable {
 
     private init(
         alsaConfigPath: String, stateDirectory: String, channels: Int, startupSeconds: Double,
-        ownedDirectory: TemporaryDirectory?
+        ownedDirectory: TemporaryDirectory?, deviceName: String, sineOffset: Int
     ) {
+        self.deviceName = deviceName
+        self.sineOffset = sineOffset
         self.alsaConfigPath = alsaConfigPath
         self.stateDirectory = stateDirectory
         self.channels = channels
@@ -70,6 +76,22 @@ public final class TestMic: Sendable {
         return environment
     }
 
+    /// This process's environment with `ALSA_CONFIG_PATH` defining the devices of all of `mics`, for one
+    /// process that opens several. Their `deviceName`s must differ (a later definition of a name wins).
+    public static func environment(for mics: [TestMic]) -> [String: String] {
+        environment(alsaConfigPath: alsaConfigPath(combining: mics.map(\.alsaConfigPath)))
+    }
+
+    /// One `ALSA_CONFIG_PATH` holding every file of `paths` (each a colon-separated list), in order, each
+    /// once.
+    public static func alsaConfigPath(combining paths: [String]) -> String {
+        var files: [String] = []
+        for file in paths.flatMap({ $0.split(separator: ":").map(String.init) }) where !files.contains(file) {
+            files.append(file)
+        }
+        return files.joined(separator: ":")
+    }
+
     /// Starts a microphone and returns once it delivers audio (about 2 s).
     ///
     /// - Parameters:
@@ -78,22 +100,31 @@ public final class TestMic: Sendable {
     ///     there (a dead server, stale pid files or socket) are cleaned up.
     ///   - channels: 1 or 2.
     ///   - rawFile: s16le 48 kHz audio with `channels` channels to loop; nil for the test pattern.
+    ///   - deviceName: the ALSA device's name: a letter, then letters, digits or `_`. Microphones that one
+    ///     process opens together need different names.
+    ///   - sineOffset: without `rawFile`, the variant of the test pattern to play (see `TestPattern`).
     /// - Throws: `TestMicError` when what it needs is not installed (see `unavailableReason`) or the
     ///   server or feeder does not start; the error holds the script's output and the server's log.
     public static func start(
-        stateDirectory: String? = nil, channels: Int = 2, rawFile: String? = nil
+        stateDirectory: String? = nil, channels: Int = 2, rawFile: String? = nil, deviceName: String = "testmic",
+        sineOffset: Int = 0
     ) throws -> TestMic {
         guard channels == 1 || channels == 2 else {
             throw TestMicError(reason: "a test microphone has 1 or 2 channels, not \(channels)")
+        }
+        guard isValidDeviceName(deviceName) else {
+            throw TestMicError(
+                reason: "a test microphone's device name is a letter, then letters, digits or _, not '\(deviceName)'")
         }
         if let unavailableReason { throw TestMicError(reason: unavailableReason) }
         let owned = stateDirectory == nil ? try TemporaryDirectory(prefix: "testmic", in: "/tmp") : nil
         let state = stateDirectory ?? owned!.path
         do {
             try FileManager.default.createDirectory(atPath: state, withIntermediateDirectories: true)
-            let raw = try rawFile ?? writePattern(in: state, channels: channels)
+            let raw = try rawFile ?? writePattern(in: state, channels: channels, sineOffset: sineOffset)
             var environment = ProcessInfo.processInfo.environment
             environment["TESTMIC_CHANNELS"] = String(channels)
+            environment["TESTMIC_DEVICE"] = deviceName
             let began = Date()
             let result = try ProcessRunner.run(
                 "/bin/sh", [fixtureDirectory + "/start.sh", state, raw], environment: environment, timeout: 60)
@@ -107,7 +138,7 @@ public final class TestMic: Sendable {
             }
             return TestMic(
                 alsaConfigPath: path, stateDirectory: state, channels: channels, startupSeconds: seconds,
-                ownedDirectory: owned)
+                ownedDirectory: owned, deviceName: deviceName, sineOffset: rawFile == nil ? sineOffset : 0)
         } catch {
             owned?.remove()
             throw error
@@ -186,9 +217,16 @@ public final class TestMic: Sendable {
         return directories.map { "\($0)/\(file)" }.first { fileManager.fileExists(atPath: $0) }
     }()
 
-    private static func writePattern(in directory: String, channels: Int) throws -> String {
-        let path = "\(directory)/pattern-\(channels).raw"
-        try TestPattern.data(channels: channels).write(to: URL(fileURLWithPath: path))
+    /// A letter, then letters, digits or `_` (ASCII): the names start.sh accepts.
+    static func isValidDeviceName(_ name: String) -> Bool {
+        func isLetter(_ byte: UInt8) -> Bool { (0x41...0x5A).contains(byte) || (0x61...0x7A).contains(byte) }
+        guard let first = name.utf8.first, isLetter(first) else { return false }
+        return name.utf8.allSatisfy { isLetter($0) || (0x30...0x39).contains($0) || $0 == 0x5F }
+    }
+
+    private static func writePattern(in directory: String, channels: Int, sineOffset: Int = 0) throws -> String {
+        let path = "\(directory)/pattern-\(channels)\(sineOffset == 0 ? "" : "-\(sineOffset)").raw"
+        try TestPattern.data(channels: channels, sineOffset: sineOffset).write(to: URL(fileURLWithPath: path))
         return path
     }
 

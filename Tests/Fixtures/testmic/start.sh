@@ -1,9 +1,10 @@
 #!/bin/sh
-# start.sh STATE_DIR [RAW_FILE]: a real-time paced ALSA capture device named "testmic" whose content is
-# RAW_FILE (s16le, 48 kHz) played in a loop; default: the test pattern (see pattern.py).
+# start.sh STATE_DIR [RAW_FILE]: a real-time paced ALSA capture device named "testmic" (or $TESTMIC_DEVICE)
+# whose content is RAW_FILE (s16le, 48 kHz) played in a loop; default: the test pattern (see pattern.py).
 # PulseAudio runs with a private socket under STATE_DIR and a null sink; a feeder plays RAW_FILE into it;
 # the device is the sink's monitor, reached through ALSA's pulse plugin. Works as root, with no systemd
-# user session and no D-Bus. Env: TESTMIC_CHANNELS (1 or 2, default 2), TESTMIC_FEED_MS (default 500).
+# user session and no D-Bus. Env: TESTMIC_CHANNELS (1 or 2, default 2), TESTMIC_FEED_MS (default 500),
+# TESTMIC_DEVICE (the ALSA device's name, default testmic: give each microphone of one process its own).
 # Prints the ALSA_CONFIG_PATH to export for the process that opens the device, once it delivers audio:
 #   export $(sh start.sh /tmp/mic) ; ffmpeg -f alsa -channels 2 -sample_rate 48000 -i testmic ...
 # Note: ffmpeg 5.1's alsa input takes -channels and -sample_rate; it ignores -ac.
@@ -21,6 +22,8 @@ die() {
 }
 case $channels in 1 | 2) ;; *) die "TESTMIC_CHANNELS must be 1 or 2, not '$channels'" ;; esac
 case $feed_ms in '' | *[!0-9]*) die "TESTMIC_FEED_MS must be a number of milliseconds, not '$feed_ms'" ;; esac
+device=${TESTMIC_DEVICE:-testmic}
+case $device in '' | [!A-Za-z]* | *[!A-Za-z0-9_]*) die "TESTMIC_DEVICE must be a letter then letters, digits or _, not '$device'" ;; esac
 for tool in pulseaudio pactl pacat; do
     command -v $tool >/dev/null ||
         die "$tool is missing; install pulseaudio and pulseaudio-utils (Debian/Ubuntu: apt-get install pulseaudio pulseaudio-utils)"
@@ -61,8 +64,8 @@ set-default-sink testmic
 set-default-source testmic.monitor
 PA
 cat >"$state/testmic.conf" <<CONF
-pcm.testmic { type pulse; server "unix:$sock"; device "testmic.monitor" }
-ctl.testmic { type pulse; server "unix:$sock" }
+pcm.$device { type pulse; server "unix:$sock"; device "testmic.monitor" }
+ctl.$device { type pulse; server "unix:$sock" }
 CONF
 
 ready=
