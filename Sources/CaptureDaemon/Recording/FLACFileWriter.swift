@@ -206,6 +206,7 @@ public final class FLACFileWriter {
     /// - Returns: the path of the finished file: `finalPath`, or a free name from
     ///   `WAVFileWriter.uniquePath(for:)` when another file took it meanwhile.
     /// - Throws: `WAVWriteError`; the file is then closed and left as `.partial` for `PartialRepair`.
+    ///   After a repair `frames` and `dataBytes` describe the file as repaired.
     @discardableResult
     public func close() throws(WAVWriteError) -> String {
         guard fd >= 0 else { throw WAVWriteError(operation: .close, path: partialPath, errno: EBADF) }
@@ -229,8 +230,12 @@ public final class FLACFileWriter {
         // What is on disk is whole frames and perhaps part of one: make it a finished file now.
         let result = PartialRepair.repair(path: partialPath)
         switch result.action {
-        case .repaired, .alreadyRenamed: return result.path
-        default: throw error
+        case .repaired, .alreadyRenamed:
+            frames = result.frames
+            length = Int64(result.bytes)
+            return result.path
+        default:
+            throw error
         }
     }
 
@@ -286,6 +291,8 @@ public final class FLACFileWriter {
 
     /// libFLAC hands over the header, then each whole frame; at finish it seeks back to `STREAMINFO`.
     private func write(_ bytes: UnsafeRawBufferPointer) -> Bool {
+        // Closed (abandoned, or libFLAC finishing the stream as the writer goes away): nothing more goes out.
+        guard fd >= 0 else { return false }
         if let code = FileDescriptor(rawValue: fd).writeAllOrErrno(bytes, atOffset: position) {
             writeFailure = code
             // Whatever part of it reached the file is cut off by the repair.

@@ -422,7 +422,6 @@ public final class SegmentWriter: ChunkConsumer, @unchecked Sendable {
     private func closeSegment() {
         guard let file else { return }
         self.file = nil
-        let frames = file.frames
         let path: String
         do {
             path = try file.close()
@@ -431,8 +430,8 @@ public final class SegmentWriter: ChunkConsumer, @unchecked Sendable {
             fail(error, during: "close")
             return
         }
-        // After the close: a FLAC file's last block is written then.
-        let bytes = file.dataBytes
+        // After the close: a FLAC file's last block is written then (and a write error cuts the file).
+        let (frames, bytes) = (file.frames, file.dataBytes)
         let info = SegmentInfo(
             recording: recording.name, path: path, sequence: sequence, firstFrame: segmentFirstFrame,
             frames: frames, durationSeconds: format.seconds(frames: frames), startTime: segmentStartTime,
