@@ -110,6 +110,46 @@ struct FLACFileWriterTests {
         }
     }
 
+    @Test(
+        "a full disk: append throws isDiskFull, close cuts the file to its whole frames and finishes it",
+        .enabled(if: getuid() == 0, "mounting a small tmpfs needs root"))
+    func diskFull() throws {
+        let directory = try WAVTestFiles.makeDirectory()
+        defer { directory.remove() }
+        let mountPoint = directory.file("small")
+        try FileManager.default.createDirectory(atPath: mountPoint, withIntermediateDirectories: true)
+        let mount = try ProcessRunner.run("mount", ["-t", "tmpfs", "-o", "size=256k", "tmpfs", mountPoint])
+        try #require(mount.status == 0, "cannot mount tmpfs: \(String(decoding: mount.stderr, as: UTF8.self))")
+        defer { _ = try? ProcessRunner.run("umount", ["-l", mountPoint]) }
+
+        let format = AudioFormat(sampleRate: 48_000, channels: 2, sampleFormat: .s24)
+        // Noise-like audio hardly compresses: 256 KiB fill up within a second of it.
+        let samples = WAVTestFiles.samples(format: format, frames: 48_000 * 4)
+        let path = mountPoint + "/full.flac"
+        let writer = try FLACFileWriter(finalPath: path, format: format, tags: .init(recording: "r", startTime: 0))
+        var failure: WAVWriteError?
+        let piece = 4800 * format.bytesPerFrame
+        var offset = 0
+        while offset < samples.count {
+            do {
+                try samples[offset..<min(samples.count, offset + piece)].withUnsafeBytes { try writer.append($0) }
+            } catch {
+                failure = error as? WAVWriteError ?? WAVWriteError(operation: .write, path: path, errno: EIO)
+                break
+            }
+            offset += piece
+        }
+        let error = try #require(failure, "the disk never filled up")
+        #expect(error.isDiskFull, "\(error)")
+        let closed = try writer.close()
+        #expect(closed == path)
+        #expect(!WAVFileWriter.exists(path + ".partial"))
+        #expect(writer.frames > 0 && writer.frames % 4096 == 0, "\(writer.frames)")
+        #expect(try FLACTestFiles.test(path))
+        #expect(try FLACTestFiles.metaflac(path, "--show-total-samples") == "\(writer.frames)")
+        #expect(try FLACTestFiles.decode(path) == Array(samples.prefix(Int(writer.frames) * format.bytesPerFrame)))
+    }
+
     // MARK: - Repair
 
     @Test(
