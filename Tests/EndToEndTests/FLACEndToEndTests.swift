@@ -146,7 +146,7 @@ extension EndToEnd {
                     [levels]
                     log_interval_seconds = 0
                     [control]
-                    socket = ""
+                    socket = "\(dir.socket)"
                     [storage]
                     root = "\(dir.path)/ondemand"
                     state = "\(dir.path)/state"
@@ -170,7 +170,23 @@ extension EndToEnd {
 
                 let second = try dir.launch()
                 #expect(second.waitForLog("event=segment.repaired"), "\(second.log)")
+                // An on-demand recording may be FLAC too: exactly 1 s of frames.
+                #expect(second.waitForLog("control API listening"), "\(second.log)")
+                let start = try dir.cli(["start", "od", "--format", "flac", "--for", "1s"])
+                #expect(start.status == 0, "\(start.err)")
+                #expect(
+                    waitUntil(timeout: 15) {
+                        second.lines(containing: "event=recording.stopped").contains {
+                            $0.contains("recording.name=od")
+                        }
+                    }, "\(second.log)")
                 #expect(second.terminate().status == 0)
+                let onDemand = flacFiles(under: dir.path + "/ondemand/od")
+                #expect(onDemand.count == 1, "\(onDemand)")
+                for file in onDemand {
+                    #expect(try FLACTool.test(file) == nil)
+                    #expect(try FLACTool.metaflac(file, "--show-total-samples") == "48000")
+                }
                 let repairedLine = try #require(second.lines(containing: "event=segment.repaired").first)
                 let repaired = try #require(fields(of: repairedLine)["segment.path"])
                 #expect(repaired == String(partial.dropLast(".partial".count)))
