@@ -9,7 +9,8 @@
 #   boot it as PID 1 of a throwaway box, Tests/Fixtures/sysbox) with util-linux (unshare, nsenter) and mount
 #   (the box's namespaces and overlay; the service tests need root); groff-base (the install test renders
 #   the man pages); python3-venv, and then schemathesis from PyPI in /opt/audiocap-test-venv
-#   (scripts/install-test-python.sh: the fuzz tests run it against docs/openapi.yaml).
+#   (scripts/install-test-python.sh: the fuzz tests run it against docs/openapi.yaml), with jsonschema and
+#   guano (the metadata tests read the files' GUANO chunks with it).
 # The Swift toolchain (6.2 or later) is not installed here: see https://swift.org/install.
 set -eu
 packages="ffmpeg libasound2-dev libflac-dev pkg-config make"

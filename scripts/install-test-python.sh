@@ -1,7 +1,8 @@
 #!/bin/sh
 # install-test-python.sh: installs the Python tools the test suite uses into a virtual environment
 # (Debian's pip refuses system-wide installs): schemathesis, which FuzzTests runs against docs/openapi.yaml,
-# and jsonschema, which the format tests use to check sidecars and events against docs/*.schema.json.
+# jsonschema, which the format tests use to check sidecars and events against docs/*.schema.json, and guano
+# (the GUANO reference implementation), which the metadata tests use to read the files' guan chunks.
 #   VENV (default /opt/audiocap-test-venv, or $AUDIOCAP_TEST_VENV): where the environment goes; the tests
 #   look there too. Needs python3 with venv (Debian: python3-venv) and access to PyPI. Safe to run again.
 set -eu
@@ -12,5 +13,6 @@ if ! "$python" -c "import venv, ensurepip" >/dev/null 2>&1; then
     exit 1
 fi
 [ -x "$venv/bin/pip" ] || "$python" -m venv "$venv"
-"$venv/bin/pip" install --quiet --disable-pip-version-check "schemathesis==4.32.5" "jsonschema==4.25.1"
+"$venv/bin/pip" install --quiet --disable-pip-version-check "schemathesis==4.32.5" "jsonschema==4.25.1" \
+    "guano==1.0.16"
 echo "install-test-python.sh: $("$venv/bin/schemathesis" --version) in $venv"

@@ -13,6 +13,7 @@ public struct Configuration: Sendable, Equatable {
     public var control = ControlConfiguration()
     public var storage = StorageConfiguration()
     public var metrics = MetricsConfiguration()
+    public var station = StationConfiguration()
 
     public init() {}
 
@@ -92,6 +93,36 @@ public struct MetricsConfiguration: Sendable, Equatable {
         let host = String(listen[..<colon])
         return host.isEmpty ? nil : (host, port)
     }
+}
+
+/// `[station]`: who recorded and where; written into every file's `bext` and GUANO metadata
+/// (docs/metadata.md). Empty strings and unset numbers are left out of the files.
+public struct StationConfiguration: Sendable, Equatable {
+    /// The station's name in the files; empty (the default): the machine's host name.
+    public var id = ""
+    /// WGS84 latitude in degrees, -90 to 90; set together with `longitude`.
+    public var latitude: Double?
+    /// WGS84 longitude in degrees, -180 to 180; set together with `latitude`.
+    public var longitude: Double?
+    /// Metres above mean sea level.
+    public var elevation: Double?
+    /// Manufacturer of the recording hardware (GUANO `Make`).
+    public var make = ""
+    /// Model of the recording hardware (GUANO `Model`).
+    public var model = ""
+    /// Serial number of the recording hardware (GUANO `Serial`).
+    public var serial = ""
+    /// Free text for every file (GUANO `Note`); may hold newlines.
+    public var note = ""
+
+    /// Longest `make`, `model` and `serial`, in bytes (UTF-8).
+    public static let maximumFieldBytes = 64
+    /// Longest `note`, in bytes (UTF-8).
+    public static let maximumNoteBytes = 256
+    /// The range `elevation` may take, in metres.
+    public static let elevationRange = -12_000.0...10_000.0
+
+    public init() {}
 }
 
 /// `[control]`: the control socket that `audiocap` and scripts talk to.

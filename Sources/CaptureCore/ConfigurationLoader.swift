@@ -252,7 +252,9 @@ private struct ConfigurationWalker {
     /// Whether the file writes its sources as `[[source]]` tables.
     private var sourcesAreArray = false
 
-    private static let sections = ["source", "queue", "levels", "recording", "log", "control", "storage", "metrics"]
+    private static let sections = [
+        "source", "queue", "levels", "recording", "log", "control", "storage", "metrics", "station",
+    ]
     private static let sourceKeys = [
         "ffmpeg", "input_format", "device", "input_options", "sample_rate", "channels", "sample_format", "chunk_ms",
         "restart_delay_seconds", "stall_seconds", "gap_fill", "output_options",
@@ -272,11 +274,15 @@ private struct ConfigurationWalker {
     private static let controlKeys = ["socket", "group", "max_recordings"]
     private static let storageKeys = ["root", "state", "min_free_bytes", "low_space_warning_hours"]
     private static let metricsKeys = ["listen"]
+    private static let stationKeys = [
+        "id", "latitude", "longitude", "elevation", "make", "model", "serial", "note",
+    ]
     static var keysByTable: [String: [String]] {
         [
             "source": sourceKeys + sourceTableKeys, "queue": queueKeys, "levels": levelsKeys,
             "recording": recordingKeys,
             "log": logKeys, "control": controlKeys, "storage": storageKeys, "metrics": metricsKeys,
+            "station": stationKeys,
         ]
     }
 
@@ -345,6 +351,9 @@ private struct ConfigurationWalker {
                 }
             }
         }
+        if let table = section("station", in: root, known: Self.stationKeys) {
+            readStation(table, into: &configuration.station)
+        }
         if let table = section("log", in: root, known: Self.logKeys) {
             if let level: LogLevelName = choice("level", in: table, at: "log") {
                 configuration.log.level = level
@@ -353,6 +362,58 @@ private struct ConfigurationWalker {
         checkRetentionScope(configuration)
         checkQueueMemory(configuration)
         return configuration
+    }
+
+    /// `[station]`: an id that is a name (or empty: the host name), a position given as both coordinates, and
+    /// texts short enough for the files' fixed-size metadata chunks.
+    private mutating func readStation(_ table: TOMLTable, into station: inout StationConfiguration) {
+        if let id = string("id", in: table, at: "station", allowEmpty: true) {
+            do {
+                if !id.isEmpty { try InputValidation.checkName(id, field: "station.id") }
+                station.id = id
+            } catch {
+                report("station.id", value: table["id"], error.message + ", or be \"\" for the host name")
+            }
+        }
+        station.latitude = number(
+            "latitude", in: table, at: "station", allowed: "a latitude in degrees from -90 to 90",
+            where: { (-90...90).contains($0) })
+        station.longitude = number(
+            "longitude", in: table, at: "station", allowed: "a longitude in degrees from -180 to 180",
+            where: { (-180...180).contains($0) })
+        let range = StationConfiguration.elevationRange
+        station.elevation = number(
+            "elevation", in: table, at: "station",
+            allowed: "metres above sea level from \(Int(range.lowerBound)) to \(Int(range.upperBound))",
+            where: { range.contains($0) })
+        if (table["latitude"] == nil) != (table["longitude"] == nil) {
+            let (given, missing) = table["latitude"] != nil ? ("latitude", "longitude") : ("longitude", "latitude")
+            report("station.\(given)", value: table[given], "needs `\(missing)` too: a position is both coordinates")
+        }
+        let limit = StationConfiguration.maximumFieldBytes
+        for (key, path) in [
+            ("make", \StationConfiguration.make), ("model", \StationConfiguration.model),
+            ("serial", \StationConfiguration.serial),
+        ] {
+            guard let text = string(key, in: table, at: "station", allowEmpty: true) else { continue }
+            if text.unicodeScalars.contains(where: InputValidation.isControl) {
+                report("station.\(key)", value: table[key], "must not contain control characters")
+            } else if text.utf8.count > limit {
+                report("station.\(key)", value: table[key], "must be at most \(limit) bytes long")
+            } else {
+                station[keyPath: path] = text
+            }
+        }
+        if let note = string("note", in: table, at: "station", allowEmpty: true) {
+            let noteLimit = StationConfiguration.maximumNoteBytes
+            if note.unicodeScalars.contains(where: { $0 != "\n" && InputValidation.isControl($0) }) {
+                report("station.note", value: table["note"], "must not contain control characters other than newlines")
+            } else if note.utf8.count > noteLimit {
+                report("station.note", value: table["note"], "must be at most \(noteLimit) bytes long")
+            } else {
+                station.note = note
+            }
+        }
     }
 
     /// Every consumer may hold a full queue: refuse a configuration whose queues could take more memory
@@ -987,7 +1048,7 @@ private struct ConfigurationWalker {
                 // A file that writes [[source]] tables is told of both forms.
                 let sources = sourcesAreArray ? "[source] or [[source]]" : "[source]"
                 message +=
-                    "; the tables are \(sources), [queue], [levels], [[recording]], [log], [control], [storage] and [metrics]"
+                    "; the tables are \(sources), [queue], [levels], [[recording]], [log], [control], [storage], [metrics] and [station]"
             }
             report(
                 Self.path(prefix, key),

@@ -10,6 +10,7 @@
 /// JUNK 28 <28 zero bytes>                      36 bytes   (ds64 28 <riff, data, sample count, 0> past 4 GiB)
 /// fmt  <16|18|40> <WAVEFORMAT(EX|EXTENSIBLE)>   24..48 bytes
 /// fact 4 <frames>                              12 bytes, only for f32
+/// <metadata chunks>                             metadataSize bytes (bext, guan), left to the caller
 /// data <data size>                              8 bytes, then the samples
 /// ```
 ///
@@ -17,6 +18,10 @@
 /// becomes the `ds64` chunk of an RF64 file. The format chunk follows Microsoft's rules: plain
 /// `WAVE_FORMAT_PCM` or `WAVE_FORMAT_IEEE_FLOAT` for at most 2 channels and at most 16 bits (32 for
 /// float), `WAVE_FORMAT_EXTENSIBLE` with a channel mask otherwise.
+///
+/// The metadata chunks (``BextChunk``, ``GuanoChunk``) have fixed sizes too: the header reserves
+/// `metadataSize` bytes for them at `metadataOffset`, and `write(dataBytes:into:)` leaves those bytes alone,
+/// so the caller renders them once and refreshes only what changes.
 ///
 /// Sizes written are always whole frames: a trailing partial frame is never declared as audio.
 /// When the audio has an odd number of bytes, the RIFF size counts the pad byte that RIFF requires
@@ -45,14 +50,20 @@ public struct WAVHeader: Sendable, Hashable {
 
     /// Length of the header in bytes, that is the offset of the first sample. Constant for a format.
     public let headerSize: Int
+    /// Where the metadata chunks start, and how many bytes they take (whole chunks; 0: none).
+    public let metadataOffset: Int
+    public let metadataSize: Int
 
     private let formatPayloadSize: Int
     private let hasFact: Bool
 
-    /// A header for `format`.
+    /// A header for `format`, with `metadataSize` bytes of metadata chunks before the data.
     ///
-    /// - Precondition: `format.channels` is in 1...65535 and `format.sampleRate` in 1...0xFFFFFFFF.
-    public init(format: AudioFormat) {
+    /// - Precondition: `format.channels` is in 1...65535, `format.sampleRate` in 1...0xFFFFFFFF, and
+    ///   `metadataSize` is 0, or even and at least 8 (one chunk header).
+    public init(format: AudioFormat, metadataSize: Int = 0) {
+        precondition(
+            metadataSize == 0 || (metadataSize >= 8 && metadataSize % 2 == 0), "metadata must be whole even chunks")
         precondition((1...0xFFFF).contains(format.channels), "WAV supports 1 to 65535 channels")
         precondition(
             format.sampleRate >= 1 && UInt64(format.sampleRate) <= 0xFFFF_FFFF,
@@ -73,7 +84,30 @@ public struct WAVHeader: Sendable, Hashable {
             channelMask = 0
         }
         hasFact = format.sampleFormat.isFloat
-        headerSize = 12 + (8 + Self.ds64PayloadSize) + (8 + formatPayloadSize) + (hasFact ? 12 : 0) + 8
+        metadataOffset = 12 + (8 + Self.ds64PayloadSize) + (8 + formatPayloadSize) + (hasFact ? 12 : 0)
+        self.metadataSize = metadataSize
+        headerSize = metadataOffset + metadataSize + 8
+    }
+
+    /// The header of a file laid out as audiocap writes it: `parsed`'s chunks before the data are
+    /// `JUNK`/`ds64`, `fmt ` (and `fact` for float) where this type puts them, then only whole chunks up to
+    /// the `data` chunk, which become the metadata region. Nil for any other layout.
+    public init?(layoutOf parsed: ParsedWAV) {
+        let plain = WAVHeader(format: parsed.format)
+        let metadataSize = parsed.dataOffset - plain.headerSize
+        guard metadataSize == 0 || (metadataSize >= 8 && metadataSize % 2 == 0) else { return nil }
+        let header = WAVHeader(format: parsed.format, metadataSize: metadataSize)
+        guard header.formatTag == parsed.formatTag else { return nil }
+        var expected: [(ids: Set<String>, offset: Int, size: Int)] = [
+            (["JUNK", "ds64"], 20, Self.ds64PayloadSize), (["fmt "], 56, header.formatPayloadSize),
+        ]
+        if header.hasFact { expected.append((["fact"], header.metadataOffset - 4, 4)) }
+        let chunks = parsed.chunks
+        guard chunks.count >= expected.count + 1, chunks.last?.id == "data" else { return nil }
+        for (chunk, want) in zip(chunks, expected) {
+            guard want.ids.contains(chunk.id), chunk.offset == want.offset, chunk.size == want.size else { return nil }
+        }
+        self = header
     }
 
     /// The standard speaker mask for `channels` channels (`dwChannelMask`), or 0 (no positions) for
@@ -116,14 +150,27 @@ public struct WAVHeader: Sendable, Hashable {
 
     /// The header for a file holding `dataBytes` bytes of audio; a trailing partial frame is not
     /// counted. RIFF while the file fits in 4 GiB − 1, RF64 beyond. Always `headerSize` bytes long.
-    public func bytes(dataBytes: UInt64) -> [UInt8] {
+    /// The metadata region is `metadata` when given (whole chunks, `metadataSize` bytes), else one `JUNK`
+    /// chunk of zeros.
+    public func bytes(dataBytes: UInt64, metadata: [UInt8]? = nil) -> [UInt8] {
         var result = [UInt8](repeating: 0, count: headerSize)
+        if let metadata {
+            precondition(
+                metadata.count == metadataSize, "metadata is \(metadata.count) bytes, expected \(metadataSize)")
+            result.replaceSubrange(metadataOffset..<metadataOffset + metadataSize, with: metadata)
+        } else if metadataSize > 0 {
+            result.replaceSubrange(metadataOffset..<metadataOffset + 4, with: Array("JUNK".utf8))
+            withUnsafeBytes(of: UInt32(metadataSize - 8).littleEndian) {
+                result.replaceSubrange(metadataOffset + 4..<metadataOffset + 8, with: $0)
+            }
+        }
         result.withUnsafeMutableBytes { write(dataBytes: dataBytes, into: $0) }
         return result
     }
 
     /// Writes the header for `dataBytes` bytes of audio into the first `headerSize` bytes of
-    /// `buffer`, without allocating; the same bytes as `bytes(dataBytes:)`.
+    /// `buffer`, without allocating; the same bytes as `bytes(dataBytes:)`, except that the `metadataSize`
+    /// bytes at `metadataOffset` are left as they are: the caller writes its metadata chunks there.
     ///
     /// - Precondition: `buffer.count >= headerSize`.
     public func write(dataBytes: UInt64, into buffer: UnsafeMutableRawBufferPointer) {
@@ -175,6 +222,7 @@ public struct WAVHeader: Sendable, Hashable {
             out.u32(rf64 || frames > 0xFFFF_FFFF ? 0xFFFF_FFFF : UInt32(frames))
         }
 
+        out.offset += metadataSize
         out.fourCC("data")
         out.u32(rf64 ? 0xFFFF_FFFF : UInt32(data))
         assert(out.offset == headerSize)
@@ -213,12 +261,14 @@ public struct WAVHeader: Sendable, Hashable {
         var ds64: (riff: UInt64, data: UInt64, frames: UInt64)?
         var fmt: (format: AudioFormat, tag: UInt16, mask: UInt32)?
         var position = 12
+        var chunks: [ParsedWAV.Chunk] = []
         while true {
             guard let id = reader.fourCC(at: position), let size32 = reader.u32(at: position + 4) else {
                 throw WAVParseError(.truncated, "the file ends inside a chunk header at offset \(position)")
             }
             let payload = position + 8
             let size = Int(size32)
+            chunks.append(ParsedWAV.Chunk(id: id, offset: payload, size: size))
             switch id {
             case "ds64":
                 guard isRF64 else { break }
@@ -249,9 +299,11 @@ public struct WAVHeader: Sendable, Hashable {
                     if size32 == 0xFFFF_FFFF { dataSize = ds64.data }
                     if riffSize32 == 0xFFFF_FFFF { riffSize = ds64.riff }
                 }
-                return ParsedWAV(
+                var parsed = ParsedWAV(
                     format: fmt.format, formatTag: fmt.tag, channelMask: fmt.mask, isRF64: isRF64,
                     declaredRIFFSize: riffSize, dataOffset: payload, declaredDataSize: dataSize)
+                parsed.chunks = chunks
+                return parsed
             default:
                 break
             }
@@ -320,6 +372,24 @@ public struct ParsedWAV: Sendable, Hashable {
     public var dataOffset: Int
     /// The data size the header declares (from `ds64` for RF64); the file may hold more or less.
     public var declaredDataSize: UInt64
+    /// The chunks from the first after `WAVE` to `data`, in file order; `offset` is where each payload starts.
+    public var chunks: [Chunk] = []
+
+    /// A chunk of the file: its id, where its payload starts and the size its header declares.
+    public struct Chunk: Sendable, Hashable {
+        public var id: String
+        public var offset: Int
+        public var size: Int
+
+        public init(id: String, offset: Int, size: Int) {
+            self.id = id
+            self.offset = offset
+            self.size = size
+        }
+    }
+
+    /// The first chunk named `id` before the data, if any.
+    public func chunk(_ id: String) -> Chunk? { chunks.first { $0.id == id } }
 
     public init(
         format: AudioFormat, formatTag: UInt16, channelMask: UInt32, isRF64: Bool, declaredRIFFSize: UInt64,

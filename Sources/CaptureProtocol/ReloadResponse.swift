@@ -15,7 +15,8 @@ public struct ReloadResponse: Codable, Sendable, Equatable {
     public var restarted: [String]
     /// Whether settings outside `[[recording]]` changed, which take effect only when audiocapd restarts.
     public var restartNeeded: Bool
-    /// The sections whose changes wait for a restart: `log`, `control`, `storage`, `metrics`, `other`.
+    /// The sections whose changes wait for a restart: `log`, `control`, `storage`, `metrics`,
+    /// `station`, `other`.
     public var restartNeededFor: [String]
     /// Why the file was not applied; empty when `reloaded`.
     public var errors: [String]

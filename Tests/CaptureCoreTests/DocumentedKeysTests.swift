@@ -50,7 +50,7 @@ import Testing
             ("source", configuration.source), ("queue", configuration.queue), ("levels", configuration.levels),
             ("recording", RecordingConfiguration(name: "", directory: "")), ("log", configuration.log),
             ("control", configuration.control), ("storage", configuration.storage),
-            ("metrics", configuration.metrics),
+            ("metrics", configuration.metrics), ("station", configuration.station),
         ]
         var result: [String: [String: Any]] = [:]
         for (table, value) in parts {

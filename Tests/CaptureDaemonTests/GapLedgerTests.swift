@@ -88,7 +88,7 @@ import Synchronization
     /// The audio frames of a WAV file written by the writer (16-bit stereo), as (left, right) pairs.
     func samples(_ path: String) throws -> [Int16] {
         let data = try Data(contentsOf: URL(fileURLWithPath: path))
-        let header = WAVHeader(format: format).headerSize
+        let header = WAVHeader(format: format, metadataSize: WAVFileWriter.metadataSize).headerSize
         return data.dropFirst(header).withUnsafeBytes { Array($0.bindMemory(to: Int16.self)) }
     }
 

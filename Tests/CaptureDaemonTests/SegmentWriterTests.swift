@@ -40,7 +40,7 @@ import Testing
 
     func frames(of path: String) throws -> Int {
         let size = try FileManager.default.attributesOfItem(atPath: path)[.size] as! Int
-        return (size - WAVHeader(format: format).headerSize) / 4
+        return (size - WAVHeader(format: format, metadataSize: WAVFileWriter.metadataSize).headerSize) / 4
     }
 
     @Test func samplesAlignmentCutsExactlyAndJoinsBitExact() throws {

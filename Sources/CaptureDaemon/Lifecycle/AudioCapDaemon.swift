@@ -66,7 +66,7 @@ public final class AudioCapDaemon: Service, Sendable {
             maxOnDemand: configuration.control.maxRecordings,
             options: SegmentWriter.Options(
                 gapFill: configuration.source.gapFill, diskGuard: diskGuard, faults: FaultInjection.fromEnvironment(),
-                clockSteps: clockSteps))
+                clockSteps: clockSteps, station: configuration.station))
     }
 
     public func run() async throws {
@@ -326,6 +326,8 @@ public final class AudioCapDaemon: Service, Sendable {
         if current.control != next.control { sections.append("control") }
         if current.storage != next.storage { sections.append("storage") }
         if current.metrics != next.metrics { sections.append("metrics") }
+        // The writers take [station] when they start: a change reaches the files after a restart.
+        if current.station != next.station { sections.append("station") }
         var rest = next
         rest.sources = current.sources
         rest.queue = current.queue
@@ -334,6 +336,7 @@ public final class AudioCapDaemon: Service, Sendable {
         rest.control = current.control
         rest.storage = current.storage
         rest.metrics = current.metrics
+        rest.station = current.station
         rest.recordings = current.recordings
         if rest != current { sections.append("other") }
         return sections

@@ -48,7 +48,8 @@ public struct PartialRepair: Sendable {
     /// - a header that cannot be read (a truncated one included), or not laid out as `WAVFileWriter`
     ///   writes it: renamed to `NAME.wav.damaged` (never deleted);
     /// - otherwise: the trailing partial frame is cut off, the header rewritten for all the whole
-    ///   frames in the file (RF64 past 4 GiB), the file fsynced and renamed to `NAME.wav`, or to a
+    ///   frames in the file (RF64 past 4 GiB; its `bext` and GUANO chunks kept, the GUANO `Length` set to
+    ///   the frames kept), the file fsynced and renamed to `NAME.wav`, or to a
     ///   free name from `WAVFileWriter.uniquePath(for:)` when `NAME.wav` exists (a file that already has
     ///   both names after a crash during `close()` just loses its `.partial` name).
     ///
@@ -110,14 +111,13 @@ public struct PartialRepair: Sendable {
             return try markDamaged(path, finalPath: finalPath, reason: error.description)
         }
 
-        let header = WAVHeader(format: parsed.format)
-        guard parsed.dataOffset == header.headerSize else {
+        guard let header = WAVHeader(layoutOf: parsed), head.count >= header.headerSize else {
             _ = close(fd)
             fdOpen = false
             return try markDamaged(
                 path, finalPath: finalPath,
-                reason: "The audio starts at byte \(parsed.dataOffset), but audiocap's header for this format"
-                    + " is \(header.headerSize) bytes, so the file was not written by audiocap.")
+                reason: "The audio starts at byte \(parsed.dataOffset), but its chunks before the audio are not"
+                    + " laid out as audiocap writes them, so the file was not written by audiocap.")
         }
 
         let audioBytes = fileLength > UInt64(parsed.dataOffset) ? fileLength - UInt64(parsed.dataOffset) : 0
@@ -140,7 +140,18 @@ public struct PartialRepair: Sendable {
                 throw WAVWriteError(operation: .write, path: path, errno: errno)
             }
         }
-        let bytes = header.bytes(dataBytes: whole)
+        // The header as on disk (its metadata chunks kept), with the sizes and the GUANO length of all the
+        // whole frames.
+        var bytes = Array(head[..<header.headerSize])
+        bytes.withUnsafeMutableBytes { buffer in
+            header.write(dataBytes: whole, into: buffer)
+            if let guano = parsed.chunk("guan"), guano.offset + guano.size <= header.headerSize {
+                let frames = Int64(whole / UInt64(parsed.format.bytesPerFrame))
+                GuanoChunk.updateLength(
+                    frames: frames, sampleRate: parsed.format.sampleRate,
+                    in: UnsafeMutableRawBufferPointer(rebasing: buffer[guano.offset - 8..<guano.offset + guano.size]))
+            }
+        }
         if let code = bytes.withUnsafeBytes({ FileDescriptor(rawValue: fd).writeAllOrErrno($0, atOffset: 0) }) {
             throw WAVWriteError(operation: .writeHeader, path: path, errno: code)
         }

@@ -9,6 +9,8 @@ protocol SegmentFileWriter: AnyObject {
     var frames: Int64 { get }
     /// Bytes written to the file so far: the audio data of a WAV file, the whole stream of a FLAC file.
     var dataBytes: UInt64 { get }
+    /// The gaps the file holds, for metadata that summarises them (WAV's GUANO chunk); before `close()`.
+    func setGaps(count: Int, frames: Int64)
     func append(_ buffer: UnsafeRawBufferPointer) throws(WAVWriteError)
     func sync() throws(WAVWriteError)
     @discardableResult func close() throws(WAVWriteError) -> String
@@ -16,19 +18,23 @@ protocol SegmentFileWriter: AnyObject {
 }
 
 extension WAVFileWriter: SegmentFileWriter {}
-extension FLACFileWriter: SegmentFileWriter {}
+extension FLACFileWriter: SegmentFileWriter {
+    /// The gaps are in the sidecar; the Vorbis comments are written before the audio and not rewritten.
+    func setGaps(count: Int, frames: Int64) {}
+}
 
 extension RecordingConfiguration {
     /// Creates the `.partial` file of a new segment of this recording at `path` in its `format`.
     ///
-    /// - Parameter startTime: wall time of the segment's first frame (a FLAC file's `DATE` and
-    ///   `TIME_REFERENCE`).
-    func makeSegmentFile(path: String, format audio: AudioFormat, startTime: Double) throws(WAVWriteError)
-        -> any SegmentFileWriter
-    {
+    /// - Parameters:
+    ///   - startTime: wall time of the segment's first frame (a FLAC file's `DATE` and `TIME_REFERENCE`).
+    ///   - metadata: what a WAV file's `bext` and GUANO chunks say.
+    func makeSegmentFile(
+        path: String, format audio: AudioFormat, startTime: Double, metadata: SegmentMetadata? = nil
+    ) throws(WAVWriteError) -> any SegmentFileWriter {
         switch format {
         case .wav:
-            return try WAVFileWriter(finalPath: path, format: audio)
+            return try WAVFileWriter(finalPath: path, format: audio, metadata: metadata)
         case .flac:
             return try FLACFileWriter(
                 finalPath: path, format: audio, level: flacLevel,

@@ -30,11 +30,15 @@ public final class SegmentWriter: ChunkConsumer, @unchecked Sendable {
         public var faults: FaultInjection
         /// Steps of the wall clock: age-based retention pauses right after one. Nil: never paused.
         public var clockSteps: ClockStepWatch?
+        /// `[station]`, written into every file's metadata.
+        public var station: StationConfiguration
 
         public init(
             gapFill: GapFill = .none, retrySeconds: Double = 5, diskGuard: DiskSpaceGuard? = nil,
-            faults: FaultInjection = FaultInjection(), clockSteps: ClockStepWatch? = nil
+            faults: FaultInjection = FaultInjection(), clockSteps: ClockStepWatch? = nil,
+            station: StationConfiguration = StationConfiguration()
         ) {
+            self.station = station
             self.clockSteps = clockSteps
             self.gapFill = gapFill
             self.retrySeconds = retrySeconds
@@ -55,6 +59,9 @@ public final class SegmentWriter: ChunkConsumer, @unchecked Sendable {
     private let diskGuard: DiskSpaceGuard?
     private let clockSteps: ClockStepWatch?
     private let retention: RetentionSweep
+    private let station: StationConfiguration
+    /// The station id when `[station] id` is empty.
+    private let hostName: String
     /// Zeros for `gap_fill = "silence"`, allocated once.
     private let zeros: UnsafeMutableRawBufferPointer
     /// Wall time the audio of this recording ended before the daemon started (its first file records
@@ -116,6 +123,8 @@ public final class SegmentWriter: ChunkConsumer, @unchecked Sendable {
         self.gapFill = options.gapFill
         self.diskGuard = options.diskGuard
         self.clockSteps = options.clockSteps
+        self.station = options.station
+        self.hostName = options.station.id.isEmpty ? Self.hostName() : ""
         self.zeros = UnsafeMutableRawBufferPointer.allocate(byteCount: 64 * 1024, alignment: 64)
         zeros.initializeMemory(as: UInt8.self, repeating: 0)
         self.retention = RetentionSweep(
@@ -242,6 +251,7 @@ public final class SegmentWriter: ChunkConsumer, @unchecked Sendable {
         let now = SystemClock.monotonic()
         if let file, now - lastSync >= recording.syncSeconds {
             lastSync = now
+            file.setGaps(count: ledger.fileGaps.count, frames: ledger.fileGaps.reduce(0) { $0 + $1.frames })
             do {
                 try file.sync()
             } catch {
@@ -352,7 +362,9 @@ public final class SegmentWriter: ChunkConsumer, @unchecked Sendable {
         // A file of that name may appear between the check and the create: take the next free name.
         for attempt in 1...10 {
             do {
-                file = try recording.makeSegmentFile(path: path, format: format, startTime: time)
+                file = try recording.makeSegmentFile(
+                    path: path, format: format, startTime: time,
+                    metadata: metadata(firstFrame: firstFrame, time: time, path: path))
                 break
             } catch  where error.errno == EEXIST && error.operation == .create && attempt < 10 {
                 path = WAVFileWriter.uniquePath(for: recording.directory + "/" + relative)
@@ -419,9 +431,26 @@ public final class SegmentWriter: ChunkConsumer, @unchecked Sendable {
         return written
     }
 
+    /// What the file opened at `path` says about itself (docs/metadata.md).
+    private func metadata(firstFrame: Int64, time: Double, path: String) -> SegmentMetadata {
+        SegmentMetadata(
+            station: station, hostName: hostName, recording: recording.name, source: recording.source,
+            format: format, firstFrame: firstFrame, startTime: time, timeZone: recording.timeZone,
+            filename: String(path.split(separator: "/").last ?? ""))
+    }
+
+    /// The machine's host name, or `localhost` when it cannot be read.
+    private static func hostName() -> String {
+        var buffer = [CChar](repeating: 0, count: 256)
+        guard gethostname(&buffer, buffer.count - 1) == 0 else { return "localhost" }
+        let name = String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        return name.isEmpty ? "localhost" : name
+    }
+
     private func closeSegment() {
         guard let file else { return }
         self.file = nil
+        file.setGaps(count: ledger.fileGaps.count, frames: ledger.fileGaps.reduce(0) { $0 + $1.frames })
         let path: String
         do {
             path = try file.close()

@@ -19,6 +19,11 @@ import SystemPackage
 /// of the last `sync()`, and `PartialRepair` recovers the rest. Files that grow past 4 GiB get an RF64
 /// header at the next `sync()` or `close()`.
 ///
+/// With metadata, the header holds a `bext` and a GUANO chunk of fixed sizes before the data, rendered
+/// once when the file is created; every header rewrite refreshes the GUANO `Length` and gap counts in
+/// place (see `setGaps(count:frames:)`), so a crash leaves a file whose metadata describes the audio of the
+/// last sync and a closed file's metadata describes all of it.
+///
 /// Blocking: every method does file system calls and must run on a dedicated thread, never on
 /// Swift's shared async executors. Used by one thread at a time; not `Sendable`.
 /// After `append` or `sync` throws, the file still holds whole frames and a valid header; the caller
@@ -43,15 +48,21 @@ public final class WAVFileWriter {
     private var fd: Int32
     /// `dataBytes` as declared by the header on disk after the last successful sync.
     private var syncedDataBytes: UInt64 = 0
+    /// The GUANO chunk inside `headerBuffer`, refreshed before each header write; nil without metadata.
+    private let guano: UnsafeMutableRawBufferPointer?
+    private var gaps = 0
+    private var gapFrames: Int64 = 0
+    /// The gap counts changed since the header on disk was written.
+    private var gapsChanged = false
 
     /// Creates `finalPath + ".partial"` (and the missing parent directories, mode 0755) and writes the
-    /// header of an empty file.
+    /// header of an empty file, with `metadata`'s `bext` and GUANO chunks when given.
     ///
     /// - Throws: `WAVWriteError` when a directory or the file cannot be created, including when the
     ///   `.partial` file already exists: the writer never replaces a file (see `uniquePath(for:)`).
-    public init(finalPath: String, format: AudioFormat) throws(WAVWriteError) {
+    public init(finalPath: String, format: AudioFormat, metadata: SegmentMetadata? = nil) throws(WAVWriteError) {
         let partialPath = finalPath + Self.partialSuffix
-        let header = WAVHeader(format: format)
+        let header = WAVHeader(format: format, metadataSize: metadata == nil ? 0 : Self.metadataSize)
         try Self.createDirectories(Self.parentDirectory(of: finalPath))
         let fd = open(partialPath, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
         guard fd >= 0 else {
@@ -60,6 +71,16 @@ public final class WAVFileWriter {
         // The new name on disk too, so a power cut cannot lose the file however much it holds.
         Self.syncDirectory(Self.parentDirectory(of: partialPath))
         let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: header.headerSize, alignment: 8)
+        var guano: UnsafeMutableRawBufferPointer? = nil
+        if let metadata {
+            let chunks = BextChunk.bytes(metadata) + GuanoChunk.bytes(metadata)
+            UnsafeMutableRawBufferPointer(
+                rebasing: buffer[header.metadataOffset..<header.metadataOffset + chunks.count]
+            )
+            .copyBytes(from: chunks)
+            let start = header.metadataOffset + BextChunk.size
+            guano = UnsafeMutableRawBufferPointer(rebasing: buffer[start..<start + GuanoChunk.size])
+        }
         header.write(dataBytes: 0, into: buffer)
         if let code = FileDescriptor(rawValue: fd).writeAllOrErrno(UnsafeRawBufferPointer(buffer)) {
             _ = FileDescriptor(rawValue: fd).closeOrErrno()
@@ -72,7 +93,20 @@ public final class WAVFileWriter {
         self.format = format
         self.header = header
         self.headerBuffer = buffer
+        self.guano = guano
         self.fd = fd
+    }
+
+    /// Bytes of the `bext` and GUANO chunks in a header with metadata.
+    public static let metadataSize = BextChunk.size + GuanoChunk.size
+
+    /// The gaps the file holds so far (count and frames), for the GUANO `audiocap|Gaps` and
+    /// `audiocap|Gap Frames` the next header rewrite (`sync()`, `close()`) writes. Does not allocate.
+    public func setGaps(count: Int, frames: Int64) {
+        guard count != gaps || frames != gapFrames else { return }
+        gaps = count
+        gapFrames = frames
+        gapsChanged = true
     }
 
     deinit {
@@ -117,7 +151,7 @@ public final class WAVFileWriter {
     /// - Throws: `WAVWriteError` when the header cannot be written or the disk reports an error.
     public func sync() throws(WAVWriteError) {
         guard fd >= 0 else { throw WAVWriteError(operation: .sync, path: partialPath, errno: EBADF) }
-        guard dataBytes != syncedDataBytes else { return }
+        guard dataBytes != syncedDataBytes || gapsChanged else { return }
         let declared = dataBytes
         if Self.syncData(fd) != 0 {
             throw WAVWriteError(operation: .sync, path: partialPath, errno: errno)
@@ -193,7 +227,14 @@ public final class WAVFileWriter {
     /// - Returns: `nil`, or the errno of the failure.
     private func writeHeader(dataBytes: UInt64) -> Int32? {
         header.write(dataBytes: dataBytes, into: headerBuffer)
-        return FileDescriptor(rawValue: fd).writeAllOrErrno(UnsafeRawBufferPointer(headerBuffer), atOffset: 0)
+        if let guano {
+            let frames = Int64(header.wholeFrameBytes(dataBytes) / UInt64(format.bytesPerFrame))
+            GuanoChunk.updateLength(frames: frames, sampleRate: format.sampleRate, in: guano)
+            GuanoChunk.updateGaps(count: gaps, frames: gapFrames, in: guano)
+        }
+        let failure = FileDescriptor(rawValue: fd).writeAllOrErrno(UnsafeRawBufferPointer(headerBuffer), atOffset: 0)
+        if failure == nil { gapsChanged = false }
+        return failure
     }
 
     /// After a failed write: cut the file back to whole frames, point the file offset at the end of
