@@ -122,6 +122,7 @@ extension EndToEnd {
                 #expect(report.frames == 240_000)
                 let tags = try FLACTool.metaflac(flacs[0], "--export-tags-to=-")
                 #expect(tags.contains("ENCODER=audiocap") && tags.contains("AUDIOCAP_RECORDING=flac"), "\(tags)")
+                #expect(tags.contains("AUDIOCAP_FIRST_FRAME=0") && tags.contains("AUDIOCAP_STATION="), "\(tags)")
                 let closed = daemon.lines(containing: "event=segment.closed").filter {
                     $0.contains("recording.name=flac")
                 }

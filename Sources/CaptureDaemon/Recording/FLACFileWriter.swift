@@ -37,22 +37,44 @@ public final class FLACFileWriter {
         /// Wall time of the first frame, seconds since the epoch: `DATE` (RFC 3339 UTC) and
         /// `TIME_REFERENCE` (samples since midnight UTC).
         public var startTime: Double
+        /// `AUDIOCAP_STATION`, `AUDIOCAP_SOURCE`, `AUDIOCAP_FIRST_FRAME` (the capture frame of the file's
+        /// first frame), each when known.
+        public var station: String?
+        public var source: String?
+        public var firstFrame: Int64?
 
-        public init(recording: String, startTime: Double) {
+        public init(
+            recording: String, startTime: Double, station: String? = nil, source: String? = nil,
+            firstFrame: Int64? = nil
+        ) {
             self.recording = recording
             self.startTime = startTime
+            self.station = station
+            self.source = source
+            self.firstFrame = firstFrame
+        }
+
+        /// The facts a segment's metadata holds that Vorbis comments carry.
+        public init(_ metadata: SegmentMetadata) {
+            self.init(
+                recording: metadata.recording, startTime: metadata.startTime, station: metadata.stationID,
+                source: metadata.source, firstFrame: metadata.firstFrame)
         }
 
         /// `NAME=value` pairs, in file order.
         func comments(sampleRate: Int) -> [(String, String)] {
             let midnight = (startTime / 86_400).rounded(.down) * 86_400
             let reference = Int64(((startTime - midnight) * Double(sampleRate)).rounded())
-            return [
+            var comments = [
                 ("ENCODER", "audiocap"),
                 ("DATE", WireFormat.utc(startTime)),
                 ("TIME_REFERENCE", String(max(0, reference))),
                 ("AUDIOCAP_RECORDING", recording),
             ]
+            if let station, !station.isEmpty { comments.append(("AUDIOCAP_STATION", station)) }
+            if let source, !source.isEmpty { comments.append(("AUDIOCAP_SOURCE", source)) }
+            if let firstFrame { comments.append(("AUDIOCAP_FIRST_FRAME", String(firstFrame))) }
+            return comments
         }
     }
 

@@ -28,7 +28,7 @@ extension RecordingConfiguration {
     ///
     /// - Parameters:
     ///   - startTime: wall time of the segment's first frame (a FLAC file's `DATE` and `TIME_REFERENCE`).
-    ///   - metadata: what a WAV file's `bext` and GUANO chunks say.
+    ///   - metadata: what a WAV file's `bext` and GUANO chunks say, and a FLAC file's Vorbis comments.
     func makeSegmentFile(
         path: String, format audio: AudioFormat, startTime: Double, metadata: SegmentMetadata? = nil
     ) throws(WAVWriteError) -> any SegmentFileWriter {
@@ -38,7 +38,8 @@ extension RecordingConfiguration {
         case .flac:
             return try FLACFileWriter(
                 finalPath: path, format: audio, level: flacLevel,
-                tags: FLACFileWriter.Tags(recording: name, startTime: startTime))
+                tags: metadata.map(FLACFileWriter.Tags.init)
+                    ?? FLACFileWriter.Tags(recording: name, startTime: startTime))
         }
     }
 }
