@@ -131,14 +131,16 @@ extension EndToEnd {
                 #expect(running.first?.kind == "continuous")
                 #expect(running.first?.segmentSeconds == 3600)
 
-                // reload: a new recording starts, a changed one restarts, other sections wait for a restart.
+                // reload: a new recording starts, a changed one restarts; a changed [queue] restarts the
+                // source it applies to (the reload applies it; it no longer waits for a restart of the daemon).
                 try dir.writeConfig(
                     Self.config(dir, recordings: [("main", 1800), ("extra", 3600)], extra: "[queue]\nseconds = 20"))
                 let reload = try cli(["reload", "--socket", socket])
                 #expect(reload.status == 0, "\(reload.err)")
                 #expect(reload.out.contains("started: extra"), "\(reload.out)")
                 #expect(reload.out.contains("restarted with new settings: main"))
-                #expect(reload.out.contains("[queue]"))
+                #expect(reload.out.contains("sources restarted with new settings: main"), "\(reload.out)")
+                #expect(!reload.out.contains("[queue]"), "\(reload.out)")
                 #expect(Set(try recordings(socket).map(\.name)) == ["main", "extra"])
                 #expect(try recordings(socket).first { $0.name == "main" }?.segmentSeconds == 1800)
 
@@ -151,7 +153,8 @@ extension EndToEnd {
                 #expect(reply.reloaded)
                 #expect(reply.stopped == ["main"])
                 #expect(reply.started.isEmpty)
-                #expect(reply.restartNeededFor == ["queue"])
+                #expect(reply.restartNeededFor.isEmpty)
+                #expect(reply.sourcesRestarted.isEmpty, "the same [queue] restarts nothing")
                 #expect(try recordings(socket).isEmpty)
 
                 // A file with errors changes nothing: 78.

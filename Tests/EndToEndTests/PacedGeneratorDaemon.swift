@@ -96,7 +96,17 @@ struct PacedGeneratorDaemon {
         }
         #expect(status.source.restarts == 0, "ffmpeg restarted: \(status.source)", sourceLocation: sourceLocation)
         #expect(daemon.terminate().status == 0, sourceLocation: sourceLocation)
-        let report = try PatternCheck.check(channels: 2, files: wavFiles(under: dir.path + "/main"))
+        let files = wavFiles(under: dir.path + "/main")
+        guard status.recordings.contains(where: { $0.name == "main" }) else {
+            // Stopped through the API, and maybe started again and stopped again: each run of the recording
+            // is one file (an hour long at most), and the files of two runs have the stop between them.
+            for file in files {
+                let report = try PatternCheck.check(channels: 2, files: [file])
+                #expect(report.bitExact, "\(file): \(report)", sourceLocation: sourceLocation)
+            }
+            return
+        }
+        let report = try PatternCheck.check(channels: 2, files: files)
         #expect(report.bitExact, "\(report)", sourceLocation: sourceLocation)
     }
 
