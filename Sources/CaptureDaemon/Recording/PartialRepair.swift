@@ -1,4 +1,4 @@
-// Turns the `.wav.partial` files a crash left behind into finished WAV files.
+// Turns the `.wav.partial` (and `.flac.partial`) files a crash left behind into finished files.
 
 import CaptureCore
 import SystemPackage
@@ -23,10 +23,10 @@ public struct PartialRepair: Sendable {
     /// How much of a file is read to find its header.
     static let headerReadLimit = 64 * 1024
 
-    /// Repairs every `*.wav.partial` file in `directory` and its subdirectories (symbolic links are
-    /// not followed). Never throws: each file's outcome, including failures, is in its result.
+    /// Repairs every `*.wav.partial` and `*.flac.partial` file in `directory` and its subdirectories
+    /// (symbolic links are not followed; FLAC files as `repairFLAC(path:finalPath:)` says). Never throws: each file's outcome, including failures, is in its result.
     ///
-    /// - Returns: one result per `.wav.partial` file found, sorted by original path; empty when the
+    /// - Returns: one result per `.partial` file found, sorted by original path; empty when the
     ///   directory does not exist.
     public static func repairAll(under directory: String) -> [RepairResult] {
         var partials: [String] = []
