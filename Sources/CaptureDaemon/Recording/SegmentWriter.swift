@@ -1,11 +1,12 @@
-// The consumer that writes one recording: segmented WAV files cut on the clock or every N frames.
+// The consumer that writes one recording: segmented WAV or FLAC files cut on the clock or every N frames.
 import CaptureCore
 import CaptureProtocol
 import Foundation
 import Logging
 import Synchronization
 
-/// Writes every chunk it receives into WAV segments of one recording.
+/// Writes every chunk it receives into WAV or FLAC segments of one recording (its `format`; see
+/// ``SegmentFileWriter``).
 ///
 /// Files are written as `FINAL.wav.partial`, their header refreshed and data fdatasync'd every
 /// `syncSeconds`, and renamed to `FINAL.wav` when closed. Cuts fall exactly on frames: no frame is lost
