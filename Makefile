@@ -9,7 +9,8 @@
 # (`make install BUILD=0 BUILT=.build/debug DESTDIR=/tmp/x PREFIX=/usr`).
 # The man pages and shell completions are generated from the installed binaries' own argument parsers.
 # The release build links Swift's runtime and Foundation statically: the installed programs need only the
-# system's libc, libstdc++ and libasound, not the Swift toolchain (and use about 3 MB less memory).
+# system's libc, libstdc++, libasound and libFLAC (libflac12), not the Swift toolchain (and use about 3 MB
+# less memory).
 
 PREFIX ?= /usr/local
 BINDIR ?= $(PREFIX)/bin

@@ -27,6 +27,11 @@ let package = Package(
             pkgConfig: "alsa",
             providers: [.apt(["libasound2-dev"])]
         ),
+        .systemLibrary(
+            name: "CFLAC",
+            pkgConfig: "flac",
+            providers: [.apt(["libflac-dev"])]
+        ),
         .target(
             name: "CaptureCore",
             dependencies: [
@@ -56,6 +61,7 @@ let package = Package(
                 "CaptureCore",
                 "CaptureEnvironment",
                 "CALSA",
+                "CFLAC",
                 "CSystemShims",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

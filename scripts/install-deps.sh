@@ -1,8 +1,10 @@
 #!/bin/sh
 # install-deps.sh [--test]: installs what audiocap needs on Debian/Ubuntu (as root, or through sudo).
-#   runtime and build: ffmpeg, libasound2-dev (ALSA headers for device discovery), pkg-config, make
+#   runtime and build: ffmpeg, libasound2-dev (ALSA headers for device discovery), libflac-dev (libFLAC,
+#   which writes and repairs FLAC segments), pkg-config, make
 #   --test adds what the test suite's ALSA test microphone needs: alsa-utils, pulseaudio,
-#   pulseaudio-utils, libasound2-plugins; sox (an independent level reader in the tests); systemd
+#   pulseaudio-utils, libasound2-plugins; sox (an independent level reader in the tests); flac (flac and
+#   metaflac, an independent FLAC decoder and reader of the FLAC files' STREAMINFO); systemd
 #   (systemd-analyze checks the shipped unit, systemd-sysusers the sysusers.d file, and the service tests
 #   boot it as PID 1 of a throwaway box, Tests/Fixtures/sysbox) with util-linux (unshare, nsenter) and mount
 #   (the box's namespaces and overlay; the service tests need root); groff-base (the install test renders
@@ -11,9 +13,9 @@
 #   guano (the metadata tests read the files' GUANO chunks with it).
 # The Swift toolchain (6.2 or later) is not installed here: see https://swift.org/install.
 set -eu
-packages="ffmpeg libasound2-dev pkg-config make"
+packages="ffmpeg libasound2-dev libflac-dev pkg-config make"
 if [ "${1:-}" = "--test" ]; then
-    packages="$packages alsa-utils pulseaudio pulseaudio-utils libasound2-plugins sox python3 python3-venv systemd util-linux mount groff-base"
+    packages="$packages alsa-utils pulseaudio pulseaudio-utils libasound2-plugins sox flac libflac-dev python3 python3-venv systemd util-linux mount groff-base"
 fi
 if [ "$(id -u)" -eq 0 ]; then
     run=""

@@ -103,7 +103,7 @@ public enum RecordingArchive {
     /// lists nothing.
     ///
     /// With no template (an on-demand recording that is not running: the template it had is not known)
-    /// every WAV file under the directory, four folders deep, is the recording's.
+    /// every WAV or FLAC file under the directory, four folders deep, is the recording's.
     public static func list(name: String, directory: String, template: FilenameTemplate?, since: Double? = nil)
         -> ArchiveListing
     {
@@ -111,7 +111,7 @@ public enum RecordingArchive {
         let files = DirectoryListing.files(under: directory, depth: matcher?.depth ?? 4)
         var total: UInt64 = 0
         var segments: [ArchivedFile] = []
-        let suffixes = [".wav", ".wav.partial", ".wav.json", ".wav.damaged"]
+        let suffixes = [".wav", ".flac"].flatMap { [$0, $0 + ".partial", $0 + ".json", $0 + ".damaged"] }
         for relative in files
         where matcher?.matches(relative) ?? suffixes.contains(where: { relative.hasSuffix($0) }) {
             let path = directory + "/" + relative

@@ -72,7 +72,7 @@ public struct RecordingsCommand: AsyncParsableCommand {
                 segmentSeconds: recording.segmentSeconds, align: recording.align.rawValue, filename: recording.filename,
                 currentFile: nil, currentFileSeconds: 0, segmentsClosed: 0, framesWritten: 0, bytesWritten: 0,
                 droppedFrames: 0, gaps: 0, gapFrames: 0, silenceFrames: 0, lastError: nil, startedAt: 0, stopsAt: nil,
-                source: configuration.source(named: recording.source)?.name)
+                source: configuration.source(named: recording.source)?.name, format: recording.format.rawValue)
         }
     }
 
@@ -111,10 +111,12 @@ public struct RecordingsCommand: AsyncParsableCommand {
             return "no recordings; `audiocap start NAME` starts one"
         }
         let showSource = showSource ?? showsSource(recordings)
+        // A FORMAT column once any recording writes something other than WAV.
+        let showFormat = recordings.contains { ($0.format ?? "wav") != "wav" }
         var rows = [
             ["NAME"] + (showSource ? ["SOURCE"] : []) + [
-                "KIND", "STATE", "SEGMENT", "ALIGN", "STARTED", "CURRENT FILE", "CLOSED", "DROPPED",
-            ]
+                "KIND", "STATE", "SEGMENT", "ALIGN",
+            ] + (showFormat ? ["FORMAT"] : []) + ["STARTED", "CURRENT FILE", "CLOSED", "DROPPED"]
         ]
         if diskBytes != nil { rows[0].append("DISK") }
         var notes: [String] = []
@@ -127,6 +129,9 @@ public struct RecordingsCommand: AsyncParsableCommand {
             row += [
                 recording.kind, style.state(recording.state),
                 TextFormat.duration(Double(recording.segmentSeconds)), recording.align,
+            ]
+            if showFormat { row.append(recording.format ?? "wav") }
+            row += [
                 recording.startedAt > 0 ? started : "-", recording.currentFile ?? "-", String(recording.segmentsClosed),
                 TextFormat.grouped(recording.droppedFrames),
             ]

@@ -6,7 +6,8 @@ import CaptureCore
 import CaptureProtocol
 import Foundation
 
-/// `audiocap start NAME [--source S] [--segment D] [--for D] [--filename T] [--directory DIR] [--align clock|samples]`.
+/// `audiocap start NAME [--source S] [--segment D] [--for D] [--filename T] [--directory DIR] [--align clock|samples]
+/// [--format wav|flac]`.
 public struct StartCommand: AsyncParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "start",
@@ -38,6 +39,7 @@ public struct StartCommand: AsyncParsableCommand {
               audiocap start whales --source hydrophone --for 30m
               audiocap start session-3 --directory sessions/3 --filename '%Y%m%d-%H%M%S-{seq}.wav'
               audiocap start test --segment 30s --align samples --json
+              audiocap start birds --format flac --for 1h
             """
     )
 
@@ -85,6 +87,17 @@ public struct StartCommand: AsyncParsableCommand {
                 + "(samples)."))
     public var align: Alignment?
 
+    @Option(
+        help: ArgumentHelp(
+            "File format: wav (default) or flac (lossless, about half the size; not for an f32 source).",
+            valueName: "wav|flac"))
+    public var format: FileFormat?
+
+    /// The files' format.
+    public enum FileFormat: String, ExpressibleByArgument, CaseIterable, Sendable {
+        case wav, flac
+    }
+
     @OptionGroup public var options: GlobalOptions
 
     public init() {}
@@ -108,7 +121,7 @@ public struct StartCommand: AsyncParsableCommand {
         StartRecordingRequest(
             name: name, segmentSeconds: segmentSeconds, filename: filename,
             durationSeconds: durationSeconds.map(Double.init), directory: directory, align: align?.rawValue,
-            source: source)
+            source: source, format: format?.rawValue)
     }
 
     public func run() async throws {

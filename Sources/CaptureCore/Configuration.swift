@@ -264,6 +264,17 @@ public enum FilenameTimeZone: String, Sendable, Equatable, CaseIterable {
     case local
 }
 
+/// The file format of a recording's segments.
+public enum RecordingFormat: String, Sendable, Equatable, CaseIterable, Codable {
+    /// WAV (RF64 past 4 GiB): the samples as captured.
+    case wav
+    /// FLAC (libFLAC): lossless, about half the size; integer samples only (s16, s24, s32).
+    case flac
+
+    /// The extension of the files, without the dot.
+    public var fileExtension: String { rawValue }
+}
+
 /// `[[recording]]`: one continuous segmented recording fed by the capture.
 public struct RecordingConfiguration: Sendable, Equatable {
     /// `[A-Za-z0-9._-]{1,64}`, not `.` or `..`.
@@ -272,7 +283,12 @@ public struct RecordingConfiguration: Sendable, Equatable {
     public var directory: String
     public var segmentSeconds = 60
     public var align = SegmentAlignment.clock
-    /// strftime template relative to `directory`, with `{name}` and `{seq}`; `.wav` is added when missing.
+    /// The segments' file format.
+    public var format = RecordingFormat.wav
+    /// libFLAC's compression level, 0 (fastest) to 8 (smallest), for `format = "flac"`.
+    public var flacLevel = 5
+    /// strftime template relative to `directory`, with `{name}` and `{seq}`; the format's extension
+    /// (`.wav`, `.flac`) is added when missing.
     public var filename = RecordingConfiguration.defaultFilename
     public var timeZone = FilenameTimeZone.utc
     /// Header refresh and fdatasync interval of the open file, in seconds.
@@ -287,6 +303,11 @@ public struct RecordingConfiguration: Sendable, Equatable {
     public var source = ""
 
     public static let defaultFilename = "%Y-%m-%d/{name}-%Y%m%dT%H%M%SZ.wav"
+
+    /// The default `filename` for files of `format`.
+    public static func defaultFilename(for format: RecordingFormat) -> String {
+        "%Y-%m-%d/{name}-%Y%m%dT%H%M%SZ." + format.fileExtension
+    }
 
     public init(name: String, directory: String) {
         self.name = name

@@ -267,8 +267,8 @@ private struct ConfigurationWalker {
     /// The keys of a `[source]` or `[[source]]` table beyond the capture keys: its name and its own tables.
     private static let sourceTableKeys = ["name", "queue", "levels"]
     private static let recordingKeys = [
-        "name", "directory", "segment_seconds", "align", "filename", "time_zone", "sync_seconds",
-        "keep_days", "max_bytes", "delete_oldest_when_low", "source",
+        "name", "directory", "segment_seconds", "align", "format", "flac_level", "filename", "time_zone",
+        "sync_seconds", "keep_days", "max_bytes", "delete_oldest_when_low", "source",
     ]
     private static let logKeys = ["level"]
     private static let controlKeys = ["socket", "group", "max_recordings"]
@@ -826,7 +826,14 @@ private struct ConfigurationWalker {
             if let value: SegmentAlignment = choice("align", in: table, at: at) {
                 recording.align = value
             }
-            let filename = filenameTemplate(in: table, at: at)
+            if let value: RecordingFormat = choice("format", in: table, at: at) {
+                recording.format = value
+                recording.filename = RecordingConfiguration.defaultFilename(for: value)
+            }
+            if let value = integer("flac_level", in: table, at: at, range: 0...8) {
+                recording.flacLevel = value
+            }
+            let filename = filenameTemplate(in: table, at: at, format: recording.format)
             if let filename {
                 recording.filename = filename
             }
@@ -853,6 +860,17 @@ private struct ConfigurationWalker {
             }
             if let source = recordingSource(in: table, at: at, sources: sources) {
                 recording.source = source
+            }
+            if recording.format == .flac,
+                let fed = sources.first(where: { $0.name == recording.source })
+                    ?? (sources.count == 1 ? sources.first : nil),
+                fed.sampleFormat.isFloat
+            {
+                report(
+                    at + ".format", value: table["format"],
+                    "is \"flac\", but \(sources.count == 1 ? "the source" : "source " + Self.quote(fed.name)) captures "
+                        + "sample_format = \"\(fed.sampleFormat.rawValue)\" and FLAC holds integer samples only; "
+                        + "use format = \"wav\", or sample_format = \"s16\", \"s24\" or \"s32\"")
             }
 
             if let name, let directory, table["filename"] == nil || filename != nil {
@@ -950,11 +968,14 @@ private struct ConfigurationWalker {
         return name
     }
 
-    /// The `filename` template with `.wav` added when missing, or nil when absent or not allowed.
-    private mutating func filenameTemplate(in table: TOMLTable, at prefix: String) -> String? {
+    /// The `filename` template with the extension of `format` added when missing, or nil when absent or
+    /// not allowed.
+    private mutating func filenameTemplate(
+        in table: TOMLTable, at prefix: String, format: RecordingFormat
+    ) -> String? {
         guard let template = string("filename", in: table, at: prefix, allowEmpty: true) else { return nil }
         do {
-            return try InputValidation.filenameTemplate(template)
+            return try InputValidation.filenameTemplate(template, format: format)
         } catch {
             report(prefix + ".filename", value: table["filename"], error.message)
             return nil

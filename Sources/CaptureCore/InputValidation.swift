@@ -64,12 +64,15 @@ public enum InputValidation {
         try checkLength(directory, field: field)
     }
 
-    /// Checks a filename template and returns it as a writer uses it, with `.wav` added when it does not
-    /// end in `.wav` (in any case): not empty, relative, no `..` component, not ending in `/`, no control
+    /// Checks a filename template and returns it as a writer uses it, with the extension of `format`
+    /// (`.wav`, `.flac`) added when it does not end in it (in any case), and refused when it ends in
+    /// another format's extension: not empty, relative, no `..` component, not ending in `/`, no control
     /// characters, no component over 255 bytes.
     ///
     /// What it expands to is checked by ``checkTarget(directory:template:name:field:)``.
-    public static func filenameTemplate(_ template: String, field: String = "filename") throws(InputError) -> String {
+    public static func filenameTemplate(
+        _ template: String, field: String = "filename", format: RecordingFormat = .wav
+    ) throws(InputError) -> String {
         let value = printable(template)
         if template.isEmpty {
             throw InputError(code: .invalidPath, field: field, value: value, message: "must not be empty")
@@ -89,7 +92,17 @@ public enum InputValidation {
                 code: .invalidPath, field: field, value: value, message: "must name a file, not end in `/`")
         }
         try checkLength(template, field: field)
-        return template.lowercased().hasSuffix(".wav") ? template : template + ".wav"
+        let suffix = "." + format.fileExtension
+        if let other = RecordingFormat.allCases.first(where: {
+            $0 != format && template.lowercased().hasSuffix("." + $0.fileExtension)
+        }) {
+            throw InputError(
+                code: .invalidPath, field: field, value: value,
+                message:
+                    "ends in `.\(other.fileExtension)` but the files are \(format.rawValue.uppercased()) (format = \"\(format.rawValue)\"); "
+                    + "end it in `\(suffix)`, or leave the extension out")
+        }
+        return template.lowercased().hasSuffix(suffix) ? template : template + suffix
     }
 
     /// Checks the paths a recording writes: `template` expanded with `name`, the largest `{seq}` and the

@@ -11,6 +11,8 @@ public struct RecordingResponse: Codable, Sendable, Equatable {
     public var directory: String
     public var segmentSeconds: Int
     public var align: String
+    /// `wav` or `flac`: the file format of the segments; nil only from daemons before FLAC.
+    public var format: String?
     public var filename: String
     public var currentFile: String?
     public var currentFileSeconds: Double
@@ -37,7 +39,8 @@ public struct RecordingResponse: Codable, Sendable, Equatable {
 
     // "UTC" would round-trip through snake_case as "Utc"; name the keys so the wire says `started_at_utc`.
     enum CodingKeys: String, CodingKey {
-        case name, source, kind, state, directory, segmentSeconds, align, filename, currentFile, currentFileSeconds
+        case name, source, kind, state, directory, segmentSeconds, align, format, filename, currentFile
+        case currentFileSeconds
         case segmentsClosed, framesWritten, bytesWritten, droppedFrames, gaps, gapFrames, silenceFrames, lastError
         case startedAt, startedAtUTC = "startedAtUtc", stopsAt, stopsAtUTC = "stopsAtUtc"
     }
@@ -46,9 +49,10 @@ public struct RecordingResponse: Codable, Sendable, Equatable {
         name: String, kind: String, state: String, directory: String, segmentSeconds: Int, align: String,
         filename: String, currentFile: String?, currentFileSeconds: Double, segmentsClosed: Int, framesWritten: Int64,
         bytesWritten: UInt64, droppedFrames: Int64, gaps: Int = 0, gapFrames: Int64 = 0, silenceFrames: Int64 = 0,
-        lastError: String?, startedAt: Double, stopsAt: Double?, source: String? = nil
+        lastError: String?, startedAt: Double, stopsAt: Double?, source: String? = nil, format: String? = nil
     ) {
         self.name = name
+        self.format = format
         self.source = source
         self.kind = kind
         self.state = state

@@ -14,12 +14,15 @@ public struct StartRecordingRequest: Codable, Sendable, Equatable {
     public var align: String?
     /// The `[[source]]` to record; may be left out when the daemon has one source.
     public var source: String?
+    /// `wav` (default) or `flac`.
+    public var format: String?
 
     public init(
         name: String, segmentSeconds: Int? = nil, filename: String? = nil, durationSeconds: Double? = nil,
-        directory: String? = nil, align: String? = nil, source: String? = nil
+        directory: String? = nil, align: String? = nil, source: String? = nil, format: String? = nil
     ) {
         self.source = source
+        self.format = format
         self.name = name
         self.segmentSeconds = segmentSeconds
         self.filename = filename
@@ -29,7 +32,7 @@ public struct StartRecordingRequest: Codable, Sendable, Equatable {
     }
 
     enum CodingKeys: String, CodingKey, CaseIterable {
-        case name, segmentSeconds, filename, durationSeconds, directory, align, source
+        case name, segmentSeconds, filename, durationSeconds, directory, align, source, format
 
         /// The field's name on the wire (snake_case).
         var wireName: String {
@@ -65,5 +68,6 @@ public struct StartRecordingRequest: Codable, Sendable, Equatable {
         directory = try container.decodeIfPresent(String.self, forKey: .directory)
         align = try container.decodeIfPresent(String.self, forKey: .align)
         source = try container.decodeIfPresent(String.self, forKey: .source)
+        format = try container.decodeIfPresent(String.self, forKey: .format)
     }
 }

@@ -37,13 +37,13 @@ import Testing
         let command = try parse(
             [
                 "start", "interview", "--segment", "10m", "--for", "1h30m", "--filename", "{name}-{seq}.wav",
-                "--directory", "sessions/3", "--align", "samples", "--json",
+                "--directory", "sessions/3", "--align", "samples", "--format", "flac", "--json",
             ], as: StartCommand.self)
         #expect(
             command.request
                 == StartRecordingRequest(
                     name: "interview", segmentSeconds: 600, filename: "{name}-{seq}.wav", durationSeconds: 5_400,
-                    directory: "sessions/3", align: "samples"))
+                    directory: "sessions/3", align: "samples", format: "flac"))
         #expect(command.options.json)
     }
 
@@ -60,6 +60,7 @@ import Testing
         #expect(badName.code == 64)
         #expect(badName.message.contains("not a valid recording name"))
         #expect(try #require(failure(["start", "x", "--align", "beat"])).code == 64)
+        #expect(try #require(failure(["start", "x", "--format", "mp3"])).code == 64)
         #expect(try #require(failure(["start", "x", "--segment", "0"])).message.contains("at least 1s"))
         #expect(try #require(failure(["start"])).code == 64)
     }

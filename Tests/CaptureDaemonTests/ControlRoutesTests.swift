@@ -162,7 +162,7 @@ enum Fixture {
         try await withClient(service) { client in
             let json = """
                 {"name":"interview","segment_seconds":60,"filename":"{seq}.wav","duration_seconds":2.5,\
-                "directory":"talks","align":"samples"}
+                "directory":"talks","align":"samples","format":"flac"}
                 """
             try await client.execute(uri: "/v1/recordings", method: .post, body: Self.body(json)) { response in
                 #expect(response.status == .created)
@@ -179,7 +179,7 @@ enum Fixture {
                 OnDemandRequest(
                     name: "interview", segmentSeconds: 60, filename: "{seq}.wav", durationSeconds: 2.5,
                     directory: "talks",
-                    align: .samples),
+                    align: .samples, format: .flac),
                 OnDemandRequest(name: "bare"),
             ])
     }
@@ -382,6 +382,7 @@ enum Fixture {
         ),  // the coding path as today
         (#"{"name":null}"#, "invalid request body: field `name` is null"),
         (#"{"name":"a","align":"beat"}"#, #"align must be "clock" or "samples", got "beat""#),
+        (#"{"name":"a","format":"mp3"}"#, #"format must be "wav" or "flac", got "mp3""#),
     ])
     func aBadStartBodyIs400AndNeverReachesTheService(body: String, message: String) async throws {
         let service = FakeControlService()

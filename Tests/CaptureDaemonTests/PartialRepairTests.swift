@@ -193,7 +193,7 @@ struct PartialRepairTests {
         #expect(try WAVTestFiles.soxiSamples(final) == 25)
     }
 
-    @Test("repairAll walks subdirectories, only touches .wav.partial files, and sorts its results")
+    @Test("repairAll walks subdirectories, only touches .wav.partial and .flac.partial files, and sorts its results")
     func walksTree() throws {
         let directory = try WAVTestFiles.makeDirectory()
         defer { directory.remove() }
@@ -203,7 +203,7 @@ struct PartialRepairTests {
         for name in ["2026/01/02/z.wav.partial", "2026/a.wav.partial", "m.wav.partial"] {
             try Data(file).write(to: URL(fileURLWithPath: directory.file(name)))
         }
-        for name in ["done.wav", "notes.partial", "2026/01/x.flac.partial"] {
+        for name in ["done.wav", "notes.partial", "2026/01/x.mp3.partial"] {
             try Data("leave".utf8).write(to: URL(fileURLWithPath: directory.file(name)))
         }
 
@@ -214,7 +214,7 @@ struct PartialRepairTests {
                 directory.file("m.wav.partial"),
             ])
         #expect(results.allSatisfy { $0.action == .repaired && $0.frames == 5 })
-        for name in ["done.wav", "notes.partial", "2026/01/x.flac.partial"] {
+        for name in ["done.wav", "notes.partial", "2026/01/x.mp3.partial"] {
             #expect(try WAVTestFiles.read(directory.file(name)) == Array("leave".utf8))
         }
         #expect(PartialRepair.repairAll(under: directory.file("missing")).isEmpty)

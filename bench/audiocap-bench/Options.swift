@@ -1,4 +1,5 @@
 // Command-line flags of audiocap-bench, parsed by hand (no ArgumentParser dependency).
+import CaptureCore
 import Foundation
 
 struct Options {
@@ -15,11 +16,13 @@ struct Options {
     var warmupChunks = 1000
     var allocationChunks = 10_000
     var traceAllocations = true
+    /// The file format the segment writer writes.
+    var format = RecordingFormat.wav
 
     static let usage = """
         usage: audiocap-bench [--only levels|pipeline|allocs] [--seconds N] [--json]
                               [--signal music|pattern|noise] [--dir PATH] [--alloc-chunks N]
-                              [--warmup-chunks N] [--no-trace]
+                              [--warmup-chunks N] [--no-trace] [--format wav|flac]
 
           --only S          run one section: levels (LevelMeter alone), pipeline (reader → queues →
                             levels + WAV on tmpfs), allocs (heap allocations per chunk in steady state)
@@ -31,6 +34,7 @@ struct Options {
           --alloc-chunks N  chunks counted per allocation run, after the warm-up (default 10000)
           --warmup-chunks N chunks before counting starts (default 1000)
           --no-trace        do not record the call stacks of allocations made while counting
+          --format F        the segment writer's file format: wav (default) or flac (level 5)
         """
 
     /// Parses `arguments` (without the program name); exits 64 with the usage on a bad flag.
@@ -58,6 +62,12 @@ struct Options {
                 options.sections = [section]
             case "--seconds": options.seconds = positive(flag)
             case "--json": options.json = true
+            case "--format":
+                let text = value(flag)
+                guard let format = RecordingFormat(rawValue: text) else {
+                    fail("--format takes wav or flac, got \(text)")
+                }
+                options.format = format
             case "--signal":
                 let text = value(flag)
                 guard let signal = TestSignal(rawValue: text) else {

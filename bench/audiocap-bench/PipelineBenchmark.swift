@@ -38,6 +38,7 @@ enum PipelineBenchmark {
         /// Chunk indices whose allocations are counted (per consumer; 0 = first chunk).
         var allocationWindow: Range<Int> = 0..<0
         var traceAllocations = false
+        var format = RecordingFormat.wav
     }
 
     struct ConsumerResult: Codable {
@@ -162,6 +163,7 @@ enum PipelineBenchmark {
         recording.segmentSeconds = segmentSeconds
         recording.align = .samples
         recording.syncSeconds = 1
+        recording.format = setup.format
         let writer = SegmentWriter(recording: recording, format: format, events: events, logger: logger)
         let inners: [(String, (any ChunkConsumer)?)]
         switch setup.consumers {

@@ -54,6 +54,7 @@ if options.sections.contains(.pipeline) {
             setup.pacing = pacing
             setup.consumers = consumers
             setup.signal = options.signal
+            setup.format = options.format
             setup.samples = samples
             setup.baseDirectory = options.directory
             report.pipeline.append(PipelineBenchmark.run(setup))
@@ -68,6 +69,7 @@ if options.sections.contains(.allocs) {
         setup.consumers = consumers
         setup.pacing = .flowControlled
         setup.signal = options.signal
+        setup.format = options.format
         setup.samples = samples
         setup.baseDirectory = options.directory
         setup.allocationWindow = options.warmupChunks..<(options.warmupChunks + options.allocationChunks)

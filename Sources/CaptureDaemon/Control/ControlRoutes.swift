@@ -103,7 +103,8 @@ struct ControlRoutes: Sendable {
         return Self.json(recording, status: .created)
     }
 
-    /// The domain request of a decoded body: `align` as a ``SegmentAlignment`` (a 400 for another word);
+    /// The domain request of a decoded body: `align` as a ``SegmentAlignment`` and `format` as a
+    /// ``RecordingFormat`` (a 400 for another word);
     /// every other value goes to the service as it came, which checks it.
     static func onDemandRequest(_ body: StartRecordingRequest) throws(ControlError) -> OnDemandRequest {
         var align: SegmentAlignment?
@@ -113,9 +114,17 @@ struct ControlRoutes: Sendable {
             }
             align = value
         }
+        var format: RecordingFormat?
+        if let text = body.format {
+            guard let value = RecordingFormat(rawValue: text) else {
+                throw .badRequest("format must be \"wav\" or \"flac\", got \(InputValidation.printable(text))")
+            }
+            format = value
+        }
         return OnDemandRequest(
             name: body.name, segmentSeconds: body.segmentSeconds, filename: body.filename,
-            durationSeconds: body.durationSeconds, directory: body.directory, align: align, source: body.source)
+            durationSeconds: body.durationSeconds, directory: body.directory, align: align, source: body.source,
+            format: format)
     }
 
     /// The service's answer, or its refusal as the ``ControlError`` (HTTP status and message) it maps to.

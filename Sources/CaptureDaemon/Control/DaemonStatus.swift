@@ -88,7 +88,7 @@ extension AudioCapDaemon {
             bytesWritten: status.bytesWritten,
             droppedFrames: status.droppedFrames, gaps: status.gaps, gapFrames: status.gapFrames,
             silenceFrames: status.silenceFrames, lastError: status.lastError, startedAt: snapshot.startedAt,
-            stopsAt: snapshot.stopsAt, source: snapshot.source)
+            stopsAt: snapshot.stopsAt, source: snapshot.source, format: snapshot.configuration.format.rawValue)
     }
 
     static func segmentResponse(_ info: SegmentInfo) -> SegmentResponse {

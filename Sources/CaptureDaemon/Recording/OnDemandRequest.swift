@@ -17,12 +17,16 @@ public struct OnDemandRequest: Sendable, Equatable {
     public var align: SegmentAlignment?
     /// The `[[source]]` to record; nil: the only source (an error when the daemon has several).
     public var source: String?
+    /// The files' format; nil: WAV.
+    public var format: RecordingFormat?
 
     public init(
         name: String, segmentSeconds: Int? = nil, filename: String? = nil, durationSeconds: Double? = nil,
-        directory: String? = nil, align: SegmentAlignment? = nil, source: String? = nil
+        directory: String? = nil, align: SegmentAlignment? = nil, source: String? = nil,
+        format: RecordingFormat? = nil
     ) {
         self.name = name
+        self.format = format
         self.source = source
         self.segmentSeconds = segmentSeconds
         self.filename = filename
@@ -34,5 +38,6 @@ public struct OnDemandRequest: Sendable, Equatable {
     /// Whether any setting besides the name is given.
     var hasSettings: Bool {
         segmentSeconds != nil || filename != nil || durationSeconds != nil || directory != nil || align != nil
+            || format != nil
     }
 }

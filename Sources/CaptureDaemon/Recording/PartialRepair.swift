@@ -1,4 +1,4 @@
-// Turns the `.wav.partial` files a crash left behind into finished WAV files.
+// Turns the `.wav.partial` (and `.flac.partial`) files a crash left behind into finished files.
 
 import CaptureCore
 import SystemPackage
@@ -23,10 +23,10 @@ public struct PartialRepair: Sendable {
     /// How much of a file is read to find its header.
     static let headerReadLimit = 64 * 1024
 
-    /// Repairs every `*.wav.partial` file in `directory` and its subdirectories (symbolic links are
-    /// not followed). Never throws: each file's outcome, including failures, is in its result.
+    /// Repairs every `*.wav.partial` and `*.flac.partial` file in `directory` and its subdirectories
+    /// (symbolic links are not followed; FLAC files as `repairFLAC(path:finalPath:)` says). Never throws: each file's outcome, including failures, is in its result.
     ///
-    /// - Returns: one result per `.wav.partial` file found, sorted by original path; empty when the
+    /// - Returns: one result per `.partial` file found, sorted by original path; empty when the
     ///   directory does not exist.
     public static func repairAll(under directory: String) -> [RepairResult] {
         var partials: [String] = []
@@ -59,6 +59,7 @@ public struct PartialRepair: Sendable {
             path.hasSuffix(WAVFileWriter.partialSuffix)
             ? String(path.dropLast(WAVFileWriter.partialSuffix.count)) : path
         do {
+            if path.hasSuffix(flacPartialSuffix) { return try repairFLAC(path: path, finalPath: finalPath) }
             return try repair(path: path, finalPath: finalPath)
         } catch {
             return RepairResult(
@@ -193,7 +194,7 @@ public struct PartialRepair: Sendable {
         return Array(head[..<offset])
     }
 
-    private static func remove(_ path: String, directory: String, bytesTrimmed: UInt64) throws(WAVWriteError)
+    static func remove(_ path: String, directory: String, bytesTrimmed: UInt64) throws(WAVWriteError)
         -> RepairResult
     {
         guard unlink(path) == 0 else { throw WAVWriteError(operation: .remove, path: path, errno: errno) }
@@ -202,7 +203,7 @@ public struct PartialRepair: Sendable {
             path: path, originalPath: path, frames: 0, bytesTrimmed: bytesTrimmed, action: .removedEmpty)
     }
 
-    private static func markDamaged(_ path: String, finalPath: String, reason: String) throws(WAVWriteError)
+    static func markDamaged(_ path: String, finalPath: String, reason: String) throws(WAVWriteError)
         -> RepairResult
     {
         let destination =
@@ -244,7 +245,8 @@ public struct PartialRepair: Sendable {
             switch info.st_mode & S_IFMT {
             case S_IFDIR:
                 collectPartials(in: path, into: &paths, depth: depth + 1)
-            case S_IFREG where name.hasSuffix(".wav" + WAVFileWriter.partialSuffix):
+            case S_IFREG
+            where name.hasSuffix(".wav" + WAVFileWriter.partialSuffix) || name.hasSuffix(flacPartialSuffix):
                 paths.append(path)
             default:
                 continue

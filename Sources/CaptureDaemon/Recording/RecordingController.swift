@@ -230,9 +230,21 @@ public actor RecordingController {
         if let align = request.align {
             recording.align = align
         }
+        if let format = request.format {
+            if format == .flac, capture.format.sampleFormat.isFloat {
+                throw .invalid(
+                    InputError(
+                        code: .outOfRange, field: "format", value: "\"flac\"",
+                        message:
+                            "cannot be flac for a source that captures f32: FLAC holds integer samples only; use wav"),
+                    recording: name)
+            }
+            recording.format = format
+            recording.filename = RecordingConfiguration.defaultFilename(for: format)
+        }
         do {
             if let filename = request.filename {
-                recording.filename = try InputValidation.filenameTemplate(filename)
+                recording.filename = try InputValidation.filenameTemplate(filename, format: recording.format)
             }
             try InputValidation.checkTarget(
                 directory: recording.directory,

@@ -1,8 +1,8 @@
 // Deletes a recording's oldest closed files by age and by total size.
 import Foundation
 
-/// Applies `keep_days` and `max_bytes` to the closed `.wav` files under a recording's directory (with
-/// their `.wav.json` sidecars). Files being written (`.partial`) are never touched. Oldest first.
+/// Applies `keep_days` and `max_bytes` to the closed `.wav` and `.flac` files under a recording's directory
+/// (with their `.json` sidecars). Files being written (`.partial`) are never touched. Oldest first.
 ///
 /// A file's age comes from the start time its sidecar records, not from its modification time (which
 /// a copy, a `touch` or a restore changes); a file without a sidecar falls back to its modification
@@ -70,13 +70,13 @@ public struct RetentionSweep: Sendable {
         return deletions
     }
 
-    /// The closed `.wav` files under `directory` (recursively), oldest first by recorded start time.
+    /// The closed `.wav` and `.flac` files under `directory` (recursively), oldest first by recorded start time.
     /// Blocking file I/O.
     public static func closedFiles(in directory: String, now: Date = Date()) -> [ClosedFile] {
         guard let enumerator = FileManager.default.enumerator(atPath: directory) else { return [] }
         var files: [(file: ClosedFile, modified: Double)] = []
         while let relative = enumerator.nextObject() as? String {
-            guard relative.hasSuffix(".wav") else { continue }
+            guard relative.hasSuffix(".wav") || relative.hasSuffix(".flac") else { continue }
             let path = directory + "/" + relative
             guard let attributes = try? FileManager.default.attributesOfItem(atPath: path),
                 attributes[.type] as? FileAttributeType == .typeRegular

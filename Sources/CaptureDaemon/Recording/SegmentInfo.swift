@@ -1,7 +1,7 @@
 // What is known about one closed segment file; reported in its event and kept for status.
 import CaptureCore
 
-/// A closed WAV segment.
+/// A closed segment file (WAV or FLAC).
 public struct SegmentInfo: Sendable, Codable, Equatable {
     public var recording: String
     public var path: String

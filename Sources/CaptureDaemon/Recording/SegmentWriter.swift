@@ -1,11 +1,12 @@
-// The consumer that writes one recording: segmented WAV files cut on the clock or every N frames.
+// The consumer that writes one recording: segmented WAV or FLAC files cut on the clock or every N frames.
 import CaptureCore
 import CaptureProtocol
 import Foundation
 import Logging
 import Synchronization
 
-/// Writes every chunk it receives into WAV segments of one recording.
+/// Writes every chunk it receives into WAV or FLAC segments of one recording (its `format`; see
+/// ``SegmentFileWriter``).
 ///
 /// Files are written as `FINAL.wav.partial`, their header refreshed and data fdatasync'd every
 /// `syncSeconds`, and renamed to `FINAL.wav` when closed. Cuts fall exactly on frames: no frame is lost
@@ -73,7 +74,7 @@ public final class SegmentWriter: ChunkConsumer, @unchecked Sendable {
     /// Why the recording is blocked, to report each cause once rather than at every retry.
     private var blockedReason: String?
 
-    private var file: WAVFileWriter?
+    private var file: (any SegmentFileWriter)?
     private var sequence = 0
     /// Whether the highest `{seq}` on disk has been read (at the first file this writer opens).
     private var numberingScanned = false
@@ -362,8 +363,9 @@ public final class SegmentWriter: ChunkConsumer, @unchecked Sendable {
         // A file of that name may appear between the check and the create: take the next free name.
         for attempt in 1...10 {
             do {
-                file = try WAVFileWriter(
-                    finalPath: path, format: format, metadata: metadata(firstFrame: firstFrame, time: time, path: path))
+                file = try recording.makeSegmentFile(
+                    path: path, format: format, startTime: time,
+                    metadata: metadata(firstFrame: firstFrame, time: time, path: path))
                 break
             } catch  where error.errno == EEXIST && error.operation == .create && attempt < 10 {
                 path = WAVFileWriter.uniquePath(for: recording.directory + "/" + relative)
@@ -450,8 +452,6 @@ public final class SegmentWriter: ChunkConsumer, @unchecked Sendable {
         guard let file else { return }
         self.file = nil
         file.setGaps(count: ledger.fileGaps.count, frames: ledger.fileGaps.reduce(0) { $0 + $1.frames })
-        let frames = file.frames
-        let bytes = file.dataBytes
         let path: String
         do {
             path = try file.close()
@@ -460,6 +460,8 @@ public final class SegmentWriter: ChunkConsumer, @unchecked Sendable {
             fail(error, during: "close")
             return
         }
+        // After the close: a FLAC file's last block is written then (and a write error cuts the file).
+        let (frames, bytes) = (file.frames, file.dataBytes)
         let info = SegmentInfo(
             recording: recording.name, path: path, sequence: sequence, firstFrame: segmentFirstFrame,
             frames: frames, durationSeconds: format.seconds(frames: frames), startTime: segmentStartTime,
@@ -495,7 +497,15 @@ public final class SegmentWriter: ChunkConsumer, @unchecked Sendable {
                 "segment.gaps": .int(Int64(info.gaps.count)),
                 "segment.gap_frames": .int(info.gaps.reduce(0) { $0 + $1.frames }),
                 "segment.silence_frames": .int(info.silenceFrames),
+                "segment.format": .string(recording.format.rawValue),
+                "segment.compression_ratio": .double(compressionRatio(frames: frames, bytes: bytes)),
             ])
+    }
+
+    /// The audio's size as PCM over the file's (1 for WAV, about 2 for FLAC), to three decimals.
+    private func compressionRatio(frames: Int64, bytes: UInt64) -> Double {
+        guard bytes > 0 else { return 1 }
+        return (Double(frames) * Double(format.bytesPerFrame) / Double(bytes) * 1000).rounded() / 1000
     }
 
     /// Writes `NAME.wav.json` next to the file: its timing, levels and gaps, for tools that index recordings.

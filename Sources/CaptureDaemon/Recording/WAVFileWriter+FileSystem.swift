@@ -14,8 +14,8 @@ import SystemPackage
 
 extension WAVFileWriter {
     /// A path for a new file: `desired` when neither it nor `desired.partial` exists, otherwise the
-    /// first free name among `name-1.wav`, `name-2.wav`, … (the number goes before `.wav`, or at the
-    /// end when `desired` does not end in `.wav`). Never returns the name of an existing file, but
+    /// first free name among `name-1.wav`, `name-2.wav`, … (the number goes before `.wav` or `.flac`, or
+    /// at the end when `desired` ends in neither). Never returns the name of an existing file, but
     /// another process may create it before the caller does.
     public static func uniquePath(for desired: String) -> String {
         uniquePath(for: desired, isFree: isFree)
@@ -27,9 +27,10 @@ extension WAVFileWriter {
     /// The first of `desired`, `name-1.wav`, `name-2.wav`, … for which `isFree` holds.
     static func uniquePath(for desired: String, isFree: (String) -> Bool) -> String {
         if isFree(desired) { return desired }
-        let hasWAVExtension = desired.lowercased().hasSuffix(".wav")
-        let stem = hasWAVExtension ? String(desired.dropLast(4)) : desired
-        let ext = hasWAVExtension ? String(desired.suffix(4)) : ""
+        let known = RecordingFormat.allCases.map { "." + $0.fileExtension }
+        let extensionLength = known.first { desired.lowercased().hasSuffix($0) }?.count ?? 0
+        let stem = String(desired.dropLast(extensionLength))
+        let ext = String(desired.suffix(extensionLength))
         var number = 1
         while true {
             let candidate = "\(stem)-\(number)\(ext)"

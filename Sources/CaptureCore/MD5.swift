@@ -1,0 +1,111 @@
+// MD5 (RFC 1321), for the audio checksum in a FLAC file's STREAMINFO.
+
+/// An incremental MD5 digest. Not for security: FLAC stores the MD5 of its decoded audio so that a
+/// decoder can check it, and a repaired file needs it recomputed. Does not allocate after `init`.
+public struct MD5: Sendable {
+    private var state: (UInt32, UInt32, UInt32, UInt32) = (0x6745_2301, 0xefcd_ab89, 0x98ba_dcfe, 0x1032_5476)
+    private var block = [UInt8](repeating: 0, count: 64)
+    private var blockCount = 0
+    private var totalBytes: UInt64 = 0
+
+    public init() {}
+
+    /// Adds `bytes` to the message.
+    public mutating func update(_ bytes: UnsafeRawBufferPointer) {
+        totalBytes &+= UInt64(bytes.count)
+        var index = 0
+        while index < bytes.count {
+            if blockCount == 0 && bytes.count - index >= 64 {
+                compress(UnsafeRawBufferPointer(rebasing: bytes[index..<index + 64]))
+                index += 64
+                continue
+            }
+            let take = min(64 - blockCount, bytes.count - index)
+            for offset in 0..<take { block[blockCount + offset] = bytes[index + offset] }
+            blockCount += take
+            index += take
+            if blockCount == 64 {
+                let copy = block
+                copy.withUnsafeBytes { compress($0) }
+                blockCount = 0
+            }
+        }
+    }
+
+    public mutating func update(_ bytes: [UInt8]) {
+        bytes.withUnsafeBytes { update($0) }
+    }
+
+    /// The 16-byte digest of everything added so far (the digest itself can go on growing).
+    public func finalize() -> [UInt8] {
+        var copy = self
+        let bits = totalBytes &* 8
+        var padding: [UInt8] = [0x80]
+        let used = Int(totalBytes % 64)
+        padding += [UInt8](repeating: 0, count: (used < 56 ? 55 - used : 119 - used))
+        for shift in stride(from: 0, to: 64, by: 8) { padding.append(UInt8(truncatingIfNeeded: bits >> shift)) }
+        copy.update(padding)
+        var digest: [UInt8] = []
+        for word in [copy.state.0, copy.state.1, copy.state.2, copy.state.3] {
+            for shift in stride(from: 0, to: 32, by: 8) { digest.append(UInt8(truncatingIfNeeded: word >> shift)) }
+        }
+        return digest
+    }
+
+    private static let shifts: [UInt32] = [
+        7, 12, 17, 22, 7, 12, 17, 22, 7, 12, 17, 22, 7, 12, 17, 22,
+        5, 9, 14, 20, 5, 9, 14, 20, 5, 9, 14, 20, 5, 9, 14, 20,
+        4, 11, 16, 23, 4, 11, 16, 23, 4, 11, 16, 23, 4, 11, 16, 23,
+        6, 10, 15, 21, 6, 10, 15, 21, 6, 10, 15, 21, 6, 10, 15, 21,
+    ]
+
+    /// floor(abs(sin(i + 1)) × 2^32).
+    private static let constants: [UInt32] = [
+        0xd76a_a478, 0xe8c7_b756, 0x2420_70db, 0xc1bd_ceee,
+        0xf57c_0faf, 0x4787_c62a, 0xa830_4613, 0xfd46_9501,
+        0x6980_98d8, 0x8b44_f7af, 0xffff_5bb1, 0x895c_d7be,
+        0x6b90_1122, 0xfd98_7193, 0xa679_438e, 0x49b4_0821,
+        0xf61e_2562, 0xc040_b340, 0x265e_5a51, 0xe9b6_c7aa,
+        0xd62f_105d, 0x0244_1453, 0xd8a1_e681, 0xe7d3_fbc8,
+        0x21e1_cde6, 0xc337_07d6, 0xf4d5_0d87, 0x455a_14ed,
+        0xa9e3_e905, 0xfcef_a3f8, 0x676f_02d9, 0x8d2a_4c8a,
+        0xfffa_3942, 0x8771_f681, 0x6d9d_6122, 0xfde5_380c,
+        0xa4be_ea44, 0x4bde_cfa9, 0xf6bb_4b60, 0xbebf_bc70,
+        0x289b_7ec6, 0xeaa1_27fa, 0xd4ef_3085, 0x0488_1d05,
+        0xd9d4_d039, 0xe6db_99e5, 0x1fa2_7cf8, 0xc4ac_5665,
+        0xf429_2244, 0x432a_ff97, 0xab94_23a7, 0xfc93_a039,
+        0x655b_59c3, 0x8f0c_cc92, 0xffef_f47d, 0x8584_5dd1,
+        0x6fa8_7e4f, 0xfe2c_e6e0, 0xa301_4314, 0x4e08_11a1,
+        0xf753_7e82, 0xbd3a_f235, 0x2ad7_d2bb, 0xeb86_d391,
+    ]
+
+    private mutating func compress(_ chunk: UnsafeRawBufferPointer) {
+        var (a, b, c, d) = state
+        for index in 0..<64 {
+            var f: UInt32
+            let g: Int
+            switch index {
+            case 0..<16:
+                f = (b & c) | (~b & d)
+                g = index
+            case 16..<32:
+                f = (d & b) | (~d & c)
+                g = (5 &* index &+ 1) % 16
+            case 32..<48:
+                f = b ^ c ^ d
+                g = (3 &* index &+ 5) % 16
+            default:
+                f = c ^ (b | ~d)
+                g = (7 &* index) % 16
+            }
+            let word = UInt32(littleEndian: chunk.loadUnaligned(fromByteOffset: g * 4, as: UInt32.self))
+            f = f &+ a &+ Self.constants[index] &+ word
+            a = d
+            d = c
+            c = b
+            let shift = Self.shifts[index]
+            b = b &+ ((f << shift) | (f >> (32 - shift)))
+        }
+        state = (state.0 &+ a, state.1 &+ b, state.2 &+ c, state.3 &+ d)
+    }
+}
