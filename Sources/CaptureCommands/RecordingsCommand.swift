@@ -130,7 +130,11 @@ public struct RecordingsCommand: AsyncParsableCommand {
                 recording.kind, style.state(recording.state),
                 TextFormat.duration(Double(recording.segmentSeconds)), recording.align,
             ]
-            if showFormat { row.append(recording.format ?? "wav") }
+            if showFormat {
+                row.append(
+                    (recording.format ?? "wav")
+                        + (recording.compressionRatio.map { " " + String(format: "%.1f:1", $0) } ?? ""))
+            }
             row += [
                 recording.startedAt > 0 ? started : "-", recording.currentFile ?? "-", String(recording.segmentsClosed),
                 TextFormat.grouped(recording.droppedFrames),

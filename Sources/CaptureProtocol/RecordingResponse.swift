@@ -13,6 +13,9 @@ public struct RecordingResponse: Codable, Sendable, Equatable {
     public var align: String
     /// `wav` or `flac`: the file format of the segments; nil only from daemons before FLAC.
     public var format: String?
+    /// For FLAC: the PCM bytes of the audio in the closed files divided by the files' bytes (3.0 is a
+    /// third of the WAV's size); nil for WAV and before the first file is closed.
+    public var compressionRatio: Double?
     public var filename: String
     public var currentFile: String?
     public var currentFileSeconds: Double
@@ -39,7 +42,8 @@ public struct RecordingResponse: Codable, Sendable, Equatable {
 
     // "UTC" would round-trip through snake_case as "Utc"; name the keys so the wire says `started_at_utc`.
     enum CodingKeys: String, CodingKey {
-        case name, source, kind, state, directory, segmentSeconds, align, format, filename, currentFile
+        case name, source, kind, state, directory, segmentSeconds, align, format, compressionRatio, filename
+        case currentFile
         case currentFileSeconds
         case segmentsClosed, framesWritten, bytesWritten, droppedFrames, gaps, gapFrames, silenceFrames, lastError
         case startedAt, startedAtUTC = "startedAtUtc", stopsAt, stopsAtUTC = "stopsAtUtc"
@@ -49,8 +53,10 @@ public struct RecordingResponse: Codable, Sendable, Equatable {
         name: String, kind: String, state: String, directory: String, segmentSeconds: Int, align: String,
         filename: String, currentFile: String?, currentFileSeconds: Double, segmentsClosed: Int, framesWritten: Int64,
         bytesWritten: UInt64, droppedFrames: Int64, gaps: Int = 0, gapFrames: Int64 = 0, silenceFrames: Int64 = 0,
-        lastError: String?, startedAt: Double, stopsAt: Double?, source: String? = nil, format: String? = nil
+        lastError: String?, startedAt: Double, stopsAt: Double?, source: String? = nil, format: String? = nil,
+        compressionRatio: Double? = nil
     ) {
+        self.compressionRatio = compressionRatio.map { ($0 * 1000).rounded() / 1000 }
         self.name = name
         self.format = format
         self.source = source

@@ -292,7 +292,9 @@ struct ConfigurationLoaderTests {
         #expect(configuration.recordings.allSatisfy { $0.directory.hasPrefix("./recordings/") })
         #expect(configuration.recordings.map(\.segmentSeconds) == [60, 10])
         #expect(configuration.recordings.first?.align == .clock)
-        #expect(configuration.recordings.allSatisfy { $0.filename.hasSuffix(".wav") })
+        // The archive is FLAC, the short files WAV: each gets its format's extension.
+        #expect(configuration.recordings.map(\.format) == [.flac, .wav])
+        #expect(configuration.recordings.map { $0.filename.hasSuffix("." + $0.format.fileExtension) } == [true, true])
     }
 
     // MARK: One problem at a time

@@ -1,5 +1,6 @@
 // End to end: FLAC segments beside WAV segments of the same capture, and a FLAC file repaired after SIGKILL.
 import CaptureCore
+import CaptureProtocol
 import Foundation
 import TestSupport
 import Testing
@@ -181,6 +182,20 @@ extension EndToEnd {
                             $0.contains("recording.name=od")
                         }
                     }, "\(second.log)")
+                // Status and the table show the format and how much smaller than PCM its closed files are.
+                #expect(try dir.cli(["start", "od2", "--format", "flac", "--segment", "1s"]).status == 0)
+                var listed: RecordingResponse?
+                #expect(
+                    waitUntil(timeout: 15) {
+                        let out = (try? dir.cli(["recordings", "--json"]))?.out ?? ""
+                        let reply = try? ControlAPI.decoder().decode(RecordingsResponse.self, from: Data(out.utf8))
+                        listed = reply?.recordings.first { $0.name == "od2" }
+                        return (listed?.segmentsClosed ?? 0) >= 1
+                    }, "\(second.log)")
+                #expect(listed?.format == "flac")
+                #expect((listed?.compressionRatio ?? 0) > 1, "\(String(describing: listed))")
+                let table = try dir.cli(["recordings"])
+                #expect(table.out.contains("FORMAT") && table.out.contains("flac "), "\(table.out)")
                 #expect(second.terminate().status == 0)
                 let onDemand = flacFiles(under: dir.path + "/ondemand/od")
                 #expect(onDemand.count == 1, "\(onDemand)")

@@ -88,7 +88,9 @@ extension AudioCapDaemon {
             bytesWritten: status.bytesWritten,
             droppedFrames: status.droppedFrames, gaps: status.gaps, gapFrames: status.gapFrames,
             silenceFrames: status.silenceFrames, lastError: status.lastError, startedAt: snapshot.startedAt,
-            stopsAt: snapshot.stopsAt, source: snapshot.source, format: snapshot.configuration.format.rawValue)
+            stopsAt: snapshot.stopsAt, source: snapshot.source, format: snapshot.configuration.format.rawValue,
+            compressionRatio: snapshot.configuration.format == .wav || status.closedFileBytes == 0
+                ? nil : Double(status.closedFrames) * Double(snapshot.bytesPerFrame) / Double(status.closedFileBytes))
     }
 
     static func segmentResponse(_ info: SegmentInfo) -> SegmentResponse {

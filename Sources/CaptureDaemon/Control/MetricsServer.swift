@@ -94,6 +94,11 @@ final class MetricsServer: Sendable {
             gauge(
                 "audiocap_recording_blocked", "1 while writing fails (disk full, I/O error)",
                 recording.state == "blocked" ? 1 : 0, labels)
+            if let ratio = recording.compressionRatio {
+                gauge(
+                    "audiocap_recording_compression_ratio",
+                    "PCM bytes of the audio written per byte of file (FLAC recordings)", ratio, labels)
+            }
         }
         var buffer: [UInt8] = []
         registry.emit(into: &buffer)

@@ -21,6 +21,8 @@ public actor RecordingController {
         public var stopsAt: Double?
         public var queue: ChunkChannel
         public var sampleRate: Int
+        /// Bytes of one frame of the source's PCM (what a WAV file holds per frame).
+        public var bytesPerFrame: Int
         /// The source the recording takes its audio from.
         public var source: String
 
@@ -40,7 +42,8 @@ public actor RecordingController {
         var snapshot: Snapshot {
             Snapshot(
                 configuration: writer.recording, kind: kind, status: writer.status, startedAt: startedAt,
-                stopsAt: stopsAt, queue: thread.channel, sampleRate: capture.format.sampleRate, source: capture.name)
+                stopsAt: stopsAt, queue: thread.channel, sampleRate: capture.format.sampleRate,
+                bytesPerFrame: capture.format.bytesPerFrame, source: capture.name)
         }
     }
 

@@ -47,6 +47,9 @@ public struct RecordingStatus: Sendable, Codable, Equatable {
     public var gapFrames: Int64 = 0
     /// Frames of silence written for gaps (`gap_fill = "silence"`), included in `framesWritten`.
     public var silenceFrames: Int64 = 0
+    /// Frames and file bytes of the files closed so far (their ratio to PCM is the compression ratio).
+    public var closedFrames: Int64 = 0
+    public var closedFileBytes: UInt64 = 0
     /// The `{seq}` number of the newest file (0 before the first).
     public var sequence: Int = 0
     public var lastError: String?

@@ -473,6 +473,8 @@ public final class SegmentWriter: ChunkConsumer, @unchecked Sendable {
         applyRetention()
         shared.withLock {
             $0.segmentsClosed += 1
+            $0.closedFrames += frames
+            $0.closedFileBytes += bytes
             $0.currentFile = nil
             $0.currentFrames = 0
             $0.lastSegment = info
