@@ -7,6 +7,7 @@ Called by bench/compare.sh, which builds the binaries and starts the test microp
   compare.py soak MINUTES             audiocapd alone: RSS every minute, growth, drops
   compare.py ffmpeg-options SECONDS   ffmpeg to a pipe with several option sets side by side
   compare.py sources SECONDS          audiocapd with 1, 2 and 4 sources in turn: cost per source
+  compare.py flac SECONDS             audiocapd with a FLAC and with a WAV recording: CPU, size ratio, twins
 
 Common flags: --bin DIR (audiocapd, testmic-check, optionally audiocap), --work DIR (an empty scratch
 directory under /tmp), --keep (leave the recordings). The environment must carry ALSA_CONFIG_PATH.
@@ -24,9 +25,11 @@ import argparse
 import glob
 import http.client
 import json
+import math
 import os
 import re
 import shlex
+import shutil
 import signal
 import socket
 import subprocess
@@ -215,14 +218,22 @@ def stop_all(procs, sig=signal.SIGINT, timeout=30.0, on_tick=None):
 class Daemon:
     """audiocapd under observation: the daemon itself and every ffmpeg child it ran."""
 
-    def __init__(self, args, work, env, ffmpeg_output_options=None, name="audiocapd", sources=None):
+    def __init__(self, args, work, env, ffmpeg_output_options=None, name="audiocapd", sources=None, layout=None):
         """sources=None: one [source] table and one recording (the compare and soak modes); sources=N:
-        N [[source]] tables s1..sN on testmic, each with one recording r1..rN of its own."""
+        N [[source]] tables s1..sN on testmic, each with one recording r1..rN of its own. layout (the flac
+        mode): ([(source, ALSA device)], [(recording, source, format)]), format "wav" or "flac" (flac_level
+        from args.flac_level), each recording's files named {seq}.FORMAT."""
         self.dir = os.path.join(work, name)
         os.makedirs(self.dir, exist_ok=True)
         # (recording, its source, its directory)
-        self.recordings = ([("bench", "main", self.dir)] if sources is None else
-                           [(f"r{i}", f"s{i}", os.path.join(self.dir, f"r{i}")) for i in range(1, sources + 1)])
+        if layout is not None:
+            self.formats = {recording: fmt for recording, _, fmt in layout[1]}
+            self.recordings = [(recording, source, os.path.join(self.dir, recording))
+                               for recording, source, _ in layout[1]]
+        else:
+            self.formats = {}
+            self.recordings = ([("bench", "main", self.dir)] if sources is None else
+                               [(f"r{i}", f"s{i}", os.path.join(self.dir, f"r{i}")) for i in range(1, sources + 1)])
         for _, _, directory in self.recordings:
             os.makedirs(directory, exist_ok=True)
         self.state = os.path.join(work, name + "-state")
@@ -252,7 +263,18 @@ sample_format = "s16"
 align = "samples"
 filename = "{seq}.wav"
 """
-        if sources is None:
+        if layout is not None:
+            tables = "".join(f"""[[source]]
+name = "{source}"
+{source_keys.replace('device = "testmic"', f'device = {json.dumps(device)}')}
+""" for source, device in layout[0]) + "".join(f"""[[recording]]
+name = "{recording}"
+source = "{source}"
+directory = {json.dumps(directory)}
+{recording_keys.replace('{seq}.wav', '{seq}.' + self.formats[recording])}"""
+                + (f"format = \"flac\"\nflac_level = {args.flac_level}\n" if self.formats[recording] == "flac" else "")
+                + "\n" for recording, source, directory in self.recordings).rstrip("\n") + "\n"
+        elif sources is None:
             tables = f"""[source]
 {source_keys}
 [[recording]]
@@ -852,6 +874,388 @@ def run_sources(args):
     return 0 if all(ok for ok, _ in goals) else 1
 
 
+# ----------------------------------------------------------------------------------------------- flac
+
+FLAC_GOAL_PCT = 0.2  # FLAC may add this much of one core to the daemon's own CPU (48 kHz stereo, level 5)
+SPEECH_TEXT = (
+    "Good morning. This is the field station on the north ridge, recording at forty eight kilohertz. "
+    "The wind has dropped since dawn, and the first blackbirds started singing a little after five. "
+    "We replaced the battery yesterday, cleaned the microphone screen, and checked the clock against GPS. "
+    "Two deer crossed the clearing at six fifteen; a tractor was working in the valley until seven. "
+    "Next visit is planned for Thursday, weather permitting. End of note."
+)
+SPEECH_NOISE_DBFS = -66.0  # white noise per channel, rms, independent on the two channels
+
+
+def numbered(path):
+    """Sort key: the number in the file name ({seq}), then the name."""
+    m = re.search(r"(\d+)", os.path.basename(path))
+    return (int(m.group(1)) if m else -1, path)
+
+
+def media_files(directory, ext):
+    """Closed files ending in .EXT (no .partial), in recording order."""
+    files = [os.path.join(dp, f) for dp, _, fs in os.walk(directory) for f in fs if f.endswith("." + ext)]
+    return sorted(files, key=numbered)
+
+
+def wav_pcm(path):
+    """The data chunk of a RIFF/RF64 WAV (any chunks before it skipped)."""
+    with open(path, "rb") as f:
+        blob = f.read()
+    if blob[:4] not in (b"RIFF", b"RF64") or blob[8:12] != b"WAVE":
+        raise ValueError(f"{path}: not a WAV file")
+    pos, data64 = 12, None
+    while pos + 8 <= len(blob):
+        cid, size = blob[pos:pos + 4], int.from_bytes(blob[pos + 4:pos + 8], "little")
+        if cid == b"ds64":
+            data64 = int.from_bytes(blob[pos + 16:pos + 24], "little")
+        if cid == b"data":
+            if size == 0xFFFFFFFF and data64 is not None:
+                size = data64
+            return blob[pos + 8:pos + 8 + size]
+        pos += 8 + size + (size & 1)
+    raise ValueError(f"{path}: no data chunk")
+
+
+def flac_decode(path):
+    """(ok, raw PCM, message) from `flac -d` (an independent decoder; it checks the STREAMINFO MD5 too)."""
+    out = subprocess.run(["flac", "-d", "-c", "-s", "--force-raw-format", "--endian=little", "--sign=signed", path],
+                         capture_output=True)
+    msg = out.stderr.decode(errors="replace").strip().replace("\n", " ")
+    return out.returncode == 0, out.stdout, msg
+
+
+def flac_figures(args, files, tag):
+    """Decodes every FLAC file: (all decoded, PCM bytes, FLAC bytes, raw files written, errors)."""
+    pcm = size = 0
+    raws, errors = [], []
+    for i, path in enumerate(files):
+        ok, raw, msg = flac_decode(path)
+        if not ok:
+            errors.append(f"{os.path.basename(path)}: flac -d failed: {msg or 'no message'}")
+        pcm += len(raw)
+        size += os.path.getsize(path)
+        out = os.path.join(args.work, f"{tag}-{i:04d}.raw")
+        with open(out, "wb") as f:
+            f.write(raw)
+        raws.append(out)
+    return not errors and bool(files), pcm, size, raws, errors
+
+
+def compare_twins(flac_dir, wav_dir):
+    """Every FLAC file against the WAV file of the same name (same cut, same frames): (files, equal, notes)."""
+    flacs = media_files(flac_dir, "flac")
+    wavs = {os.path.splitext(os.path.basename(p))[0]: p for p in media_files(wav_dir, "wav")}
+    equal, notes = 0, []
+    for path in flacs:
+        stem = os.path.splitext(os.path.basename(path))[0]
+        twin = wavs.get(stem)
+        if twin is None:
+            notes.append(f"{os.path.basename(path)}: no WAV twin")
+            continue
+        ok, raw, msg = flac_decode(path)
+        try:
+            pcm = wav_pcm(twin)
+        except (OSError, ValueError) as e:
+            notes.append(str(e))
+            continue
+        if ok and raw == pcm:
+            equal += 1
+        else:
+            first = next((i for i, (a, b) in enumerate(zip(raw, pcm)) if a != b), min(len(raw), len(pcm)))
+            notes.append(f"{os.path.basename(path)}: {'flac -d failed: ' + msg + '; ' if not ok else ''}"
+                         f"{len(raw)} decoded bytes vs {len(pcm)} in the WAV, first difference at byte {first}")
+    if len(wavs) != len(flacs):
+        notes.append(f"{len(flacs)} FLAC files, {len(wavs)} WAV files")
+    return len(flacs), equal, notes
+
+
+def make_speech(work):
+    """A speech-like sample: espeak-ng, 48 kHz stereo s16le, plus white noise at SPEECH_NOISE_DBFS rms on each
+    channel (independent). (raw path, description) or (None, why not)."""
+    import array
+    import random
+    if not shutil.which("espeak-ng"):
+        return None, "espeak-ng is missing (Debian/Ubuntu: apt-get install espeak-ng)"
+    wav = os.path.join(work, "speech-espeak.wav")
+    raw = os.path.join(work, "speech.raw")
+    out = subprocess.run(["espeak-ng", "-v", "en", "-w", wav, SPEECH_TEXT], capture_output=True)
+    if out.returncode != 0:
+        return None, f"espeak-ng failed: {out.stderr.decode(errors='replace').strip()}"
+    out = subprocess.run(["ffmpeg", "-hide_banner", "-nostdin", "-loglevel", "error", "-i", wav, "-ar", "48000",
+                          "-ac", "2", "-f", "s16le", "-c:a", "pcm_s16le", "pipe:1"], capture_output=True)
+    if out.returncode != 0:
+        return None, f"ffmpeg could not resample the speech: {out.stderr.decode(errors='replace').strip()}"
+    samples = array.array("h")
+    samples.frombytes(out.stdout)
+    rng = random.Random(13)
+    sigma = 32768 * 10 ** (SPEECH_NOISE_DBFS / 20)
+    gauss = rng.gauss
+    for i in range(len(samples)):
+        samples[i] = max(-32768, min(32767, samples[i] + round(gauss(0.0, sigma))))
+    peak = max(abs(x) for x in samples[::7]) or 1
+    with open(raw, "wb") as f:
+        f.write(samples.tobytes())
+    seconds = len(samples) / 2 / 48000
+    return raw, (f"espeak-ng -v en ({len(SPEECH_TEXT.split())} words, {seconds:.1f} s, looped), 48 kHz stereo s16, "
+                 f"peak {20 * math.log10(peak / 32768):.1f} dBFS, white noise {SPEECH_NOISE_DBFS:g} dBFS rms per channel")
+
+
+def start_speech_mic(args, raw):
+    """A second paced test microphone, `speechmic`, playing raw in a loop. Returns its ALSA config path."""
+    state = os.path.join(args.work, "speechmic")
+    env = dict(os.environ, TESTMIC_DEVICE="speechmic")
+    out = subprocess.run(["sh", os.path.join(args.root, "Tests", "Fixtures", "testmic", "start.sh"), state, raw],
+                         capture_output=True, text=True, env=env)
+    if out.returncode != 0:
+        raise RuntimeError(f"the speech microphone did not start: {out.stderr.strip()}")
+    return os.path.join(state, "testmic.conf")
+
+
+def stop_speech_mic(args):
+    subprocess.run(["sh", os.path.join(args.root, "Tests", "Fixtures", "testmic", "stop.sh"),
+                    os.path.join(args.work, "speechmic")], capture_output=True)
+
+
+def run_pair(args, env, rnd):
+    """Two daemons at once on testmic, one with a WAV recording, one with a FLAC recording."""
+    # Started in turn, WAV first in odd rounds, FLAC first in even ones.
+    order = ("wav", "flac") if rnd % 2 == 0 else ("flac", "wav")
+    daemons = {fmt: Daemon(args, args.work, env, name=f"audiocapd-{fmt}-{rnd + 1}",
+                           layout=([("mic", "testmic")], [(fmt, "mic", fmt)]))
+               for fmt in order}
+    load = machine_line()
+    t0 = time.monotonic()
+    warm = None
+    procs = [d.proc for d in daemons.values()]
+
+    def snap():
+        out = {}
+        for fmt, d in daemons.items():
+            d.sample()
+            out[fmt] = {"t": time.monotonic(), "ns": d.proc.sched_seconds, "own": d.proc.ticks}
+        return out
+
+    try:
+        while True:
+            now = time.monotonic()
+            for fmt, d in daemons.items():
+                d.sample()
+                if reap_if_exited(d.proc):
+                    raise RuntimeError(f"audiocapd ({fmt}) exited early ({d.proc.exit_status}); see {d.log_path} "
+                                       "(does this build know format = \"flac\"?)")
+            if warm is None and now - t0 >= WARMUP_SECONDS:
+                warm = snap()
+            if now - t0 >= args.seconds:
+                break
+            time.sleep(SAMPLE_INTERVAL)
+        before = snap()
+        statuses = {fmt: d.status()[0] for fmt, d in daemons.items()}
+        stop_all(procs, on_tick=lambda: [d.sample() for d in daemons.values()])
+    except BaseException:
+        stop_all(procs, sig=signal.SIGTERM, timeout=10)
+        raise
+    if warm is None:
+        warm = {fmt: {"t": t0, "ns": 0.0, "own": 0} for fmt in daemons}
+    result = {"round": rnd + 1, "load": load}
+    for fmt, d in daemons.items():
+        wall = d.proc.wall()
+        sw = before[fmt]["t"] - warm[fmt]["t"]
+        _, _, directory = d.recordings[0]
+        if fmt == "wav":
+            files = media_files(directory, "wav")
+            exact, frames, line = check_pattern(args, files)
+            decoded, pcm, size, notes = True, frames * 4, sum(os.path.getsize(p) for p in files), []
+        else:
+            files = media_files(directory, "flac")
+            decoded, pcm, size, raws, notes = flac_figures(args, files, f"round{rnd + 1}")
+            exact, frames, line = check_pattern(args, raws)
+            for r in raws:
+                os.unlink(r)
+        status = statuses[fmt] or {}
+        rec = next(iter(status.get("recordings", [])), {})
+        result[fmt] = {
+            "wall": wall, "own_pct": pct(d.proc.ticks, wall), "own_ns_pct": 100 * d.proc.sched_seconds / wall,
+            "steady_pct": 100 * (before[fmt]["ns"] - warm[fmt]["ns"]) / sw if sw > 0 else 0.0,
+            "child_pct": pct(d.child_ticks(), wall), "hwm_kb": d.proc.hwm_kb, "files": len(files),
+            "frames": frames, "exact": exact, "line": line, "decoded": decoded, "pcm": pcm, "size": size,
+            "notes": notes, "dropped": status.get("dropped_frames"), "log_drops": d.logged_drops()[0],
+            "status_ratio": rec.get("compression_ratio"), "exit": d.proc.exit_status, "argv": d.argv,
+            "config": d.config,
+        }
+    return result
+
+
+def run_twins(args, env, speech):
+    """One daemon; per microphone one source with a WAV and a FLAC recording of the same capture."""
+    sources = [("pattern", "testmic")] + ([("speech", "speechmic")] if speech else [])
+    recordings = [(f"{src}-{fmt}", src, fmt) for src, _ in sources for fmt in ("wav", "flac")]
+    d = Daemon(args, args.work, env, name="audiocapd-twins", layout=(sources, recordings))
+    t0 = time.monotonic()
+    try:
+        while time.monotonic() - t0 < args.twin_seconds:
+            d.sample()
+            if reap_if_exited(d.proc):
+                raise RuntimeError(f"audiocapd (twins) exited early ({d.proc.exit_status}); see {d.log_path}")
+            time.sleep(SAMPLE_INTERVAL)
+        status, _ = d.status()
+        stop_all([d.proc], on_tick=d.sample)
+    except BaseException:
+        stop_all([d.proc], sig=signal.SIGTERM, timeout=10)
+        raise
+    dirs = {name: directory for name, _, directory in d.recordings}
+    by_name = {r.get("name"): r for r in (status or {}).get("recordings", [])}
+    out = {"config": d.config, "argv": d.argv, "exit": d.proc.exit_status, "sources": {},
+           "dropped": (status or {}).get("dropped_frames"), "log_drops": d.logged_drops()[0]}
+    for src, _ in sources:
+        wav_dir, flac_dir = dirs[f"{src}-wav"], dirs[f"{src}-flac"]
+        files, equal, notes = compare_twins(flac_dir, wav_dir)
+        flacs = media_files(flac_dir, "flac")
+        wavs = media_files(wav_dir, "wav")
+        pcm = sum(len(wav_pcm(p)) for p in wavs)
+        size = sum(os.path.getsize(p) for p in flacs)
+        entry = {"files": files, "equal": equal, "notes": notes, "pcm": pcm, "size": size,
+                 "wav_size": sum(os.path.getsize(p) for p in wavs),
+                 "status_ratio": by_name.get(f"{src}-flac", {}).get("compression_ratio")}
+        if src == "pattern":
+            entry["exact"], _, entry["line"] = check_pattern(args, wavs)
+        out["sources"][src] = entry
+    return out
+
+
+def flac_cli_ratio(raw, level):
+    """PCM bytes / bytes of `flac -LEVEL` on a raw file (the reference encoder on the same audio)."""
+    out = subprocess.run(["flac", f"-{level}", "-s", "-c", "--no-padding", "--force-raw-format", "--endian=little", "--sign=signed",
+                          "--channels=2", "--bps=16", "--sample-rate=48000", raw], capture_output=True)
+    return os.path.getsize(raw) / len(out.stdout) if out.returncode == 0 and out.stdout else None
+
+
+def run_flac(args):
+    """audiocapd with one WAV recording and with one FLAC recording at once, ROUNDS times: own CPU (goal: FLAC
+    adds <= 0.2 % of one core); then one daemon recording WAV and FLAC twins of the pattern and of a speech
+    sample: size ratio, and every FLAC file decodes bit-exact to its WAV twin."""
+    if not shutil.which("flac"):
+        print("compare.py: the flac tool is missing (Debian/Ubuntu: apt-get install flac)", file=sys.stderr)
+        return 2
+    env = dict(os.environ)
+    print(f"== audiocap flac: audiocapd with one FLAC recording (flac_level {args.flac_level}) and with one WAV "
+          f"recording, side by side on testmic (stereo 48 kHz s16), {args.seconds:g} s, {args.rounds} round(s); "
+          f"then WAV/FLAC twins of the pattern and of a speech sample for {args.twin_seconds:g} s")
+    print(f"machine: {machine_line()}")
+    rounds = []
+    for rnd in range(args.rounds):
+        print(f"  round {rnd + 1}: WAV and FLAC daemons for {args.seconds:g} s ...", file=sys.stderr, flush=True)
+        rounds.append(run_pair(args, env, rnd))
+
+    speech_raw, speech_note = make_speech(args.work)
+    twin_env = dict(env)
+    try:
+        if speech_raw:
+            conf = start_speech_mic(args, speech_raw)
+            twin_env["ALSA_CONFIG_PATH"] = env["ALSA_CONFIG_PATH"] + ":" + conf
+        print(f"  twins: WAV and FLAC of the pattern{' and of the speech sample' if speech_raw else ''} for "
+              f"{args.twin_seconds:g} s ...", file=sys.stderr, flush=True)
+        twins = run_twins(args, twin_env, bool(speech_raw))
+    finally:
+        if speech_raw:
+            stop_speech_mic(args)
+
+    print()
+    print("CPU, every round (the two daemons run at the same time; % of one core; steady = schedstat run time of "
+          f"the daemon's threads from {WARMUP_SECONDS:g} s after start to the stop signal; MB = 10^6 bytes):")
+    rows = []
+    for r in rounds:
+        for fmt in ("wav", "flac"):
+            x = r[fmt]
+            rows.append([r["round"], fmt, f"{x['wall']:.1f}", f"{x['own_pct']:.3f}", f"{x['own_ns_pct']:.3f}",
+                         f"{x['steady_pct']:.3f}", f"{x['steady_pct'] - r['wav']['steady_pct']:+.3f}" if fmt == "flac"
+                         else "-", f"{x['child_pct']:.2f}", f"{mb(x['hwm_kb']):.2f}", x["files"], x["frames"],
+                         f"{x['pcm'] / x['size']:.3f}" if x["size"] else "-",
+                         "yes" if x["exact"] else "NO", "-" if x["dropped"] is None else x["dropped"], x["log_drops"],
+                         r["load"].split("load average ")[1].split()[0]])
+    table(rows, ["round", "format", "wall s", "own CPU %", "by schedstat", "steady %", "FLAC - WAV", "ffmpeg CPU %",
+                 "peak RSS MB", "files", "frames", "PCM/file bytes", "pattern bit-exact", "dropped", "drop events",
+                 "load (1 min)"])
+    deltas = [r["flac"]["steady_pct"] - r["wav"]["steady_pct"] for r in rounds]
+    wav_med = median([r["wav"]["steady_pct"] for r in rounds])
+    flac_med = median([r["flac"]["steady_pct"] for r in rounds])
+    delta = median(deltas)
+    print(f"median steady own CPU: WAV {wav_med:.3f} %, FLAC {flac_med:.3f} %; median of the per-round differences "
+          f"{delta:+.3f} % (rounds: {', '.join(f'{d:+.3f}' for d in deltas)}); spawn to exit by schedstat: "
+          f"WAV {median([r['wav']['own_ns_pct'] for r in rounds]):.3f} %, "
+          f"FLAC {median([r['flac']['own_ns_pct'] for r in rounds]):.3f} %")
+    for r in rounds:
+        for note in r["flac"]["notes"]:
+            print(f"  round {r['round']} flac: {note}")
+    pat_pcm = sum(r["flac"]["pcm"] for r in rounds)
+    pat_size = sum(r["flac"]["size"] for r in rounds)
+    status_ratios = [r["flac"]["status_ratio"] for r in rounds if r["flac"]["status_ratio"] is not None]
+
+    print()
+    print(f"twins: one daemon, per microphone one source with a WAV and a FLAC recording of the same capture "
+          f"({args.twin_seconds:g} s); each FLAC file decoded with `flac -d` (which also checks its MD5) and "
+          "compared byte for byte with the audio of the WAV file of the same name:")
+    rows = []
+    for src, e in twins["sources"].items():
+        cli = flac_cli_ratio(speech_raw if src == "speech" else os.path.join(args.work, "mic", "pattern-2.raw"), args.flac_level)
+        rows.append([src, e["files"], f"{e['equal']}/{e['files']}", e["pcm"], e["wav_size"], e["size"],
+                     f"{e['pcm'] / e['size']:.3f}" if e["size"] else "-",
+                     f"{e['status_ratio']:.3f}" if isinstance(e["status_ratio"], (int, float)) else "-",
+                     f"{cli:.3f}" if cli else "-"])
+        e["cli"] = cli
+    table(rows, ["audio", "FLAC files", "bit-exact to twin", "PCM bytes", "WAV bytes", "FLAC bytes",
+                 "PCM/FLAC", "status ratio", f"flac -{args.flac_level} on the loop"])
+    for src, e in twins["sources"].items():
+        for note in e["notes"]:
+            print(f"  {src}: {note}")
+    if "pattern" in twins["sources"]:
+        print(f"  pattern WAV twin: {twins['sources']['pattern']['line']}")
+    print(f"  speech sample: {speech_note}")
+    print("  PCM/FLAC = the audio's PCM bytes over the FLAC files' bytes (headers, metadata and all); flac -N on "
+          "the loop = the reference encoder (--no-padding) on one period of what the microphone plays.")
+
+    print()
+    print("goals:")
+    goals = [(delta <= FLAC_GOAL_PCT,
+              f"FLAC adds <= {FLAC_GOAL_PCT:g} % of one core to the daemon's own steady CPU (48 kHz stereo, level "
+              f"{args.flac_level}): {delta:+.3f} % (median of {len(deltas)} round(s))")]
+    bad = [str(r["round"]) for r in rounds if not (r["flac"]["exact"] and r["flac"]["decoded"])]
+    goals.append((not bad, "every FLAC recording of the pattern decodes (flac -d) to the pattern, bit-exact: "
+                           + ("yes" if not bad else "NO in round(s) " + ", ".join(bad))))
+    twin_bad = [f"{src} {e['equal']}/{e['files']}" for src, e in twins["sources"].items()
+                if e["files"] == 0 or e["equal"] != e["files"] or e["notes"]]
+    goals.append((not twin_bad, "every FLAC file decodes bit-exact to its WAV twin: "
+                                + ("yes (" + ", ".join(f"{src} {e['equal']}/{e['files']}" for src, e in
+                                                       twins["sources"].items()) + ")" if not twin_bad
+                                   else "NO: " + ", ".join(twin_bad))))
+    drops = sum((r[f]["dropped"] or 0) + r[f]["log_drops"] for r in rounds for f in ("wav", "flac"))
+    drops += (twins["dropped"] or 0) + twins["log_drops"]
+    goals.append((drops == 0, f"zero drops: {drops} dropped frames and drop events"))
+    for ok, text in goals:
+        print(f"  {verdict(ok)}  {text}")
+    print(f"  info  size ratio PCM/FLAC on the pattern: {pat_pcm / pat_size:.3f} (the CPU rounds' FLAC files"
+          + (f"; the daemon's status says {', '.join(f'{x:.3f}' for x in status_ratios)}" if status_ratios else "")
+          + ")" if pat_size else "  info  no FLAC files of the pattern")
+    sp = twins["sources"].get("speech")
+    if sp and sp["size"]:
+        print(f"  info  size ratio PCM/FLAC on the speech sample: {sp['pcm'] / sp['size']:.3f}")
+    else:
+        print(f"  info  no speech sample: {speech_note}")
+    print()
+    print(f"exit status of the daemons: {', '.join(str(r[f]['exit']) for r in rounds for f in ('wav', 'flac'))}, "
+          f"twins {twins['exit']}")
+    print(f"command line: {shlex.join(rounds[-1]['flac']['argv'])}  env ALSA_CONFIG_PATH="
+          f"{os.environ.get('ALSA_CONFIG_PATH', '')}")
+    for label, path in (("FLAC daemon", rounds[-1]["flac"]["config"]), ("twins daemon", twins["config"])):
+        print(f"{label} config ({path}):")
+        with open(path) as f:
+            for line in f:
+                if line.strip() and not line.startswith("#"):
+                    print("  " + line.rstrip())
+    return 0 if all(ok for ok, _ in goals) else 1
+
+
 # What FFmpegCommand.swift puts after -i today (before "-f s16le pipe:1").
 PCM_OUTPUT = ["-map", "0:a:0", "-ac", "2", "-ar", "48000", "-c:a", "pcm_s16le"]
 # Stream copy: the alsa demuxer already delivers pcm_s16le packets, so no decoder, filter graph or encoder.
@@ -946,16 +1350,19 @@ def run_ffmpeg_options(args):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("mode", choices=["compare", "soak", "ffmpeg-options", "sources"])
+    ap.add_argument("mode", choices=["compare", "soak", "ffmpeg-options", "sources", "flac"])
     ap.add_argument("amount", type=float, help="seconds (compare, ffmpeg-options, sources) or minutes (soak)")
     ap.add_argument("--bin", required=True)
     ap.add_argument("--work", required=True)
     ap.add_argument("--rounds", type=int, default=1)
+    ap.add_argument("--flac-level", type=int, default=5, help="flac_level of the FLAC recordings (flac mode)")
+    ap.add_argument("--root", default=os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
     ap.add_argument("--input-options", default="", help="audiocapd's [source] input_options, shell-quoted")
     ap.add_argument("--daemon-ffmpeg-output-options", default="",
                     help="extra output options for audiocapd's ffmpeg (through a wrapper), shell-quoted")
     args = ap.parse_args()
     args.seconds = args.minutes = args.amount
+    args.twin_seconds = max(args.seconds, 35.0)  # the twins run: at least three closed 10 s files
     args.input_options = shlex.split(args.input_options)
     args.daemon_ffmpeg_output_options = shlex.split(args.daemon_ffmpeg_output_options)
     if args.mode != "soak" and args.seconds < 1:
@@ -967,7 +1374,7 @@ def main():
         sys.exit("compare.py: ALSA_CONFIG_PATH is not set; run it through bench/compare.sh")
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     mode = {"compare": run_compare, "soak": run_soak, "ffmpeg-options": run_ffmpeg_options,
-            "sources": run_sources}[args.mode]
+            "sources": run_sources, "flac": run_flac}[args.mode]
     try:
         return mode(args)
     except RuntimeError as e:
