@@ -1188,6 +1188,12 @@ def run_flac(args):
     for r in rounds:
         for note in r["flac"]["notes"]:
             print(f"  round {r['round']} flac: {note}")
+        if not (r["wav"]["exact"] and r["flac"]["exact"]):
+            for fmt in ("wav", "flac"):
+                print(f"  round {r['round']} {fmt} testmic-check: {r[fmt]['line']}")
+            if not r["wav"]["exact"] and not r["flac"]["exact"]:
+                print(f"  round {r['round']}: neither capture is the pattern; with no drops in either daemon, most likely "
+                      "the test microphone's audio broke (e.g. a starved feeder on a loaded machine) and both got it")
     pat_pcm = sum(r["flac"]["pcm"] for r in rounds)
     pat_size = sum(r["flac"]["size"] for r in rounds)
     status_ratios = [r["flac"]["status_ratio"] for r in rounds if r["flac"]["status_ratio"] is not None]
