@@ -16,7 +16,7 @@ public enum GuanoChunk {
     /// Characters reserved for each value rewritten in place.
     public static let liveFieldWidth = 24
     /// The fields rewritten in place.
-    static let liveKeys: Set<String> = ["Length", "audiocap|Gaps", "audiocap|Gap Frames"]
+    static let liveKeys = SegmentMetadata.guanoKeysKnownAtClose
 
     /// The chunk for `metadata`, ``size`` bytes.
     public static func bytes(_ metadata: SegmentMetadata) -> [UInt8] {

@@ -137,6 +137,15 @@ public struct SegmentMetadata: Sendable, Equatable {
 
     // MARK: - GUANO
 
+    /// The GUANO fields whose values grow while the file is written: `Length` and the gap counts. A
+    /// format that writes its metadata once, before the audio (FLAC's Vorbis comments), leaves them out.
+    public static let guanoKeysKnownAtClose: Set<String> = ["Length", "audiocap|Gaps", "audiocap|Gap Frames"]
+
+    /// ``guanoFields`` without ``guanoKeysKnownAtClose``: what is known when the file opens, in order.
+    public var guanoFieldsKnownAtOpen: [(key: String, value: String)] {
+        guanoFields.filter { !Self.guanoKeysKnownAtClose.contains($0.key) }
+    }
+
     /// The GUANO fields in the order they are written, `GUANO|Version` first; empty and unset station
     /// fields left out. `Note` has its newlines written as `\n`, as GUANO asks.
     public var guanoFields: [(key: String, value: String)] {

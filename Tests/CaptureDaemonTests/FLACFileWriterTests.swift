@@ -85,6 +85,59 @@ struct FLACFileWriterTests {
         #expect(tags.contains("AUDIOCAP_RECORDING=archive"))
     }
 
+    @Test("the Vorbis comments carry the GUANO fields under their GUANO names, all but Length and the gaps")
+    func vorbisCommentsCarryGuanoFields() throws {
+        let directory = try WAVTestFiles.makeDirectory()
+        defer { directory.remove() }
+        let format = AudioFormat(sampleRate: 48_000, channels: 2, sampleFormat: .s24)
+        let path = directory.file("guano.flac")
+        var station = StationConfiguration()
+        station.id = "garden-01"
+        station.latitude = 52.5
+        station.longitude = -1.25
+        station.elevation = 120
+        station.make = "Acme"
+        station.model = "Field 2"
+        station.serial = "SN42"
+        station.note = "hedge\nnorth side"
+        var metadata = SegmentMetadata(
+            station: station, hostName: "box", recording: "birds", source: "main", format: format,
+            firstFrame: 4_800, startTime: 1_796_155_206.25, timeZone: .utc, filename: "guano.flac")
+        // What the file holds at close is not in the comments: they are written before the audio.
+        metadata.frames = 100
+        metadata.gaps = 1
+        metadata.gapFrames = 10
+        let writer = try FLACFileWriter(finalPath: path, format: format, tags: .init(metadata))
+        try FLACTestFiles.signal(format: format, frames: 100).withUnsafeBytes { try writer.append($0) }
+        try writer.close()
+        let tags = try FLACTestFiles.metaflac(path, "--export-tags-to=-").split(separator: "\n").map(String.init)
+        let expected = [
+            "GUANO|Version=1.0",
+            "Timestamp=2026-12-01T20:00:06.250000+00:00",
+            "Samplerate=48000",
+            "Make=Acme",
+            "Model=Field 2",
+            "Serial=SN42",
+            "Loc Position=52.5 -1.25",
+            "Loc Elevation=120.0",
+            "Original Filename=guano.flac",
+            "Note=hedge\\nnorth side",
+            "audiocap|Version=\(AudioCapVersion.string)",
+            "audiocap|Station=garden-01",
+            "audiocap|Recording=birds",
+            "audiocap|Source=main",
+            "audiocap|First Frame=4800",
+        ]
+        // After audiocap's own, in GUANO's order.
+        #expect(Array(tags.suffix(expected.count)) == expected, "\(tags)")
+        #expect(tags.contains("AUDIOCAP_STATION=garden-01") && tags.contains("AUDIOCAP_FIRST_FRAME=4800"))
+        #expect(tags.contains("TIME_REFERENCE=\(metadata.timeReference)"), "\(tags)")
+        for key in ["Length", "audiocap|Gaps", "audiocap|Gap Frames"] {
+            #expect(!tags.contains { $0.hasPrefix(key + "=") }, "\(key) in \(tags)")
+        }
+        #expect(try FLACTestFiles.test(path))
+    }
+
     @Test("an empty file closes as a valid FLAC stream of 0 samples")
     func emptyFile() throws {
         let directory = try WAVTestFiles.makeDirectory()

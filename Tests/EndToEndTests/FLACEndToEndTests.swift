@@ -124,6 +124,9 @@ extension EndToEnd {
                 let tags = try FLACTool.metaflac(flacs[0], "--export-tags-to=-")
                 #expect(tags.contains("ENCODER=audiocap") && tags.contains("AUDIOCAP_RECORDING=flac"), "\(tags)")
                 #expect(tags.contains("AUDIOCAP_FIRST_FRAME=0") && tags.contains("AUDIOCAP_STATION="), "\(tags)")
+                // The GUANO fields too, under their GUANO names; Length is known only at close, so it is not there.
+                #expect(tags.contains("GUANO|Version=1.0\nTimestamp=") && tags.contains("Samplerate=48000"), "\(tags)")
+                #expect(tags.contains("audiocap|Recording=flac") && !tags.contains("Length="), "\(tags)")
                 let closed = daemon.lines(containing: "event=segment.closed").filter {
                     $0.contains("recording.name=flac")
                 }

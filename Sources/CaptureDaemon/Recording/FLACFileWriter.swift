@@ -17,7 +17,7 @@ import SystemPackage
 ///
 /// libFLAC's stream encoder writes through callbacks into this writer's own file descriptor: the
 /// `fLaC` marker, `STREAMINFO` (total samples 0, "unknown", and no MD5 until the close) and a Vorbis
-/// comment block at the start, then each FLAC frame as soon as the encoder has a whole block. `sync()`
+/// comment block (written once, so it holds only what is known when the file opens) at the start, then each FLAC frame as soon as the encoder has a whole block. `sync()`
 /// fdatasyncs what libFLAC has written, always whole frames; after a crash `PartialRepair` cuts a
 /// `.partial` file to its last whole frame and fills in `STREAMINFO`. `close()` lets libFLAC encode the
 /// last block and seek back to rewrite `STREAMINFO` with the exact total samples and the MD5 of the
@@ -42,23 +42,29 @@ public final class FLACFileWriter {
         public var station: String?
         public var source: String?
         public var firstFrame: Int64?
+        /// The segment's metadata, when known: its GUANO fields follow under their GUANO names
+        /// (`GUANO|Version`, `Timestamp`, `Samplerate`, …, `audiocap|First Frame`), all but those known
+        /// only at close (``SegmentMetadata/guanoKeysKnownAtClose``: `Length` and the gap counts).
+        public var metadata: SegmentMetadata?
 
         public init(
             recording: String, startTime: Double, station: String? = nil, source: String? = nil,
-            firstFrame: Int64? = nil
+            firstFrame: Int64? = nil, metadata: SegmentMetadata? = nil
         ) {
             self.recording = recording
             self.startTime = startTime
             self.station = station
             self.source = source
             self.firstFrame = firstFrame
+            self.metadata = metadata
         }
 
-        /// The facts a segment's metadata holds that Vorbis comments carry.
+        /// The facts a segment's metadata holds that Vorbis comments carry: the same as a WAV file's
+        /// `bext` and GUANO chunks, less what is known only when the file closes.
         public init(_ metadata: SegmentMetadata) {
             self.init(
                 recording: metadata.recording, startTime: metadata.startTime, station: metadata.stationID,
-                source: metadata.source, firstFrame: metadata.firstFrame)
+                source: metadata.source, firstFrame: metadata.firstFrame, metadata: metadata)
         }
 
         /// `NAME=value` pairs, in file order.
@@ -74,6 +80,8 @@ public final class FLACFileWriter {
             if let station, !station.isEmpty { comments.append(("AUDIOCAP_STATION", station)) }
             if let source, !source.isEmpty { comments.append(("AUDIOCAP_SOURCE", source)) }
             if let firstFrame { comments.append(("AUDIOCAP_FIRST_FRAME", String(firstFrame))) }
+            // GUANO's keys are ASCII without '=' ("GUANO|Version", "Loc Position"): valid Vorbis names.
+            if let metadata { comments += metadata.guanoFieldsKnownAtOpen.map { ($0.key, $0.value) } }
             return comments
         }
     }
