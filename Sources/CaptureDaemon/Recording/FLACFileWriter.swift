@@ -241,19 +241,9 @@ public final class FLACFileWriter {
     public func close() throws(WAVWriteError) -> String {
         guard fd >= 0 else { throw WAVWriteError(operation: .close, path: partialPath, errno: EBADF) }
         if writeFailure == nil, FLAC__stream_encoder_finish(encoder) != 0 {
-            if fsync(fd) != 0 {
-                let error = WAVWriteError(operation: .sync, path: partialPath, errno: errno)
-                abandon()
-                throw error
-            }
-            let closeFailure = FileDescriptor(rawValue: fd).closeOrErrno()
+            let file = fd
             fd = -1
-            if let closeFailure {
-                throw WAVWriteError(operation: .close, path: partialPath, errno: closeFailure)
-            }
-            let path = try WAVFileWriter.moveWithoutReplacing(from: partialPath, preferredDestination: finalPath)
-            WAVFileWriter.syncDirectory(WAVFileWriter.parentDirectory(of: path))
-            return path
+            return try WAVFileWriter.closeAndRename(fd: file, path: partialPath, to: finalPath)
         }
         let error = encoderError(.close)
         abandon()

@@ -78,13 +78,8 @@ extension PartialRepair {
         }) {
             throw WAVWriteError(operation: .writeHeader, path: path, errno: code)
         }
-        guard fsync(fd) == 0 else { throw WAVWriteError(operation: .sync, path: path, errno: errno) }
-        let closeFailure = FileDescriptor(rawValue: fd).closeOrErrno()
         fdOpen = false
-        if let closeFailure { throw WAVWriteError(operation: .close, path: path, errno: closeFailure) }
-
-        let destination = try WAVFileWriter.moveWithoutReplacing(from: path, preferredDestination: finalPath)
-        WAVFileWriter.syncDirectory(directory)
+        let destination = try WAVFileWriter.closeAndRename(fd: fd, path: path, to: finalPath)
         var result = RepairResult(
             path: destination, originalPath: path, frames: scan.frames, bytesTrimmed: trimmed, action: .repaired)
         result.format = scan.format

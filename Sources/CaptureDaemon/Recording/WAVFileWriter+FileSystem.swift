@@ -47,6 +47,26 @@ extension WAVFileWriter {
         return lstat(path, &info) == 0 || errno != ENOENT
     }
 
+    /// Ends a finished file durably, as the writers and the crash repair do: fsyncs and closes `fd`
+    /// (closed whatever happens), renames `path` to `preferredDestination` (or a free name) without
+    /// replacing any file, then fsyncs the directory so the rename survives a power cut (best effort: the
+    /// file is complete and named either way). Returns the name used.
+    static func closeAndRename(fd: Int32, path: String, to preferredDestination: String) throws(WAVWriteError)
+        -> String
+    {
+        if fsync(fd) != 0 {
+            let code = errno
+            _ = FileDescriptor(rawValue: fd).closeOrErrno()
+            throw WAVWriteError(operation: .sync, path: path, errno: code)
+        }
+        if let closeFailure = FileDescriptor(rawValue: fd).closeOrErrno() {
+            throw WAVWriteError(operation: .close, path: path, errno: closeFailure)
+        }
+        let destination = try moveWithoutReplacing(from: path, preferredDestination: preferredDestination)
+        _ = syncDirectory(parentDirectory(of: destination))
+        return destination
+    }
+
     /// Renames `source` to `preferredDestination`, or to `uniquePath(for: preferredDestination)` when
     /// that name is taken, never replacing a file.
     ///

@@ -196,19 +196,9 @@ public final class WAVFileWriter {
             abandon()
             throw WAVWriteError(operation: .writeHeader, path: partialPath, errno: code)
         }
-        if fsync(fd) != 0 {
-            let error = WAVWriteError(operation: .sync, path: partialPath, errno: errno)
-            abandon()
-            throw error
-        }
-        let closeFailure = FileDescriptor(rawValue: fd).closeOrErrno()
+        let file = fd
         fd = -1
-        if let closeFailure {
-            throw WAVWriteError(operation: .close, path: partialPath, errno: closeFailure)
-        }
-        let path = try Self.moveWithoutReplacing(from: partialPath, preferredDestination: finalPath)
-        _ = Self.syncDirectory(Self.parentDirectory(of: path))
-        return path
+        return try Self.closeAndRename(fd: file, path: partialPath, to: finalPath)
     }
 
     /// Closes the file without renaming it, after a best-effort header rewrite for the whole frames
