@@ -13,9 +13,9 @@
 #   guano (the metadata tests read the files' GUANO chunks with it).
 # The Swift toolchain (6.2 or later) is not installed here: see https://swift.org/install.
 set -eu
-packages="ffmpeg libasound2-dev libflac-dev pkg-config make"
+packages="ffmpeg libasound2-dev libflac-dev libsqlite3-dev rclone pkg-config make"
 if [ "${1:-}" = "--test" ]; then
-    packages="$packages alsa-utils pulseaudio pulseaudio-utils libasound2-plugins sox flac libflac-dev python3 python3-venv systemd util-linux mount groff-base"
+    packages="$packages alsa-utils pulseaudio pulseaudio-utils libasound2-plugins sox flac libflac-dev python3 python3-venv systemd util-linux mount groff-base openssh-server openssh-client"
 fi
 if [ "$(id -u)" -eq 0 ]; then
     run=""

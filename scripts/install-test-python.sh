@@ -14,5 +14,5 @@ if ! "$python" -c "import venv, ensurepip" >/dev/null 2>&1; then
 fi
 [ -x "$venv/bin/pip" ] || "$python" -m venv "$venv"
 "$venv/bin/pip" install --quiet --disable-pip-version-check "schemathesis==4.32.5" "jsonschema==4.25.1" \
-    "guano==1.0.16"
+    "guano==1.0.16" "moto[server]==5.2.5"
 echo "install-test-python.sh: $("$venv/bin/schemathesis" --version) in $venv"

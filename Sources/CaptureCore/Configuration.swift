@@ -1,4 +1,9 @@
 // The daemon's configuration model, with the documented defaults. Loading and validation: ConfigurationLoader.
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
 
 /// Everything `audiocapd` reads from its TOML file. Defaults here are the documented defaults
 /// (see `config/audiocap.toml`).
@@ -14,6 +19,10 @@ public struct Configuration: Sendable, Equatable {
     public var storage = StorageConfiguration()
     public var metrics = MetricsConfiguration()
     public var station = StationConfiguration()
+    /// `[[destination]]`: where closed files are uploaded (docs/fleet.md).
+    public var destinations: [DestinationConfiguration] = []
+    /// `[[webhook]]`: where events are POSTed.
+    public var webhooks: [WebhookConfiguration] = []
 
     public init() {}
 
@@ -301,6 +310,18 @@ public struct RecordingConfiguration: Sendable, Equatable {
     public var deleteOldestWhenLow = false
     /// The `[[source]]` this recording takes its audio from; `""`: the first (the only one).
     public var source = ""
+    /// Names of the `[[destination]]`s every closed file (and its sidecar) is uploaded to.
+    public var upload: [String] = []
+    /// What happens to a file once every destination in `upload` holds a verified copy.
+    public var afterUpload = AfterUpload.keep
+    /// argv template run after each file closes (`{path}`, `{sidecar}`, …); empty: none.
+    public var onClose: [String] = []
+    /// argv template run after each file's verified upload (adds `{destination}`, `{key}`); empty: none.
+    public var onUpload: [String] = []
+    /// A hook still running after this many seconds is killed.
+    public var hookTimeoutSeconds = 60.0
+    /// At most this many of this recording's hooks run at once; more wait their turn.
+    public var hookConcurrency = 2
 
     public static let defaultFilename = "%Y-%m-%d/{name}-%Y%m%dT%H%M%SZ.wav"
 
@@ -315,6 +336,70 @@ public struct RecordingConfiguration: Sendable, Equatable {
     }
 }
 
+/// `after_upload`: what becomes of a file once it is delivered.
+public enum AfterUpload: String, Sendable, Equatable, CaseIterable {
+    /// The file stays; retention deletes it later as usual.
+    case keep
+    /// The file and its sidecar are deleted once every destination holds a verified copy.
+    case delete
+}
+
+/// `[[destination]]`: an rclone remote that closed files are uploaded to.
+public struct DestinationConfiguration: Sendable, Equatable {
+    /// `[A-Za-z0-9._-]{1,64}`: what recordings name in `upload`.
+    public var name: String
+    /// An rclone remote path (`archive:bucket/stations`) or a local folder.
+    public var remote: String
+    /// rclone's configuration file.
+    public var rcloneConfig = "/etc/audiocap/rclone.conf"
+    /// The object key under `remote`: `{station}`, `{recording}`, `{source}`, `{file}` (the file's name),
+    /// `{relpath}` (its path under the recording's directory) and strftime fields of the file's start (UTC).
+    public var path = DestinationConfiguration.defaultPath
+    /// rclone `--bwlimit` (e.g. `"1M"`, `"08:00,512k 20:00,off"`); empty: no limit.
+    public var bwlimit = ""
+    /// Uploads that run at once for this destination.
+    public var transfers = 2
+    /// One rclone run (upload or check) is killed after this many seconds.
+    public var timeoutSeconds = 600.0
+    /// `upload.backlog` warns when the oldest pending file is older than this.
+    public var backlogWarningHours = 6.0
+    /// The rclone binary.
+    public var rclone = "rclone"
+
+    public static let defaultPath = "{station}/{recording}/%Y/%m/%d/{file}"
+
+    public init(name: String, remote: String) {
+        self.name = name
+        self.remote = remote
+    }
+}
+
+/// `[[webhook]]`: an HTTP(S) endpoint that events are POSTed to, in order, at least once.
+public struct WebhookConfiguration: Sendable, Equatable {
+    /// Names it in status and events; defaults to `webhook-N` (its position, from 1).
+    public var name: String
+    public var url: String
+    /// Event kinds to send: exact (`segment.closed`), a prefix pattern (`levels.*`) or `*` (all).
+    public var events = ["*"]
+    /// Key for the `X-Audiocap-Signature: sha256=HEX` header (HMAC-SHA256 of the body); empty: unsigned.
+    public var secret = ""
+    public var timeoutSeconds = 10.0
+
+    public init(name: String, url: String) {
+        self.name = name
+        self.url = url
+    }
+
+    /// Whether `kind` matches one of `events`.
+    public func wants(_ kind: String) -> Bool {
+        events.contains { pattern in
+            if pattern == "*" { return true }
+            if pattern.hasSuffix(".*") { return kind.hasPrefix(pattern.dropLast(1)) }
+            return pattern == kind
+        }
+    }
+}
+
 /// Log verbosity, named as swift-log names its levels.
 public enum LogLevelName: String, Sendable, Equatable, CaseIterable {
     case trace, debug, info, notice, warning, error, critical
@@ -324,4 +409,17 @@ public enum LogLevelName: String, Sendable, Equatable, CaseIterable {
 public struct LogConfiguration: Sendable, Equatable {
     public var level = LogLevelName.info
     public init() {}
+}
+
+extension StationConfiguration {
+    /// The station's id as events, object keys and metrics carry it: `id`, or the machine's host name.
+    public var resolvedID: String { id.isEmpty ? Self.machineHostName() : id }
+
+    /// The machine's host name, or `localhost` when it cannot be read.
+    public static func machineHostName() -> String {
+        var buffer = [CChar](repeating: 0, count: 256)
+        guard gethostname(&buffer, buffer.count - 1) == 0 else { return "localhost" }
+        let name = String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        return name.isEmpty ? "localhost" : name
+    }
 }

@@ -13,5 +13,6 @@ public enum ControlAPI {
     public static func segments(_ name: String) -> String { "/v1/recordings/\(name)/segments" }
     public static let levels = "/v1/levels"
     public static let events = "/v1/events"
+    public static let uploads = "/v1/uploads"
     public static let reload = "/v1/reload"
 }

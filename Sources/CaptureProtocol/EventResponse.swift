@@ -19,20 +19,23 @@ public struct EventResponse: Codable, Sendable, Equatable {
     /// The source the event is about (its ffmpeg, levels, or a recording it feeds); nil for the
     /// daemon's own events and from daemons before several sources.
     public var source: String?
+    /// The station that emitted it (`[station] id`, or the host name); nil from daemons before it was added.
+    public var station: String?
     public var fields: [String: EventValue]
 
     // "UTC" would round-trip through snake_case as "Utc"; name the key so the wire says `time_utc`.
     enum CodingKeys: String, CodingKey {
         case time
         case timeUTC = "timeUtc"
-        case level, kind, message, recording, source, fields
+        case level, kind, message, recording, source, station, fields
     }
 
     public init(
         time: Double, level: String, kind: String, message: String, recording: String?, fields: [String: EventValue],
-        source: String? = nil
+        source: String? = nil, station: String? = nil
     ) {
         self.source = source
+        self.station = station
         self.time = WireFormat.epoch(time)
         self.timeUTC = WireFormat.utc(time)
         self.level = level

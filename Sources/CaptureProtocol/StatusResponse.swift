@@ -19,12 +19,19 @@ public struct StatusResponse: Codable, Sendable, Equatable {
     public var recordings: [RecordingResponse]
     /// Whether the kernel says an NTP client keeps the system clock synchronised; nil when unknown.
     public var clockSynchronized: Bool?
+    /// The station id (`[station] id`, or the host name); nil from daemons before it was added.
+    public var station: String?
+    /// Delivery off the box; nil when no `[[destination]]` or `[[webhook]]` is configured.
+    public var uploads: UploadsResponse?
 
     public init(
         version: String, pid: Int32, uptimeSeconds: Double, source: SourceStatus, queue: QueueStatus,
         droppedFrames: Int64, levels: LevelsResponse?, disk: DiskStatus?, recordings: [RecordingResponse],
-        clockSynchronized: Bool? = nil, sources: [SourceStatus]? = nil
+        clockSynchronized: Bool? = nil, sources: [SourceStatus]? = nil, station: String? = nil,
+        uploads: UploadsResponse? = nil
     ) {
+        self.station = station
+        self.uploads = uploads
         self.version = version
         self.pid = pid
         self.uptimeSeconds = uptimeSeconds
@@ -40,7 +47,7 @@ public struct StatusResponse: Codable, Sendable, Equatable {
 
     enum CodingKeys: String, CodingKey {
         case version, pid, uptimeSeconds, source, sources, queue, droppedFrames, levels, disk, recordings
-        case clockSynchronized
+        case clockSynchronized, station, uploads
     }
 
     /// Decodes a status; `sources` may be missing (a daemon from before several sources: its one source).
@@ -57,6 +64,8 @@ public struct StatusResponse: Codable, Sendable, Equatable {
         disk = try container.decodeIfPresent(DiskStatus.self, forKey: .disk)
         recordings = try container.decode([RecordingResponse].self, forKey: .recordings)
         clockSynchronized = try container.decodeIfPresent(Bool.self, forKey: .clockSynchronized)
+        station = try container.decodeIfPresent(String.self, forKey: .station)
+        uploads = try container.decodeIfPresent(UploadsResponse.self, forKey: .uploads)
     }
 }
 

@@ -34,7 +34,8 @@ extension AudioCapDaemon {
             levels: first.levels,
             disk: await diskStatus(snapshots),
             recordings: snapshots.map(Self.recordingResponse), clockSynchronized: clockCheck.isSynchronized,
-            sources: sources)
+            sources: sources, station: delivery.station,
+            uploads: delivery.isConfigured ? await delivery.status() : nil)
     }
 
     /// One capture as status shows it, with its queues (its level monitor's and those of the recordings

@@ -38,6 +38,8 @@ public struct CaptureEvent: Sendable, Equatable {
     public var recording: String?
     /// The source the event is about; set by a source's ``EventLog`` (``EventLog/forSource(_:)``).
     public var source: String?
+    /// The station that emitted it; set by the ``EventLog``.
+    public var station: String?
     public var fields: [String: EventValue]
 
     public init(
@@ -59,7 +61,7 @@ extension CaptureEvent {
     public var response: EventResponse {
         EventResponse(
             time: time, level: level.rawValue, kind: kind, message: message, recording: recording, fields: fields,
-            source: source)
+            source: source, station: station)
     }
 
     /// The event a stored or sent record describes; nil for a level this daemon does not know.
@@ -68,5 +70,6 @@ extension CaptureEvent {
         self.init(
             time: response.time, level: level, kind: response.kind, message: response.message,
             recording: response.recording, fields: response.fields, source: response.source)
+        station = response.station
     }
 }

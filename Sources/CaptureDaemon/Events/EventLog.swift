@@ -13,6 +13,8 @@ public final class EventLog: Sendable {
     private let store: EventStore?
     /// The name events emitted through this view carry (nil: the daemon's own log).
     public let source: String?
+    /// The station id every event carries (nil: none).
+    public let station: String?
     private struct State {
         var recent: [CaptureEvent] = []
         var listeners: [Int: @Sendable (CaptureEvent) -> Void] = [:]
@@ -23,8 +25,9 @@ public final class EventLog: Sendable {
 
     /// Events go to `logger`, to `store` when given (the newest `capacity` of which are loaded back
     /// at start), and to a window of the newest `capacity` in memory.
-    public init(logger: Logger, capacity: Int = 2000, store: EventStore? = nil) {
+    public init(logger: Logger, capacity: Int = 2000, store: EventStore? = nil, station: String? = nil) {
         self.logger = logger
+        self.station = station
         self.capacity = capacity
         self.store = store
         source = nil
@@ -45,6 +48,7 @@ public final class EventLog: Sendable {
         logger = log.logger
         capacity = log.capacity
         store = log.store
+        station = log.station
         shared = log.shared
         self.source = source
     }
@@ -58,6 +62,7 @@ public final class EventLog: Sendable {
     public func emit(_ event: CaptureEvent) {
         var event = event
         if event.source == nil { event.source = source }
+        if event.station == nil { event.station = station }
         var metadata: Logger.Metadata = ["event": .string(event.kind)]
         if let recording = event.recording { metadata["recording.name"] = .string(recording) }
         if let source = event.source { metadata["source.name"] = .string(source) }

@@ -23,6 +23,8 @@ public final class AudioCapDaemon: Service, Sendable {
     /// The running captures, one per source, in the configuration's order (a reload may change them).
     public let captures: CaptureSet
     public let recordings: RecordingController
+    /// Uploads, webhooks and file hooks (docs/fleet.md).
+    public let delivery: Delivery
     /// Keeps `[storage] min_free_bytes` free for every writer.
     public let diskGuard: DiskSpaceGuard
     let lowSpaceWarning: LowSpaceWarning
@@ -48,7 +50,9 @@ public final class AudioCapDaemon: Service, Sendable {
         self.configuration = configuration
         self.configurationPath = configurationPath
         self.logger = logger
-        let events = EventLog(logger: logger, store: EventStore(directory: configuration.storage.state))
+        let events = EventLog(
+            logger: logger, store: EventStore(directory: configuration.storage.state),
+            station: configuration.station.resolvedID)
         self.events = events
         let captures = configuration.effectiveSources.map {
             SourceCapture(configuration: $0, events: events, logger: logger)
@@ -58,6 +62,7 @@ public final class AudioCapDaemon: Service, Sendable {
         diskGuard = DiskSpaceGuard(minFreeBytes: configuration.storage.minFreeBytes, events: events)
         lowSpaceWarning = LowSpaceWarning(warningHours: configuration.storage.lowSpaceWarningHours, events: events)
         clockCheck = ClockCheck(events: events)
+        delivery = Delivery(configuration: configuration, events: events, logger: logger)
         let clockSteps = ClockStepWatch(events: events)
         self.clockSteps = clockSteps
         recordings = RecordingController(
@@ -113,6 +118,9 @@ public final class AudioCapDaemon: Service, Sendable {
             }
             group.addTask { [self] in
                 await housekeeping()
+            }
+            group.addTask { [delivery] in
+                await delivery.run()
             }
             if configurationPath != nil {
                 group.addTask { [self] in
@@ -173,6 +181,8 @@ public final class AudioCapDaemon: Service, Sendable {
                 ])
         }
         let partials = repairPartialFiles()
+        // Files closed or repaired while the daemon was down join the outbox before any new file closes.
+        delivery.prepare()
         var closed: [String: Double] = [:]
         for recording in configuration.recordings {
             closed[recording.name] = RecordingOnDisk.newestClosedEnd(
@@ -344,6 +354,9 @@ public final class AudioCapDaemon: Service, Sendable {
         if current.metrics != next.metrics { sections.append("metrics") }
         // The writers take [station] when they start: a change reaches the files after a restart.
         if current.station != next.station { sections.append("station") }
+        // Uploads and webhooks take their tables when the daemon starts.
+        if current.destinations != next.destinations { sections.append("destination") }
+        if current.webhooks != next.webhooks { sections.append("webhook") }
         var rest = next
         rest.sources = current.sources
         rest.queue = current.queue
@@ -353,6 +366,8 @@ public final class AudioCapDaemon: Service, Sendable {
         rest.storage = current.storage
         rest.metrics = current.metrics
         rest.station = current.station
+        rest.destinations = current.destinations
+        rest.webhooks = current.webhooks
         rest.recordings = current.recordings
         if rest != current { sections.append("other") }
         return sections

@@ -125,7 +125,7 @@ public final class SegmentWriter: ChunkConsumer, @unchecked Sendable {
         self.diskGuard = options.diskGuard
         self.clockSteps = options.clockSteps
         self.station = options.station
-        self.hostName = options.station.id.isEmpty ? Self.hostName() : ""
+        self.hostName = options.station.id.isEmpty ? StationConfiguration.machineHostName() : ""
         self.zeros = UnsafeMutableRawBufferPointer.allocate(byteCount: 64 * 1024, alignment: 64)
         zeros.initializeMemory(as: UInt8.self, repeating: 0)
         self.retention = RetentionSweep(
@@ -438,14 +438,6 @@ public final class SegmentWriter: ChunkConsumer, @unchecked Sendable {
             station: station, hostName: hostName, recording: recording.name, source: recording.source,
             format: format, firstFrame: firstFrame, startTime: time, timeZone: recording.timeZone,
             filename: String(path.split(separator: "/").last ?? ""))
-    }
-
-    /// The machine's host name, or `localhost` when it cannot be read.
-    private static func hostName() -> String {
-        var buffer = [CChar](repeating: 0, count: 256)
-        guard gethostname(&buffer, buffer.count - 1) == 0 else { return "localhost" }
-        let name = String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
-        return name.isEmpty ? "localhost" : name
     }
 
     private func closeSegment() {

@@ -59,7 +59,7 @@ public final class BlockingWorker: Sendable {
     /// Jobs queued and not yet started.
     var waiting: Int { queue.withLock { $0.jobs.count - $0.head } }
 
-    private func submit(_ job: @escaping @Sendable () -> Void) {
+    func submit(_ job: @escaping @Sendable () -> Void) {
         let accepted = queue.withLock { queue -> Bool in
             guard !queue.stopping else { return false }
             queue.jobs.append(job)
