@@ -224,7 +224,7 @@ extension EndToEnd {
                         dir, destinations: [],
                         recordings: [
                             DeliveryRecording(
-                                name: "r", directory: dir.file("r"), segmentSeconds: 1,
+                                name: "r", directory: dir.file("r"),
                                 extra: """
                                     on_close = ["/bin/sh", "-c", "echo \\"$1\\" >> \(hookLog); exec sleep 30", "hook", "{path}"]
                                     hook_timeout_seconds = 1

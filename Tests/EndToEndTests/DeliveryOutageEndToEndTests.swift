@@ -265,7 +265,8 @@ extension EndToEnd {
                     ledger.framesInFiles + lostWithFiles + notWritten == delivered,
                     "in files \(ledger.framesInFiles) + lost with files \(lostWithFiles) + not written \(notWritten) != captured \(delivered); \(ledger)"
                 )
-                #expect(ledger.gaps("not_written").map(\.frames).reduce(0, +) == notWritten, "\(ledger)")
+                // A not_written gap is in the sidecar of the file after it, which the floor may have deleted since.
+                #expect(ledger.gaps("not_written").map(\.frames).reduce(0, +) <= notWritten, "\(ledger)")
                 // Nothing reached the server.
                 s3.resume()
                 #expect(try s3.objects().isEmpty)

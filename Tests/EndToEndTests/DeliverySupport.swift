@@ -134,11 +134,20 @@ func sha256(_ data: Data) -> String { SHA256.hash([UInt8](data)).hexString }
 extension DaemonProcess {
     /// The fields of every logged event of `kind` (`upload.done`, …), in log order.
     func events(_ kind: String) -> [[String: String]] {
-        lines(containing: "event=\(kind) ").map(fields)
-            + lines(containing: "event=\(kind)").filter {
-                $0.hasSuffix("event=\(kind)")
-            }.map(fields)
+        lines(containing: "event=\(kind)").map(eventFields).filter { $0["event"] == kind }
     }
+}
+
+/// `key=value` fields of a log line (values may be quoted), keys with digits too (`upload.sha256`).
+func eventFields(of line: String) -> [String: String] {
+    var result: [String: String] = [:]
+    let pattern = /([a-z0-9_.]+)=("(?:[^"\\]|\\.)*"|\S+)/
+    for match in line.matches(of: pattern) {
+        var value = String(match.output.2)
+        if value.hasPrefix("\"") { value = String(value.dropFirst().dropLast()) }
+        result[String(match.output.1)] = value
+    }
+    return result
 }
 
 /// The frames an `upload.lost` event says were lost with its file.
