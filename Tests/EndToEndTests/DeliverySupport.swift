@@ -13,7 +13,7 @@ let deliveryStation = "st-e2e"
 struct DeliveryRecording {
     var name: String
     var directory: String
-    var segmentSeconds: Double = 2
+    var segmentSeconds: Int = 2
     var extra: String = ""
 
     var toml: String {

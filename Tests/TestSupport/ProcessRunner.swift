@@ -165,7 +165,7 @@ public enum ProcessRunner {
 
     /// Starts `path` with stdin on /dev/null, stdout and stderr on the given descriptors, no other
     /// descriptor of this process, default signal actions and an empty signal mask.
-    private static func spawn(
+    static func spawn(
         _ path: String, arguments: [String], environment: [String: String]?, stdout: Int32, stderr: Int32
     ) throws -> pid_t {
         var actions = posix_spawn_file_actions_t()

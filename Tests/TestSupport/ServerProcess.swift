@@ -9,41 +9,49 @@ import Synchronization
 
 /// One long-running child process of a fixture, its stdout and stderr going to `logPath`.
 ///
+/// Started with `posix_spawn` and reaped with `waitpid` on its own pid, not with Foundation's `Process`:
+/// Foundation learns of a child's exit from a socket the child inherits, and a server that closes every
+/// descriptor at start (sshd does) looks exited at once, after which Foundation blocks in `waitpid` for it
+/// and stops reaping every other child of the test, the daemon included.
+///
 /// `stop()` always ends with the child reaped: SIGCONT (a paused server cannot act on SIGTERM), SIGTERM,
 /// up to 5 s, then SIGKILL.
 final class ServerProcess: Sendable {
     let logPath: String
     let command: [String]
-    // Process is thread-safe for what is used here (pid, isRunning, waitUntilExit); it sits behind a
-    // Mutex only so the class can be Sendable without an unchecked conformance.
-    private let process: Mutex<Process>
+    let pid: pid_t
+    /// The wait status once reaped.
+    private let exitStatus = Mutex<Int32?>(nil)
 
-    /// Starts `executable` with `arguments` and `environment`.
+    /// Starts `executable` (a path) with `arguments` and `environment`, stdin on /dev/null.
     ///
     /// - Throws: `DeliveryFixtureError` when the log cannot be created or the process cannot start.
     init(_ executable: String, _ arguments: [String], environment: [String: String], logPath: String) throws {
         self.logPath = logPath
         self.command = [executable] + arguments
-        FileManager.default.createFile(atPath: logPath, contents: nil)
-        let child = Process()
+        let log = open(logPath, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0o644)
+        guard log >= 0 else {
+            throw DeliveryFixtureError(
+                reason: "cannot create \(logPath) for `\(executable)`: \(String(cString: strerror(errno)))")
+        }
+        defer { close(log) }
         do {
-            let log = try FileHandle(forWritingTo: URL(fileURLWithPath: logPath))
-            defer { try? log.close() }
-            child.executableURL = URL(fileURLWithPath: executable)
-            child.arguments = arguments
-            child.environment = environment
-            child.standardInput = FileHandle.nullDevice
-            child.standardOutput = log
-            child.standardError = log
-            try child.run()
+            pid = try ProcessRunner.spawn(
+                executable, arguments: command, environment: environment, stdout: log, stderr: log)
         } catch {
             throw DeliveryFixtureError(reason: "cannot start `\(command.joined(separator: " "))`: \(error)")
         }
-        process = Mutex(child)
     }
 
-    var pid: Int32 { process.withLock { $0.processIdentifier } }
-    var isRunning: Bool { process.withLock { $0.isRunning } }
+    /// Whether the process has not exited yet (reaps it when it has).
+    var isRunning: Bool {
+        exitStatus.withLock { status in
+            guard status == nil else { return false }
+            var raw: Int32 = 0
+            if waitpid(pid, &raw, WNOHANG) == pid { status = raw }
+            return status == nil
+        }
+    }
 
     /// The log so far.
     var log: String { (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? "" }
@@ -51,6 +59,7 @@ final class ServerProcess: Sendable {
     /// The last `count` characters of the log, for error messages.
     func logTail(_ count: Int = 3000) -> String { "\(logPath) ends with:\n" + String(log.suffix(count)) }
 
+    /// Sends `signal` while the process runs.
     func signal(_ signal: Int32) {
         guard isRunning else { return }
         kill(pid, signal)
@@ -58,14 +67,24 @@ final class ServerProcess: Sendable {
 
     /// Ends the process and reaps it. Idempotent.
     func stop() {
-        let child = process.withLock { $0 }
-        guard child.isRunning else { return }
-        kill(child.processIdentifier, SIGCONT)
-        kill(child.processIdentifier, SIGTERM)
+        guard isRunning else { return }
+        kill(pid, SIGCONT)
+        kill(pid, SIGTERM)
         let giveUp = Date().addingTimeInterval(5)
-        while child.isRunning && Date() < giveUp { usleep(20_000) }
-        if child.isRunning { kill(child.processIdentifier, SIGKILL) }
-        child.waitUntilExit()
+        while isRunning && Date() < giveUp { usleep(20_000) }
+        guard isRunning else { return }
+        kill(pid, SIGKILL)
+        exitStatus.withLock { status in
+            var raw: Int32 = 0
+            while status == nil {
+                let result = waitpid(pid, &raw, 0)
+                if result == pid {
+                    status = raw
+                } else if result == -1 && errno != EINTR {
+                    status = -1
+                }
+            }
+        }
     }
 
     deinit { stop() }
