@@ -195,9 +195,12 @@ extension EndToEnd {
                             && daemon.events("upload.failed").contains { $0["segment.path"] == local2 }
                     }, "\(daemon.log)")
                 let failed = daemon.events("upload.failed").filter { $0["segment.path"] == local2 }
+                // Named as a conflict (upload.conflict), the error naming the key.
                 #expect(
-                    failed.contains { $0["upload.conflict"] == "true" && ($0["error"] ?? "").contains("conflict") },
-                    "\(failed)")
+                    failed.contains {
+                        $0["upload.conflict"] == "true"
+                            && ($0["error"] ?? "").contains("\(deliveryStation)/r/000002.wav")
+                    }, "\(failed)")
                 #expect(!daemon.events("upload.done").contains { $0["segment.path"] == local2 })
                 let uploads = try dir.cli(["uploads", "--json"])
                 let status = try ControlAPI.decoder().decode(UploadsResponse.self, from: Data(uploads.out.utf8))
