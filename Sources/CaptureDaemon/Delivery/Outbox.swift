@@ -486,8 +486,14 @@ public final class Outbox: Sendable {
         var sha = SHA256()
         var md5 = MD5()
         while true {
-            guard let chunk = try? handle.read(upToCount: 1 << 20) else { return nil }
-            if chunk.isEmpty { break }
+            let chunk: Data?
+            do {
+                chunk = try handle.read(upToCount: 1 << 20)
+            } catch {
+                return nil
+            }
+            // nil or empty: the end of the file.
+            guard let chunk, !chunk.isEmpty else { break }
             chunk.withUnsafeBytes { bytes in
                 sha.update(bytes)
                 md5.update(bytes)
@@ -495,7 +501,7 @@ public final class Outbox: Sendable {
         }
         let result = (sha256: sha.finalize().hexString, md5: md5.finalize().hexString)
         do {
-            try database.runBlocking { db in
+            _ = try database.runBlocking { db in
                 try db.run(
                     "UPDATE outbox SET sha256 = ?, md5 = ? WHERE path = ?",
                     [.text(result.sha256), .text(result.md5), .text(path)])
