@@ -365,4 +365,83 @@ import Testing
         #expect(ObjectKey.join(remote: "s3:bucket", key: "k") == "s3:bucket/k")
         #expect(ObjectKey.join(remote: "arch:", key: "k") == "arch:k")
     }
+
+    /// The real writer's `segment.closed`: the file goes up with a sidecar that has its hashes and still
+    /// matches docs/sidecar.schema.json.
+    @Test(.enabled(if: SchemaCheck.isAvailable, "jsonschema is not installed: run `sh scripts/install-test-python.sh`"))
+    func theWritersFilesGoUpWithHashedSidecarsThatMatchTheSchema() async throws {
+        let world = try World()
+        var configuration = world.configuration([world.destination("local", remote: world.dir.path + "/dest")])
+        configuration.recordings[0].segmentSeconds = 1
+        configuration.recordings[0].align = .samples
+        configuration.recordings[0].filename = "{seq}.wav"
+        let outbox = try world.outbox(configuration)
+        try outbox.prepare()
+        let running = Task { await outbox.run() }
+        defer { running.cancel() }
+        let format = AudioFormat(sampleRate: 48_000, channels: 2, sampleFormat: .s16)
+        let writer = SegmentWriter(
+            recording: configuration.recordings[0], format: format, events: world.events,
+            logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() }))
+        let chunkFrames = 4800
+        let pool = ChunkPool(chunkBytes: chunkFrames * 4, initialCount: 2)
+        for i in 0..<25 {
+            let chunk = try #require(pool.acquire())
+            chunk.bytes.initializeMemory(as: UInt8.self, repeating: UInt8(i), count: chunkFrames * 4)
+            chunk.byteCount = chunkFrames * 4
+            chunk.frameCount = chunkFrames
+            chunk.firstFrame = Int64(i * chunkFrames)
+            chunk.startTime = World.start + Double(i * chunkFrames) / 48_000
+            writer.consume(chunk)
+            chunk.release()
+        }
+        writer.finish()
+        let closed = world.kinds("segment.closed").compactMap { Self.string($0.fields["segment.path"]) }
+        #expect(closed.count == 3)
+        await Self.waitUntil { world.kinds("upload.done").count == closed.count }
+        var remoteSidecars: [String] = []
+        for path in closed {
+            let done = try #require(
+                world.kinds("upload.done").first { $0.fields["segment.path"] == .string(path) })
+            let remote = world.dir.path + "/dest/" + (Self.string(done.fields["upload.key"]) ?? "")
+            #expect(Self.sha256(remote) == Self.sha256(path))
+            let sidecar = try #require(
+                try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: remote + ".json")))
+                    as? [String: Any])
+            #expect(sidecar["sha256"] as? String == Self.sha256(path))
+            #expect(
+                FileManager.default.contents(atPath: remote + ".json")
+                    == FileManager.default.contents(atPath: path + ".json"))
+            remoteSidecars.append(remote + ".json")
+        }
+        let check = try SchemaCheck.validate(remoteSidecars, against: SchemaCheck.schema("sidecar.schema.json"))
+        #expect(check.isValid, "\(check)")
+    }
+
+    /// An rclone that hangs is killed at the destination's timeout (and reaped); the file stays pending.
+    @Test func aHungRcloneIsKilledAtItsTimeoutAndReaped() async throws {
+        let world = try World()
+        let script = world.dir.path + "/rclone"
+        let pidFile = world.dir.path + "/rclone.pid"
+        try "#!/bin/sh\necho $$ > \(pidFile)\nexec sleep 60\n".write(toFile: script, atomically: true, encoding: .utf8)
+        try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: script)
+        var destination = world.destination("local", remote: world.dir.path + "/dest")
+        destination.rclone = script
+        destination.timeoutSeconds = 1
+        let outbox = try world.outbox(world.configuration([destination]))
+        try outbox.prepare()
+        let running = Task { await outbox.run() }
+        defer { running.cancel() }
+        let path = try world.closedFile(1)
+        world.close(path, index: 1)
+
+        await Self.waitUntil(20) { !world.kinds("upload.failed").isEmpty }
+        let failed = try #require(world.kinds("upload.failed").first)
+        #expect(Self.string(failed.fields["error"])?.contains("killed after its timeout") == true)
+        let pid = try #require(
+            Int32(try String(contentsOfFile: pidFile, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)))
+        await Self.waitUntil(5) { kill(pid, 0) != 0 }
+        #expect(await outbox.status().first?.pendingFiles == 1)
+        #expect(outbox.holds.isHeld(path))
+    }
 }

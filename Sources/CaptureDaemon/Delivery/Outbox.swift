@@ -117,7 +117,10 @@ public final class Outbox: Sendable {
 
     deinit {
         if let token = listenerToken.withLock({ $0 }) { events.removeListener(token) }
-        worker.shutdown()
+        // Ended from a thread of its own: the last reference may go in a job on the worker's thread,
+        // which must not wait for itself, and a deinit must not block an async thread.
+        let worker = self.worker
+        DedicatedThread.start(name: "ac-outbox-end") { worker.shutdown() }
     }
 
     // MARK: - Start
