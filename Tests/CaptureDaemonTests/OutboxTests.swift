@@ -177,9 +177,11 @@ import Testing
         try FileManager.default.createDirectory(
             atPath: (squatter as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
         try "someone else's file".write(toFile: squatter, atomically: true, encoding: .utf8)
+        let paths = try (1...2).map { try world.closedFile($0) }
+        // The same bytes already at the second key (an earlier run got that far): that one is delivered.
+        try FileManager.default.copyItem(atPath: paths[1], toPath: world.dir.path + "/dest/" + world.key(2))
         let running = Task { await outbox.run() }
         defer { running.cancel() }
-        let paths = try (1...2).map { try world.closedFile($0) }
         for (index, path) in zip(1...2, paths) { world.close(path, index: index) }
 
         await Self.waitUntil { world.kinds("upload.done").count == 1 && !world.kinds("upload.failed").isEmpty }
@@ -441,6 +443,31 @@ import Testing
         let pid = try #require(
             Int32(try String(contentsOfFile: pidFile, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)))
         await Self.waitUntil(5) { kill(pid, 0) != 0 }
+        #expect(await outbox.status().first?.pendingFiles == 1)
+        #expect(outbox.holds.isHeld(path))
+    }
+
+    /// Shutdown (the run task cancelled) kills a running rclone and reaps it; the file stays pending.
+    @Test func shutdownKillsARunningRcloneAndKeepsTheFilePending() async throws {
+        let world = try World()
+        let script = world.dir.path + "/rclone"
+        let pidFile = world.dir.path + "/rclone.pid"
+        try "#!/bin/sh\necho $$ > \(pidFile)\nexec sleep 60\n".write(toFile: script, atomically: true, encoding: .utf8)
+        try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: script)
+        var destination = world.destination("local", remote: world.dir.path + "/dest")
+        destination.rclone = script
+        let outbox = try world.outbox(world.configuration([destination]))
+        try outbox.prepare()
+        let running = Task { await outbox.run() }
+        let path = try world.closedFile(1)
+        world.close(path, index: 1)
+        await Self.waitUntil(20) { FileManager.default.fileExists(atPath: pidFile) }
+        let pid = try #require(
+            Int32(try String(contentsOfFile: pidFile, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)))
+        running.cancel()
+        await running.value
+        #expect(kill(pid, 0) != 0)
+        #expect(world.kinds("upload.failed").isEmpty)
         #expect(await outbox.status().first?.pendingFiles == 1)
         #expect(outbox.holds.isHeld(path))
     }
