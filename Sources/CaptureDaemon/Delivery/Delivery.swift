@@ -12,11 +12,30 @@ public final class Delivery: Sendable {
     public let station: String
     private let configuration: Configuration
     private let logger: Logger
+    // Outbox: uploads to [[destination]]s.
+    /// Files still waiting for an upload: retention skips them, the free-space floor deletes them last.
+    public let holds = UploadHolds()
+    private let outbox: Outbox?
 
     public init(configuration: Configuration, events: EventLog, logger: Logger) {
         self.configuration = configuration
         self.station = configuration.station.resolvedID
         self.logger = logger
+        // Outbox: only when a recording uploads somewhere. Opening the database is start-up work.
+        if !configuration.destinations.isEmpty, configuration.recordings.contains(where: { !$0.upload.isEmpty }) {
+            do {
+                let database = try DeliveryDatabase(stateDirectory: configuration.storage.state)
+                outbox = Outbox(
+                    configuration: configuration, database: database, events: events, holds: holds, logger: logger)
+            } catch {
+                logger.error(
+                    "could not open the delivery database; closed files are not uploaded",
+                    metadata: ["error": "\(error)"])
+                outbox = nil
+            }
+        } else {
+            outbox = nil
+        }
     }
 
     /// Whether any destination or webhook is configured (status shows `uploads` only then).
@@ -24,18 +43,34 @@ public final class Delivery: Sendable {
 
     /// Start-up work before the recordings start: enqueues the files closed or repaired while the daemon
     /// was down. Blocking file and database I/O.
-    public func prepare() {}
+    public func prepare() {
+        // Outbox: enqueue what closed while the daemon was down.
+        do {
+            try outbox?.prepare()
+        } catch {
+            logger.error("could not prepare the upload outbox", metadata: ["error": "\(error)"])
+        }
+    }
 
     /// Runs uploads, webhook deliveries and hooks until cancelled.
-    public func run() async {}
+    public func run() async {
+        // Outbox: the destinations' upload loops.
+        await withTaskGroup(of: Void.self) { group in
+            if let outbox { group.addTask { await outbox.run() } }
+        }
+    }
 
     /// Per destination and webhook: what is waiting and what last happened.
     public func status() async -> UploadsResponse {
-        UploadsResponse(
-            station: station,
-            destinations: configuration.destinations.map {
+        // Outbox: the destinations' queues.
+        let destinations =
+            await outbox?.status()
+            ?? configuration.destinations.map {
                 DestinationStatus(name: $0.name, remote: CredentialMask.masked($0.remote))
-            },
+            }
+        return UploadsResponse(
+            station: station,
+            destinations: destinations,
             webhooks: configuration.webhooks.map { WebhookStatus(name: $0.name, url: CredentialMask.masked($0.url)) })
     }
 }

@@ -59,10 +59,11 @@ public final class AudioCapDaemon: Service, Sendable {
         }
         self.captures = CaptureSet(captures)
         (captureStarts, captureStartsInput) = AsyncStream.makeStream(of: SourceCapture.self)
-        diskGuard = DiskSpaceGuard(minFreeBytes: configuration.storage.minFreeBytes, events: events)
+        delivery = Delivery(configuration: configuration, events: events, logger: logger)
+        diskGuard = DiskSpaceGuard(
+            minFreeBytes: configuration.storage.minFreeBytes, events: events, holds: delivery.holds)
         lowSpaceWarning = LowSpaceWarning(warningHours: configuration.storage.lowSpaceWarningHours, events: events)
         clockCheck = ClockCheck(events: events)
-        delivery = Delivery(configuration: configuration, events: events, logger: logger)
         let clockSteps = ClockStepWatch(events: events)
         self.clockSteps = clockSteps
         recordings = RecordingController(
@@ -71,7 +72,7 @@ public final class AudioCapDaemon: Service, Sendable {
             maxOnDemand: configuration.control.maxRecordings,
             options: SegmentWriter.Options(
                 gapFill: configuration.source.gapFill, diskGuard: diskGuard, faults: FaultInjection.fromEnvironment(),
-                clockSteps: clockSteps, station: configuration.station))
+                clockSteps: clockSteps, station: configuration.station, holds: delivery.holds))
     }
 
     public func run() async throws {
