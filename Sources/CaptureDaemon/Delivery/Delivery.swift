@@ -12,11 +12,33 @@ public final class Delivery: Sendable {
     public let station: String
     private let configuration: Configuration
     private let logger: Logger
+    // Webhooks and file hooks.
+    /// The `[[webhook]]`s' queue; nil without webhooks (or when delivery.sqlite cannot be opened: said).
+    let webhookDispatcher: WebhookDispatcher?
+    /// The recordings' `on_close` / `on_upload` programs.
+    let fileHooks: FileHooks
 
     public init(configuration: Configuration, events: EventLog, logger: Logger) {
         self.configuration = configuration
         self.station = configuration.station.resolvedID
         self.logger = logger
+        // Webhooks and file hooks.
+        var webhookDispatcher: WebhookDispatcher?
+        if !configuration.webhooks.isEmpty {
+            do {
+                let database = try DeliveryDatabase(stateDirectory: configuration.storage.state)
+                webhookDispatcher = WebhookDispatcher(
+                    webhooks: configuration.webhooks, station: station, database: database, events: events,
+                    logger: logger)
+            } catch {
+                logger.error(
+                    "the delivery database cannot be opened; no webhook is sent. Check [storage] state",
+                    metadata: ["storage.state": .string(configuration.storage.state), "error": .string("\(error)")])
+            }
+        }
+        self.webhookDispatcher = webhookDispatcher
+        fileHooks = FileHooks(
+            recordings: configuration.recordings, station: station, events: events, logger: logger)
     }
 
     /// Whether any destination or webhook is configured (status shows `uploads` only then).
@@ -24,10 +46,25 @@ public final class Delivery: Sendable {
 
     /// Start-up work before the recordings start: enqueues the files closed or repaired while the daemon
     /// was down. Blocking file and database I/O.
-    public func prepare() {}
+    public func prepare() {
+        // Webhooks and file hooks: listen from here on, before the recordings start.
+        do {
+            try webhookDispatcher?.prepare()
+        } catch {
+            logger.error(
+                "the webhooks' queue cannot be opened; no webhook is sent", metadata: ["error": .string("\(error)")])
+        }
+        fileHooks.prepare()
+    }
 
     /// Runs uploads, webhook deliveries and hooks until cancelled.
-    public func run() async {}
+    public func run() async {
+        await withTaskGroup(of: Void.self) { group in
+            // Webhooks and file hooks.
+            if let webhookDispatcher { group.addTask { await webhookDispatcher.run() } }
+            group.addTask { [fileHooks] in await fileHooks.run() }
+        }
+    }
 
     /// Per destination and webhook: what is waiting and what last happened.
     public func status() async -> UploadsResponse {
@@ -36,6 +73,8 @@ public final class Delivery: Sendable {
             destinations: configuration.destinations.map {
                 DestinationStatus(name: $0.name, remote: CredentialMask.masked($0.remote))
             },
-            webhooks: configuration.webhooks.map { WebhookStatus(name: $0.name, url: CredentialMask.masked($0.url)) })
+            // Webhooks.
+            webhooks: await webhookDispatcher?.status()
+                ?? configuration.webhooks.map { WebhookStatus(name: $0.name, url: CredentialMask.masked($0.url)) })
     }
 }
