@@ -113,7 +113,9 @@ import Testing
         #expect(failed.fields["hook.timed_out"] == .bool(true))
         #expect(failed.fields["hook.output"] == .string("starting\n"))
         let child = try #require(
-            Int32(try String(contentsOfFile: dir.file("child.pid"), encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)))
+            Int32(
+                try String(contentsOfFile: dir.file("child.pid"), encoding: .utf8).trimmingCharacters(
+                    in: .whitespacesAndNewlines)))
         // The background child was in the group: gone (or a zombie waiting for init to reap it).
         #expect(
             await waitFor(5) {

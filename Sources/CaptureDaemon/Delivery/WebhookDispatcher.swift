@@ -140,7 +140,9 @@ public final class WebhookDispatcher: Sendable {
                 id = fresh
             }
             let pending = try names.map { name in
-                Int(try db.run("SELECT COUNT(*) FROM webhook_events WHERE webhook = ?", [.text(name)]).first?.first?.int ?? 0)
+                Int(
+                    try db.run("SELECT COUNT(*) FROM webhook_events WHERE webhook = ?", [.text(name)]).first?.first?.int
+                        ?? 0)
             }
             return (id!, pending)
         }
@@ -279,7 +281,8 @@ public final class WebhookDispatcher: Sendable {
             events.emit(
                 .warning, "webhook.dropped", "the webhook's queue is full; new events for it are dropped",
                 [
-                    "webhook": .string(names[index]), "webhook.url": .string(CredentialMask.masked(webhooks[index].url)),
+                    "webhook": .string(names[index]),
+                    "webhook.url": .string(CredentialMask.masked(webhooks[index].url)),
                     "webhook.queue_limit": .int(Int64(maximumQueued)),
                 ])
         }

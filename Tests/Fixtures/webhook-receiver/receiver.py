@@ -6,7 +6,7 @@ headers, body and the status it answered. Prints `ready PORT` once it listens. T
 line from stdin and answers each with one line on stdout:
 
   fail N      the next N posts are answered 500 (and still recorded)  -> ok
-  down        stops listening: connections are refused                 -> ok
+  down        stops listening and cuts open connections: refused until up -> ok
   up          listens again on the same port                           -> ok
   received    every post so far, oldest first, as one JSON line:
               [{"path", "headers": {lower-case name: value}, "body" (text), "status"}, ...]
@@ -25,8 +25,22 @@ received = []
 failures = [0]
 
 
+# Open connections (kept alive by clients), cut when the receiver goes down.
+connections = set()
+
+
 class Handler(http.server.BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+
+    def setup(self):
+        super().setup()
+        with lock:
+            connections.add(self.connection)
+
+    def finish(self):
+        with lock:
+            connections.discard(self.connection)
+        super().finish()
 
     def do_POST(self):
         length = int(self.headers.get("Content-Length") or 0)
@@ -69,6 +83,13 @@ def start(port):
 def stop(server):
     server.shutdown()
     server.server_close()
+    with lock:
+        open_connections = list(connections)
+    for connection in open_connections:
+        try:
+            connection.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
 
 
 def main():
