@@ -185,4 +185,25 @@ import Testing
         #expect(notStarted.kind == "hook.failed")
         #expect(notStarted.fields["error"]?.description.contains("no-such-program") == true)
     }
+
+    @Test func stoppingKillsTheHooksStillRunning() async throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        let program = try script(dir, "long.sh", "echo started > \"$1\"\nsleep 60\n")
+        var recording = RecordingConfiguration(name: "main", directory: dir.path)
+        recording.onClose = [program, dir.file("started")]
+        let events = EventLog(logger: logger)
+        let hooks = FileHooks(recordings: [recording], station: "s", events: events, logger: logger)
+        hooks.prepare()
+        let running = Task { await hooks.run() }
+        events.emit(closed("main", path: dir.file("a.wav")))
+        #expect(await waitFor { FileManager.default.fileExists(atPath: dir.file("started")) })
+        let stopped = Date()
+        running.cancel()
+        await running.value
+        #expect(Date().timeIntervalSince(stopped) < HookCommand.killGraceSeconds + 2)
+        let failed = try #require(results(events).first)
+        #expect(failed.kind == "hook.failed")
+        #expect(failed.fields["hook.stopped"] == .bool(true))
+    }
 }

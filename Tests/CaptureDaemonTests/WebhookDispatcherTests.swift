@@ -217,4 +217,37 @@ import Testing
         #expect(WebhookDispatcher.sends("webhook.failed", to: segments))
         #expect(!WebhookDispatcher.sends("webhook.recovered", to: exact))
     }
+
+    @Test func theDeliveryFacadeRunsWebhooksAndHooksAndReportsThem() async throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        let receiver = try WebhookReceiver()
+        defer { receiver.stop() }
+        var configuration = Configuration()
+        configuration.storage.state = dir.file("state")
+        configuration.station.id = "mast-4"
+        var webhook = WebhookConfiguration(name: "ops", url: receiver.url())
+        webhook.events = ["hook.*"]
+        configuration.webhooks = [webhook]
+        var recording = RecordingConfiguration(name: "main", directory: dir.path)
+        recording.onClose = ["/bin/true"]
+        configuration.recordings = [recording]
+        let events = EventLog(logger: logger, station: "mast-4")
+        let delivery = Delivery(configuration: configuration, events: events, logger: logger)
+        delivery.prepare()
+        let running = Task { await delivery.run() }
+        defer { running.cancel() }
+        events.emit(
+            CaptureEvent(
+                level: .info, kind: "segment.closed", message: "segment closed", recording: "main",
+                fields: ["segment.path": .string(dir.file("a.wav"))]))
+        // The hook's result is itself an event, which the webhook takes.
+        #expect(try await waitFor { try receiver.received().count >= 1 })
+        let post = try #require(try receiver.received().first)
+        #expect(post.headers["x-audiocap-event"] == "hook.finished")
+        #expect(try decode(post).station == "mast-4")
+        #expect(FileManager.default.fileExists(atPath: dir.file("state") + "/" + DeliveryDatabase.fileName))
+        #expect(await waitFor { await delivery.status().webhooks.first?.deliveredEvents == 1 })
+        #expect(await delivery.status().station == "mast-4")
+    }
 }
