@@ -422,11 +422,13 @@ public final class WebhookDispatcher: Sendable {
             // Read (and discard) the answer so the connection can be reused.
             for try await _ in response.body {}
             guard (200..<300).contains(response.status.code) else {
-                return "the webhook answered HTTP \(response.status.code)"
+                return "the webhook answered HTTP \(response.status.code); it must answer 2xx to take an event"
             }
             return nil
         } catch {
-            return CredentialMask(device: webhook.url).mask("\(error)")
+            return CredentialMask(device: webhook.url).mask(
+                "cannot POST to \(webhook.url) within \(WireFormat.number(webhook.timeoutSeconds)) s: \(error);"
+                    + " check that the receiver is up and reachable")
         }
     }
 
