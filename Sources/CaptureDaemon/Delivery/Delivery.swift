@@ -11,66 +11,111 @@ public final class Delivery: Sendable {
     /// `[station] id`, or the host name.
     public let station: String
     private let configuration: Configuration
+    private let events: EventLog
     private let logger: Logger
-    // Outbox: uploads to [[destination]]s.
     /// Files still waiting for an upload: retention skips them, the free-space floor deletes them last.
     public let holds = UploadHolds()
+    /// Uploads to `[[destination]]`s; nil when no recording uploads (or delivery.sqlite cannot be opened).
     private let outbox: Outbox?
+    /// The `[[webhook]]`s' queue; nil without webhooks (or when delivery.sqlite cannot be opened).
+    let webhookDispatcher: WebhookDispatcher?
+    /// The recordings' `on_close` / `on_upload` programs.
+    let fileHooks: FileHooks
+    /// Why delivery.sqlite could not be opened, reported at ``prepare()``; nil when it opened or is not needed.
+    private let databaseError: String?
 
     public init(configuration: Configuration, events: EventLog, logger: Logger) {
         self.configuration = configuration
+        self.events = events
         self.station = configuration.station.resolvedID
         self.logger = logger
-        // Outbox: only when a recording uploads somewhere. Opening the database is start-up work.
-        if !configuration.destinations.isEmpty, configuration.recordings.contains(where: { !$0.upload.isEmpty }) {
+        let uploads =
+            !configuration.destinations.isEmpty && configuration.recordings.contains { !$0.upload.isEmpty }
+        var database: DeliveryDatabase?
+        var databaseError: String?
+        if uploads || !configuration.webhooks.isEmpty {
             do {
-                let database = try DeliveryDatabase(stateDirectory: configuration.storage.state)
-                outbox = Outbox(
-                    configuration: configuration, database: database, events: events, holds: holds, logger: logger)
+                // Opening the database is start-up work (the daemon is being constructed).
+                database = try DeliveryDatabase(stateDirectory: configuration.storage.state)
             } catch {
-                logger.error(
-                    "could not open the delivery database; closed files are not uploaded",
-                    metadata: ["error": "\(error)"])
-                outbox = nil
+                databaseError = "\(error)"
             }
-        } else {
-            outbox = nil
         }
+        self.databaseError = databaseError
+        outbox =
+            uploads
+            ? database.map {
+                Outbox(configuration: configuration, database: $0, events: events, holds: holds, logger: logger)
+            } : nil
+        webhookDispatcher =
+            configuration.webhooks.isEmpty
+            ? nil
+            : database.map {
+                WebhookDispatcher(
+                    webhooks: configuration.webhooks, station: configuration.station.resolvedID, database: $0,
+                    events: events, logger: logger)
+            }
+        fileHooks = FileHooks(
+            recordings: configuration.recordings, station: station, events: events, logger: logger)
     }
 
     /// Whether any destination or webhook is configured (status shows `uploads` only then).
     public var isConfigured: Bool { !configuration.destinations.isEmpty || !configuration.webhooks.isEmpty }
 
     /// Start-up work before the recordings start: enqueues the files closed or repaired while the daemon
-    /// was down. Blocking file and database I/O.
+    /// was down, and starts listening to events. Blocking file and database I/O.
     public func prepare() {
-        // Outbox: enqueue what closed while the daemon was down.
+        if let databaseError {
+            events.emit(
+                .error, "delivery.unavailable",
+                "the delivery database cannot be opened: no file is uploaded and no webhook sent until a restart "
+                    + "after the cause is fixed",
+                [
+                    "storage.state": .string(configuration.storage.state), "error": .string(databaseError),
+                ])
+        }
         do {
             try outbox?.prepare()
         } catch {
-            logger.error("could not prepare the upload outbox", metadata: ["error": "\(error)"])
+            events.emit(
+                .error, "delivery.unavailable", "the upload outbox cannot be read: no file is uploaded",
+                ["error": .string("\(error)")])
         }
+        do {
+            try webhookDispatcher?.prepare()
+        } catch {
+            events.emit(
+                .error, "delivery.unavailable", "the webhooks' queue cannot be read: no webhook is sent",
+                ["error": .string("\(error)")])
+        }
+        fileHooks.prepare()
     }
 
     /// Runs uploads, webhook deliveries and hooks until cancelled.
     public func run() async {
-        // Outbox: the destinations' upload loops.
         await withTaskGroup(of: Void.self) { group in
             if let outbox { group.addTask { await outbox.run() } }
+            if let webhookDispatcher { group.addTask { await webhookDispatcher.run() } }
+            group.addTask { [fileHooks] in await fileHooks.run() }
         }
     }
 
     /// Per destination and webhook: what is waiting and what last happened.
     public func status() async -> UploadsResponse {
-        // Outbox: the destinations' queues.
         let destinations =
             await outbox?.status()
             ?? configuration.destinations.map {
-                DestinationStatus(name: $0.name, remote: CredentialMask.masked($0.remote))
+                DestinationStatus(
+                    name: $0.name, remote: CredentialMask.masked($0.remote),
+                    lastError: databaseError.map { "the delivery database cannot be opened: \($0)" })
             }
-        return UploadsResponse(
-            station: station,
-            destinations: destinations,
-            webhooks: configuration.webhooks.map { WebhookStatus(name: $0.name, url: CredentialMask.masked($0.url)) })
+        let webhooks =
+            await webhookDispatcher?.status()
+            ?? configuration.webhooks.map {
+                WebhookStatus(
+                    name: $0.name, url: CredentialMask.masked($0.url),
+                    lastError: databaseError.map { "the delivery database cannot be opened: \($0)" })
+            }
+        return UploadsResponse(station: station, destinations: destinations, webhooks: webhooks)
     }
 }
