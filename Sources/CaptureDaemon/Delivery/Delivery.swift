@@ -14,7 +14,7 @@ public final class Delivery: Sendable {
     private let events: EventLog
     private let logger: Logger
     /// Files still waiting for an upload: retention skips them, the free-space floor deletes them last.
-    public let holds = UploadHolds()
+    public let holds: UploadHolds
     /// Uploads to `[[destination]]`s; nil when no recording uploads (or delivery.sqlite cannot be opened).
     private let outbox: Outbox?
     /// The `[[webhook]]`s' queue; nil without webhooks (or when delivery.sqlite cannot be opened).
@@ -29,6 +29,8 @@ public final class Delivery: Sendable {
         self.events = events
         self.station = configuration.station.resolvedID
         self.logger = logger
+        let holds = UploadHolds()
+        self.holds = holds
         let uploads =
             !configuration.destinations.isEmpty && configuration.recordings.contains { !$0.upload.isEmpty }
         var database: DeliveryDatabase?
