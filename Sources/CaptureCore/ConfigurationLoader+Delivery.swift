@@ -220,12 +220,17 @@ extension ConfigurationWalker {
         return nil
     }
 
-    /// Whether `pattern` is `*`, an event kind (`segment.closed`) or a prefix pattern (`upload.*`).
+    /// Whether `pattern` is `*`, an event kind (`segment.closed`) or a prefix pattern (`upload.*`): lowercase
+    /// letters, digits and `_` between the dots.
     static func isEventPattern(_ pattern: String) -> Bool {
         if pattern == "*" { return true }
         var parts = pattern.split(separator: ".", omittingEmptySubsequences: false)
-        if parts.count >= 2, parts.last == "*" { parts.removeLast() }
-        guard !parts.isEmpty else { return false }
+        // A kind has at least two parts (`segment.closed`); a prefix at least one before its `.*`.
+        if parts.count >= 2, parts.last == "*" {
+            parts.removeLast()
+        } else if parts.count < 2 {
+            return false
+        }
         return parts.allSatisfy { part in
             !part.isEmpty
                 && part.unicodeScalars.allSatisfy { scalar in
