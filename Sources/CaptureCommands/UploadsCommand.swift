@@ -14,10 +14,12 @@ public struct UploadsCommand: AsyncParsableCommand {
             One row per [[destination]]: files waiting for a verified upload (PENDING, audio and sidecar \
             count as one) and their size (BYTES), how long ago the oldest of them closed (OLDEST), files \
             delivered since the outbox was created (DELIVERED), when the last upload succeeded (LAST \
-            SUCCESS) and the last error. Below the table: conflicts (a remote object that differs from the \
+            SUCCESS) and the last error (LAST ERROR), in red while it is newer than the last success. Below the table: conflicts (a remote object that differs from the \
             local file; never overwritten, see docs/fleet.md), files lost before delivery (deleted by the \
             min_free_bytes floor) and when the next try is due after a failure. Then one row per \
             [[webhook]]: events waiting, the oldest, events delivered, the last success and error.
+
+            --json prints the reply as the API writes it (GET /v1/uploads), times in seconds since the epoch.
 
             A daemon without destinations or webhooks says so and how to add one; that is not an error \
             (exit 0). Exits with 69 when the daemon cannot be reached, 77 when the socket's permissions \
