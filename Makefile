@@ -129,6 +129,6 @@ uninstall:
 	    systemctl disable --now audiocapd || true; \
 	fi
 	rm -f $(addprefix $(DESTDIR),$(INSTALLED)) $(DESTDIR)$(NETWORK_DROPIN)
-	-rmdir $(dir $(DESTDIR)$(NETWORK_DROPIN)) 2>/dev/null
+	@rmdir $(dir $(DESTDIR)$(NETWORK_DROPIN)) 2>/dev/null || true
 	@if [ -z "$(DESTDIR)" ] && [ -d /run/systemd/system ]; then systemctl daemon-reload || true; fi
 	@echo "kept: $(CONFIG), the recordings under /var/lib/audiocap and the user audiocap"
