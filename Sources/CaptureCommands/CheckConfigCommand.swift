@@ -16,11 +16,18 @@ public struct CheckConfigCommand: ParsableCommand {
         abstract: "Check a configuration file and show what it sets up.",
         discussion: """
             Reads the file the way audiocapd does and reports every problem at once: unknown keys, values \
-            of the wrong type, values out of range, recordings that would write the same files. Then checks \
+            of the wrong type, values out of range, recordings that would write the same files, uploads to \
+            a [[destination]] that does not exist, hooks that are not absolute paths or use unknown \
+            placeholders. Then checks \
             the machine: ffmpeg is found and runs, the control group exists, every folder can be created \
             and written (by the service user audiocap when it exists and this runs as root), and the ALSA \
             device is there (a warning only: it may be plugged in later). \
             Exits with 0 when the configuration can run (even with warnings) and 78 (EX_CONFIG) when it cannot.
+
+            The summary shows the station id, each [[destination]] (its remote with any credential masked, \
+            object key template, transfers, timeouts), each [[webhook]] (URL masked; a secret is never \
+            shown, only whether one is set) and each recording's uploads, after_upload and hooks; --json \
+            masks the same way (a secret shows as "***").
 
             Examples:
               audiocap check-config

@@ -41,12 +41,9 @@ public struct UploadsCommand: AsyncParsableCommand {
         do {
             uploads = try await options.client.uploads()
         } catch let error as ClientError {
-            if error.code == .apiError, error.status == 404 {
-                Console.error(Self.tooOld(socketPath: options.socket))
-                throw ExitCode(ClientError.ExitCodes.protocolError)
-            }
-            Console.error(error.description)
-            throw ExitCode(error.exitCode)
+            let failure = Self.failure(error)
+            Console.error(failure.message)
+            throw ExitCode(failure.exitCode)
         }
         if options.json {
             Console.line(try GlobalOptions.json(uploads))
@@ -57,9 +54,18 @@ public struct UploadsCommand: AsyncParsableCommand {
         }
     }
 
+    /// What `audiocap uploads` prints to standard error for `error`, and its exit code: a 404 means a daemon
+    /// from before uploads (76, `EX_PROTOCOL`); anything else is reported as every command reports it.
+    static func failure(_ error: ClientError) -> (message: String, exitCode: Int32) {
+        if error.code == .apiError, error.status == 404 {
+            return (tooOld(socketPath: error.socketPath), ClientError.ExitCodes.protocolError)
+        }
+        return (error.description, error.exitCode)
+    }
+
     /// What `audiocap uploads` prints to standard error for a daemon that does not know `GET /v1/uploads`.
     static func tooOld(socketPath: String) -> String {
-        "audiocap: audiocapd at \(socketPath) does not report uploads (it is older than this audiocap). "
+        "audiocapd at \(socketPath) does not report uploads (it is older than this audiocap). "
             + "Update audiocapd and restart it: `systemctl restart audiocapd`"
     }
 

@@ -72,8 +72,21 @@ import Testing
     @Test func anOldDaemonIsNamedWithTheNextStep() {
         #expect(
             UploadsCommand.tooOld(socketPath: "/run/audiocap/control.sock")
-                == "audiocap: audiocapd at /run/audiocap/control.sock does not report uploads (it is older than "
+                == "audiocapd at /run/audiocap/control.sock does not report uploads (it is older than "
                 + "this audiocap). Update audiocapd and restart it: `systemctl restart audiocapd`")
+    }
+
+    @Test func a404MeansAnOlderDaemonAndOtherErrorsAreReportedAsUsual() {
+        let old = ClientError(
+            code: .apiError, socketPath: "/run/audiocap/control.sock", status: 404,
+            message: "no such endpoint: GET /v1/uploads")
+        let failure = UploadsCommand.failure(old)
+        #expect(failure.exitCode == 76)
+        #expect(failure.message == UploadsCommand.tooOld(socketPath: "/run/audiocap/control.sock"))
+        let down = ClientError(
+            code: .unavailable, socketPath: "/run/audiocap/control.sock", message: "No such file or directory")
+        #expect(UploadsCommand.failure(down).exitCode == 69)
+        #expect(UploadsCommand.failure(down).message == down.description)
     }
 
     @Test func jsonIsTheAPIsSnakeCase() throws {
