@@ -345,7 +345,8 @@ public final class AudioCapDaemon: Service, Sendable {
     }
 
     /// The sections a reload does not apply (all but the sources, `[queue]`, `[levels]` and the
-    /// recordings) that differ between the running configuration and `next`.
+    /// recordings) that differ between the running configuration and `next`, and `delivery` when a
+    /// recording's `upload`, `after_upload`, `on_close` or `on_upload` differs (wired at start).
     static func sectionsNeedingRestart(from current: Configuration, to next: Configuration) -> [String] {
         var sections: [String] = []
         if current.log != next.log { sections.append("log") }
