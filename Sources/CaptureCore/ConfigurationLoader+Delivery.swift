@@ -5,7 +5,7 @@ import TOMLKit
 extension ConfigurationWalker {
     static let destinationKeys = [
         "name", "remote", "rclone_config", "path", "bwlimit", "transfers", "timeout_seconds",
-        "backlog_warning_hours", "rclone",
+        "backlog_warning_hours", "retry_max_seconds", "rclone",
     ]
     static let webhookKeys = ["name", "url", "events", "secret", "timeout_seconds"]
     static let recordingDeliveryKeys = [
@@ -89,6 +89,12 @@ extension ConfigurationWalker {
                 allowed: "a number of hours greater than 0 and at most 87600", where: { $0 > 0 && $0 <= 87_600 })
             {
                 destination.backlogWarningHours = value
+            }
+            if let value = number(
+                "retry_max_seconds", in: table, at: at,
+                allowed: "a number of seconds from 1 to 86400", where: { $0 >= 1 && $0 <= 86_400 })
+            {
+                destination.retryMaxSeconds = value
             }
             if let value = string("rclone", in: table, at: at) { destination.rclone = value }
             if name != nil, remote != nil { destinations.append(destination) }

@@ -116,7 +116,7 @@ import Testing
         ("rclone = \"\"", "destination[0].rclone: must be a non-empty string"),
         (
             "colour = \"red\"",
-            "destination[0].colour: unknown key; the keys of [[destination]] are `name`, `remote`, `rclone_config`, `path`, `bwlimit`, `transfers`, `timeout_seconds`, `backlog_warning_hours`, `rclone`"
+            "destination[0].colour: unknown key; the keys of [[destination]] are `name`, `remote`, `rclone_config`, `path`, `bwlimit`, `transfers`, `timeout_seconds`, `backlog_warning_hours`, `retry_max_seconds`, `rclone`"
         ),
     ])
     func destinationValuesOutOfRange(line: String, problem: String) {
