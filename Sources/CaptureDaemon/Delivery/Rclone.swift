@@ -81,9 +81,17 @@ public struct Rclone: Sendable {
                 RcloneError(operation: "read the size and hash of", target: mask.mask(target), outcome: outcome))
         }
         guard let data = outcome.standardOutput.data(using: .utf8),
-            let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
-            let size = (object["Size"] as? NSNumber)?.int64Value
+            let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any]
         else {
+            return .failure(
+                RcloneError(
+                    operation: "read the size and hash of", target: mask.mask(target), outcome: outcome,
+                    detail: "rclone lsjson printed no object"))
+        }
+        // Object stores have no folders: rclone 1.60's S3 backend answers a key that holds no object
+        // with a directory (`IsDir`, size -1) and exit 0. That is "nothing there".
+        if object["IsDir"] as? Bool == true { return .success(nil) }
+        guard let size = (object["Size"] as? NSNumber)?.int64Value, size >= 0 else {
             return .failure(
                 RcloneError(
                     operation: "read the size and hash of", target: mask.mask(target), outcome: outcome,
