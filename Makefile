@@ -2,6 +2,8 @@
 #   make build | test | demo | format
 #   make install   [PREFIX=/usr/local] [DESTDIR=] [BUILD=0] [BUILT=.build/release]   (as root for the real system)
 #   make uninstall [PREFIX=/usr/local] [DESTDIR=]   (keeps the configuration, the recordings and the user)
+#   make install-network [DESTDIR=]   (the drop-in that lets audiocapd use the network: uploads, webhooks,
+#                                      network sources, metrics; see docs/service.md)
 #
 # install builds first when the binaries in BUILT are missing or older than a source file (so
 # `make build && sudo make install` does not build again as root, who often has no swift on PATH).
@@ -29,6 +31,8 @@ PROGRAMS = audiocapd audiocap
 BUILT ?= .build/release
 BUILD ?= 1
 CONFIG = $(DESTDIR)$(SYSCONFDIR)/audiocap/audiocap.toml
+# The network drop-in: an administrator's choice, so it goes under /etc, not beside the unit.
+NETWORK_DROPIN = $(SYSCONFDIR)/systemd/system/audiocapd.service.d/network.conf
 SOURCES := Package.swift $(shell find Sources Tools -type f 2>/dev/null)
 
 # Everything install writes except the configuration (which it keeps when present, and uninstall keeps).
@@ -42,7 +46,7 @@ INSTALLED = \
 	$(addprefix $(ZSHCOMPDIR)/_,$(PROGRAMS)) \
 	$(addsuffix .fish,$(addprefix $(FISHCOMPDIR)/,$(PROGRAMS)))
 
-.PHONY: all build test demo install uninstall format
+.PHONY: all build test demo install install-network uninstall format
 
 all: build
 
@@ -112,11 +116,19 @@ install: $(addprefix $(BUILT)/,$(PROGRAMS) generate-manpage)
 	    echo "next: systemctl enable --now audiocapd"; \
 	fi
 
+install-network:
+	$(INSTALL) -D -m 0644 systemd/audiocapd-network.conf $(DESTDIR)$(NETWORK_DROPIN)
+	@if [ -z "$(DESTDIR)" ] && [ -d /run/systemd/system ]; then \
+	    systemctl daemon-reload; \
+	    echo "next: systemctl restart audiocapd"; \
+	fi
+
 uninstall:
 	@if [ -z "$(DESTDIR)" ] && [ -d /run/systemd/system ] && [ -e $(UNITDIR)/audiocapd.service ]; then \
 	    echo "systemctl disable --now audiocapd"; \
 	    systemctl disable --now audiocapd || true; \
 	fi
-	rm -f $(addprefix $(DESTDIR),$(INSTALLED))
+	rm -f $(addprefix $(DESTDIR),$(INSTALLED)) $(DESTDIR)$(NETWORK_DROPIN)
+	@rmdir $(dir $(DESTDIR)$(NETWORK_DROPIN)) 2>/dev/null || true
 	@if [ -z "$(DESTDIR)" ] && [ -d /run/systemd/system ]; then systemctl daemon-reload || true; fi
 	@echo "kept: $(CONFIG), the recordings under /var/lib/audiocap and the user audiocap"

@@ -41,6 +41,12 @@ public struct ControlClient: Sendable {
         try await call(.GET, ControlAPI.status)
     }
 
+    /// `GET /v1/uploads`: every destination and webhook with what waits and what last happened. A daemon from
+    /// before uploads answers 404 (an API error).
+    public func uploads() async throws(ClientError) -> UploadsResponse {
+        try await call(.GET, ControlAPI.uploads)
+    }
+
     /// `GET /v1/recordings`
     public func recordings() async throws(ClientError) -> RecordingsResponse {
         try await call(.GET, ControlAPI.recordings)

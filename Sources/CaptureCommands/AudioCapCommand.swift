@@ -49,6 +49,7 @@ public struct AudioCapCommand: AsyncParsableCommand {
               audiocap segments night --since 1h
               audiocap logs --follow --level warning --since today
               audiocap --socket /tmp/test.sock status
+              audiocap uploads
               audiocap reload
               audiocap check-config /etc/audiocap/audiocap.toml
             """,
@@ -61,6 +62,7 @@ public struct AudioCapCommand: AsyncParsableCommand {
             SegmentsCommand.self,
             LevelsCommand.self,
             LogsCommand.self,
+            UploadsCommand.self,
             ReloadCommand.self,
             CheckConfigCommand.self,
             VersionCommand.self,

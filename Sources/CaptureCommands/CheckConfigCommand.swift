@@ -16,11 +16,18 @@ public struct CheckConfigCommand: ParsableCommand {
         abstract: "Check a configuration file and show what it sets up.",
         discussion: """
             Reads the file the way audiocapd does and reports every problem at once: unknown keys, values \
-            of the wrong type, values out of range, recordings that would write the same files. Then checks \
+            of the wrong type, values out of range, recordings that would write the same files, uploads to \
+            a [[destination]] that does not exist, hooks that are not absolute paths or use unknown \
+            placeholders. Then checks \
             the machine: ffmpeg is found and runs, the control group exists, every folder can be created \
             and written (by the service user audiocap when it exists and this runs as root), and the ALSA \
             device is there (a warning only: it may be plugged in later). \
             Exits with 0 when the configuration can run (even with warnings) and 78 (EX_CONFIG) when it cannot.
+
+            The summary shows the station id, each [[destination]] (its remote with any credential masked, \
+            object key template, transfers, timeouts), each [[webhook]] (URL masked; a secret is never \
+            shown, only whether one is set) and each recording's uploads, after_upload and hooks; --json \
+            masks the same way (a secret shows as "***").
 
             Examples:
               audiocap check-config
@@ -178,6 +185,19 @@ public struct CheckConfigCommand: ParsableCommand {
                 if let days = recording.keepDays { retention.append("keeps \(number(days)) days") }
                 if let bytes = recording.maxBytes { retention.append("keeps at most \(bytes) bytes") }
                 if !retention.isEmpty { lines.append(indent + "retention: " + retention.joined(separator: ", ")) }
+                if !recording.upload.isEmpty {
+                    let after =
+                        recording.afterUpload == .delete
+                        ? "deleted once every destination holds a verified copy" : "kept (retention applies)"
+                    lines.append(indent + "uploads to: \(recording.upload.joined(separator: ", ")); files \(after)")
+                }
+                if !recording.onClose.isEmpty { lines.append(indent + "on close: " + argvText(recording.onClose)) }
+                if !recording.onUpload.isEmpty { lines.append(indent + "on upload: " + argvText(recording.onUpload)) }
+                if !recording.onClose.isEmpty || !recording.onUpload.isEmpty {
+                    lines.append(
+                        indent + "hooks: at most \(recording.hookConcurrency) at once, "
+                            + "killed after \(seconds(recording.hookTimeoutSeconds))")
+                }
             }
         }
         let control = configuration.control
@@ -193,8 +213,58 @@ public struct CheckConfigCommand: ParsableCommand {
         lines.append(
             "metrics:     "
                 + (configuration.metrics.listen.isEmpty ? "off" : "http://\(configuration.metrics.listen)/metrics"))
+        lines.append(
+            "station:     \(configuration.station.resolvedID)"
+                + (configuration.station.id.isEmpty ? " (the host name)" : ""))
+        lines += deliveryLines(configuration)
         lines.append("log level:   \(configuration.log.level.rawValue)")
         return lines.joined(separator: "\n")
+    }
+
+    /// The `[[destination]]` and `[[webhook]]` lines of the summary: remotes and URLs masked, secrets never shown.
+    private static func deliveryLines(_ configuration: Configuration) -> [String] {
+        var lines: [String] = []
+        if configuration.destinations.isEmpty {
+            lines.append("destinations: none")
+        } else {
+            lines.append("destinations: \(configuration.destinations.count)")
+            let width = configuration.destinations.map(\.name.count).max() ?? 0
+            let indent = String(repeating: " ", count: width + 4)
+            for destination in configuration.destinations {
+                let padding = String(repeating: " ", count: width - destination.name.count)
+                lines.append(
+                    "  \(destination.name)\(padding)  \(quoted(CredentialMask.masked(destination.remote))) "
+                        + "via \(destination.rclone), config \(destination.rcloneConfig)")
+                var limits =
+                    "\(plural(destination.transfers, "transfer")) at once, "
+                    + "each run killed after \(seconds(destination.timeoutSeconds))"
+                if !destination.bwlimit.isEmpty { limits += ", bwlimit \(destination.bwlimit)" }
+                lines.append(indent + "objects: " + destination.path)
+                lines.append(indent + limits)
+                lines.append(indent + "backlog warning after \(number(destination.backlogWarningHours)) h")
+            }
+        }
+        if configuration.webhooks.isEmpty {
+            lines.append("webhooks:    none")
+        } else {
+            lines.append("webhooks:    \(configuration.webhooks.count)")
+            let width = configuration.webhooks.map(\.name.count).max() ?? 0
+            for webhook in configuration.webhooks {
+                let padding = String(repeating: " ", count: width - webhook.name.count)
+                lines.append(
+                    "  \(webhook.name)\(padding)  POST \(CredentialMask.masked(webhook.url)), events "
+                        + webhook.events.joined(separator: " ") + ", "
+                        + (webhook.secret.isEmpty ? "unsigned" : "signed (secret set)")
+                        + ", timeout \(seconds(webhook.timeoutSeconds))")
+            }
+        }
+        return lines
+    }
+
+    /// A hook's argv as a shell would show it: each argument quoted when it holds a space or a quote.
+    private static func argvText(_ argv: [String]) -> String {
+        argv.map { $0.contains(where: { $0 == " " || $0 == "\"" || $0 == "'" }) ? quoted($0) : $0 }
+            .joined(separator: " ")
     }
 
     /// `alsa "hw:1" via ffmpeg, input options: ...`, the device masked.

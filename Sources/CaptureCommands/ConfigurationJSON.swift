@@ -7,7 +7,8 @@ import Foundation
 /// its TOML key (`chunk_ms`, `silence_dbfs`), `[[recording]]` as `recordings`, absent optionals as `null`,
 /// plus the derived `chunk_frames` and `bytes_per_second` of each source. Every source is in `sources` (in
 /// the order of the file), the first also in `source` as before several sources; devices are shown with any
-/// password masked. A key added to the model appears without a change here.
+/// password masked, as are destinations' remotes and webhooks' URLs; a webhook's secret shows as `***`. A key
+/// added to the model appears without a change here.
 enum ConfigurationJSON {
     /// Property names whose TOML key is not their snake_case form.
     static let renamed = ["chunkMilliseconds": "chunk_ms"]
@@ -25,6 +26,24 @@ enum ConfigurationJSON {
                 return json
             }
             object["source"] = (object["sources"] as? [[String: Any]])?.first
+        }
+        // A remote or URL may hold a credential and a secret is one: neither is shown as written.
+        if let destinations = object["destinations"] as? [[String: Any]],
+            destinations.count == configuration.destinations.count
+        {
+            object["destinations"] = zip(destinations, configuration.destinations).map { json, destination in
+                var json = json
+                json["remote"] = CredentialMask.masked(destination.remote)
+                return json
+            }
+        }
+        if let webhooks = object["webhooks"] as? [[String: Any]], webhooks.count == configuration.webhooks.count {
+            object["webhooks"] = zip(webhooks, configuration.webhooks).map { json, webhook in
+                var json = json
+                json["url"] = CredentialMask.masked(webhook.url)
+                json["secret"] = webhook.secret.isEmpty ? "" : CredentialMask.placeholder
+                return json
+            }
         }
         if var levels = object["levels"] as? [String: Any] {
             levels["alarm_flap_limit"] = LevelsConfiguration.alarmFlapLimit

@@ -15,8 +15,10 @@ public struct StatusCommand: AsyncParsableCommand {
             Shows each capture source (its name, state, device or URL with any password masked, format, \
             ffmpeg's pid, restarts, frames captured, time since the last audio, xruns), its newest levels \
             per channel, the queues between the capture and the writers and the frames it dropped; then \
-            free disk space with the time it lasts at the current rate, and one line per recording (with \
-            its source when there are several).
+            free disk space with the time it lasts at the current rate, one line per upload destination \
+            and webhook when any is configured (files or events pending, the oldest, the last error; \
+            `audiocap uploads` has the details), and one line per recording (with its source when there \
+            are several). The station id heads it when the daemon reports one.
 
             Exits with 69 when the daemon cannot be reached and 77 when the socket's permissions keep you out.
 
@@ -44,11 +46,14 @@ public struct StatusCommand: AsyncParsableCommand {
     /// The text `audiocap status` prints for `status`: one block per source (with one source, the top-level
     /// `source`, `levels`, `queue` and `dropped_frames`, as before several sources), disk, clock and the
     /// recordings.
-    static func render(_ status: StatusResponse, style: Style = .plain) -> String {
+    static func render(
+        _ status: StatusResponse, style: Style = .plain, now: Double = Date().timeIntervalSince1970
+    ) -> String {
         var rows: [[String]] = []
         func row(_ label: String, _ value: String) { rows.append([label.isEmpty ? "" : label + ":", value]) }
 
         row("daemon", "audiocapd \(status.version), pid \(status.pid), up \(TextFormat.duration(status.uptimeSeconds))")
+        if let station = status.station { row("station", station) }
 
         let several = status.sources.count > 1
         if several {
@@ -83,6 +88,10 @@ public struct StatusCommand: AsyncParsableCommand {
             )
         }
 
+        if let uploads = status.uploads {
+            uploadRows(uploads, now: now, style: style, row: row)
+        }
+
         var text = TextFormat.table(rows)
         if status.recordings.isEmpty {
             text += "\nrecordings: none"
@@ -96,6 +105,44 @@ public struct StatusCommand: AsyncParsableCommand {
                     sourceRates: several || RecordingsCommand.showsSource(status.recordings) ? rates : nil)
         }
         return text
+    }
+
+    /// One line per destination (pending files and bytes, the oldest, the last error while it is newer than
+    /// the last success) and per webhook; the details are in `audiocap uploads`.
+    private static func uploadRows(
+        _ uploads: UploadsResponse, now: Double, style: Style, row: (String, String) -> Void
+    ) {
+        var first = true
+        func line(_ text: String) {
+            row(first ? "uploads" : "", text)
+            first = false
+        }
+        for destination in uploads.destinations {
+            var text =
+                "\(destination.name): \(TextFormat.count(destination.pendingFiles, "file")) "
+                + "(\(TextFormat.bytes(UInt64(max(0, destination.pendingBytes))))) pending"
+            if let oldest = destination.oldestPendingTime {
+                text += ", oldest \(UploadsCommand.age(oldest, now: now))"
+            }
+            if destination.conflicts > 0 {
+                text += ", " + style.red(TextFormat.count(destination.conflicts, "conflict"))
+            }
+            if let error = destination.lastError, (destination.lastErrorTime ?? 0) >= (destination.lastSuccessTime ?? 0)
+            {
+                text +=
+                    ", " + style.red("last error: " + (error.split(separator: "\n").first.map(String.init) ?? error))
+            }
+            line(text)
+        }
+        for webhook in uploads.webhooks {
+            var text = "\(webhook.name) (webhook): \(TextFormat.count(webhook.pendingEvents, "event")) pending"
+            if let oldest = webhook.oldestPendingTime { text += ", oldest \(UploadsCommand.age(oldest, now: now))" }
+            if let error = webhook.lastError, (webhook.lastErrorTime ?? 0) >= (webhook.lastSuccessTime ?? 0) {
+                text +=
+                    ", " + style.red("last error: " + (error.split(separator: "\n").first.map(String.init) ?? error))
+            }
+            line(text)
+        }
     }
 
     /// The rows of one source: its state, device (masked again, in case a daemon did not) and format, its audio, why it is not running, its levels,

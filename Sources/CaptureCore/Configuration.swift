@@ -365,6 +365,8 @@ public struct DestinationConfiguration: Sendable, Equatable {
     public var backlogWarningHours = 6.0
     /// The rclone binary.
     public var rclone = "rclone"
+    /// After a failure the destination waits 5 s, doubling at each further failure up to this (±20 %).
+    public var retryMaxSeconds = 300.0
 
     public static let defaultPath = "{station}/{recording}/%Y/%m/%d/{file}"
 

@@ -243,7 +243,7 @@ public enum ConfigurationLoader {
 }
 
 /// Walks a parsed TOML document by hand, filling a `Configuration` and noting every problem.
-private struct ConfigurationWalker {
+struct ConfigurationWalker {
     private(set) var problems: [ConfigurationError.Problem] = []
     /// The valid names of the `[[recording]]` tables, by index.
     private(set) var recordingNames: [Int: String] = [:]
@@ -251,9 +251,15 @@ private struct ConfigurationWalker {
     private(set) var sourceNames: [Int: String] = [:]
     /// Whether the file writes its sources as `[[source]]` tables.
     private var sourcesAreArray = false
+    /// The names of the `[[destination]]` tables that a recording's `upload` may name; nil when the
+    /// `destination` key is not an array of tables (reported there, not again for each recording).
+    var destinationNames: [String]? = []
+    /// The valid `[[destination]]` names, listed when a recording's `upload` names none of them.
+    var validDestinationNames: [String] = []
 
     private static let sections = [
         "source", "queue", "levels", "recording", "log", "control", "storage", "metrics", "station",
+        "destination", "webhook",
     ]
     private static let sourceKeys = [
         "ffmpeg", "input_format", "device", "input_options", "sample_rate", "channels", "sample_format", "chunk_ms",
@@ -266,10 +272,11 @@ private struct ConfigurationWalker {
     ]
     /// The keys of a `[source]` or `[[source]]` table beyond the capture keys: its name and its own tables.
     private static let sourceTableKeys = ["name", "queue", "levels"]
-    private static let recordingKeys = [
-        "name", "directory", "segment_seconds", "align", "format", "flac_level", "filename", "time_zone",
-        "sync_seconds", "keep_days", "max_bytes", "delete_oldest_when_low", "source",
-    ]
+    private static let recordingKeys =
+        [
+            "name", "directory", "segment_seconds", "align", "format", "flac_level", "filename", "time_zone",
+            "sync_seconds", "keep_days", "max_bytes", "delete_oldest_when_low", "source",
+        ] + recordingDeliveryKeys
     private static let logKeys = ["level"]
     private static let controlKeys = ["socket", "group", "max_recordings"]
     private static let storageKeys = ["root", "state", "min_free_bytes", "low_space_warning_hours"]
@@ -282,7 +289,7 @@ private struct ConfigurationWalker {
             "source": sourceKeys + sourceTableKeys, "queue": queueKeys, "levels": levelsKeys,
             "recording": recordingKeys,
             "log": logKeys, "control": controlKeys, "storage": storageKeys, "metrics": metricsKeys,
-            "station": stationKeys,
+            "station": stationKeys, "destination": destinationKeys, "webhook": webhookKeys,
         ]
     }
 
@@ -316,6 +323,8 @@ private struct ConfigurationWalker {
                 return source
             }
         }
+        configuration.destinations = readDestinations(in: root)
+        configuration.webhooks = readWebhooks(in: root)
         configuration.recordings = readRecordings(in: root, sources: configuration.sources)
         if let table = section("control", in: root, known: Self.controlKeys) {
             if let value = string("socket", in: table, at: "control", allowEmpty: true) {
@@ -861,6 +870,7 @@ private struct ConfigurationWalker {
             if let source = recordingSource(in: table, at: at, sources: sources) {
                 recording.source = source
             }
+            readDelivery(table, into: &recording, at: at)
             if recording.format == .flac,
                 let fed = sources.first(where: { $0.name == recording.source })
                     ?? (sources.count == 1 ? sources.first : nil),
@@ -955,7 +965,7 @@ private struct ConfigurationWalker {
 
     /// The `name` of a recording or source, or nil (and a problem, saying `required` when it is missing)
     /// when it is missing or not allowed.
-    private mutating func checkedName(in table: TOMLTable, at prefix: String, required: String?) -> String? {
+    mutating func checkedName(in table: TOMLTable, at prefix: String, required: String?) -> String? {
         guard let name = string("name", in: table, at: prefix, required: required, allowEmpty: true) else {
             return nil
         }
@@ -1019,7 +1029,7 @@ private struct ConfigurationWalker {
 
     /// Reports the keys of `table` that are not `known`; a message that lists the keys lists `listed`
     /// (default: `known`).
-    private mutating func reportUnknownKeys(
+    mutating func reportUnknownKeys(
         in table: TOMLTable, at prefix: String?, known: [String], listed: [String]? = nil
     ) {
         for key in table.keys where !known.contains(key) {
@@ -1034,7 +1044,7 @@ private struct ConfigurationWalker {
                 let isArray = value?.array != nil
                 let written =
                     switch (prefix, suggestion) {
-                    case (nil, "recording"): "[[recording]]"
+                    case (nil, "recording"), (nil, "destination"), (nil, "webhook"): "[[\(suggestion)]]"
                     case (nil, "source") where isArray || sourcesAreArray: "[[source]]"
                     case (nil, _): "[\(suggestion)]"
                     default: suggestion
@@ -1048,7 +1058,7 @@ private struct ConfigurationWalker {
                 // A file that writes [[source]] tables is told of both forms.
                 let sources = sourcesAreArray ? "[source] or [[source]]" : "[source]"
                 message +=
-                    "; the tables are \(sources), [queue], [levels], [[recording]], [log], [control], [storage], [metrics] and [station]"
+                    "; the tables are \(sources), [queue], [levels], [[recording]], [log], [control], [storage], [metrics], [station], [[destination]] and [[webhook]]"
             }
             report(
                 Self.path(prefix, key),
@@ -1085,7 +1095,7 @@ private struct ConfigurationWalker {
     // MARK: Values
 
     /// A string value; nil when absent (a problem when `required` says what is missing) or wrong.
-    private mutating func string(
+    mutating func string(
         _ key: String, in table: TOMLTable, at prefix: String, required: String? = nil, allowEmpty: Bool = false
     ) -> String? {
         guard let value = table[key] else {
@@ -1106,7 +1116,7 @@ private struct ConfigurationWalker {
         return string
     }
 
-    private mutating func stringArray(_ key: String, in table: TOMLTable, at prefix: String) -> [String]? {
+    mutating func stringArray(_ key: String, in table: TOMLTable, at prefix: String) -> [String]? {
         guard let value = table[key] else { return nil }
         let allowed = "must be an array of strings"
         guard let array = value.array else {
@@ -1126,7 +1136,7 @@ private struct ConfigurationWalker {
         return isValid ? strings : nil
     }
 
-    private mutating func integer(
+    mutating func integer(
         _ key: String, in table: TOMLTable, at prefix: String, range: ClosedRange<Int>
     ) -> Int? {
         guard let value = table[key] else { return nil }
@@ -1143,7 +1153,7 @@ private struct ConfigurationWalker {
     }
 
     /// A number (integer or float) that is finite and passes `isAllowed`; `allowed` describes what passes.
-    private mutating func number(
+    mutating func number(
         _ key: String, in table: TOMLTable, at prefix: String, allowed: String, where isAllowed: (Double) -> Bool
     ) -> Double? {
         guard let value = table[key] else { return nil }
@@ -1163,7 +1173,7 @@ private struct ConfigurationWalker {
         return number
     }
 
-    private mutating func boolean(_ key: String, in table: TOMLTable, at prefix: String) -> Bool? {
+    mutating func boolean(_ key: String, in table: TOMLTable, at prefix: String) -> Bool? {
         guard let value = table[key] else { return nil }
         guard let bool = value.bool else {
             report(Self.path(prefix, key), value: value, "must be true or false" + Self.found(value))
@@ -1172,7 +1182,7 @@ private struct ConfigurationWalker {
         return bool
     }
 
-    private mutating func choice<Choice: RawRepresentable & CaseIterable>(
+    mutating func choice<Choice: RawRepresentable & CaseIterable>(
         _ key: String, in table: TOMLTable, at prefix: String
     ) -> Choice? where Choice.RawValue == String {
         guard let value = table[key] else { return nil }
@@ -1191,16 +1201,16 @@ private struct ConfigurationWalker {
 
     // MARK: Reporting
 
-    private mutating func report(_ key: String, value: (any TOMLValueConvertible)?, _ message: String) {
+    mutating func report(_ key: String, value: (any TOMLValueConvertible)?, _ message: String) {
         report(key, value: value.map(Self.render), message)
     }
 
-    private mutating func report(_ key: String, value: String?, _ message: String) {
+    mutating func report(_ key: String, value: String?, _ message: String) {
         problems.append(ConfigurationError.Problem(key: key, value: value, message: message))
     }
 
     /// `prefix.key`, with `key` quoted when it is not a bare TOML key.
-    private static func path(_ prefix: String?, _ key: String) -> String {
+    static func path(_ prefix: String?, _ key: String) -> String {
         let isBare =
             !key.isEmpty
             && key.unicodeScalars.allSatisfy { scalar in
@@ -1215,7 +1225,7 @@ private struct ConfigurationWalker {
     }
 
     /// " (found a string)" and the like, for type errors.
-    private static func found(_ value: any TOMLValueConvertible) -> String {
+    static func found(_ value: any TOMLValueConvertible) -> String {
         let name =
             switch value.type {
             case .table: "a table"

@@ -61,7 +61,17 @@ import Testing
     }
 
     @Test func jsonHasEveryKeyTheLoaderAccepts() throws {
-        let scratch = try Scratch { good($0) }
+        let scratch = try Scratch {
+            good(
+                $0,
+                extra: """
+                    [[destination]]
+                    name = "archive"
+                    remote = "s3:bucket"
+                    [[webhook]]
+                    url = "https://hooks.example.org/in"
+                    """)
+        }
         let outcome = CheckConfigCommand.check(path: scratch.file, json: true, environment: environment())
         #expect(outcome.exitCode == 0)
         let document = try json(outcome.output)
@@ -69,8 +79,8 @@ import Testing
         #expect((document["problems"] as? [Any])?.isEmpty == true)
         for (table, keys) in ConfigurationLoader.keys {
             let object: [String: Any]?
-            if table == "recording" {
-                object = (document["recordings"] as? [[String: Any]])?.first
+            if ["recording", "destination", "webhook"].contains(table) {
+                object = (document[table + "s"] as? [[String: Any]])?.first
             } else {
                 object = document[table] as? [String: Any]
             }

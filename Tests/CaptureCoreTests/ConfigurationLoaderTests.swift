@@ -532,12 +532,12 @@ struct ConfigurationLoaderTests {
         InvalidCase(
             toml: "[output]\nx = 1", key: "output", value: nil,
             message:
-                "unknown table; the tables are [source], [queue], [levels], [[recording]], [log], [control], [storage], [metrics] and [station]"
+                "unknown table; the tables are [source], [queue], [levels], [[recording]], [log], [control], [storage], [metrics], [station], [[destination]] and [[webhook]]"
         ),
         InvalidCase(
             toml: "verbose = true", key: "verbose", value: "true",
             message:
-                "unknown key; the tables are [source], [queue], [levels], [[recording]], [log], [control], [storage], [metrics] and [station]"
+                "unknown key; the tables are [source], [queue], [levels], [[recording]], [log], [control], [storage], [metrics], [station], [[destination]] and [[webhook]]"
         ),
         InvalidCase(
             toml: "[log]\n\"log level\" = \"x\\\"y\"", key: "log.\"log level\"", value: "\"x\\\"y\"",

@@ -51,6 +51,8 @@ import Testing
             ("recording", RecordingConfiguration(name: "", directory: "")), ("log", configuration.log),
             ("control", configuration.control), ("storage", configuration.storage),
             ("metrics", configuration.metrics), ("station", configuration.station),
+            ("destination", DestinationConfiguration(name: "", remote: "")),
+            ("webhook", WebhookConfiguration(name: "", url: "")),
         ]
         var result: [String: [String: Any]] = [:]
         for (table, value) in parts {
@@ -106,8 +108,15 @@ import Testing
             for key in keys {
                 let row = try #require(documented[table]?[key], "[\(table)] \(key) is not in docs/configuration.md")
                 // A recording's name and directory have no default: the loader requires them.
-                if table == "recording" && (key == "name" || key == "directory") {
+                if ["recording.name", "recording.directory", "destination.name", "destination.remote", "webhook.url"]
+                    .contains("\(table).\(key)")
+                {
                     #expect(row == "required", "[\(table)] \(key)")
+                    continue
+                }
+                // A webhook's name defaults to its position.
+                if table == "webhook" && key == "name" {
+                    #expect(row.hasPrefix("`\"webhook-N\"`"), "[webhook] name: \(row)")
                     continue
                 }
                 let value = try #require(defaults[table]?[key], "[\(table)] \(key) is not a property of the model")
@@ -130,8 +139,9 @@ import Testing
         var table: String?
         var seen: Set<String> = []
         for line in text.split(separator: "\n").map(String.init) {
-            if line.hasPrefix("[") {
-                table = line.trimmingCharacters(in: CharacterSet(charactersIn: "[] "))
+            // Tables shown commented out (`# [[destination]]`) hold the commented keys below them.
+            if line.hasPrefix("[") || (line.hasPrefix("# [[") && line.hasSuffix("]]")) {
+                table = line.trimmingCharacters(in: CharacterSet(charactersIn: "#[] "))
                 continue
             }
             let setting = line.hasPrefix("# ") ? String(line.dropFirst(2)) : line

@@ -339,7 +339,7 @@ struct SourcesConfigurationTests {
         #expect(
             problemTexts("[[source]]\nname = \"a\"\n[output]\nx = 1") == [
                 "output: unknown table; the tables are [source] or [[source]], [queue], [levels], [[recording]], "
-                    + "[log], [control], [storage], [metrics] and [station]"
+                    + "[log], [control], [storage], [metrics], [station], [[destination]] and [[webhook]]"
             ])
         #expect(problemTexts("[[sources]]\nname = \"a\"") == ["sources: unknown table; did you mean `[[source]]`?"])
         #expect(problemTexts("[sources]\nname = \"a\"") == ["sources: unknown table; did you mean `[source]`?"])

@@ -25,6 +25,7 @@ final class FakeControlService: ControlService {
             StopRecordingResponse(recording: Fixture.recording, files: [Fixture.segment]))
         var segmentsResult: Result<[SegmentResponse], RecordingError> = .success([Fixture.segment])
         var reloadResult: AudioCapDaemon.ReloadResult?
+        var uploads = UploadsResponse(station: "station-1", destinations: [], webhooks: [])
         var started: [OnDemandRequest] = []
         var stopped: [String] = []
         var segmentQueries: [(name: String, since: Double?)] = []
@@ -37,6 +38,7 @@ final class FakeControlService: ControlService {
     var recorded: State { state.withLock { $0 } }
 
     func statusResponse() async -> StatusResponse { Fixture.status }
+    func uploadsResponse() async -> UploadsResponse { state.withLock { $0.uploads } }
     func sourceNames() -> [String] { ["main"] + state.withLock { $0.otherSources.map(\.name) } }
     func levelsResponse(source: String?) -> LevelsResponse? {
         state.withLock { state in

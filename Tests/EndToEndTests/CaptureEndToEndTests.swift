@@ -175,6 +175,8 @@ extension EndToEnd {
                     state = "\(dir.path)/state"
                     [metrics]
                     listen = "127.0.0.1:\(port)"
+                    [station]
+                    id = "e2e-1"
                     [[recording]]
                     name = "m"
                     directory = "\(dir.path)/m"
@@ -198,13 +200,17 @@ extension EndToEnd {
                 let first = try await scrape()
                 usleep(1_000_000)
                 let second = try await scrape()
-                // Every metric of a source is labelled with it (a single [source] is `main`).
-                let captured = "audiocap_frames_captured_total{source=\"main\"}"
+                // Every metric of a source is labelled with it (a single [source] is `main`), and every metric
+                // with the station.
+                let station = "station=\"e2e-1\""
+                let captured = "audiocap_frames_captured_total{source=\"main\",\(station)}"
                 #expect((second[captured] ?? 0) > (first[captured] ?? 0))
-                #expect(abs((second["audiocap_peak_dbfs{source=\"main\",channel=\"0\"}"] ?? 0) - -20) < 0.01)
-                #expect(second["audiocap_dropped_frames_total{source=\"main\"}"] == 0)
-                #expect(second["audiocap_source_up{source=\"main\"}"] == 1)
-                #expect(second["audiocap_recording_blocked{recording=\"m\",source=\"main\"}"] == 0)
+                #expect(
+                    abs((second["audiocap_peak_dbfs{source=\"main\",channel=\"0\",\(station)}"] ?? 0) - -20) < 0.01)
+                #expect(second["audiocap_dropped_frames_total{source=\"main\",\(station)}"] == 0)
+                #expect(second["audiocap_source_up{source=\"main\",\(station)}"] == 1)
+                #expect(second["audiocap_recording_blocked{recording=\"m\",source=\"main\",\(station)}"] == 0)
+                #expect(second.keys.allSatisfy { $0.contains(station) }, "\(second.keys.sorted())")
                 #expect(daemon.terminate().status == 0)
             }
         }

@@ -467,6 +467,64 @@ extension EndToEnd {
             #expect(ledger.gaps.isEmpty, "\(ledger)")
         }
 
+        @Test func uploadsAndHooksRunInsideTheShippedSandboxWithoutTrippingTheWatchdog() throws {
+            let service = try service
+            let directory = "/var/lib/audiocap/recordings/shipped"
+            // A local folder as the destination: rclone's local backend, no network (the shipped unit has
+            // none), under the unit's ReadWritePaths. What runs is the real rclone, under the unit's
+            // system-call filter, user, and read-only /etc.
+            let target = "/var/lib/audiocap/offsite"
+            let marker = "/var/lib/audiocap/hook-ran"
+            let config = """
+                [station]
+                id = "box-1"
+                [source]
+                device = "testmic"
+                [levels]
+                log_interval_seconds = 0
+                [[destination]]
+                name = "offsite"
+                remote = "\(target)"
+                [[recording]]
+                name = "shipped"
+                directory = "\(directory)"
+                segment_seconds = 2
+                align = "samples"
+                filename = "{seq}.wav"
+                upload = ["offsite"]
+                on_close = ["/usr/bin/touch", "\(marker)"]
+
+                """
+            let cursor = try service.journalCursor()
+            try service.restart(config: config)
+            let pid = service.mainPID
+            var done: [[String: String]] = []
+            waitUntil(timeout: 40) {
+                done = (try? service.journal(after: cursor, "EVENT=upload.done", "RECORDING_NAME=shipped")) ?? []
+                return done.count >= 3
+            }
+            let hooks = try service.journal(after: cursor, "EVENT=hook.finished", "RECORDING_NAME=shipped")
+            let restarts = service.restarts
+            let samePID = service.mainPID == pid
+            try service.systemctl("stop", InstalledService.unit, timeout: 60)
+            let messages = service.unitMessages(after: cursor)
+            #expect(done.count >= 3, "\(messages)")
+            #expect(!hooks.isEmpty, "\(messages)")
+            #expect(restarts == 0 && samePID, "NRestarts=\(restarts)\n\(messages)")
+            #expect(!messages.contains("Watchdog timeout"), "\(messages)")
+            // Each uploaded file is where the default key puts it, byte for byte.
+            for entry in done.prefix(3) {
+                let path = try #require(entry["SEGMENT_PATH"], "\(entry)")
+                let key = try #require(entry["UPLOAD_KEY"], "\(entry)")
+                #expect(key.hasPrefix("box-1/shipped/") && key.hasSuffix("/" + (path as NSString).lastPathComponent))
+                let local = try Data(contentsOf: URL(fileURLWithPath: service.box.hostPath(path)))
+                let remote = try Data(contentsOf: URL(fileURLWithPath: service.box.hostPath(target + "/" + key)))
+                #expect(local == remote, "\(key)")
+                #expect(FileManager.default.fileExists(atPath: service.box.hostPath(target + "/" + key + ".json")))
+            }
+            try? service.box.run(["rm", "-rf", target, marker, directory])
+        }
+
         @Test func aBadConfigurationFailsOnceWithStatus78() throws {
             let service = try service
             try service.systemctl("stop", InstalledService.unit)

@@ -27,6 +27,32 @@ struct SystemdUnitTests {
         #expect(output.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty, "\(output)")
     }
 
+    /// The unit with systemd/audiocapd-network.conf as its drop-in, where `systemd-analyze` finds it.
+    func unitWithNetworkDropIn() throws -> (TemporaryDirectory, String) {
+        let (dir, unit) = try unitCopy()
+        let source = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("systemd/audiocapd-network.conf").path
+        try FileManager.default.createDirectory(
+            atPath: dir.file("audiocapd.service.d"), withIntermediateDirectories: true)
+        try FileManager.default.copyItem(atPath: source, toPath: dir.file("audiocapd.service.d/network.conf"))
+        return (dir, unit)
+    }
+
+    @Test func theNetworkDropInIsValidAndOpensTheNetwork() throws {
+        let (dir, unit) = try unitWithNetworkDropIn()
+        defer { dir.remove() }
+        var environment = ProcessInfo.processInfo.environment
+        environment["SYSTEMD_UNIT_PATH"] = dir.path + ":"
+        let verify = try ProcessRunner.run(systemdAnalyze!, ["verify", "--man=no", unit], environment: environment)
+        let output = String(decoding: verify.stdout + verify.stderr, as: UTF8.self)
+        #expect(verify.status == 0, "\(output)")
+        #expect(output.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty, "\(output)")
+        let security = try ProcessRunner.run(
+            systemdAnalyze!, ["security", "--offline=true", unit], environment: environment)
+        let report = String(decoding: security.stdout + security.stderr, as: UTF8.self)
+        #expect(report.contains("Service has access to the host's network"), "\(report.suffix(800))")
+    }
+
     @Test func securityExposureIsAtMostOne() throws {
         let (dir, unit) = try unitCopy()
         defer { dir.remove() }

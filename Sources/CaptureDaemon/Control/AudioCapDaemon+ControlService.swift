@@ -2,6 +2,10 @@
 import CaptureProtocol
 
 extension AudioCapDaemon: ControlService {
+    func uploadsResponse() async -> UploadsResponse {
+        await delivery.status()
+    }
+
     func runningRecordings() async -> [RecordingResponse] {
         await recordings.snapshots.map(Self.recordingResponse)
     }

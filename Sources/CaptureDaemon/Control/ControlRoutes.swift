@@ -61,6 +61,9 @@ struct ControlRoutes: Sendable {
             let interval = try Self.integer(request, "interval_ms", range: 20...60_000) ?? 100
             return followLevels(source: source, intervalMilliseconds: interval, slot: try followSlot())
         }
+        router.get("/v1/uploads") { _, _ in
+            Self.json(await service.uploadsResponse())
+        }
         router.get("/v1/events") { request, _ in
             try events(request)
         }

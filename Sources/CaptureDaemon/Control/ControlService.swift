@@ -8,6 +8,10 @@ protocol ControlService: Sendable {
     /// Everything `GET /v1/status` reports, read now.
     func statusResponse() async -> StatusResponse
 
+    /// Every `[[destination]]` and `[[webhook]]` with what waits and what last happened (`GET /v1/uploads`);
+    /// empty lists when none is configured.
+    func uploadsResponse() async -> UploadsResponse
+
     /// The sources' names, in the configuration's order.
     func sourceNames() -> [String]
 

@@ -9,7 +9,8 @@ import Prometheus
 import Synchronization
 
 /// Serves `/metrics` in Prometheus text format. Values are read from the daemon at each scrape; counters
-/// advance by what changed since the previous scrape. Connections are limited (`ConnectionLimits.metrics`).
+/// advance by what changed since the previous scrape. Every series carries `station="ID"` (the status's
+/// station id). Connections are limited (`ConnectionLimits.metrics`).
 final class MetricsServer: Sendable {
     private let daemon: any MetricsSource
     private let host: String
@@ -17,6 +18,9 @@ final class MetricsServer: Sendable {
     private let logger: Logger
     private let registry = PrometheusCollectorRegistry()
     private let previous = Mutex<[String: Double]>([:])
+    /// The station label of every series: the status's station id, read at each scrape (it changes only
+    /// with a restart, so concurrent scrapes agree on it).
+    private let station = Mutex("")
 
     init(daemon: any MetricsSource, host: String, port: Int, logger: Logger) {
         self.daemon = daemon
@@ -61,6 +65,7 @@ final class MetricsServer: Sendable {
     /// The current metrics in Prometheus text format.
     func scrape() async -> [UInt8] {
         let status = await daemon.statusResponse()
+        station.withLock { $0 = status.station ?? StationConfiguration.machineHostName() }
         counter(
             "audiocap_events_dropped_total", "Events not written to events.jsonl because its writer fell behind",
             Double(daemon.events.droppedFromStore))
@@ -99,6 +104,9 @@ final class MetricsServer: Sendable {
                     "audiocap_recording_compression_ratio",
                     "PCM bytes of the audio written per byte of file (FLAC recordings)", ratio, labels)
             }
+        }
+        if let uploads = status.uploads {
+            uploadMetrics(uploads, now: Date().timeIntervalSince1970)
         }
         var buffer: [UInt8] = []
         registry.emit(into: &buffer)
@@ -150,13 +158,62 @@ final class MetricsServer: Sendable {
         }
     }
 
+    /// Per destination (`destination="NAME"`) and per webhook (`webhook="NAME"`): what waits and what happened.
+    private func uploadMetrics(_ uploads: UploadsResponse, now: Double) {
+        for destination in uploads.destinations {
+            let labels = [("destination", destination.name)]
+            gauge(
+                "audiocap_upload_pending_files", "Files waiting for a verified upload",
+                Double(destination.pendingFiles),
+                labels)
+            gauge(
+                "audiocap_upload_pending_bytes", "Bytes of the files waiting for a verified upload",
+                Double(destination.pendingBytes), labels)
+            gauge(
+                "audiocap_upload_oldest_pending_age_seconds",
+                "Seconds since the oldest waiting file closed; 0 with nothing waiting",
+                destination.oldestPendingTime.map { max(0, now - $0) } ?? 0, labels)
+            counter(
+                "audiocap_uploads_delivered_total", "Files uploaded and verified", Double(destination.deliveredFiles),
+                labels)
+            counter(
+                "audiocap_upload_delivered_bytes_total", "Bytes uploaded and verified",
+                Double(destination.deliveredBytes), labels)
+            counter(
+                "audiocap_upload_failures_total", "Failed upload attempts", Double(destination.failedAttempts), labels)
+            counter(
+                "audiocap_uploads_lost_total", "Files deleted by the min_free_bytes floor before they were delivered",
+                Double(destination.lostFiles), labels)
+            gauge(
+                "audiocap_upload_conflicts",
+                "Files whose remote object differs from the local file, waiting for an operator",
+                Double(destination.conflicts), labels)
+        }
+        for webhook in uploads.webhooks {
+            let labels = [("webhook", webhook.name)]
+            gauge(
+                "audiocap_webhook_pending_events", "Events waiting to be delivered", Double(webhook.pendingEvents),
+                labels)
+            counter(
+                "audiocap_webhook_delivered_total", "Events delivered", Double(webhook.deliveredEvents), labels)
+            counter(
+                "audiocap_webhook_failures_total", "Failed delivery attempts", Double(webhook.failedAttempts), labels)
+        }
+    }
+
+    /// `labels` and the station's label.
+    private func labelled(_ labels: [(String, String)]) -> [(String, String)] {
+        labels + [("station", station.withLock { $0 })]
+    }
+
     private func gauge(_ name: String, _ help: String, _ value: Double, _ labels: [(String, String)] = []) {
-        registry.makeGauge(name: name, labels: labels, help: help).set(value)
+        registry.makeGauge(name: name, labels: labelled(labels), help: help).set(value)
     }
 
     /// Advances a counter to `total` (counters only go up; a smaller total, e.g. a recording started
     /// again, restarts the count from there).
     private func counter(_ name: String, _ help: String, _ total: Double, _ labels: [(String, String)] = []) {
+        let labels = labelled(labels)
         let key = name + labels.map { "|\($0.0)=\($0.1)" }.joined()
         let delta = previous.withLock { previous -> Double in
             let last = previous[key] ?? 0

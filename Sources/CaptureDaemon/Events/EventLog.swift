@@ -66,6 +66,7 @@ public final class EventLog: Sendable {
         var metadata: Logger.Metadata = ["event": .string(event.kind)]
         if let recording = event.recording { metadata["recording.name"] = .string(recording) }
         if let source = event.source { metadata["source.name"] = .string(source) }
+        if let station = event.station { metadata["station.id"] = .string(station) }
         for (key, value) in event.fields { metadata[key] = .string(value.description) }
         logger.log(level: event.level.loggerLevel, "\(event.message)", metadata: metadata)
         let stored = store?.append(event) ?? true

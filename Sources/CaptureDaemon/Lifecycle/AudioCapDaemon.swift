@@ -59,10 +59,11 @@ public final class AudioCapDaemon: Service, Sendable {
         }
         self.captures = CaptureSet(captures)
         (captureStarts, captureStartsInput) = AsyncStream.makeStream(of: SourceCapture.self)
-        diskGuard = DiskSpaceGuard(minFreeBytes: configuration.storage.minFreeBytes, events: events)
+        delivery = Delivery(configuration: configuration, events: events, logger: logger)
+        diskGuard = DiskSpaceGuard(
+            minFreeBytes: configuration.storage.minFreeBytes, events: events, holds: delivery.holds)
         lowSpaceWarning = LowSpaceWarning(warningHours: configuration.storage.lowSpaceWarningHours, events: events)
         clockCheck = ClockCheck(events: events)
-        delivery = Delivery(configuration: configuration, events: events, logger: logger)
         let clockSteps = ClockStepWatch(events: events)
         self.clockSteps = clockSteps
         recordings = RecordingController(
@@ -71,7 +72,7 @@ public final class AudioCapDaemon: Service, Sendable {
             maxOnDemand: configuration.control.maxRecordings,
             options: SegmentWriter.Options(
                 gapFill: configuration.source.gapFill, diskGuard: diskGuard, faults: FaultInjection.fromEnvironment(),
-                clockSteps: clockSteps, station: configuration.station))
+                clockSteps: clockSteps, station: configuration.station, holds: delivery.holds))
     }
 
     public func run() async throws {
@@ -345,7 +346,8 @@ public final class AudioCapDaemon: Service, Sendable {
     }
 
     /// The sections a reload does not apply (all but the sources, `[queue]`, `[levels]` and the
-    /// recordings) that differ between the running configuration and `next`.
+    /// recordings) that differ between the running configuration and `next`, and `delivery` when a
+    /// recording's `upload`, `after_upload`, `on_close` or `on_upload` differs (wired at start).
     static func sectionsNeedingRestart(from current: Configuration, to next: Configuration) -> [String] {
         var sections: [String] = []
         if current.log != next.log { sections.append("log") }
@@ -357,6 +359,8 @@ public final class AudioCapDaemon: Service, Sendable {
         // Uploads and webhooks take their tables when the daemon starts.
         if current.destinations != next.destinations { sections.append("destination") }
         if current.webhooks != next.webhooks { sections.append("webhook") }
+        // A recording's uploads and hooks are wired when the daemon starts, not when the recording does.
+        if deliveryKeys(of: current) != deliveryKeys(of: next) { sections.append("delivery") }
         var rest = next
         rest.sources = current.sources
         rest.queue = current.queue
@@ -371,6 +375,26 @@ public final class AudioCapDaemon: Service, Sendable {
         rest.recordings = current.recordings
         if rest != current { sections.append("other") }
         return sections
+    }
+
+    /// What a recording sets for delivery, for the recordings that set any of it.
+    private struct DeliveryKeys: Equatable {
+        var upload: [String]
+        var afterUpload: AfterUpload
+        var onClose: [String]
+        var onUpload: [String]
+    }
+
+    /// The delivery keys of `configuration`'s recordings that upload or run hooks, by recording name.
+    private static func deliveryKeys(of configuration: Configuration) -> [String: DeliveryKeys] {
+        var keys: [String: DeliveryKeys] = [:]
+        for recording in configuration.recordings
+        where !recording.upload.isEmpty || !recording.onClose.isEmpty || !recording.onUpload.isEmpty {
+            keys[recording.name] = DeliveryKeys(
+                upload: recording.upload, afterUpload: recording.afterUpload, onClose: recording.onClose,
+                onUpload: recording.onUpload)
+        }
+        return keys
     }
 
     /// Every second: stops on-demand recordings whose duration is over, and reports health to systemd.

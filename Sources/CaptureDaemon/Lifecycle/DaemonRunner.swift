@@ -93,7 +93,7 @@ public enum DaemonRunner {
 }
 
 extension Configuration {
-    /// This configuration with relative recording directories, socket and storage paths made absolute
+    /// This configuration with relative recording directories, socket, storage and rclone_config paths made absolute
     /// against `directory` (the daemon's working directory at start).
     public func resolvingRelativePaths(against directory: String) -> Configuration {
         let base = URL(fileURLWithPath: directory.hasSuffix("/") ? directory : directory + "/")
@@ -104,6 +104,9 @@ extension Configuration {
         var copy = self
         for index in copy.recordings.indices {
             copy.recordings[index].directory = absolute(copy.recordings[index].directory)
+        }
+        for index in copy.destinations.indices {
+            copy.destinations[index].rcloneConfig = absolute(copy.destinations[index].rcloneConfig)
         }
         copy.control.socket = absolute(copy.control.socket)
         copy.storage.root = absolute(copy.storage.root)

@@ -1,4 +1,5 @@
 // Keeps `[storage] min_free_bytes` free where recordings write, deleting the oldest files that may go.
+import CaptureProtocol
 import Foundation
 import Synchronization
 
@@ -30,13 +31,18 @@ public final class DiskSpaceGuard: Sendable {
     typealias Probe = @Sendable (String) -> (free: UInt64, total: UInt64, device: UInt64, probe: String)?
     private let probe: Probe
 
-    public convenience init(minFreeBytes: Int64, events: EventLog) {
-        self.init(minFreeBytes: minFreeBytes, events: events, probe: { DiskSpaceGuard.space(at: $0) })
+    /// Files still waiting for an upload: deleted only when deleting every other file was not enough,
+    /// each one an `upload.lost` event. Nil: none.
+    private let holds: UploadHolds?
+
+    public convenience init(minFreeBytes: Int64, events: EventLog, holds: UploadHolds? = nil) {
+        self.init(minFreeBytes: minFreeBytes, events: events, holds: holds, probe: { DiskSpaceGuard.space(at: $0) })
     }
 
-    init(minFreeBytes: Int64, events: EventLog, probe: @escaping Probe) {
+    init(minFreeBytes: Int64, events: EventLog, holds: UploadHolds? = nil, probe: @escaping Probe) {
         self.minFreeBytes = minFreeBytes
         self.events = events
+        self.holds = holds
         self.probe = probe
     }
 
@@ -66,15 +72,35 @@ public final class DiskSpaceGuard: Sendable {
                     candidates.append((file.path, file.bytes, file.time, name))
                 }
             }
-            candidates.sort { $0.time < $1.time }
+            // Files no destination waits for go first, oldest first; held ones only when that is not enough.
+            candidates.sort { a, b in
+                let (heldA, heldB) = (holds?.isHeld(a.path) ?? false, holds?.isHeld(b.path) ?? false)
+                return heldA != heldB ? !heldA : a.time < b.time
+            }
             // Some file systems (btrfs, ZFS, a file still open elsewhere) free space later than the
             // unlink: count what was deleted too, so one check never deletes more than the shortfall.
             let before = free
             var freed: UInt64 = 0
             for file in candidates {
                 guard free < UInt64(minFreeBytes), before + freed < UInt64(minFreeBytes) else { break }
+                let hold = holds?.hold(for: file.path)
+                let frames = hold?.frames ?? (hold == nil ? nil : Self.recordedFrames(of: file.path))
                 guard (try? FileManager.default.removeItem(atPath: file.path)) != nil else { continue }
                 try? FileManager.default.removeItem(atPath: file.path + ".json")
+                if let hold, let holds {
+                    holds.reportLost(file.path)
+                    let destinations = hold.destinations.sorted()
+                    var fields: [String: EventValue] = [
+                        "segment.path": .string(file.path), "segment.bytes": .int(file.bytes),
+                        "destination": .string(destinations.joined(separator: ",")),
+                        "destinations": .list(destinations.map { .string($0) }),
+                        "reason": .string("deleted by the min_free_bytes floor before it was uploaded"),
+                    ]
+                    if let frames { fields["segment.frames"] = .int(frames) }
+                    events.emit(
+                        .warning, "upload.lost", "a file was deleted for free space before it was uploaded",
+                        recording: file.recording, fields)
+                }
                 events.emit(
                     .notice, "segment.deleted", "segment deleted to keep the minimum free space",
                     recording: file.recording,
@@ -87,6 +113,15 @@ public final class DiskSpaceGuard: Sendable {
             }
             return free >= UInt64(minFreeBytes) || before + freed >= UInt64(minFreeBytes) ? .ok : .low(freeBytes: free)
         }
+    }
+
+    /// `segment.frames` from the sidecar of the audio file at `path`, if it has one. Blocking file I/O.
+    static func recordedFrames(of path: String) -> Int64? {
+        guard let data = FileManager.default.contents(atPath: SegmentSidecar.path(for: path)),
+            let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
+            let segment = object["segment"] as? [String: Any]
+        else { return nil }
+        return (segment["frames"] as? NSNumber)?.int64Value
     }
 
     /// Free bytes (for unprivileged users) and the device of the file system holding `path`, or of its

@@ -42,8 +42,9 @@ public struct RetentionSweep: Sendable {
 
     /// Deletes what the limits say; returns what was deleted. `ageDeletionAllowed` false skips
     /// `keep_days` (the clock was just stepped); `max_bytes` does not depend on the clock and always
-    /// applies. Blocking file I/O: call it on a consumer's own thread.
-    public func run(now: Date = Date(), ageDeletionAllowed: Bool = true) -> [Deletion] {
+    /// applies. Files in `holds` (still waiting for an upload, or in conflict) are never deleted, though
+    /// they count toward `max_bytes`. Blocking file I/O: call it on a consumer's own thread.
+    public func run(now: Date = Date(), ageDeletionAllowed: Bool = true, holds: UploadHolds? = nil) -> [Deletion] {
         guard isEnabled else { return [] }
         let files = Self.closedFiles(in: directory, now: now)
         let nowSeconds = now.timeIntervalSince1970
@@ -51,6 +52,7 @@ public struct RetentionSweep: Sendable {
         var total = files.reduce(Int64(0)) { $0 + $1.bytes }
         for file in files {
             guard deletions.count < Self.maxDeletionsPerSweep else { break }
+            if let holds, holds.isHeld(file.path) { continue }
             var reason: String? = nil
             if let keepDays, ageDeletionAllowed, file.time >= Self.earliestPlausibleTime,
                 file.time <= nowSeconds + 86_400,

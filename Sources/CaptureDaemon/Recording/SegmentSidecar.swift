@@ -18,6 +18,10 @@ struct SegmentSidecar: Encodable {
     var gapsKnown: Bool?
     /// The source the audio came from (absent when not known: a repaired on-demand file).
     var source: String?
+    /// SHA-256 and MD5 of the audio file, lower-case hex: added by the outbox before the first upload
+    /// (``addHashes(of:sha256:md5:)``); absent until then and for recordings without `upload`.
+    var sha256: String?
+    var md5: String?
 
     init(segment: SegmentInfo, format: AudioFormat, gapsKnown: Bool = true, source: String? = nil) {
         self.segment = segment
@@ -29,7 +33,7 @@ struct SegmentSidecar: Encodable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case segment, source, sampleRate, channels, sampleFormat, startTimeUTC = "startTimeUtc", gapsKnown
+        case segment, source, sampleRate, channels, sampleFormat, startTimeUTC = "startTimeUtc", gapsKnown, sha256, md5
     }
 
     func encode(to encoder: any Encoder) throws {
@@ -42,6 +46,8 @@ struct SegmentSidecar: Encodable {
         // The same as `segment.start_time_utc`; kept where sidecars before it had it.
         try container.encode(WireFormat.utc(segment.startTime), forKey: .startTimeUTC)
         try container.encodeIfPresent(gapsKnown, forKey: .gapsKnown)
+        try container.encodeIfPresent(sha256, forKey: .sha256)
+        try container.encodeIfPresent(md5, forKey: .md5)
     }
 
     /// `segment` in the sidecar: ``SegmentInfo`` with its values per ``WireFormat``.
@@ -139,5 +145,34 @@ struct SegmentSidecar: Encodable {
             let start = (segment["start_time"] as? NSNumber)?.doubleValue, start.isFinite
         else { return nil }
         return start
+    }
+
+    /// Adds the top-level `"sha256"` and `"md5"` keys to the sidecar of the audio file at `audioPath`,
+    /// replacing the file atomically and durably (temporary file, fsync, rename). Nothing else in it
+    /// changes; a sidecar that already holds these values is left alone. Blocking file I/O. Returns nil,
+    /// or what failed (no sidecar is a failure: the caller decides whether that matters).
+    static func addHashes(of audioPath: String, sha256: String, md5: String) -> String? {
+        let sidecar = path(for: audioPath)
+        guard let data = FileManager.default.contents(atPath: sidecar) else {
+            return "cannot read the sidecar \(sidecar)"
+        }
+        guard var object = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] else {
+            return "the sidecar \(sidecar) is not a JSON object"
+        }
+        if object["sha256"] as? String == sha256, object["md5"] as? String == md5 { return nil }
+        var text = String(decoding: data, as: UTF8.self)
+        if object["sha256"] == nil, object["md5"] == nil, let brace = text.firstIndex(of: "{") {
+            // Inserted as text, so every other byte (numbers, key order) stays as the writer made it.
+            text.insert(
+                contentsOf: "\n  \"md5\" : \"\(md5)\",\n  \"sha256\" : \"\(sha256)\",", at: text.index(after: brace))
+            return DurableFile.write(Array(text.utf8), to: sidecar)
+        }
+        object["sha256"] = sha256
+        object["md5"] = md5
+        guard
+            let encoded = try? JSONSerialization.data(
+                withJSONObject: object, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])
+        else { return "cannot encode the sidecar \(sidecar)" }
+        return DurableFile.write(encoded + [0x0A], to: sidecar)
     }
 }

@@ -33,12 +33,15 @@ public final class SegmentWriter: ChunkConsumer, @unchecked Sendable {
         public var clockSteps: ClockStepWatch?
         /// `[station]`, written into every file's metadata.
         public var station: StationConfiguration
+        /// Files still waiting for an upload: retention skips them. Nil: none.
+        public var holds: UploadHolds?
 
         public init(
             gapFill: GapFill = .none, retrySeconds: Double = 5, diskGuard: DiskSpaceGuard? = nil,
             faults: FaultInjection = FaultInjection(), clockSteps: ClockStepWatch? = nil,
-            station: StationConfiguration = StationConfiguration()
+            station: StationConfiguration = StationConfiguration(), holds: UploadHolds? = nil
         ) {
+            self.holds = holds
             self.station = station
             self.clockSteps = clockSteps
             self.gapFill = gapFill
@@ -59,6 +62,7 @@ public final class SegmentWriter: ChunkConsumer, @unchecked Sendable {
     private let gapFill: GapFill
     private let diskGuard: DiskSpaceGuard?
     private let clockSteps: ClockStepWatch?
+    private let holds: UploadHolds?
     private let retention: RetentionSweep
     private let station: StationConfiguration
     /// The station id when `[station] id` is empty.
@@ -124,6 +128,7 @@ public final class SegmentWriter: ChunkConsumer, @unchecked Sendable {
         self.gapFill = options.gapFill
         self.diskGuard = options.diskGuard
         self.clockSteps = options.clockSteps
+        self.holds = options.holds
         self.station = options.station
         self.hostName = options.station.id.isEmpty ? StationConfiguration.machineHostName() : ""
         self.zeros = UnsafeMutableRawBufferPointer.allocate(byteCount: 64 * 1024, alignment: 64)
@@ -520,7 +525,8 @@ public final class SegmentWriter: ChunkConsumer, @unchecked Sendable {
         // second): look now, before ages are trusted.
         clockSteps?.check()
         let allowed = clockSteps?.ageDeletionAllowed() ?? true
-        for deletion in retention.run(now: Date(timeIntervalSince1970: SystemClock.wall()), ageDeletionAllowed: allowed)
+        for deletion in retention.run(
+            now: Date(timeIntervalSince1970: SystemClock.wall()), ageDeletionAllowed: allowed, holds: holds)
         {
             events.emit(
                 .info, "segment.deleted", "segment deleted by retention", recording: recording.name,
