@@ -280,7 +280,6 @@ extension EndToEnd {
     }
 }
 
-/// The `[[destination]]` line capping the retry back-off for the tests (`retry_max_seconds = 3`) once the
-/// configuration loader reads that key (the model has `retryMaxSeconds`; the loader does not take it yet).
-/// Empty meanwhile: the default back-off (5 s doubling) still retries within the tests' waits.
-let retryCapTOML = ""
+/// The `[[destination]]` line capping the retry back-off for the tests, so a resumed server is retried within
+/// seconds (the back-off starts at 5 s, so 5 is the shortest cap that means anything).
+let retryCapTOML = "retry_max_seconds = 5"
