@@ -90,6 +90,10 @@ endpoint = http://127.0.0.1:{self.port}
     def stop(self):
         self.resume()
         stop_all([self.proc], sig=signal.SIGTERM, timeout=10)
+        try:  # anything moto started in its session
+            os.killpg(self.proc.pid, signal.SIGKILL)
+        except OSError:
+            pass
 
 
 class FleetDaemon:
