@@ -244,7 +244,13 @@ extension EndToEnd {
                 let daemon = try dir.launch()
                 // 3 MiB less a 1.5 MB floor holds about 8 s of audio: then the oldest undelivered files go.
                 #expect(daemon.waitForLog("event=upload.lost", count: 3, timeout: 40), "\(daemon.log)")
-                let uploads = try dir.cli(["uploads", "--json"])
+                // The outbox marks its rows lost on its own thread, just after the event: status follows.
+                var uploads = try dir.cli(["uploads", "--json"])
+                waitUntil(timeout: 10) {
+                    uploads = (try? dir.cli(["uploads", "--json"])) ?? uploads
+                    let status = try? ControlAPI.decoder().decode(UploadsResponse.self, from: Data(uploads.out.utf8))
+                    return (status?.destinations.first?.lostFiles ?? 0) >= 3
+                }
                 let status = try? ControlAPI.decoder().decode(UploadsResponse.self, from: Data(uploads.out.utf8))
                 #expect((status?.destinations.first?.lostFiles ?? 0) >= 3, "\(uploads.out)")
                 #expect(daemon.terminate().status == 0, "\(daemon.log)")

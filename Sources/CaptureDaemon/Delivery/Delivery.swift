@@ -44,6 +44,11 @@ public final class Delivery: Sendable {
             }
         }
         self.databaseError = databaseError
+        if uploads, database == nil {
+            // Nothing can say which files were delivered: retention keeps every file of the recordings
+            // that upload (only the min_free_bytes floor may still delete).
+            holds.holdEverything(under: configuration.recordings.filter { !$0.upload.isEmpty }.map(\.directory))
+        }
         outbox =
             uploads
             ? database.map {
@@ -71,7 +76,7 @@ public final class Delivery: Sendable {
             events.emit(
                 .error, "delivery.unavailable",
                 "the delivery database cannot be opened: no file is uploaded and no webhook sent until a restart "
-                    + "after the cause is fixed",
+                    + "after the cause is fixed; retention keeps every file of the recordings that upload",
                 [
                     "storage.state": .string(configuration.storage.state), "error": .string(databaseError),
                 ])

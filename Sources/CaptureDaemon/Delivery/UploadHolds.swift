@@ -16,6 +16,8 @@ public final class UploadHolds: Sendable {
 
     private struct State {
         var held: [String: Hold] = [:]
+        /// Folders whose every file is held (their recordings upload, but the outbox could not be opened).
+        var heldFolders: [String] = []
         var onLost: (@Sendable (String, Hold) -> Void)?
     }
     private let state = Mutex(State())
@@ -23,7 +25,17 @@ public final class UploadHolds: Sendable {
     public init() {}
 
     /// Whether the file at `path` still waits for a destination.
-    public func isHeld(_ path: String) -> Bool { state.withLock { $0.held[path] != nil } }
+    public func isHeld(_ path: String) -> Bool {
+        state.withLock { state in
+            state.held[path] != nil || state.heldFolders.contains { path.hasPrefix($0.hasSuffix("/") ? $0 : $0 + "/") }
+        }
+    }
+
+    /// Holds every file under each of `folders`: used when the outbox cannot be opened, so that retention
+    /// never deletes a file of a recording that uploads while nobody knows whether it was delivered.
+    public func holdEverything(under folders: [String]) {
+        state.withLock { $0.heldFolders.append(contentsOf: folders) }
+    }
 
     /// The hold on `path`, if any.
     public func hold(for path: String) -> Hold? { state.withLock { $0.held[path] } }
