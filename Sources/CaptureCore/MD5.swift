@@ -2,34 +2,17 @@
 
 /// An incremental MD5 digest. Not for security: FLAC stores the MD5 of its decoded audio so that a
 /// decoder can check it, and a repaired file needs it recomputed. Does not allocate after `init`.
-public struct MD5: Sendable {
+public struct MD5: Sendable, BlockDigest {
     private var state: (UInt32, UInt32, UInt32, UInt32) = (0x6745_2301, 0xefcd_ab89, 0x98ba_dcfe, 0x1032_5476)
-    private var block = [UInt8](repeating: 0, count: 64)
-    private var blockCount = 0
-    private var totalBytes: UInt64 = 0
+    var block = [UInt8](repeating: 0, count: 64)
+    var blockCount = 0
+    var totalBytes: UInt64 = 0
 
     public init() {}
 
     /// Adds `bytes` to the message.
     public mutating func update(_ bytes: UnsafeRawBufferPointer) {
-        totalBytes &+= UInt64(bytes.count)
-        var index = 0
-        while index < bytes.count {
-            if blockCount == 0 && bytes.count - index >= 64 {
-                compress(UnsafeRawBufferPointer(rebasing: bytes[index..<index + 64]))
-                index += 64
-                continue
-            }
-            let take = min(64 - blockCount, bytes.count - index)
-            for offset in 0..<take { block[blockCount + offset] = bytes[index + offset] }
-            blockCount += take
-            index += take
-            if blockCount == 64 {
-                let copy = block
-                copy.withUnsafeBytes { compress($0) }
-                blockCount = 0
-            }
-        }
+        absorb(bytes)
     }
 
     public mutating func update(_ bytes: [UInt8]) {
@@ -39,12 +22,7 @@ public struct MD5: Sendable {
     /// The 16-byte digest of everything added so far (the digest itself can go on growing).
     public func finalize() -> [UInt8] {
         var copy = self
-        let bits = totalBytes &* 8
-        var padding: [UInt8] = [0x80]
-        let used = Int(totalBytes % 64)
-        padding += [UInt8](repeating: 0, count: (used < 56 ? 55 - used : 119 - used))
-        for shift in stride(from: 0, to: 64, by: 8) { padding.append(UInt8(truncatingIfNeeded: bits >> shift)) }
-        copy.update(padding)
+        copy.update(padding(bigEndianLength: false))
         var digest: [UInt8] = []
         for word in [copy.state.0, copy.state.1, copy.state.2, copy.state.3] {
             for shift in stride(from: 0, to: 32, by: 8) { digest.append(UInt8(truncatingIfNeeded: word >> shift)) }
@@ -79,7 +57,7 @@ public struct MD5: Sendable {
         0xf753_7e82, 0xbd3a_f235, 0x2ad7_d2bb, 0xeb86_d391,
     ]
 
-    private mutating func compress(_ chunk: UnsafeRawBufferPointer) {
+    mutating func compress(_ chunk: UnsafeRawBufferPointer) {
         var (a, b, c, d) = state
         for index in 0..<64 {
             var f: UInt32

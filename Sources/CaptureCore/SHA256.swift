@@ -1,37 +1,20 @@
 // SHA-256 (FIPS 180-4) and HMAC-SHA256 (RFC 2104): the files' checksums in the outbox and the webhooks' signature.
 
 /// An incremental SHA-256 digest. Does not allocate after `init` (but `finalize`).
-public struct SHA256: Sendable {
+public struct SHA256: Sendable, BlockDigest {
     private var state: [UInt32] = [
         0x6a09_e667, 0xbb67_ae85, 0x3c6e_f372, 0xa54f_f53a, 0x510e_527f, 0x9b05_688c, 0x1f83_d9ab, 0x5be0_cd19,
     ]
-    private var block = [UInt8](repeating: 0, count: 64)
-    private var blockCount = 0
-    private var totalBytes: UInt64 = 0
+    var block = [UInt8](repeating: 0, count: 64)
+    var blockCount = 0
+    var totalBytes: UInt64 = 0
     private var schedule = [UInt32](repeating: 0, count: 64)
 
     public init() {}
 
     /// Adds `bytes` to the message.
     public mutating func update(_ bytes: UnsafeRawBufferPointer) {
-        totalBytes &+= UInt64(bytes.count)
-        var index = 0
-        while index < bytes.count {
-            if blockCount == 0 && bytes.count - index >= 64 {
-                compress(UnsafeRawBufferPointer(rebasing: bytes[index..<index + 64]))
-                index += 64
-                continue
-            }
-            let take = min(64 - blockCount, bytes.count - index)
-            for offset in 0..<take { block[blockCount + offset] = bytes[index + offset] }
-            blockCount += take
-            index += take
-            if blockCount == 64 {
-                let copy = block
-                copy.withUnsafeBytes { compress($0) }
-                blockCount = 0
-            }
-        }
+        absorb(bytes)
     }
 
     public mutating func update(_ bytes: [UInt8]) {
@@ -41,12 +24,7 @@ public struct SHA256: Sendable {
     /// The 32-byte digest of everything added so far.
     public func finalize() -> [UInt8] {
         var copy = self
-        let bits = totalBytes &* 8
-        var padding: [UInt8] = [0x80]
-        let used = Int(totalBytes % 64)
-        padding += [UInt8](repeating: 0, count: (used < 56 ? 55 - used : 119 - used))
-        for shift in stride(from: 56, through: 0, by: -8) { padding.append(UInt8(truncatingIfNeeded: bits >> shift)) }
-        copy.update(padding)
+        copy.update(padding(bigEndianLength: true))
         var digest: [UInt8] = []
         digest.reserveCapacity(32)
         for word in copy.state {
@@ -77,7 +55,7 @@ public struct SHA256: Sendable {
 
     @inline(__always) private static func rotr(_ x: UInt32, _ n: UInt32) -> UInt32 { (x >> n) | (x << (32 - n)) }
 
-    private mutating func compress(_ chunk: UnsafeRawBufferPointer) {
+    mutating func compress(_ chunk: UnsafeRawBufferPointer) {
         for i in 0..<16 {
             schedule[i] =
                 UInt32(chunk[i * 4]) << 24 | UInt32(chunk[i * 4 + 1]) << 16 | UInt32(chunk[i * 4 + 2]) << 8

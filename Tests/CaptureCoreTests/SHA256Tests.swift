@@ -1,4 +1,4 @@
-// SHA-256 and HMAC-SHA256 against the published test vectors (FIPS 180-4 examples, RFC 4231).
+// SHA-256, HMAC-SHA256 and MD5 against the published test vectors (FIPS 180-4 examples, RFC 4231, RFC 1321).
 import CaptureCore
 import Testing
 
@@ -23,6 +23,19 @@ import Testing
             left -= take
         }
         #expect(digest.finalize().hexString == "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0")
+    }
+
+    @Test func md5MatchesRFC1321() {
+        var empty = MD5()
+        empty.update([])
+        #expect(empty.finalize().hexString == "d41d8cd98f00b204e9800998ecf8427e")
+        var abc = MD5()
+        abc.update(Array("abc".utf8))
+        #expect(abc.finalize().hexString == "900150983cd24fb0d6963f7d28e17f72")
+        var million = MD5()
+        let piece = [UInt8](repeating: UInt8(ascii: "a"), count: 1000)
+        for _ in 0..<1000 { million.update(piece) }
+        #expect(million.finalize().hexString == "7707d6ae4e027c70eea2a935c2296f21")
     }
 
     @Test func hmacMatchesRFC4231() {
