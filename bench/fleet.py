@@ -3,7 +3,7 @@
 
   python3 bench/fleet.py [--bin DIR] [--daemons 1,4,16] [--seconds 120] [--drain-files 1440] [--keep]
 
-Fleet: for each N in --daemons, N audiocapd (station ids bench-1..bench-N), each with a lavfi source at real
+Fleet: for each N in --daemons, N audiocapd (station ids bench-nN-up-1..N), each with a lavfi source at real
 time (stereo 48 kHz s16) and one recording of 10 s WAV files uploading to one bucket, run for --seconds,
 then the same N with uploads off. Prints files delivered per minute, upload latency p50/p99 (close to
 verified, from the upload.done events), and the daemons' own CPU (% of a core, utime+stime of audiocapd
@@ -211,7 +211,9 @@ def percentile(values, p):
 
 def run_fleet(args, work, env, s3, n, uploads):
     tag = f"n{n}-{'up' if uploads else 'off'}"
-    daemons = [FleetDaemon(args, os.path.join(work, tag), env, f"d{i}", f"bench-{i}",
+    # Each run's stations are new ones (bench-n4-1, ...): a station id reused across runs would meet its
+    # earlier run's objects at the same keys, which the outbox rightly reports as conflicts.
+    daemons = [FleetDaemon(args, os.path.join(work, tag), env, f"d{i}", f"bench-{tag}-{i}",
                            (f"sine=frequency={300 + 10 * i}:sample_rate=48000", 48000, 2), 10,
                            conf=s3.conf if uploads else None)
                for i in range(1, n + 1)]
@@ -238,6 +240,7 @@ def run_fleet(args, work, env, s3, n, uploads):
             if pending == 0:
                 break
             time.sleep(0.5)
+    stopped_at = time.time()
     stop_all([d.proc for d in daemons], sig=signal.SIGTERM, timeout=30)
     own = [(t1[0] - t0[0]) / CLK_TCK / (t1[2] - t0[2]) * 100 for t0, t1 in zip(ticks0, ticks1)]
     kids = [(t1[1] - t0[1]) / CLK_TCK / (t1[2] - t0[2]) * 100 for t0, t1 in zip(ticks0, ticks1)]
@@ -245,7 +248,8 @@ def run_fleet(args, work, env, s3, n, uploads):
            "rss_mb": max(d.hwm_kb for d in daemons) / 1024}
     if uploads:
         done = [e for d in daemons for e in d.events("upload.done")]
-        closed = [e for d in daemons for e in d.events("segment.closed")]
+        # Files closed while running (each daemon closes one more at its stop, which waits for its next run).
+        closed = [e for d in daemons for e in d.events("segment.closed") if e.get("time", 0) < stopped_at]
         latencies = [float(e["fields"]["upload.latency_seconds"]) for e in done
                      if "upload.latency_seconds" in e.get("fields", {})]
         wall = max(d.proc.wall() for d in daemons)
