@@ -197,6 +197,20 @@ import Testing
         #expect(status.conflicts == 1)
         #expect(status.deliveredFiles == 1)
         #expect(status.pendingFiles == 0)
+
+        // The operator moves the other object aside and restarts: the file in conflict is tried again.
+        running.cancel()
+        await running.value
+        try FileManager.default.moveItem(atPath: squatter, toPath: squatter + ".theirs")
+        let restarted = try world.outbox(world.configuration([local]))
+        try restarted.prepare()
+        let again = Task { await restarted.run() }
+        defer { again.cancel() }
+        await Self.waitUntil { world.kinds("upload.done").count == 2 }
+        #expect(Self.sha256(squatter) == Self.sha256(paths[0]))
+        #expect(!restarted.holds.isHeld(paths[0]))
+        let resolved = try #require(await restarted.status().first)
+        #expect(resolved.conflicts == 0 && resolved.pendingFiles == 0, "\(resolved)")
     }
 
     @Test func aRemoteThatFailsIsRetriedWithBackOffThenDrainsInOrder() async throws {

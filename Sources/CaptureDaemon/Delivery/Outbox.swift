@@ -18,7 +18,8 @@ import Synchronization
 ///   row per destination, inserted on the outbox's own thread (the listener only hands off).
 /// - ``run()`` uploads, per destination, oldest first, at most `transfers` at once, until cancelled.
 ///   An object already at the key with the same content counts as delivered; one with other content is
-///   a conflict: never overwritten, the file stays held, the next files go on. A file is delivered when
+///   a conflict: never overwritten, the file stays held, the next files go on (and it is tried again at
+///   the next start, after an operator has moved one of the two aside). A file is delivered when
 ///   the remote audio and sidecar both match the local size and MD5/SHA-256.
 /// - A failure backs the destination off (5 s doubling to `retry_max_seconds`, ±20 %); the failed file
 ///   is the first tried again, so files arrive in order.
@@ -162,6 +163,8 @@ public final class Outbox: Sendable {
                 }
                 try db.run(
                     "DELETE FROM outbox WHERE state = 'delivered' AND delivered_time < ?", [.double(nowSeconds - keep)])
+                // A conflict waits for an operator; a restart is how they say it is resolved: try again.
+                try db.run("UPDATE outbox SET state = 'pending', next_try = NULL WHERE state = 'conflict'")
                 var scanFrom: [String: Double] = [:]
                 for (recording, destination) in pairs {
                     let found = try db.run(
