@@ -23,6 +23,8 @@ public struct Configuration: Sendable, Equatable {
     public var destinations: [DestinationConfiguration] = []
     /// `[[webhook]]`: where events are POSTed.
     public var webhooks: [WebhookConfiguration] = []
+    /// `[[trigger]]`: clips written around sounds over a level.
+    public var triggers: [TriggerConfiguration] = []
 
     public init() {}
 
@@ -191,6 +193,10 @@ public struct SourceConfiguration: Sendable, Equatable {
     public var stallSeconds = 5.0
     /// What goes into a file where audio is missing (ffmpeg restarted, an xrun, a queue overflow).
     public var gapFill = GapFill.none
+    /// Seconds of the newest audio kept in memory (as the pool's chunks), so a recording can start in the
+    /// past (`audiocap start --from -30s`, `audiocap clip`); 0 keeps none.
+    public var lookBackSeconds = 30.0
+    public static let lookBackRange = 0.0...3600.0
     /// This source's own `[queue]` and `[levels]` (`[source.queue]`, `[source.levels]`); nil: the
     /// top-level tables apply.
     public var queue: QueueConfiguration? = nil
@@ -217,6 +223,11 @@ public struct SourceConfiguration: Sendable, Equatable {
 
     /// Frames in one chunk (at least 1).
     public var chunkFrames: Int { max(1, sampleRate * chunkMilliseconds / 1000) }
+
+    /// Chunks the look-back buffer holds (0 when it is off).
+    public var lookBackChunks: Int {
+        lookBackSeconds > 0 ? Int((lookBackSeconds * 1000 / Double(chunkMilliseconds)).rounded(.up)) : 0
+    }
 }
 
 /// What a segment holds in place of audio that is missing.
@@ -322,6 +333,9 @@ public struct RecordingConfiguration: Sendable, Equatable {
     public var hookTimeoutSeconds = 60.0
     /// At most this many of this recording's hooks run at once; more wait their turn.
     public var hookConcurrency = 2
+    /// When the recording records: outside its windows no file is open and the time is not a gap. Nil:
+    /// always.
+    public var schedule: Schedule? = nil
 
     public static let defaultFilename = "%Y-%m-%d/{name}-%Y%m%dT%H%M%SZ.wav"
 

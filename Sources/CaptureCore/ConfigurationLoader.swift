@@ -259,11 +259,11 @@ struct ConfigurationWalker {
 
     private static let sections = [
         "source", "queue", "levels", "recording", "log", "control", "storage", "metrics", "station",
-        "destination", "webhook",
+        "destination", "webhook", "trigger",
     ]
     private static let sourceKeys = [
         "ffmpeg", "input_format", "device", "input_options", "sample_rate", "channels", "sample_format", "chunk_ms",
-        "restart_delay_seconds", "stall_seconds", "gap_fill", "output_options",
+        "restart_delay_seconds", "stall_seconds", "gap_fill", "output_options", "look_back_seconds",
     ]
     private static let queueKeys = ["seconds"]
     private static let levelsKeys = [
@@ -275,7 +275,7 @@ struct ConfigurationWalker {
     private static let recordingKeys =
         [
             "name", "directory", "segment_seconds", "align", "format", "flac_level", "filename", "time_zone",
-            "sync_seconds", "keep_days", "max_bytes", "delete_oldest_when_low", "source",
+            "sync_seconds", "keep_days", "max_bytes", "delete_oldest_when_low", "source", "schedule",
         ] + recordingDeliveryKeys
     private static let logKeys = ["level"]
     private static let controlKeys = ["socket", "group", "max_recordings"]
@@ -290,6 +290,7 @@ struct ConfigurationWalker {
             "recording": recordingKeys,
             "log": logKeys, "control": controlKeys, "storage": storageKeys, "metrics": metricsKeys,
             "station": stationKeys, "destination": destinationKeys, "webhook": webhookKeys,
+            "trigger": triggerKeys,
         ]
     }
 
@@ -326,6 +327,7 @@ struct ConfigurationWalker {
         configuration.destinations = readDestinations(in: root)
         configuration.webhooks = readWebhooks(in: root)
         configuration.recordings = readRecordings(in: root, sources: configuration.sources)
+        configuration.triggers = readTriggers(in: root, sources: configuration.sources)
         if let table = section("control", in: root, known: Self.controlKeys) {
             if let value = string("socket", in: table, at: "control", allowEmpty: true) {
                 configuration.control.socket = value
@@ -368,6 +370,7 @@ struct ConfigurationWalker {
                 configuration.log.level = level
             }
         }
+        resolveSchedules(in: &configuration, root: root)
         checkRetentionScope(configuration)
         checkQueueMemory(configuration)
         return configuration
@@ -615,6 +618,13 @@ struct ConfigurationWalker {
         }
         if let value: GapFill = choice("gap_fill", in: table, at: at) {
             source.gapFill = value
+        }
+        if let value = number(
+            "look_back_seconds", in: table, at: at,
+            allowed: "a number of seconds from 0 (off) to 3600",
+            where: { SourceConfiguration.lookBackRange.contains($0) })
+        {
+            source.lookBackSeconds = value
         }
         if SourceConfiguration.networkInputFormats.contains(source.inputFormat) {
             checkNetworkDevice(in: table, format: source.inputFormat, at: at)
@@ -871,6 +881,7 @@ struct ConfigurationWalker {
                 recording.source = source
             }
             readDelivery(table, into: &recording, at: at)
+            readSchedule(table, into: &recording, at: at)
             if recording.format == .flac,
                 let fed = sources.first(where: { $0.name == recording.source })
                     ?? (sources.count == 1 ? sources.first : nil),

@@ -15,4 +15,6 @@ public enum ControlAPI {
     public static let events = "/v1/events"
     public static let uploads = "/v1/uploads"
     public static let reload = "/v1/reload"
+    public static let clips = "/v1/clips"
+    public static let triggers = "/v1/triggers"
 }

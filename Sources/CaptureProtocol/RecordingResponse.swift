@@ -39,6 +39,13 @@ public struct RecordingResponse: Codable, Sendable, Equatable {
     public var stopsAt: Double?
     /// `stops_at` as RFC 3339 UTC.
     public var stopsAtUTC: String?
+    /// For a recording started in the past (`from_seconds`): how far back its first frame is from the
+    /// request, in seconds (negative), which may be less than asked when the look-back buffer held less.
+    public var fromSeconds: Double?
+    /// A note for the caller, e.g. that the look-back buffer held less than was asked for.
+    public var message: String?
+    /// The recording's `schedule`; nil when it has none.
+    public var schedule: ScheduleStatus?
 
     // "UTC" would round-trip through snake_case as "Utc"; name the keys so the wire says `started_at_utc`.
     enum CodingKeys: String, CodingKey {
@@ -47,6 +54,7 @@ public struct RecordingResponse: Codable, Sendable, Equatable {
         case currentFileSeconds
         case segmentsClosed, framesWritten, bytesWritten, droppedFrames, gaps, gapFrames, silenceFrames, lastError
         case startedAt, startedAtUTC = "startedAtUtc", stopsAt, stopsAtUTC = "stopsAtUtc"
+        case fromSeconds, message, schedule
     }
 
     public init(
@@ -80,6 +88,32 @@ public struct RecordingResponse: Codable, Sendable, Equatable {
         self.startedAtUTC = WireFormat.utc(startedAt)
         self.stopsAt = stopsAt.map(WireFormat.epoch)
         self.stopsAtUTC = stopsAt.map(WireFormat.utc)
+    }
+}
+
+/// A recording's schedule as status shows it.
+public struct ScheduleStatus: Codable, Sendable, Equatable {
+    /// The windows as configured.
+    public var windows: [String]
+    /// Whether a window is open now.
+    public var open: Bool
+    /// The window open now, or else the next one; nil when none opens within 400 days.
+    public var windowStart: Double?
+    public var windowStartUTC: String?
+    public var windowEnd: Double?
+    public var windowEndUTC: String?
+
+    enum CodingKeys: String, CodingKey {
+        case windows, open, windowStart, windowStartUTC = "windowStartUtc", windowEnd, windowEndUTC = "windowEndUtc"
+    }
+
+    public init(windows: [String], open: Bool, window: (start: Double, end: Double)?) {
+        self.windows = windows
+        self.open = open
+        windowStart = window.map { WireFormat.epoch($0.start) }
+        windowStartUTC = window.map { WireFormat.utc($0.start) }
+        windowEnd = window.map { WireFormat.epoch($0.end) }
+        windowEndUTC = window.map { WireFormat.utc($0.end) }
     }
 }
 

@@ -16,11 +16,16 @@ public struct StartRecordingRequest: Codable, Sendable, Equatable {
     public var source: String?
     /// `wav` (default) or `flac`.
     public var format: String?
+    /// Start this many seconds before the request (a negative number, e.g. -30), from the source's
+    /// look-back buffer; nil or 0: now.
+    public var fromSeconds: Double?
 
     public init(
         name: String, segmentSeconds: Int? = nil, filename: String? = nil, durationSeconds: Double? = nil,
-        directory: String? = nil, align: String? = nil, source: String? = nil, format: String? = nil
+        directory: String? = nil, align: String? = nil, source: String? = nil, format: String? = nil,
+        fromSeconds: Double? = nil
     ) {
+        self.fromSeconds = fromSeconds
         self.source = source
         self.format = format
         self.name = name
@@ -32,7 +37,7 @@ public struct StartRecordingRequest: Codable, Sendable, Equatable {
     }
 
     enum CodingKeys: String, CodingKey, CaseIterable {
-        case name, segmentSeconds, filename, durationSeconds, directory, align, source, format
+        case name, segmentSeconds, filename, durationSeconds, directory, align, source, format, fromSeconds
 
         /// The field's name on the wire (snake_case).
         var wireName: String {
@@ -69,5 +74,6 @@ public struct StartRecordingRequest: Codable, Sendable, Equatable {
         align = try container.decodeIfPresent(String.self, forKey: .align)
         source = try container.decodeIfPresent(String.self, forKey: .source)
         format = try container.decodeIfPresent(String.self, forKey: .format)
+        fromSeconds = try container.decodeIfPresent(Double.self, forKey: .fromSeconds)
     }
 }

@@ -23,13 +23,16 @@ public struct StatusResponse: Codable, Sendable, Equatable {
     public var station: String?
     /// Delivery off the box; nil when no `[[destination]]` or `[[webhook]]` is configured.
     public var uploads: UploadsResponse?
+    /// The `[[trigger]]`s; nil when none is configured.
+    public var triggers: [TriggerStatus]?
 
     public init(
         version: String, pid: Int32, uptimeSeconds: Double, source: SourceStatus, queue: QueueStatus,
         droppedFrames: Int64, levels: LevelsResponse?, disk: DiskStatus?, recordings: [RecordingResponse],
         clockSynchronized: Bool? = nil, sources: [SourceStatus]? = nil, station: String? = nil,
-        uploads: UploadsResponse? = nil
+        uploads: UploadsResponse? = nil, triggers: [TriggerStatus]? = nil
     ) {
+        self.triggers = triggers
         self.station = station
         self.uploads = uploads
         self.version = version
@@ -47,7 +50,7 @@ public struct StatusResponse: Codable, Sendable, Equatable {
 
     enum CodingKeys: String, CodingKey {
         case version, pid, uptimeSeconds, source, sources, queue, droppedFrames, levels, disk, recordings
-        case clockSynchronized, station, uploads
+        case clockSynchronized, station, uploads, triggers
     }
 
     /// Decodes a status; `sources` may be missing (a daemon from before several sources: its one source).
@@ -66,6 +69,7 @@ public struct StatusResponse: Codable, Sendable, Equatable {
         clockSynchronized = try container.decodeIfPresent(Bool.self, forKey: .clockSynchronized)
         station = try container.decodeIfPresent(String.self, forKey: .station)
         uploads = try container.decodeIfPresent(UploadsResponse.self, forKey: .uploads)
+        triggers = try container.decodeIfPresent([TriggerStatus].self, forKey: .triggers)
     }
 }
 
@@ -100,12 +104,14 @@ public struct SourceStatus: Codable, Sendable, Equatable {
     public var droppedFrames: Int64
     /// This source's newest levels.
     public var levels: LevelsResponse?
+    /// The audio kept in memory to start recordings in the past; nil from daemons before it was added.
+    public var lookBack: LookBackStatus?
 
     // "PID" would round-trip through snake_case as "Pid"; name the key so the wire says `ffmpeg_pid`.
     enum CodingKeys: String, CodingKey {
         case name, state, inputFormat, device, sampleRate, channels, sampleFormat, ffmpegPID = "ffmpegPid", restarts
         case framesCaptured, secondsSinceLastAudio, xruns, lastExit, lastErrorLines, nextStartInSeconds
-        case queue, droppedFrames, levels
+        case queue, droppedFrames, levels, lookBack
     }
 
     public init(
@@ -156,6 +162,32 @@ public struct SourceStatus: Codable, Sendable, Equatable {
         queue = try container.decodeIfPresent(QueueStatus.self, forKey: .queue)
         droppedFrames = try container.decodeIfPresent(Int64.self, forKey: .droppedFrames) ?? 0
         levels = try container.decodeIfPresent(LevelsResponse.self, forKey: .levels)
+        lookBack = try container.decodeIfPresent(LookBackStatus.self, forKey: .lookBack)
+    }
+}
+
+/// A source's look-back buffer: the newest audio, kept so a recording or clip can start in the past.
+public struct LookBackStatus: Codable, Sendable, Equatable {
+    /// `look_back_seconds` as configured (0: off).
+    public var seconds: Double
+    /// Seconds of audio held now (less than `seconds` in the first moments after the capture starts).
+    public var heldSeconds: Double
+    /// Memory the held audio takes, in bytes.
+    public var bytes: Int64
+    /// Wall time of the oldest frame held (seconds since the epoch); nil when nothing is held.
+    public var oldest: Double?
+    public var oldestUTC: String?
+
+    enum CodingKeys: String, CodingKey {
+        case seconds, heldSeconds, bytes, oldest, oldestUTC = "oldestUtc"
+    }
+
+    public init(seconds: Double, heldSeconds: Double, bytes: Int64, oldest: Double?) {
+        self.seconds = seconds
+        self.heldSeconds = WireFormat.seconds(heldSeconds)
+        self.bytes = bytes
+        self.oldest = oldest.map(WireFormat.epoch)
+        self.oldestUTC = oldest.map(WireFormat.utc)
     }
 }
 

@@ -19,12 +19,15 @@ public struct OnDemandRequest: Sendable, Equatable {
     public var source: String?
     /// The files' format; nil: WAV.
     public var format: RecordingFormat?
+    /// Start this many seconds before now (negative), from the source's look-back buffer; nil: now.
+    public var fromSeconds: Double?
 
     public init(
         name: String, segmentSeconds: Int? = nil, filename: String? = nil, durationSeconds: Double? = nil,
         directory: String? = nil, align: SegmentAlignment? = nil, source: String? = nil,
-        format: RecordingFormat? = nil
+        format: RecordingFormat? = nil, fromSeconds: Double? = nil
     ) {
+        self.fromSeconds = fromSeconds
         self.name = name
         self.format = format
         self.source = source
@@ -38,6 +41,6 @@ public struct OnDemandRequest: Sendable, Equatable {
     /// Whether any setting besides the name is given.
     var hasSettings: Bool {
         segmentSeconds != nil || filename != nil || durationSeconds != nil || directory != nil || align != nil
-            || format != nil
+            || format != nil || fromSeconds != nil
     }
 }
