@@ -70,6 +70,10 @@ final class FakeControlService: ControlService {
     }
 
     func reload() async -> AudioCapDaemon.ReloadResult? { state.withLock { $0.reloadResult } }
+    func clip(_ request: ClipRequest, format: RecordingFormat?) async throws(RecordingError) -> ClipResponse {
+        throw RecordingError(.conflict, recording: request.name, "no look-back audio in the fake")
+    }
+    func triggersResponse() async -> TriggersResponse { TriggersResponse(triggers: []) }
 }
 
 /// Values the fake answers with.
