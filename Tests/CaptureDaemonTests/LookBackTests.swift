@@ -174,8 +174,9 @@ import Testing
                 audio
                     == TestPattern.data(
                         channels: 2, frames: Int(segment.frames), startFrame: Int(segment.firstFrame)))
-            let sidecar = try JSONSerialization.jsonObject(
-                with: Data(contentsOf: URL(fileURLWithPath: segment.path + ".json"))) as! [String: Any]
+            let sidecar =
+                try JSONSerialization.jsonObject(
+                    with: Data(contentsOf: URL(fileURLWithPath: segment.path + ".json"))) as! [String: Any]
             let mark = sidecar["trigger"] as! [String: Any]
             #expect(mark["offset_frames"] as? Int == Int(segment.trigger!.frame - segment.firstFrame))
             #expect(mark["name"] as? String == "owl")
