@@ -220,8 +220,9 @@ public final class SegmentWriter: ChunkConsumer, @unchecked Sendable {
     /// Takes the frames of `chunk` at offsets `range` (a trigger's clip starts and ends inside chunks).
     /// Consumer thread only.
     public func consume(_ chunk: ChunkBuffer, frames range: Range<Int>) {
+        let upper = min(chunk.frameCount, range.upperBound)
         var lower = max(0, range.lowerBound)
-        var frameCount = min(chunk.frameCount, range.upperBound)
+        var frameCount = upper
         if let first = firstWantedFrame {
             // Started in the past: the first chunk handed over may begin before the frame asked for.
             let skip = first - chunk.firstFrame
@@ -261,7 +262,7 @@ public final class SegmentWriter: ChunkConsumer, @unchecked Sendable {
         if let expected = expectedFrame, firstFrame > expected {
             noteDropped(from: expected, frames: firstFrame - expected, time: startTime)
         }
-        expectedFrame = chunk.firstFrame + Int64(range.upperBound)
+        expectedFrame = chunk.firstFrame + Int64(upper)
         // A restart or an xrun lies before the chunk's first frame: only where that frame is taken.
         if lower == 0 {
             if chunk.followsRestart, let end = lastChunkEnd {
@@ -278,7 +279,7 @@ public final class SegmentWriter: ChunkConsumer, @unchecked Sendable {
                     frames: lost, exact: false)
             }
         }
-        lastChunkEnd = chunk.startTime + Double(range.upperBound) / rate
+        lastChunkEnd = chunk.startTime + Double(upper) / rate
 
         let bytesPerFrame = format.bytesPerFrame
         var offset = lower
