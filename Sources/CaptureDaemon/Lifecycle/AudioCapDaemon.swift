@@ -474,21 +474,23 @@ public final class AudioCapDaemon: Service, Sendable {
         lowSpaceWarning.update(secondsLeft: disk.estimatedSecondsLeft, freeBytes: disk.freeBytes, path: disk.path)
     }
 
-    /// Repairs `.partial` files left by a crash or power cut in every recording's directory and under
-    /// the on-demand root. Returns, per continuous recording that had one, the latest time such a file
-    /// was written.
+    /// Repairs `.partial` files left by a crash or power cut in every recording's and trigger's directory
+    /// and under the on-demand root. Returns, per continuous recording that had one, the latest time such
+    /// a file was written.
     private func repairPartialFiles() -> [String: Double] {
         var latest: [String: Double] = [:]
-        var directories = configuration.recordings.map { ($0.directory, Optional($0.name)) }
-        directories.append((configuration.storage.root, nil))
+        var directories = configuration.recordings.map { ($0.directory, Optional($0.name), true) }
+        // A trigger's clip open at a crash is a partial file too.
+        directories += configuration.triggers.map { ($0.directory, Optional($0.name), false) }
+        directories.append((configuration.storage.root, nil, false))
         var seen = Set<String>()
         let notifier = SystemdNotifier()
-        for (directory, name) in directories where seen.insert(directory).inserted {
+        for (directory, name, continuous) in directories where seen.insert(directory).inserted {
             // A large archive takes a while to walk: ask systemd for more start-up time as we go, so a
             // slow disk never turns the repair into a start timeout and a restart loop.
             notifier.notify("EXTEND_TIMEOUT_USEC=60000000\nSTATUS=repairing files left open in \(directory)")
             for result in PartialRepair.repairAll(under: directory) {
-                if let modified = result.lastModified, let name {
+                if let modified = result.lastModified, let name, continuous {
                     latest[name] = max(latest[name] ?? modified, modified)
                 }
                 writeRepairedSidecar(result, recording: name)
