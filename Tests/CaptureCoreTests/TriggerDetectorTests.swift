@@ -312,6 +312,30 @@ import Testing
         }
     }
 
+    @Test(arguments: [1, 4800])
+    func aPreLongerThanMaxIsCutAsSoonAsTheTriggerFires(chunkFrames: Int) {
+        var signal = Signal(seconds: 6)
+        signal.addBurst(at: 4.0, seconds: 0.5)
+        let (bytes, values) = signal.encoded(.s16)
+        let threshold = Self.amplitude(-30)
+        let first = Self.firstOver(values, threshold)!
+        let last = Self.lastOver(values, threshold, before: signal.frames)!
+        let (pre, post, max) = (144_000, 24_000, 48_000)
+        var expected = [Self.open(first - pre, trigger: first)]
+        var clipStart = first - pre
+        while last + 1 + post > clipStart + max {
+            clipStart += max
+            expected += [Self.close(clipStart, cut: true), Self.open(clipStart, continues: true)]
+        }
+        expected.append(Self.close(last + 1 + post))
+        // 3 + 0.5 + 0.5 s in clips of 1 s.
+        #expect(expected.count == 8)
+        let made = Self.run(
+            Self.configuration(pre: 3, post: 0.5, max: 1), bytes,
+            format: AudioFormat(sampleRate: Self.rate, channels: 1, sampleFormat: .s16), chunkFrames: chunkFrames)
+        #expect(Self.frames(made) == expected)
+    }
+
     @Test func aSoundThatEndsBeforeTheCutDoesNotContinue() {
         // The sound stops 0.2 s before max, post is 0.2 s: the clip ends exactly at max, not cut.
         var signal = Signal(seconds: 4)
