@@ -31,7 +31,8 @@
 /// - **Cutting.** A clip that reaches `max` frames from its `clipStart`, at frame `C = clipStart + max`,
 ///   and would still go on (`last + 1 + post > C`: a sound within its last `post` frames) is cut:
 ///   `.close(clipEnd: C, cut: true)`, then `.open(clipStart: C, triggerFrame: C, peakDBFS:, continues: true)`
-///   with the peak level of the clip that was cut. A clip whose end falls at or before `C` closes there
+///   with the peak level since the sound's first frame over the threshold (never -infinity, even
+///   for a continuation that holds only `post`). A clip whose end falls at or before `C` closes there
 ///   as usual (`cut: false`), and nothing continues.
 /// - **Holes.** A `firstFrame` later than the frame after the previous chunk's last means frames were
 ///   lost: they count as time passing under the threshold (a clip can close or be cut within them).
@@ -103,7 +104,7 @@ public struct TriggerDetector: Sendable {
     private var lastOver: Int64 = 0
     /// The open clip's first frame.
     private var clipStart: Int64 = 0
-    /// The candidate's peak (pending), the clip's (open).
+    /// The candidate's peak (pending); since the firing, over the clip and its continuations (open).
     private var peak = 0.0
 
     public init(configuration: TriggerConfiguration, format: AudioFormat) {
@@ -281,7 +282,6 @@ public struct TriggerDetector: Sendable {
                         clipStart: cut, triggerFrame: cut, peakDBFS: ChannelLevels.dbfs(amplitude: peak),
                         continues: true))
                 clipStart = cut
-                peak = 0
             }
         }
     }
