@@ -66,6 +66,10 @@ public struct Schedule: Sendable, Equatable {
 
     /// Whether `time` (seconds since the epoch) lies in a window, and when that next changes (nil: not within
     /// ``horizonDays``, or never).
+    ///
+    /// Looks at each entry's windows of five local days around `time` (about a millisecond for six entries in
+    /// a debug build; a schedule that does not open for months scans day by day up to the horizon). It
+    /// allocates: call it again when `nextChange` has passed, not for every chunk.
     public func state(at time: Double) -> (isOn: Bool, nextChange: Double?) {
         guard Self.isUsable(time) else { return (false, nil) }
         if touching(time).contains(where: { $0.start <= time && time < $0.end }) {
@@ -302,6 +306,8 @@ public struct Schedule: Sendable, Equatable {
         let wall = day * 86_400 + seconds
         let before = offset(at: wall - 86_400)
         let after = offset(at: wall + 86_400)
+        // Most days: the same offset all around, and the wall time is that offset away.
+        if before == after, offset(at: wall - before) == before { return (wall - before, false) }
         let offsets = [before, after, offset(at: wall - before)]
         if let first = offsets.filter({ offset(at: wall - $0) == $0 }).map({ wall - $0 }).min() {
             return (first, false)
