@@ -100,7 +100,7 @@ public struct ClipCommand: AsyncParsableCommand {
         }
         guard from.seconds < to.seconds else {
             throw ValidationError(
-                "--from must lie before --to: from \(Self.offset(from)) to \(Self.offset(to)) is empty; "
+                "--from must lie before --to (\(Self.offset(from)) is not before \(Self.offset(to))), "
                     + "e.g. --from -2m --to -10s")
         }
     }

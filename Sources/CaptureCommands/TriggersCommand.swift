@@ -28,7 +28,7 @@ public struct TriggersCommand: AsyncParsableCommand {
             Examples:
               audiocap triggers
               audiocap triggers --json | jq -r '.triggers[] | "\\(.name) \\(.clips_today)"'
-              audiocap logs --recording bats --since today   # a trigger's clips and firings
+              audiocap logs --recording bats --since today   # its firings and clips
               watch -n 5 audiocap triggers
             """
     )
