@@ -642,6 +642,8 @@ struct ConfigurationWalker {
             where: { SourceConfiguration.lookBackRange.contains($0) })
         {
             source.lookBackSeconds = value
+        } else if table["look_back_seconds"] == nil {
+            source.lookBackSeconds = SourceConfiguration.defaultLookBackSeconds(for: source.audioFormat)
         }
         if SourceConfiguration.networkInputFormats.contains(source.inputFormat) {
             checkNetworkDevice(in: table, format: source.inputFormat, at: at)
