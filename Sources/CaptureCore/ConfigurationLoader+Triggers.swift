@@ -4,7 +4,7 @@ import TOMLKit
 extension ConfigurationWalker {
     static let triggerKeys = [
         "name", "source", "threshold_dbfs", "channels", "hold_ms", "pre_seconds", "post_seconds", "max_seconds",
-        "high_pass_hz", "directory", "filename", "format", "flac_level", "time_zone",
+        "high_pass_hz", "directory", "filename", "format", "flac_level", "time_zone", "keep_days", "max_bytes",
     ]
 
     /// The `[[trigger]]` tables; `sources` are the configured sources a trigger's `source` names. Runs
@@ -106,6 +106,15 @@ extension ConfigurationWalker {
             let filename = filenameTemplate(in: table, at: at, format: trigger.format)
             if let filename { trigger.filename = filename }
             if let value: FilenameTimeZone = choice("time_zone", in: table, at: at) { trigger.timeZone = value }
+            if let value = number(
+                "keep_days", in: table, at: at,
+                allowed: "a number of days greater than 0", where: { $0 > 0 && $0 <= 36_500 })
+            {
+                trigger.keepDays = value
+            }
+            if let value = integer("max_bytes", in: table, at: at, range: 1...Int.max) {
+                trigger.maxBytes = Int64(value)
+            }
             if trigger.format == .flac, let fed, fed.sampleFormat.isFloat {
                 report(
                     at + ".format", value: table["format"],

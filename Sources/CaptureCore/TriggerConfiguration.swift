@@ -35,6 +35,10 @@ public struct TriggerConfiguration: Sendable, Equatable {
     public var format = RecordingFormat.wav
     public var flacLevel = 5
     public var timeZone = FilenameTimeZone.utc
+    /// Clips older than this many days are deleted (nil keeps them), as for a recording.
+    public var keepDays: Double? = nil
+    /// When the clips take more than this many bytes, the oldest are deleted (nil: no limit).
+    public var maxBytes: Int64? = nil
 
     public static let preSecondsRange = 0.0...600.0
     public static let postSecondsRange = 0.0...600.0
@@ -60,6 +64,8 @@ public struct TriggerConfiguration: Sendable, Equatable {
         recording.flacLevel = flacLevel
         recording.filename = filename
         recording.timeZone = timeZone
+        recording.keepDays = keepDays
+        recording.maxBytes = maxBytes
         recording.source = source
         return recording
     }

@@ -211,7 +211,7 @@ import Testing
             ("flac_level = 9", "trigger[0].flac_level: must be an integer from 0 to 8"),
             (
                 "colour = 1",
-                "trigger[0].colour: unknown key; the keys of [[trigger]] are `name`, `source`, `threshold_dbfs`, `channels`, `hold_ms`, `pre_seconds`, `post_seconds`, `max_seconds`, `high_pass_hz`, `directory`, `filename`, `format`, `flac_level`, `time_zone`"
+                "trigger[0].colour: unknown key; the keys of [[trigger]] are `name`, `source`, `threshold_dbfs`, `channels`, `hold_ms`, `pre_seconds`, `post_seconds`, `max_seconds`, `high_pass_hz`, `directory`, `filename`, `format`, `flac_level`, `time_zone`, `keep_days`, `max_bytes`"
             ),
             ("holdms = 5", "trigger[0].holdms: unknown key; did you mean `hold_ms`?"),
         ]
