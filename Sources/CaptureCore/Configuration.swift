@@ -224,6 +224,9 @@ public struct SourceConfiguration: Sendable, Equatable {
     /// Frames in one chunk (at least 1).
     public var chunkFrames: Int { max(1, sampleRate * chunkMilliseconds / 1000) }
 
+    /// Length of one chunk in seconds.
+    public var chunkSeconds: Double { Double(chunkFrames) / Double(sampleRate) }
+
     /// Chunks the look-back buffer holds (0 when it is off).
     public var lookBackChunks: Int {
         lookBackSeconds > 0 ? Int((lookBackSeconds * 1000 / Double(chunkMilliseconds)).rounded(.up)) : 0

@@ -373,6 +373,7 @@ struct ConfigurationWalker {
         resolveSchedules(in: &configuration, root: root)
         checkRetentionScope(configuration)
         checkQueueMemory(configuration)
+        checkLookBackMemory(configuration)
         return configuration
     }
 
@@ -430,6 +431,21 @@ struct ConfigurationWalker {
 
     /// Every consumer may hold a full queue: refuse a configuration whose queues could take more memory
     /// than ``Configuration/maximumQueueBytes``.
+    /// A source's look-back buffer is audio held in memory on purpose: at most 1 GiB of it.
+    private mutating func checkLookBackMemory(_ configuration: Configuration) {
+        for (index, source) in configuration.sources.enumerated() {
+            let bytesPerSecond = Double(source.audioFormat.bytesPerSecond)
+            let bytes = source.lookBackSeconds * bytesPerSecond
+            guard bytes > Configuration.maximumQueueBytes else { continue }
+            let at = sourcesAreArray ? "source[\(index)]" : "source"
+            let allowed = Int(Configuration.maximumQueueBytes / bytesPerSecond)
+            report(
+                at + ".look_back_seconds", value: String(source.lookBackSeconds),
+                "keeps \(Int((bytes / 1_048_576).rounded(.up))) MiB of audio in memory (\(Int(bytesPerSecond)) bytes/s); "
+                    + "at most 1024 MiB is allowed: at this rate, look_back_seconds = \(allowed) or less")
+        }
+    }
+
     private mutating func checkQueueMemory(_ configuration: Configuration) {
         let bytes = configuration.worstCaseQueueBytes
         guard bytes > Configuration.maximumQueueBytes else { return }

@@ -29,6 +29,7 @@ final class FakeControlService: ControlService {
         var started: [OnDemandRequest] = []
         var stopped: [String] = []
         var segmentQueries: [(name: String, since: Double?)] = []
+        var clips: [ClipRequest] = []
     }
 
     let state = Mutex(State())
@@ -70,6 +71,17 @@ final class FakeControlService: ControlService {
     }
 
     func reload() async -> AudioCapDaemon.ReloadResult? { state.withLock { $0.reloadResult } }
+    func clip(_ request: ClipRequest, format: RecordingFormat?) async throws(RecordingError) -> ClipResponse {
+        state.withLock { $0.clips.append(request) }
+        guard request.fromSeconds > -100 else {
+            throw RecordingError(.conflict, recording: request.name, "no look-back audio that old in the fake")
+        }
+        return ClipResponse(
+            name: request.name, source: "main", path: "/r/\(request.name)/c.wav", frames: 48_000, sampleRate: 48_000,
+            firstFrame: 7, startTime: 1_800_000_000, fromSeconds: request.fromSeconds,
+            toSeconds: request.toSeconds ?? 0, gaps: 0, gapFrames: 0, message: nil)
+    }
+    func triggersResponse() async -> TriggersResponse { TriggersResponse(triggers: []) }
 }
 
 /// Values the fake answers with.
@@ -134,6 +146,44 @@ enum Fixture {
     static func body(_ json: String) -> ByteBuffer { ByteBuffer(string: json) }
 
     // MARK: - Routes
+
+    @Test func clipsAreCreatedAndTheirRefusalsMapped() async throws {
+        let service = FakeControlService()
+        try await withClient(service) { client in
+            try await client.execute(
+                uri: "/v1/clips", method: .post, body: Self.body(#"{"name":"owl","from_seconds":-20,"to_seconds":-5}"#)
+            ) { response in
+                #expect(response.status == .created)
+                let clip = try Self.decode(ClipResponse.self, response)
+                #expect(clip.path == "/r/owl/c.wav")
+                #expect(clip.fromSeconds == -20)
+                #expect(clip.toSeconds == -5)
+            }
+            try await client.execute(
+                uri: "/v1/clips", method: .post, body: Self.body(#"{"name":"owl","from_seconds":-200}"#)
+            ) { response in
+                try Self.expectError(response, 409, "no look-back audio that old in the fake")
+            }
+            try await client.execute(
+                uri: "/v1/clips", method: .post, body: Self.body(#"{"name":"owl","from":-2}"#)
+            ) { response in
+                try Self.expectError(response, 400)
+                #expect(String(buffer: response.body).contains("from_seconds"))
+            }
+            try await client.execute(
+                uri: "/v1/clips", method: .post,
+                body: Self.body(#"{"name":"owl","from_seconds":-2,"format":"mp3"}"#)
+            ) { response in
+                try Self.expectError(response, 400, "format must be \"wav\" or \"flac\", got \"mp3\"")
+            }
+            try await client.execute(uri: "/v1/triggers", method: .get) { response in
+                #expect(response.status == .ok)
+                let triggers = try Self.decode(TriggersResponse.self, response)
+                #expect(triggers.triggers.isEmpty)
+            }
+        }
+        #expect(service.recorded.clips.map(\.fromSeconds) == [-20, -200])
+    }
 
     @Test func statusIsTheServicesStatus() async throws {
         try await withClient(FakeControlService()) { client in

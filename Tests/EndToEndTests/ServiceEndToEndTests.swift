@@ -1,5 +1,6 @@
 // The installed service under a real systemd (Tests/Fixtures/sysbox): make install, enable --now,
 // Type=notify, the journal's native fields, reload, the watchdog, a full disk, a bad configuration, uninstall.
+import CaptureProtocol
 import Foundation
 import TestSupport
 import Testing
@@ -523,6 +524,60 @@ extension EndToEnd {
                 #expect(FileManager.default.fileExists(atPath: service.box.hostPath(target + "/" + key + ".json")))
             }
             try? service.box.run(["rm", "-rf", target, marker, directory])
+        }
+
+        /// Recording on cue under the shipped unit: a trigger writes clips (cut at max_seconds and continued,
+        /// as the test microphone's pattern never falls silent) and `audiocap clip` cuts a file from the
+        /// look-back buffer, both under the unit's user and sandbox, without a restart or the watchdog.
+        @Test func triggersAndClipsWorkInsideTheShippedSandbox() throws {
+            let service = try service
+            let clips = "/var/lib/audiocap/clips/box"
+            let config = """
+                [source]
+                device = "testmic"
+                look_back_seconds = 10
+                [levels]
+                log_interval_seconds = 0
+                [[trigger]]
+                name = "box"
+                threshold_dbfs = -60
+                pre_seconds = 0.5
+                post_seconds = 0.5
+                max_seconds = 2
+                directory = "\(clips)"
+                filename = "{seq}.wav"
+
+                """
+            let cursor = try service.journalCursor()
+            try service.restart(config: config)
+            let pid = service.mainPID
+            var closed: [[String: String]] = []
+            waitUntil(timeout: 30) {
+                closed = (try? service.journal(after: cursor, "EVENT=clip.closed", "RECORDING_NAME=box")) ?? []
+                return closed.count >= 2
+            }
+            let cut = try service.box.run(
+                ["audiocap", "clip", "boxclip", "--from", "-3s", "--to", "-1s", "--json"], timeout: 30)
+            let restarts = service.restarts
+            let samePID = service.mainPID == pid
+            try service.systemctl("stop", InstalledService.unit, timeout: 60)
+            let messages = service.unitMessages(after: cursor)
+            #expect(closed.count >= 2, "\(messages)")
+            #expect(restarts == 0 && samePID, "NRestarts=\(restarts)\n\(messages)")
+            #expect(!messages.contains("Watchdog timeout"), "\(messages)")
+            // The first clip reached max_seconds (2 s of 48 kHz) and was cut; its file holds exactly that.
+            let first = try #require(closed.first)
+            #expect(first["CLIP_CUT"] == "true", "\(first)")
+            #expect(first["SEGMENT_FRAMES"] == "96000", "\(first)")
+            let path = try #require(first["SEGMENT_PATH"])
+            let size = try FileManager.default.attributesOfItem(atPath: service.box.hostPath(path))[.size] as? Int ?? 0
+            #expect(size > 96_000 * 4, "\(path): \(size) bytes")
+            // The clip from the look-back buffer: 2 s, written by the daemon's user, readable.
+            #expect(cut.status == 0, "\(cut)")
+            let response = try ControlAPI.decoder().decode(ClipResponse.self, from: Data(cut.stdout.utf8))
+            #expect(response.frames == 96_000, "\(response)")
+            #expect(FileManager.default.fileExists(atPath: service.box.hostPath(response.path)), "\(response)")
+            try? service.box.run(["rm", "-rf", clips, (response.path as NSString).deletingLastPathComponent])
         }
 
         @Test func aBadConfigurationFailsOnceWithStatus78() throws {

@@ -1,4 +1,5 @@
 // The daemon as the control API's and the metrics endpoint's service: its recordings in the API's value types.
+import CaptureCore
 import CaptureProtocol
 
 extension AudioCapDaemon: ControlService {
@@ -22,6 +23,16 @@ extension AudioCapDaemon: ControlService {
 
     func segments(of name: String, since: Double?) async throws(RecordingError) -> [SegmentResponse] {
         try await recordings.segments(name: name, since: since).map(Self.segmentResponse)
+    }
+}
+
+extension AudioCapDaemon {
+    func clip(_ request: ClipRequest, format: RecordingFormat?) async throws(RecordingError) -> ClipResponse {
+        try await recordings.clip(request, format: format)
+    }
+
+    func triggersResponse() async -> TriggersResponse {
+        TriggersResponse(triggers: await triggers.statuses)
     }
 }
 

@@ -61,6 +61,12 @@ struct ControlRoutes: Sendable {
             let interval = try Self.integer(request, "interval_ms", range: 20...60_000) ?? 100
             return followLevels(source: source, intervalMilliseconds: interval, slot: try followSlot())
         }
+        router.post("/v1/clips") { request, context in
+            try await clip(request, context: context)
+        }
+        router.get("/v1/triggers") { _, _ in
+            Self.json(await service.triggersResponse())
+        }
         router.get("/v1/uploads") { _, _ in
             Self.json(await service.uploadsResponse())
         }
@@ -106,6 +112,32 @@ struct ControlRoutes: Sendable {
         return Self.json(recording, status: .created)
     }
 
+    private func clip(_ request: Request, context: ControlContext) async throws -> Response {
+        var request = request
+        let body = try await request.collectBody(upTo: ControlAPI.maximumBodyBytes)
+        let clip: ClipRequest
+        do {
+            clip = try ControlAPI.decoder().decode(ClipRequest.self, from: Data(buffer: body))
+        } catch let error as DecodingError {
+            throw ControlError.badRequest("invalid request body: \(Self.describe(error))")
+        } catch {
+            throw ControlError.badRequest("invalid request body: \(error)")
+        }
+        await logChange("write clip", name: clip.name, context: context)
+        var format: RecordingFormat?
+        if let text = clip.format {
+            guard let value = RecordingFormat(rawValue: text) else {
+                throw ControlError.badRequest(
+                    "format must be \"wav\" or \"flac\", got \(InputValidation.printable(text))")
+            }
+            format = value
+        }
+        let response = try await Self.answer { () async throws(RecordingError) in
+            try await service.clip(clip, format: format)
+        }
+        return Self.json(response, status: .created)
+    }
+
     /// The domain request of a decoded body: `align` as a ``SegmentAlignment`` and `format` as a
     /// ``RecordingFormat`` (a 400 for another word);
     /// every other value goes to the service as it came, which checks it.
@@ -127,7 +159,7 @@ struct ControlRoutes: Sendable {
         return OnDemandRequest(
             name: body.name, segmentSeconds: body.segmentSeconds, filename: body.filename,
             durationSeconds: body.durationSeconds, directory: body.directory, align: align, source: body.source,
-            format: format)
+            format: format, fromSeconds: body.fromSeconds)
     }
 
     /// The service's answer, or its refusal as the ``ControlError`` (HTTP status and message) it maps to.

@@ -1,4 +1,5 @@
 // What the control API and the metrics endpoint need from the daemon: the narrow seams their harnesses use.
+import CaptureCore
 import CaptureProtocol
 
 /// The daemon as the control API's routes (``ControlRoutes``) see it: a few reads and state changes, in
@@ -38,6 +39,13 @@ protocol ControlService: Sendable {
 
     /// Reads the configuration file again and applies its recordings; nil when the daemon runs without one.
     func reload() async -> AudioCapDaemon.ReloadResult?
+
+    /// Writes one file of audio from a source's look-back buffer (`POST /v1/clips`).
+    /// Throws what ``RecordingController/clip(_:format:)`` throws.
+    func clip(_ request: ClipRequest, format: RecordingFormat?) async throws(RecordingError) -> ClipResponse
+
+    /// Every `[[trigger]]` with its state and clips (`GET /v1/triggers`).
+    func triggersResponse() async -> TriggersResponse
 }
 
 /// The daemon as the metrics endpoint (``MetricsServer``) sees it.

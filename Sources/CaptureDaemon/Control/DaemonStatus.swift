@@ -12,7 +12,12 @@ extension AudioCapDaemon {
     /// Everything `GET /v1/status` reports, read now.
     func statusResponse() async -> StatusResponse {
         let snapshots = await recordings.snapshots
-        let sources = captures.all.map { sourceStatus($0, snapshots: snapshots) }
+        let triggerStatuses = await triggers.statuses
+        var triggerQueues: [String: [ChunkChannel]] = [:]
+        for capture in captures.all { triggerQueues[capture.name] = await triggers.queues(source: capture.name) }
+        let sources = captures.all.map {
+            sourceStatus($0, snapshots: snapshots, triggerQueues: triggerQueues[$0.name] ?? [])
+        }
         let consumers = sources.flatMap { $0.queue?.consumers ?? [] }
         let first =
             sources.first
@@ -35,19 +40,23 @@ extension AudioCapDaemon {
             disk: await diskStatus(snapshots),
             recordings: snapshots.map(Self.recordingResponse), clockSynchronized: clockCheck.isSynchronized,
             sources: sources, station: delivery.station,
-            uploads: delivery.isConfigured ? await delivery.status() : nil)
+            uploads: delivery.isConfigured ? await delivery.status() : nil,
+            triggers: triggerStatuses.isEmpty ? nil : triggerStatuses)
     }
 
     /// One capture as status shows it, with its queues (its level monitor's and those of the recordings
     /// it feeds), the frames it lost, and its levels.
-    private func sourceStatus(_ capture: SourceCapture, snapshots: [RecordingController.Snapshot]) -> SourceStatus {
+    private func sourceStatus(
+        _ capture: SourceCapture, snapshots: [RecordingController.Snapshot], triggerQueues: [ChunkChannel]
+    ) -> SourceStatus {
         let status = capture.source.status
         let counters = capture.counters
         let format = capture.format
         let fed = snapshots.filter { $0.source == capture.name }
-        let consumers = [queueEntry(capture.levelQueue)] + fed.map { queueEntry($0.queue) }
+        let consumers =
+            [queueEntry(capture.levelQueue)] + fed.map { queueEntry($0.queue) } + triggerQueues.map(queueEntry)
         let last = counters.lastAudioMonotonic
-        return SourceStatus(
+        var response = SourceStatus(
             name: capture.name, state: status.phase.rawValue, inputFormat: capture.configuration.inputFormat,
             device: capture.shownDevice, sampleRate: format.sampleRate, channels: format.channels,
             sampleFormat: format.sampleFormat.rawValue, ffmpegPID: status.pid, restarts: status.restarts,
@@ -63,6 +72,8 @@ extension AudioCapDaemon {
             droppedFrames: capture.levelDrops + fed.reduce(Int64(0)) { $0 + $1.status.droppedFrames }
                 + counters.framesLostNoBuffer.load(ordering: .relaxed),
             levels: capture.levelsResponse)
+        response.lookBack = capture.lookBackStatus
+        return response
     }
 
     func sourceNames() -> [String] { captures.all.map(\.name) }
@@ -80,7 +91,7 @@ extension AudioCapDaemon {
 
     static func recordingResponse(_ snapshot: RecordingController.Snapshot) -> RecordingResponse {
         let status = snapshot.status
-        return RecordingResponse(
+        var response = RecordingResponse(
             name: snapshot.configuration.name, kind: snapshot.kind.rawValue, state: status.state.rawValue,
             directory: snapshot.configuration.directory, segmentSeconds: snapshot.configuration.segmentSeconds,
             align: snapshot.configuration.align.rawValue, filename: snapshot.configuration.filename,
@@ -92,6 +103,14 @@ extension AudioCapDaemon {
             stopsAt: snapshot.stopsAt, source: snapshot.source, format: snapshot.configuration.format.rawValue,
             compressionRatio: snapshot.configuration.format == .wav || status.closedFileBytes == 0
                 ? nil : Double(status.closedFrames) * Double(snapshot.bytesPerFrame) / Double(status.closedFileBytes))
+        response.fromSeconds = snapshot.fromSeconds
+        response.message = snapshot.message
+        if let schedule = snapshot.configuration.schedule {
+            let now = SystemClock.wall()
+            response.schedule = ScheduleStatus(
+                windows: schedule.text, open: schedule.state(at: now).isOn, window: schedule.window(atOrAfter: now))
+        }
+        return response
     }
 
     static func segmentResponse(_ info: SegmentInfo) -> SegmentResponse {

@@ -99,11 +99,24 @@ final class MetricsServer: Sendable {
             gauge(
                 "audiocap_recording_blocked", "1 while writing fails (disk full, I/O error)",
                 recording.state == "blocked" ? 1 : 0, labels)
+            if recording.schedule != nil {
+                gauge(
+                    "audiocap_recording_scheduled_off", "1 while the recording is outside its schedule's windows",
+                    recording.state == "scheduled_off" ? 1 : 0, labels)
+            }
             if let ratio = recording.compressionRatio {
                 gauge(
                     "audiocap_recording_compression_ratio",
                     "PCM bytes of the audio written per byte of file (FLAC recordings)", ratio, labels)
             }
+        }
+        for trigger in status.triggers ?? [] {
+            let labels = [("trigger", trigger.name), ("source", trigger.source)]
+            counter("audiocap_trigger_firings_total", "Times the trigger fired", Double(trigger.firings), labels)
+            counter("audiocap_trigger_clips_total", "Clips the trigger closed", Double(trigger.clipsTotal), labels)
+            gauge(
+                "audiocap_trigger_recording", "1 while the trigger writes a clip",
+                trigger.state == "recording" ? 1 : 0, labels)
         }
         if let uploads = status.uploads {
             uploadMetrics(uploads, now: Date().timeIntervalSince1970)
@@ -129,6 +142,13 @@ final class MetricsServer: Sendable {
         gauge(
             "audiocap_seconds_since_last_audio", "Seconds since the last audio arrived",
             source.secondsSinceLastAudio ?? -1, labels)
+        if let lookBack = source.lookBack {
+            gauge(
+                "audiocap_look_back_seconds", "Seconds of audio the look-back buffer holds", lookBack.heldSeconds,
+                labels)
+            gauge(
+                "audiocap_look_back_bytes", "Memory the look-back buffer's audio takes", Double(lookBack.bytes), labels)
+        }
         if let queue = source.queue {
             gauge("audiocap_queue_depth_chunks", "Deepest consumer queue now", Double(queue.depthChunks), labels)
             gauge(

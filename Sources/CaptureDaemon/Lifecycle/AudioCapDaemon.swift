@@ -23,6 +23,8 @@ public final class AudioCapDaemon: Service, Sendable {
     /// The running captures, one per source, in the configuration's order (a reload may change them).
     public let captures: CaptureSet
     public let recordings: RecordingController
+    /// The `[[trigger]]`s, each writing clips around the sounds of its source.
+    public let triggers: TriggerSet
     /// Uploads, webhooks and file hooks (docs/fleet.md).
     public let delivery: Delivery
     /// Keeps `[storage] min_free_bytes` free for every writer.
@@ -66,13 +68,15 @@ public final class AudioCapDaemon: Service, Sendable {
         clockCheck = ClockCheck(events: events)
         let clockSteps = ClockStepWatch(events: events)
         self.clockSteps = clockSteps
+        let options = SegmentWriter.Options(
+            gapFill: configuration.source.gapFill, diskGuard: diskGuard, faults: FaultInjection.fromEnvironment(),
+            clockSteps: clockSteps, station: configuration.station, holds: delivery.holds)
         recordings = RecordingController(
             captures: captures, events: events, logger: logger, storageRoot: configuration.storage.root,
             continuous: configuration.recordings,
             maxOnDemand: configuration.control.maxRecordings,
-            options: SegmentWriter.Options(
-                gapFill: configuration.source.gapFill, diskGuard: diskGuard, faults: FaultInjection.fromEnvironment(),
-                clockSteps: clockSteps, station: configuration.station, holds: delivery.holds))
+            options: options)
+        triggers = TriggerSet(events: events, logger: logger, options: options)
     }
 
     public func run() async throws {
@@ -105,6 +109,7 @@ public final class AudioCapDaemon: Service, Sendable {
             captureStartsInput.yield(capture)
         }
         await recordings.startContinuous(audioEnds: previousRun.audioEnds, sequences: previous?.sequences ?? [:])
+        await triggers.start(configuration.triggers, captures: captures.all)
 
         let control: ControlServer? =
             configuration.control.socket.isEmpty
@@ -150,6 +155,7 @@ public final class AudioCapDaemon: Service, Sendable {
         // Every ffmpeg is gone, each reader has published its last chunk and every queue is closed:
         // the recordings write what they hold and close their files.
         await recordings.waitForAll()
+        await triggers.waitForAll()
         await saveCaptureState(clean: true)
         events.emit(
             .info, "daemon.stopped", "audiocapd stopped",
@@ -244,7 +250,11 @@ public final class AudioCapDaemon: Service, Sendable {
             return ReloadResult(configPath: configurationPath, errors: ["\(error)"])
         }
         let sourceChanges = await applySources(next)
-        let applied = await recordings.apply(next.recordings, captures: sourceChanges.captures)
+        var applied = await recordings.apply(next.recordings, captures: sourceChanges.captures)
+        let triggersApplied = await triggers.apply(next.triggers, captures: sourceChanges.captures)
+        applied.started += triggersApplied.started
+        applied.stopped += triggersApplied.stopped
+        applied.restarted += triggersApplied.restarted
         for capture in sourceChanges.new {
             if case .terminated = captureStartsInput.yield(capture) {
                 // Shutting down: run it to its end here, so its queues close and its recordings finish.
@@ -373,6 +383,7 @@ public final class AudioCapDaemon: Service, Sendable {
         rest.destinations = current.destinations
         rest.webhooks = current.webhooks
         rest.recordings = current.recordings
+        rest.triggers = current.triggers
         if rest != current { sections.append("other") }
         return sections
     }
@@ -463,21 +474,23 @@ public final class AudioCapDaemon: Service, Sendable {
         lowSpaceWarning.update(secondsLeft: disk.estimatedSecondsLeft, freeBytes: disk.freeBytes, path: disk.path)
     }
 
-    /// Repairs `.partial` files left by a crash or power cut in every recording's directory and under
-    /// the on-demand root. Returns, per continuous recording that had one, the latest time such a file
-    /// was written.
+    /// Repairs `.partial` files left by a crash or power cut in every recording's and trigger's directory
+    /// and under the on-demand root. Returns, per continuous recording that had one, the latest time such
+    /// a file was written.
     private func repairPartialFiles() -> [String: Double] {
         var latest: [String: Double] = [:]
-        var directories = configuration.recordings.map { ($0.directory, Optional($0.name)) }
-        directories.append((configuration.storage.root, nil))
+        var directories = configuration.recordings.map { ($0.directory, Optional($0.name), true) }
+        // A trigger's clip open at a crash is a partial file too.
+        directories += configuration.triggers.map { ($0.directory, Optional($0.name), false) }
+        directories.append((configuration.storage.root, nil, false))
         var seen = Set<String>()
         let notifier = SystemdNotifier()
-        for (directory, name) in directories where seen.insert(directory).inserted {
+        for (directory, name, continuous) in directories where seen.insert(directory).inserted {
             // A large archive takes a while to walk: ask systemd for more start-up time as we go, so a
             // slow disk never turns the repair into a start timeout and a restart loop.
             notifier.notify("EXTEND_TIMEOUT_USEC=60000000\nSTATUS=repairing files left open in \(directory)")
             for result in PartialRepair.repairAll(under: directory) {
-                if let modified = result.lastModified, let name {
+                if let modified = result.lastModified, let name, continuous {
                     latest[name] = max(latest[name] ?? modified, modified)
                 }
                 writeRepairedSidecar(result, recording: name)

@@ -1,5 +1,6 @@
 // Starts and stops recordings while the capture runs: each is a SegmentWriter on its own queue and thread.
 import CaptureCore
+import CaptureProtocol
 import Foundation
 import Logging
 
@@ -25,6 +26,10 @@ public actor RecordingController {
         public var bytesPerFrame: Int
         /// The source the recording takes its audio from.
         public var source: String
+        /// For a recording started in the past: how far before the request its first frame is (negative).
+        public var fromSeconds: Double? = nil
+        /// A note for the caller (the look-back buffer held less than asked for).
+        public var message: String? = nil
 
         /// Seconds of audio in the file being written.
         public var currentFileSeconds: Double { Double(status.currentFrames) / Double(sampleRate) }
@@ -38,6 +43,8 @@ public actor RecordingController {
         var stopsAt: Double?
         /// The capture whose fan-out feeds the recording and whose pool holds its chunks.
         var capture: SourceCapture
+        /// Look-back chunks its queue has room for (started in the past).
+        var replayChunks = 0
 
         var snapshot: Snapshot {
             Snapshot(
@@ -105,7 +112,7 @@ public actor RecordingController {
 
     private static func makeEntry(
         _ recording: RecordingConfiguration, kind: Kind, stopsAt: Double?, capture: SourceCapture, logger: Logger,
-        options: SegmentWriter.Options
+        options: SegmentWriter.Options, replayChunks: Int = 0
     ) -> Entry {
         var recording = recording
         recording.source = capture.name
@@ -119,9 +126,10 @@ public actor RecordingController {
             recording: recording, format: format, events: capture.events, logger: logger, options: options)
         options.diskGuard?.register(
             recording.name, directory: recording.directory, deleteOldestWhenLow: recording.deleteOldestWhenLow)
-        let channel = ChunkChannel(name: "rec-\(recording.name)", capacity: queueChunks)
-        // The recording may hold its whole queue plus the chunk it is writing.
-        capture.pool.reserve(queueChunks + 1)
+        let channel = ChunkChannel(name: "rec-\(recording.name)", capacity: queueChunks + replayChunks)
+        // The recording may hold its whole queue plus the chunk it is writing (and, started in the past,
+        // the look-back chunks handed to it: new audio needs buffers while it writes those).
+        capture.pool.reserve(queueChunks + 1 + replayChunks)
         // A stall the tests inject wraps the writer, so the writer itself carries no test code.
         let consumer: any ChunkConsumer =
             options.faults.writerStalls[recording.name].map {
@@ -129,7 +137,7 @@ public actor RecordingController {
             } ?? writer
         return Entry(
             writer: writer, thread: ConsumerThread(channel: channel, consumer: consumer), kind: kind,
-            startedAt: Date().timeIntervalSince1970, stopsAt: stopsAt, capture: capture)
+            startedAt: Date().timeIntervalSince1970, stopsAt: stopsAt, capture: capture, replayChunks: replayChunks)
     }
 
     /// The capture a request names: `name`, or the only one when nil or empty.
@@ -211,6 +219,13 @@ public actor RecordingController {
             return try startConfigured(recording)
         }
         let capture = try capture(named: request.source, recording: name)
+        if let from = request.fromSeconds, from > 0 {
+            throw .invalid(
+                InputError(
+                    code: .outOfRange, field: "from_seconds", value: "\(from)",
+                    message: "must be a negative number of seconds (how far back to start), e.g. -30"),
+                recording: name)
+        }
         let running = entries.values.filter { $0.kind == .onDemand }.count
         if running >= maxOnDemand {
             throw RecordingError(
@@ -256,6 +271,23 @@ public actor RecordingController {
         } catch {
             throw .invalid(error, recording: name)
         }
+        var replayChunks = 0
+        if let from = request.fromSeconds, from != 0 {
+            guard from.isFinite, from < 0, from >= -SourceConfiguration.lookBackRange.upperBound else {
+                throw .invalid(
+                    InputError(
+                        code: .outOfRange, field: "from_seconds", value: "\(from)",
+                        message: "must be a negative number of seconds (how far back to start), e.g. -30"),
+                    recording: name)
+            }
+            guard capture.configuration.lookBackSeconds > 0 else {
+                throw RecordingError(
+                    .conflict, recording: name,
+                    "source '\(capture.name)' keeps no look-back audio (look_back_seconds = 0): start without --from, "
+                        + "or set look_back_seconds in its [[source]] and restart audiocapd")
+            }
+            replayChunks = capture.fanout.lookBackChunks
+        }
         var stopsAt: Double? = nil
         let durationSeconds = request.durationSeconds
         if let durationSeconds {
@@ -269,7 +301,8 @@ public actor RecordingController {
             }
         }
         let entry = Self.makeEntry(
-            recording, kind: .onDemand, stopsAt: stopsAt, capture: capture, logger: logger, options: options)
+            recording, kind: .onDemand, stopsAt: stopsAt, capture: capture, logger: logger, options: options,
+            replayChunks: replayChunks)
         if let durationSeconds {
             // Exact in frames: the writer closes its file at the last one, whatever the wall clock says.
             entry.writer.stopAfter(frames: Int64((durationSeconds * Double(capture.format.sampleRate)).rounded()))
@@ -278,14 +311,167 @@ public actor RecordingController {
         order.append(name)
         finished[name] = nil
         entry.thread.start()
-        capture.fanout.add(entry.thread.channel)
         var fields: [String: CaptureEvent.Value] = [
             "recording.directory": .string(recording.directory),
             "recording.segment_seconds": .int(Int64(recording.segmentSeconds)),
         ]
         if let durationSeconds { fields["recording.duration_seconds"] = .seconds(durationSeconds) }
+        var snapshot = entry.snapshot
+        if let from = request.fromSeconds, from < 0 {
+            let requestTime = Date().timeIntervalSince1970
+            let writer = entry.writer
+            let replay = capture.fanout.add(entry.thread.channel, replayingFrom: requestTime + from) { frame in
+                writer.start(atFrame: frame)
+            }
+            let achieved = replay.firstTime.map { min(0, $0 - requestTime) } ?? 0
+            snapshot.fromSeconds = WireFormat.seconds(achieved)
+            fields["recording.from_seconds"] = .seconds(achieved)
+            if let frame = replay.firstFrame { fields["recording.first_frame"] = .int(frame) }
+            if achieved > from + capture.configuration.chunkSeconds {
+                let held = -achieved
+                snapshot.message =
+                    "asked to start \(Self.seconds(-from)) back, but source '\(capture.name)' held only "
+                    + "\(Self.seconds(held)) of audio (look_back_seconds = \(Self.seconds(capture.configuration.lookBackSeconds))): "
+                    + "the recording starts at the oldest frame held"
+                capture.events.emit(
+                    .warning, "lookback.short", "the look-back buffer held less audio than asked for", recording: name,
+                    ["requested_seconds": .seconds(-from), "held_seconds": .seconds(held)])
+            }
+        } else {
+            capture.fanout.add(entry.thread.channel)
+        }
         capture.events.emit(.notice, "recording.started", "recording started", recording: name, fields)
-        return entry.snapshot
+        return snapshot
+    }
+
+    /// Writes one file of audio already captured, `request.fromSeconds` to `request.toSeconds` (0: now)
+    /// relative to now, from the source's look-back buffer; frame-exact at both ends. Returns when the
+    /// file is closed. Throws `.invalid` for a bad name, span, directory or template; `.conflict` when the
+    /// source keeps no look-back audio (or none yet) or a recording of that name runs.
+    public func clip(_ request: ClipRequest, format: RecordingFormat?) async throws(RecordingError) -> ClipResponse {
+        let name = request.name
+        do {
+            try InputValidation.checkName(name)
+        } catch {
+            throw .invalid(error, recording: name, hint: "use a name like `owl-call`")
+        }
+        if entries[name] != nil {
+            throw RecordingError(
+                .conflict, recording: name,
+                "a recording named '\(name)' is running; give the clip a name of its own")
+        }
+        let capture = try capture(named: request.source, recording: name)
+        let from = request.fromSeconds
+        let to = request.toSeconds ?? 0
+        guard from.isFinite, to.isFinite, from < 0, to <= 0, from < to else {
+            throw RecordingError(
+                .invalid, recording: name,
+                "the span must lie in the past: --from before --to, both negative or now (e.g. --from -2m --to now); "
+                    + "got from \(from) s to \(to) s")
+        }
+        guard capture.configuration.lookBackSeconds > 0 else {
+            throw RecordingError(
+                .conflict, recording: name,
+                "source '\(capture.name)' keeps no look-back audio (look_back_seconds = 0): set look_back_seconds in "
+                    + "its [[source]] and restart audiocapd")
+        }
+        var recording = RecordingConfiguration(
+            name: name, directory: try resolveDirectory(request.directory, name: name))
+        recording.segmentSeconds = 86_400
+        recording.align = .samples
+        recording.source = capture.name
+        if let format {
+            if format == .flac, capture.format.sampleFormat.isFloat {
+                throw RecordingError(
+                    .invalid, recording: name,
+                    "format cannot be flac for a source that captures f32: FLAC holds integer samples only; use wav")
+            }
+            recording.format = format
+            recording.filename = RecordingConfiguration.defaultFilename(for: format)
+        }
+        do {
+            if let filename = request.filename {
+                recording.filename = try InputValidation.filenameTemplate(filename, format: recording.format)
+            }
+            try InputValidation.checkTarget(
+                directory: recording.directory,
+                template: FilenameTemplate(recording.filename, timeZone: recording.timeZone),
+                name: name)
+        } catch {
+            throw .invalid(error, recording: name)
+        }
+        let now = Date().timeIntervalSince1970
+        let chunks = capture.fanout.lookBack(from: .min, to: .max)
+        let rate = Double(capture.format.sampleRate)
+        /// The capture frame at wall time `time`, within the held chunks (clamped to what they hold).
+        func frame(at time: Double) -> (frame: Int64, time: Double)? {
+            guard let first = chunks.first, let last = chunks.last else { return nil }
+            if time <= first.startTime { return (first.firstFrame, first.startTime) }
+            for chunk in chunks where chunk.startTime + Double(chunk.frameCount) / rate > time {
+                let into = min(Int64(chunk.frameCount), max(0, Int64(((time - chunk.startTime) * rate).rounded())))
+                return (chunk.firstFrame + into, chunk.startTime + Double(into) / rate)
+            }
+            return (last.firstFrame + Int64(last.frameCount), last.startTime + Double(last.frameCount) / rate)
+        }
+        guard let start = frame(at: now + from), let end = frame(at: now + to), end.frame > start.frame else {
+            for chunk in chunks { chunk.release() }
+            throw RecordingError(
+                .conflict, recording: name,
+                "source '\(capture.name)' holds no audio of that span yet (it keeps the last "
+                    + "\(Self.seconds(capture.configuration.lookBackSeconds)); see `audiocap status`)")
+        }
+        var options = options
+        options.gapFill = capture.configuration.gapFill
+        var logger = logger
+        logger[metadataKey: "source.name"] = "\(capture.name)"
+        let writer = SegmentWriter(
+            recording: recording, format: capture.format, events: capture.events, logger: logger, options: options)
+        let done = Completion<Void>()
+        let held = ChunkList(chunks: chunks)
+        DedicatedThread.start(name: "ac-clip") {
+            for chunk in held.chunks {
+                let lower = Int(max(0, start.frame - chunk.firstFrame))
+                let upper = Int(min(Int64(chunk.frameCount), end.frame - chunk.firstFrame))
+                if lower < upper { writer.consume(chunk, frames: lower..<upper) }
+                chunk.release()
+            }
+            writer.finish()
+            done.complete(())
+        }
+        await done.value()
+        guard let info = writer.segments().first else {
+            throw RecordingError(
+                .failed, recording: name,
+                "the clip could not be written: \(writer.status.lastError ?? "no file was written") (see `audiocap logs`)"
+            )
+        }
+        var message: String? = nil
+        let achieved = start.time - now
+        if achieved > from + capture.configuration.chunkSeconds {
+            message =
+                "asked for \(Self.seconds(-from)) back, but source '\(capture.name)' held only \(Self.seconds(-achieved)) "
+                + "(look_back_seconds = \(Self.seconds(capture.configuration.lookBackSeconds))): the clip starts at the oldest frame held"
+            capture.events.emit(
+                .warning, "lookback.short", "the look-back buffer held less audio than asked for", recording: name,
+                ["requested_seconds": .seconds(-from), "held_seconds": .seconds(-achieved)])
+        }
+        return ClipResponse(
+            name: name, source: capture.name, path: info.path, frames: info.frames,
+            sampleRate: capture.format.sampleRate, firstFrame: info.firstFrame, startTime: info.startTime,
+            fromSeconds: achieved, toSeconds: end.time - now, gaps: info.gaps.count,
+            gapFrames: info.gaps.reduce(0) { $0 + $1.frames }, message: message)
+    }
+
+    /// Chunks handed to the clip's thread, which releases them.
+    private struct ChunkList: @unchecked Sendable {
+        // @unchecked: the chunks are read-only once published, and only the clip's thread touches the list.
+        let chunks: [ChunkBuffer]
+    }
+
+    /// `seconds` as a person reads it: "30 s", "2.5 s".
+    static func seconds(_ seconds: Double) -> String {
+        let rounded = (seconds * 10).rounded() / 10
+        return rounded == rounded.rounded() ? "\(Int(rounded)) s" : "\(rounded) s"
     }
 
     /// Starts the configured `recording` again after it was stopped, numbering its files on after the last.
@@ -332,7 +518,7 @@ public actor RecordingController {
     /// reports it stopped.
     private func retire(_ entry: Entry, name: String, reason: String) async -> (Snapshot, [SegmentInfo]) {
         await entry.thread.done()
-        entry.capture.pool.unreserve(entry.capture.queueChunks + 1)
+        entry.capture.pool.unreserve(entry.capture.queueChunks + 1 + entry.replayChunks)
         let segments = entry.writer.segments()
         let status = entry.writer.status
         finished[name] = Finished(

@@ -24,6 +24,8 @@ public struct RecordingError: Error, Sendable, Equatable, CustomStringConvertibl
         public static let conflict = Code("conflict")
         /// A configured limit is reached (`[control] max_recordings`); stopping a recording frees room.
         public static let limit = Code("limit")
+        /// The request was valid but could not be carried out (a clip whose file could not be written).
+        public static let failed = Code("failed")
 
         public var description: String { name }
     }

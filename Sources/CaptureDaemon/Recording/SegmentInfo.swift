@@ -24,12 +24,16 @@ public struct SegmentInfo: Sendable, Codable, Equatable {
     public var gaps: [SegmentGap] = []
     /// Frames of silence written for gaps (`gap_fill = "silence"`), included in `frames`.
     public var silenceFrames: Int64 = 0
+    /// For a trigger's clip: what fired it and where in the clip.
+    public var trigger: ClipMark? = nil
 }
 
 /// A recording's state as status reports it.
 public struct RecordingStatus: Sendable, Codable, Equatable {
     public enum State: String, Sendable, Codable {
         case recording, blocked, stopped
+        /// Outside the recording's schedule: no file is open, and the time is not a gap.
+        case scheduledOff = "scheduled_off"
     }
     public var name: String
     public var state: State

@@ -34,6 +34,7 @@ struct SegmentSidecar: Encodable {
 
     enum CodingKeys: String, CodingKey {
         case segment, source, sampleRate, channels, sampleFormat, startTimeUTC = "startTimeUtc", gapsKnown, sha256, md5
+        case trigger
     }
 
     func encode(to encoder: any Encoder) throws {
@@ -48,6 +49,32 @@ struct SegmentSidecar: Encodable {
         try container.encodeIfPresent(gapsKnown, forKey: .gapsKnown)
         try container.encodeIfPresent(sha256, forKey: .sha256)
         try container.encodeIfPresent(md5, forKey: .md5)
+        try container.encodeIfPresent(
+            segment.trigger.map { Trigger($0, firstFrame: segment.firstFrame, sampleRate: sampleRate) },
+            forKey: .trigger)
+    }
+
+    /// `trigger` in a clip's sidecar: the trigger that fired it and the firing's place in the clip.
+    struct Trigger: Encodable {
+        var name: String
+        var frame: Int64
+        var offsetFrames: Int64
+        var offsetSeconds: Double
+        var peakDBFS: Double
+        var continues: Bool
+
+        enum CodingKeys: String, CodingKey {
+            case name, frame, offsetFrames, offsetSeconds, peakDBFS = "peakDbfs", continues
+        }
+
+        init(_ mark: ClipMark, firstFrame: Int64, sampleRate: Int) {
+            name = mark.trigger
+            frame = mark.frame
+            offsetFrames = mark.frame - firstFrame
+            offsetSeconds = WireFormat.seconds(Double(offsetFrames) / Double(max(1, sampleRate)))
+            peakDBFS = (mark.peakDBFS * 10).rounded() / 10
+            continues = mark.continues
+        }
     }
 
     /// `segment` in the sidecar: ``SegmentInfo`` with its values per ``WireFormat``.

@@ -104,6 +104,14 @@ public final class SegmentWriter: ChunkConsumer, @unchecked Sendable {
     private var frameLimit: Int64?
     private var limitEnd: Int64?
     private let limitReached = Atomic<Bool>(false)
+    /// Capture frame the recording starts at (``start(atFrame:)``); earlier frames are not its own.
+    private var firstWantedFrame: Int64?
+    /// The firing the next file closed holds (a trigger's clip).
+    private var mark: ClipMark?
+    /// The schedule's state from the last look, and the wall time it next changes (`.infinity`: never).
+    private var scheduleOpen = true
+    private var scheduleKnownUntil = -Double.infinity
+    private var scheduleLooked = false
 
     private let shared: Mutex<RecordingStatus>
     /// Closed segments, oldest first (the newest `keptSegments`).
@@ -172,6 +180,31 @@ public final class SegmentWriter: ChunkConsumer, @unchecked Sendable {
         frameLimit = max(1, frames)
     }
 
+    /// The recording starts at capture frame `frame` (from the look-back buffer: `start --from`): the
+    /// frames before it, in the chunks handed over with it, are not recorded and are not a gap. Call
+    /// before the consumer thread starts.
+    public func start(atFrame frame: Int64) {
+        firstWantedFrame = frame
+    }
+
+    /// The next file to close holds `mark` in its sidecar (a trigger's clip). Consumer thread only.
+    public func markClip(_ mark: ClipMark) {
+        self.mark = mark
+    }
+
+    /// Closes the open file now (a trigger's clip has ended). Consumer thread only.
+    public func closeFile() {
+        closeSegment()
+    }
+
+    /// The frames given next need not follow those given before: a trigger hands over only its clips'
+    /// frames, and what lies between two clips is neither audio of the recording nor a gap. Consumer
+    /// thread only.
+    public func forgetPosition() {
+        expectedFrame = nil
+        lastChunkEnd = nil
+    }
+
     /// Whether every frame ``stopAfter(frames:)`` allows has been taken (and the file closed). Any thread.
     public var reachedFrameLimit: Bool { limitReached.load(ordering: .acquiring) }
 
@@ -181,50 +214,88 @@ public final class SegmentWriter: ChunkConsumer, @unchecked Sendable {
     }
 
     public func consume(_ chunk: ChunkBuffer) {
+        consume(chunk, frames: 0..<chunk.frameCount)
+    }
+
+    /// Takes the frames of `chunk` at offsets `range` (a trigger's clip starts and ends inside chunks).
+    /// Consumer thread only.
+    public func consume(_ chunk: ChunkBuffer, frames range: Range<Int>) {
+        let upper = min(chunk.frameCount, range.upperBound)
+        var lower = max(0, range.lowerBound)
+        var frameCount = upper
+        if let first = firstWantedFrame {
+            // Started in the past: the first chunk handed over may begin before the frame asked for.
+            let skip = first - chunk.firstFrame
+            if skip >= Int64(frameCount) { return }
+            if skip > 0 { lower = max(lower, Int(skip)) }
+        }
+        guard lower < frameCount else { return }
         // An on-demand duration: take exactly its frames, the last chunk cut at the frame.
-        var frameCount = chunk.frameCount
         if let limit = frameLimit {
-            let end = limitEnd ?? chunk.firstFrame + limit
+            let end = limitEnd ?? chunk.firstFrame + Int64(lower) + limit
             limitEnd = end
-            frameCount = Int(max(0, min(Int64(frameCount), end - chunk.firstFrame)))
-            if frameCount == 0 {
+            frameCount = Int(max(Int64(lower), min(Int64(frameCount), end - chunk.firstFrame)))
+            if frameCount == lower {
                 reachFrameLimit()
                 return
             }
         }
+        let rate = Double(format.sampleRate)
+        let firstFrame = chunk.firstFrame + Int64(lower)
+        let startTime = chunk.startTime + Double(lower) / rate
+        // Outside the schedule's windows nothing is a gap: the recording is not meant to be recording.
+        let offSchedule = recording.schedule != nil && !scheduleIsOpen(at: startTime)
+        if offSchedule {
+            previousAudioEnd = nil
+            expectedFrame = nil
+            lastChunkEnd = nil
+        }
         if let end = previousAudioEnd {
             // The first audio after the daemon started: the time since the last file's end is missing.
             previousAudioEnd = nil
-            let frames = format.frames(seconds: min(366 * 86_400, max(0, chunk.startTime - end)))
+            let frames = format.frames(seconds: min(366 * 86_400, max(0, startTime - end)))
             keep(
                 SegmentGap(
-                    kind: .daemonRestart, fileFrame: 0, captureFrame: chunk.firstFrame, time: end, frames: frames,
+                    kind: .daemonRestart, fileFrame: 0, captureFrame: firstFrame, time: end, frames: frames,
                     exact: false))
         }
-        if let expected = expectedFrame, chunk.firstFrame > expected {
-            noteDropped(from: expected, frames: chunk.firstFrame - expected, time: chunk.startTime)
+        if let expected = expectedFrame, firstFrame > expected {
+            noteDropped(from: expected, frames: firstFrame - expected, time: startTime)
         }
-        expectedFrame = chunk.firstFrame + Int64(chunk.frameCount)
-        if chunk.followsRestart, let end = lastChunkEnd {
-            if file != nil { segmentRestarts += 1 }
-            let outage = max(0, chunk.startTime - end)
-            recordGap(
-                .ffmpegRestart, captureFrame: chunk.firstFrame, time: end, frames: format.frames(seconds: outage),
-                exact: false)
+        expectedFrame = chunk.firstFrame + Int64(upper)
+        // A restart or an xrun lies before the chunk's first frame: only where that frame is taken.
+        if lower == 0 {
+            if chunk.followsRestart, let end = lastChunkEnd {
+                if file != nil { segmentRestarts += 1 }
+                let outage = max(0, chunk.startTime - end)
+                recordGap(
+                    .ffmpegRestart, captureFrame: chunk.firstFrame, time: end,
+                    frames: format.frames(seconds: outage), exact: false)
+            }
+            if chunk.xruns > 0, lastChunkEnd != nil, !(chunk.followsRestart && chunk.xrunLostSeconds == 0) {
+                let lost = format.frames(seconds: chunk.xrunLostSeconds)
+                recordGap(
+                    .xrun, captureFrame: chunk.firstFrame, time: chunk.startTime - chunk.xrunLostSeconds,
+                    frames: lost, exact: false)
+            }
         }
-        if chunk.xruns > 0, lastChunkEnd != nil, !(chunk.followsRestart && chunk.xrunLostSeconds == 0) {
-            let lost = format.frames(seconds: chunk.xrunLostSeconds)
-            recordGap(
-                .xrun, captureFrame: chunk.firstFrame, time: chunk.startTime - chunk.xrunLostSeconds, frames: lost,
-                exact: false)
-        }
-        lastChunkEnd = chunk.startTime + Double(chunk.frameCount) / Double(format.sampleRate)
+        lastChunkEnd = chunk.startTime + Double(upper) / rate
 
         let bytesPerFrame = format.bytesPerFrame
-        var offset = 0
+        var offset = lower
         while offset < frameCount {
             let frame = chunk.firstFrame + Int64(offset)
-            let time = chunk.startTime + Double(offset) / Double(format.sampleRate)
+            let time = chunk.startTime + Double(offset) / rate
+            var windowFrames = Int64.max
+            if recording.schedule != nil {
+                guard scheduleIsOpen(at: time) else {
+                    // Closed: skip to the frame where the next window opens (or the end of the chunk).
+                    closeSegment()
+                    offset += Int(min(Int64(frameCount - offset), framesUntil(scheduleKnownUntil, from: time)))
+                    continue
+                }
+                windowFrames = framesUntil(scheduleKnownUntil, from: time)
+            }
             if file == nil {
                 guard openSegment(firstFrame: frame, time: time, chunk: chunk) else {
                     noteLost(frame: frame, frames: Int64(frameCount - offset), time: time)
@@ -236,7 +307,7 @@ public final class SegmentWriter: ChunkConsumer, @unchecked Sendable {
                 closeSegment()
                 continue
             }
-            let count = Int(min(Int64(frameCount - offset), remaining))
+            let count = Int(min(Int64(frameCount - offset), remaining, windowFrames))
             let slice = UnsafeRawBufferPointer(
                 start: chunk.bytes + offset * bytesPerFrame, count: count * bytesPerFrame)
             let written = write(slice)
@@ -248,7 +319,7 @@ public final class SegmentWriter: ChunkConsumer, @unchecked Sendable {
                 return
             }
             offset += count
-            if Int64(count) == remaining { closeSegment() }
+            if Int64(count) == remaining || Int64(count) == windowFrames { closeSegment() }
         }
         if let end = limitEnd, chunk.firstFrame + Int64(frameCount) >= end {
             reachFrameLimit()
@@ -268,6 +339,48 @@ public final class SegmentWriter: ChunkConsumer, @unchecked Sendable {
             }
         }
         if ledger.dropReportDue(now: now) { reportDropped(now: now) }
+    }
+
+    // MARK: - Schedule
+
+    /// Whether the schedule has a window open at wall time `time`. Looks at the schedule only when its
+    /// state may have changed (``scheduleKnownUntil``); reports each opening and closing as an event.
+    private func scheduleIsOpen(at time: Double) -> Bool {
+        guard let schedule = recording.schedule else { return true }
+        guard time >= scheduleKnownUntil || !scheduleLooked else { return scheduleOpen }
+        let (open, next) = schedule.state(at: time)
+        scheduleKnownUntil = next ?? .infinity
+        let changed = !scheduleLooked || open != scheduleOpen
+        scheduleLooked = true
+        scheduleOpen = open
+        guard changed else { return open }
+        let window = schedule.window(atOrAfter: time)
+        var fields: [String: EventValue] = [:]
+        if let window {
+            fields["window.start_utc"] = .utc(window.start)
+            fields["window.end_utc"] = .utc(window.end)
+        }
+        if open {
+            events.emit(
+                .notice, "recording.window_opened", "the recording's schedule window opened", recording: recording.name,
+                fields)
+        } else {
+            closeSegment()
+            shared.withLock { $0.state = .scheduledOff }
+            events.emit(
+                .notice, "recording.window_closed",
+                window == nil
+                    ? "outside the recording's schedule, and no window opens within 400 days"
+                    : "outside the recording's schedule: no file is open until the next window",
+                recording: recording.name, fields)
+        }
+        return open
+    }
+
+    /// Frames from wall time `time` until wall time `end` (rounded up; at least 1).
+    private func framesUntil(_ end: Double, from time: Double) -> Int64 {
+        guard end.isFinite else { return .max }
+        return max(1, Int64(((end - time) * Double(format.sampleRate)).rounded(.up)))
     }
 
     private func reachFrameLimit() {
@@ -465,7 +578,8 @@ public final class SegmentWriter: ChunkConsumer, @unchecked Sendable {
             peakDBFS: (0..<format.channels).map { segmentLevels[$0].peakDBFS },
             rmsDBFS: (0..<format.channels).map { segmentLevels[$0].rmsDBFS },
             droppedFrames: segmentDropped, restarts: segmentRestarts, bytes: bytes, gaps: ledger.fileGaps,
-            silenceFrames: segmentSilence)
+            silenceFrames: segmentSilence, trigger: mark)
+        mark = nil
         writeSidecar(info)
         applyRetention()
         shared.withLock {

@@ -15,7 +15,7 @@ public final class SourceCapture: Sendable {
     public var name: String { configuration.name }
     public var format: AudioFormat { configuration.audioFormat }
     public let counters = CaptureCounters()
-    public let fanout = ChunkFanout()
+    public let fanout: ChunkFanout
     public let pool: ChunkPool
     public let source: CaptureSource
     public var levelMonitor: LevelMonitor { levels.withLock { $0.monitor } }
@@ -58,6 +58,7 @@ public final class SourceCapture: Sendable {
             seconds: (configuration.queue ?? QueueConfiguration()).seconds,
             chunkMilliseconds: configuration.chunkMilliseconds)
         self.queueChunks = queueChunks
+        fanout = ChunkFanout(lookBackChunks: configuration.lookBackChunks, sampleRate: format.sampleRate)
         // The reader holds one chunk while it fills it, and one spare.
         let pool = ChunkPool(chunkBytes: configuration.chunkFrames * format.bytesPerFrame, initialCount: 0)
         pool.reserve(2)
@@ -69,6 +70,16 @@ public final class SourceCapture: Sendable {
             configuration, events: events, logger: logger, queueChunks: queueChunks)
         levels = Mutex(Levels(configuration: configuration, monitor: monitor, thread: thread))
         pool.reserve(queueChunks + 1)
+        // The look-back buffer holds its chunks besides every consumer's queue.
+        pool.reserve(configuration.lookBackChunks)
+    }
+
+    /// The look-back buffer as status shows it.
+    var lookBackStatus: LookBackStatus {
+        let held = fanout.lookBackHeld()
+        return LookBackStatus(
+            seconds: configuration.lookBackSeconds, heldSeconds: format.seconds(frames: held.frames),
+            bytes: Int64(held.bytes), oldest: held.oldest?.time)
     }
 
     private static func levelMonitor(
