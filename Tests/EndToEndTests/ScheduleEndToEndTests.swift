@@ -105,14 +105,24 @@ extension EndToEnd {
                 }
                 #expect(
                     samples.contains { $0.time < windows[0].start - 1 }, "no look at the recording before its window")
+                // From the first answer on, also before the first audio arrives.
                 for sample in samples where isOff(sample.time) {
                     #expect(
                         sample.state == "scheduled_off" && !sample.fileOpen && sample.schedule?.open == false,
-                        "at \(format3(sample.time)): \(String(describing: sample.state)), file open \(sample.fileOpen)")
+                        "at \(format3(sample.time)), \(format3(sample.time - windows[0].start)) s from the first window: "
+                            + "state \(String(describing: sample.state)), schedule open "
+                            + "\(String(describing: sample.schedule?.open)), file open \(sample.fileOpen)")
+                }
+                /// Within a chunk and the pipe's delay after a cut on the clock, one file is renamed and the next
+                /// not yet created.
+                func isAtCut(_ time: Double) -> Bool {
+                    let since = time - (time / segmentSeconds).rounded(.down) * segmentSeconds
+                    return since < 0.3
                 }
                 for sample in samples where isOn(sample.time) {
                     #expect(
-                        sample.state == "recording" && sample.fileOpen && sample.schedule?.open == true,
+                        sample.state == "recording" && (sample.fileOpen || isAtCut(sample.time))
+                            && sample.schedule?.open == true,
                         "at \(format3(sample.time)): \(String(describing: sample.state)), file open \(sample.fileOpen)")
                 }
                 let before = samples.first { $0.time < windows[0].start - 1 }
@@ -177,13 +187,21 @@ extension EndToEnd {
                     #expect(abs(off - (windows[1].start - windows[0].end)) <= 2 * chunkSeconds, "off \(off) s")
                 }
 
+                // Each window opened and closed once, in turn (a daemon may announce at its start that it is
+                // outside the schedule).
                 let daemon = dir.daemon
+                var transitions = daemon.lines(containing: "event=recording.window_").map {
+                    fields(of: $0)["event"] ?? "?"
+                }
+                while transitions.first == "recording.window_closed" { transitions.removeFirst() }
                 #expect(
-                    daemon.lines(containing: "event=recording.window_opened").count == 2, "\(daemon.log.suffix(3000))")
+                    transitions
+                        == Array(repeating: ["recording.window_opened", "recording.window_closed"], count: 2).flatMap {
+                            $0
+                        },
+                    "\(daemon.lines(containing: "event=recording.window_"))")
                 #expect(
-                    daemon.lines(containing: "event=recording.window_closed").count == 2, "\(daemon.log.suffix(3000))")
-                #expect(
-                    daemon.lines(containing: "event=recording.window_opened").allSatisfy {
+                    daemon.lines(containing: "event=recording.window_").allSatisfy {
                         $0.contains("recording.name=sched")
                     })
 

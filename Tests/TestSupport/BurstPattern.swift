@@ -154,18 +154,18 @@ extension BurstPattern {
     /// - `single`: 2 kHz at -12 dBFS, 2.0 to 2.5.
     /// - `hum`: 50 Hz at -10 dBFS, 4.5 to 6.5, with 50 ms fades: loud, but far under -30 dBFS after a
     ///   1500 Hz high-pass filter of any order.
-    /// - `pairFirst`, `pairSecond`: 2 kHz at -12 dBFS, 9.0 to 9.3 and 9.8 to 10.1: 0.5 s apart, closer
-    ///   than a 1 s `post_seconds`.
+    /// - `pairFirst`, `pairSecond`: 2 kHz at -12 dBFS, 9.0 to 9.2 and 9.6 to 9.8: 0.4 s apart, closer
+    ///   than a 1 s `post_seconds`, and their clip (2.8 s) shorter than a 3 s `max_seconds`.
     /// - `long`: 2 kHz at -12 dBFS, 13.0 to 16.5: 3.5 s, longer than a 3 s `max_seconds`.
     ///
     /// With `pre_seconds = 1`, `post_seconds = 1`, `max_seconds = 3` the expected clips are 1.0–3.5,
-    /// 8.0–11.1, 12.0–15.0 (cut) and 15.0–17.5 (its continuation); nothing around the hum.
+    /// 8.0–10.8, 12.0–15.0 (cut) and 15.0–17.5 (its continuation); nothing around the hum.
     public enum Trigger {
         public static let single = Tone(frequency: 2000, dBFS: -12, start: frames(2.0), frames: frames(0.5))
         public static let hum = Tone(
             frequency: 50, dBFS: -10, start: frames(4.5), frames: frames(2.0), fadeFrames: frames(0.05))
-        public static let pairFirst = Tone(frequency: 2000, dBFS: -12, start: frames(9.0), frames: frames(0.3))
-        public static let pairSecond = Tone(frequency: 2000, dBFS: -12, start: frames(9.8), frames: frames(0.3))
+        public static let pairFirst = Tone(frequency: 2000, dBFS: -12, start: frames(9.0), frames: frames(0.2))
+        public static let pairSecond = Tone(frequency: 2000, dBFS: -12, start: frames(9.6), frames: frames(0.2))
         public static let long = Tone(frequency: 2000, dBFS: -12, start: frames(13.0), frames: frames(3.5))
 
         /// The whole 20 s signal.
