@@ -53,7 +53,9 @@ public struct ControlClient: Sendable {
     }
 
     /// `POST /v1/recordings`: starts an on-demand recording. A recording of that name that is already running is
-    /// an API error with status 409; a bad name or option is 400.
+    /// an API error with status 409; a bad name or option is 400. With `from_seconds` (negative) the recording
+    /// starts that far in the past, from the source's look-back buffer: a positive value is 400, a source
+    /// without look-back 409; when the buffer held less, the reply's `from_seconds` and `message` say so.
     public func start(_ request: StartRecordingRequest) async throws(ClientError) -> RecordingResponse {
         let body: [UInt8]
         do {
@@ -62,6 +64,34 @@ public struct ControlClient: Sendable {
             throw .badReply("cannot encode the request: \(error)", socketPath: socketPath)
         }
         return try await call(.POST, ControlAPI.recordings, body: body)
+    }
+
+    /// `POST /v1/clips`: writes one file of audio already captured, from the source's look-back buffer, and
+    /// returns it. The reply may carry a `message` (the buffer held less than asked: the clip starts at its
+    /// oldest frame). Refusals are API errors: 400 for a span that is not in the past (`from_seconds` at or
+    /// above 0, `to_seconds` above 0, `from_seconds` not before `to_seconds`) or a bad option, 404 for a source
+    /// the daemon does not have, 409 when that source keeps no look-back (`look_back_seconds = 0`).
+    ///
+    /// Writing a long clip takes time, so this call waits at least five minutes for the reply.
+    public func clip(_ request: ClipRequest) async throws(ClientError) -> ClipResponse {
+        let body: [UInt8]
+        do {
+            body = Array(try ControlAPI.encoder().encode(request))
+        } catch {
+            throw .badReply("cannot encode the request: \(error)", socketPath: socketPath)
+        }
+        var patient = self
+        patient.timeout = max(timeout, Self.clipTimeout)
+        return try await patient.call(.POST, ControlAPI.clips, body: body)
+    }
+
+    /// The least time ``clip(_:)`` waits for its reply.
+    static let clipTimeout = Duration.seconds(300)
+
+    /// `GET /v1/triggers`: every `[[trigger]]` with its state, last firing and clips. A daemon from before
+    /// triggers answers 404 (an API error).
+    public func triggers() async throws(ClientError) -> TriggersResponse {
+        try await call(.GET, ControlAPI.triggers)
     }
 
     /// `DELETE /v1/recordings/{name}`: stops a recording and returns the files it wrote. An unknown name is an API

@@ -23,6 +23,9 @@ public struct AudioCapCommand: AsyncParsableCommand {
               --json            print the daemon's reply as JSON, as the API writes it
               --utc             show times in UTC instead of local time ($TZ)
 
+            --from and --to (start, clip) reach into the recent past, the look-back buffer each source \
+            keeps in memory (look_back_seconds, 30 s by default): -30s, -2m, -1m30s, or now.
+
             --since and --until take journalctl's forms: now, today, yesterday, -1h, -30m, 5m, 2026-11-22, \
             "2026-11-22 01:00", "2026-11-22 01:00:00", local time unless a zone follows (Z, UTC, +01:00).
 
@@ -33,7 +36,7 @@ public struct AudioCapCommand: AsyncParsableCommand {
               66  no such recording or source (HTTP 404) (EX_NOINPUT)
               69  audiocapd is not running or not reachable; only then (EX_UNAVAILABLE)
               70  the daemon failed internally (HTTP 5xx) (EX_SOFTWARE)
-              75  conflict (HTTP 409: already running) or busy (HTTP 503) (EX_TEMPFAIL)
+              75  conflict (HTTP 409: already running; a source without look-back) or busy (HTTP 503) (EX_TEMPFAIL)
               76  the daemon's reply could not be read; versions differ? (EX_PROTOCOL)
               77  permission denied on the socket (EX_NOPERM)
               78  check-config, reload: the configuration file is invalid (EX_CONFIG)
@@ -45,6 +48,9 @@ public struct AudioCapCommand: AsyncParsableCommand {
               audiocap status
               audiocap levels --follow
               audiocap start interview --for 2h --segment 10m
+              audiocap start interview --from -30s
+              audiocap clip door --from -2m --to -10s
+              audiocap triggers
               audiocap stop interview
               audiocap segments night --since 1h
               audiocap logs --follow --level warning --since today
@@ -58,6 +64,8 @@ public struct AudioCapCommand: AsyncParsableCommand {
             StatusCommand.self,
             StartCommand.self,
             StopCommand.self,
+            ClipCommand.self,
+            TriggersCommand.self,
             RecordingsCommand.self,
             SegmentsCommand.self,
             LevelsCommand.self,

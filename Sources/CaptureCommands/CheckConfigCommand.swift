@@ -3,6 +3,7 @@
 import ArgumentParser
 import CaptureCore
 import CaptureEnvironment
+import CaptureProtocol
 import Foundation
 
 /// `audiocap check-config [PATH] [--json]`.
@@ -28,6 +29,11 @@ public struct CheckConfigCommand: ParsableCommand {
             object key template, transfers, timeouts), each [[webhook]] (URL masked; a secret is never \
             shown, only whether one is set) and each recording's uploads, after_upload and hooks; --json \
             masks the same way (a secret shows as "***").
+
+            Recording on cue: each source's look-back (look_back_seconds and the memory it takes), each \
+            recording's schedule with its next window, and each [[trigger]] with every key: its source, \
+            threshold_dbfs, hold_ms, channels, high_pass_hz, pre_seconds, post_seconds, max_seconds, \
+            format, directory and filename (docs/triggers.md, docs/schedules.md).
 
             Examples:
               audiocap check-config
@@ -134,7 +140,9 @@ public struct CheckConfigCommand: ParsableCommand {
 
     /// The human-readable summary: sources, format, queue, levels, recordings and log level. Devices are
     /// shown with any password masked (``CredentialMask``).
-    static func summary(of configuration: Configuration, path: String) -> String {
+    static func summary(
+        of configuration: Configuration, path: String, now: Double = Date().timeIntervalSince1970
+    ) -> String {
         var lines: [String] = []
         lines.append("\(path): valid")
         let several = configuration.sources.count > 1
@@ -147,6 +155,7 @@ public struct CheckConfigCommand: ParsableCommand {
                 lines.append("  \(source.name)\(padding)  " + sourceText(source))
                 lines.append(indent + formatText(source))
                 lines.append(indent + restartText(source))
+                lines.append(indent + "look-back: " + lookBackText(source))
                 if let queue = source.queue { lines.append(indent + "queue: " + queueText(queue)) }
                 if let levels = source.levels {
                     lines.append(indent + "levels: " + levelsText(levels))
@@ -159,6 +168,7 @@ public struct CheckConfigCommand: ParsableCommand {
             lines.append("source:      " + name + sourceText(source))
             lines.append("format:      " + formatText(source))
             lines.append("restart:     " + restartText(source))
+            lines.append("look-back:   " + lookBackText(source))
         }
         let levels = several ? configuration.levels : configuration.levels(for: configuration.source)
         let queue = several ? configuration.queue : configuration.queue(for: configuration.source)
@@ -185,6 +195,9 @@ public struct CheckConfigCommand: ParsableCommand {
                 if let days = recording.keepDays { retention.append("keeps \(number(days)) days") }
                 if let bytes = recording.maxBytes { retention.append("keeps at most \(bytes) bytes") }
                 if !retention.isEmpty { lines.append(indent + "retention: " + retention.joined(separator: ", ")) }
+                if let schedule = recording.schedule {
+                    lines.append(indent + "schedule: " + scheduleText(schedule, now: now))
+                }
                 if !recording.upload.isEmpty {
                     let after =
                         recording.afterUpload == .delete
@@ -216,9 +229,69 @@ public struct CheckConfigCommand: ParsableCommand {
         lines.append(
             "station:     \(configuration.station.resolvedID)"
                 + (configuration.station.id.isEmpty ? " (the host name)" : ""))
+        lines += triggerLines(configuration)
         lines += deliveryLines(configuration)
         lines.append("log level:   \(configuration.log.level.rawValue)")
         return lines.joined(separator: "\n")
+    }
+
+    /// The `[[trigger]]` lines of the summary: every key of each trigger.
+    static func triggerLines(_ configuration: Configuration) -> [String] {
+        guard !configuration.triggers.isEmpty else { return ["triggers:    none"] }
+        var lines = ["triggers:    \(configuration.triggers.count)"]
+        let width = configuration.triggers.map(\.name.count).max() ?? 0
+        let indent = String(repeating: " ", count: width + 4)
+        for trigger in configuration.triggers {
+            let padding = String(repeating: " ", count: width - trigger.name.count)
+            let source = configuration.source(named: trigger.source)?.name ?? trigger.source
+            let channels =
+                trigger.channels.isEmpty
+                ? "all channels"
+                : (trigger.channels.count == 1 ? "channel " : "channels ")
+                    + trigger.channels.map(String.init).joined(separator: ", ")
+            var level =
+                "from \(source), over \(number(trigger.thresholdDBFS)) dBFS for \(number(trigger.holdMilliseconds)) ms "
+                + "on \(channels)"
+            if let hertz = trigger.highPassHz { level += ", after a \(number(hertz)) Hz high-pass" }
+            lines.append("  \(trigger.name)\(padding)  " + level)
+            lines.append(
+                indent + "clips from \(seconds(trigger.preSeconds)) before to \(seconds(trigger.postSeconds)) after, "
+                    + "at most \(seconds(trigger.maxSeconds)); "
+                    + formatName(trigger.format, flacLevel: trigger.flacLevel)
+                    + ", \(trigger.timeZone.rawValue) times")
+            lines.append(indent + joined(trigger.directory, trigger.filename))
+        }
+        return lines
+    }
+
+    /// `wav`, `flac level 5`.
+    private static func formatName(_ format: RecordingFormat, flacLevel: Int) -> String {
+        format == .flac ? "flac level \(flacLevel)" : format.rawValue
+    }
+
+    /// `30 s, 5.76 MB of memory (11.5 MB a minute)`, or `off`: what a source's look-back holds and takes (its
+    /// whole chunks).
+    static func lookBackText(_ source: SourceConfiguration) -> String {
+        guard source.lookBackChunks > 0 else { return "off (look_back_seconds = 0)" }
+        let bytes = Int64(source.lookBackChunks) * Int64(source.chunkFrames) * Int64(source.audioFormat.bytesPerFrame)
+        let perMinute = Int64(source.audioFormat.bytesPerSecond) * 60
+        return
+            "\(seconds(source.lookBackSeconds)), \(formatBytes(bytes)) of memory (\(formatBytes(perMinute)) a minute)"
+    }
+
+    /// The windows as written, then the next one from `now` when the schedule knows it.
+    static func scheduleText(_ schedule: Schedule, now: Double) -> String {
+        var text = schedule.text.joined(separator: ", ")
+        if let window = schedule.window(atOrAfter: now) {
+            let status = ScheduleStatus(windows: schedule.text, open: window.start <= now, window: window)
+            text += "; now " + ScheduleText.describe(status, now: now, times: .utc)
+        }
+        return text
+    }
+
+    /// `11.5 MB`: bytes with SI units.
+    private static func formatBytes(_ bytes: Int64) -> String {
+        TextFormat.bytes(UInt64(max(0, bytes)))
     }
 
     /// The `[[destination]]` and `[[webhook]]` lines of the summary: remotes and URLs masked, secrets never shown.

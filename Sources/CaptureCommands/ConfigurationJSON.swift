@@ -5,13 +5,14 @@ import Foundation
 
 /// Turns a ``Configuration`` into JSON objects by reflection: every stored property of every table, named as
 /// its TOML key (`chunk_ms`, `silence_dbfs`), `[[recording]]` as `recordings`, absent optionals as `null`,
-/// plus the derived `chunk_frames` and `bytes_per_second` of each source. Every source is in `sources` (in
+/// plus the derived `chunk_frames`, `bytes_per_second` and `look_back_bytes` of each source; a recording's
+/// `schedule` is its windows as written (or `null`). Every source is in `sources` (in
 /// the order of the file), the first also in `source` as before several sources; devices are shown with any
 /// password masked, as are destinations' remotes and webhooks' URLs; a webhook's secret shows as `***`. A key
 /// added to the model appears without a change here.
 enum ConfigurationJSON {
     /// Property names whose TOML key is not their snake_case form.
-    static let renamed = ["chunkMilliseconds": "chunk_ms"]
+    static let renamed = ["chunkMilliseconds": "chunk_ms", "holdMilliseconds": "hold_ms"]
 
     /// The tables of `configuration` as JSON-ready values (dictionaries, arrays, strings, numbers, booleans,
     /// `NSNull`).
@@ -22,6 +23,8 @@ enum ConfigurationJSON {
                 var json = json
                 json["chunk_frames"] = source.chunkFrames
                 json["bytes_per_second"] = source.audioFormat.bytesPerSecond
+                json["look_back_bytes"] =
+                    source.lookBackChunks * source.chunkFrames * source.audioFormat.bytesPerFrame
                 json["device"] = CredentialMask.masked(source.device)
                 return json
             }
@@ -42,6 +45,16 @@ enum ConfigurationJSON {
                 var json = json
                 json["url"] = CredentialMask.masked(webhook.url)
                 json["secret"] = webhook.secret.isEmpty ? "" : CredentialMask.placeholder
+                return json
+            }
+        }
+        // A schedule as written: its windows, whatever the model keeps besides.
+        if let recordings = object["recordings"] as? [[String: Any]],
+            recordings.count == configuration.recordings.count
+        {
+            object["recordings"] = zip(recordings, configuration.recordings).map { json, recording in
+                var json = json
+                json["schedule"] = recording.schedule.map { $0.text as Any } ?? NSNull()
                 return json
             }
         }

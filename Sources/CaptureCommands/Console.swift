@@ -82,10 +82,12 @@ struct Style: Sendable {
     func bold(_ text: String) -> String { wrap(text, "1") }
     func dim(_ text: String) -> String { wrap(text, "2") }
 
-    /// Colors a state word: green for healthy states, yellow for transient ones, red for the rest.
+    /// Colors a state word: green for healthy states, plain for a recording outside its schedule, yellow for
+    /// transient ones, red for the rest.
     func state(_ state: String) -> String {
         switch state {
-        case "running", "recording": green(state)
+        case "running", "recording", "listening": green(state)
+        case "scheduled_off": state
         case "starting", "restarting", "blocked": yellow(state)
         default: red(state)
         }

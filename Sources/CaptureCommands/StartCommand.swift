@@ -6,8 +6,8 @@ import CaptureCore
 import CaptureProtocol
 import Foundation
 
-/// `audiocap start NAME [--source S] [--segment D] [--for D] [--filename T] [--directory DIR] [--align clock|samples]
-/// [--format wav|flac]`.
+/// `audiocap start NAME [--from -30s] [--source S] [--segment D] [--for D] [--filename T] [--directory DIR]
+/// [--align clock|samples] [--format wav|flac]`.
 public struct StartCommand: AsyncParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "start",
@@ -26,6 +26,13 @@ public struct StartCommand: AsyncParsableCommand {
             out when audiocapd has one source; with several it is needed. Without it there, or with a \
             name the daemon does not have, the daemon refuses the request (exit 65).
 
+            --from starts the recording in the past: its first file begins that long before the request, \
+            taken from the source's look-back buffer (look_back_seconds in [source], 30 s by default), and \
+            the rest follows live with no seam. Write it with a leading dash: -30s, -2m, -1m30s; `now` (the \
+            default) starts at the request. When the buffer holds less than asked, the recording starts at \
+            its oldest frame and says so. A source without look-back (look_back_seconds = 0) is refused \
+            (exit 75).
+
             Durations are written as 90s, 10m, 2h, 1h30m, 1d or 45 (seconds).
 
             Exits with 75 when a recording of that name is already running (or [control] max_recordings \
@@ -34,6 +41,7 @@ public struct StartCommand: AsyncParsableCommand {
 
             Examples:
               audiocap start interview
+              audiocap start interview --from -30s   # begin 30 seconds ago
               audiocap start night          # a configured recording, stopped earlier
               audiocap start interview --for 2h --segment 10m
               audiocap start whales --source hydrophone --for 30m
@@ -56,6 +64,14 @@ public struct StartCommand: AsyncParsableCommand {
             "The source to record from; needed when audiocapd has several (default: its only one).",
             valueName: "name"))
     public var source: String?
+
+    @Option(
+        parsing: .unconditional,  // `--from -30s`: the value starts with a dash
+        help: ArgumentHelp(
+            "Start this long before now, from the look-back buffer: -30s, -2m, -1m30s (default: now).",
+            valueName: "-duration"),
+        transform: PastOffset.parse)
+    public var from: PastOffset?
 
     @Option(
         name: .customLong("segment"),
@@ -121,7 +137,7 @@ public struct StartCommand: AsyncParsableCommand {
         StartRecordingRequest(
             name: name, segmentSeconds: segmentSeconds, filename: filename,
             durationSeconds: durationSeconds.map(Double.init), directory: directory, align: align?.rawValue,
-            source: source, format: format?.rawValue)
+            source: source, format: format?.rawValue, fromSeconds: from.flatMap { $0 == .now ? nil : $0.seconds })
     }
 
     public func run() async throws {
@@ -143,6 +159,10 @@ public struct StartCommand: AsyncParsableCommand {
             "started \(recording.name)\(configured)\(from): "
                 + "\(TextFormat.duration(Double(recording.segmentSeconds))) files, cut \(alignment)"
         ]
+        if let fromSeconds = recording.fromSeconds, fromSeconds < 0 {
+            lines.append("  began \(TextFormat.duration(-fromSeconds)) before the request, from the look-back buffer")
+        }
+        if let message = recording.message { lines.append("  note: \(message)") }
         lines.append("  writing to \(join(recording.directory, recording.filename))")
         if let current = recording.currentFile { lines.append("  current file \(current)") }
         if let stopsAt = recording.stopsAt {

@@ -20,12 +20,21 @@ public struct StatusCommand: AsyncParsableCommand {
             `audiocap uploads` has the details), and one line per recording (with its source when there \
             are several). The station id heads it when the daemon reports one.
 
+            Recording on cue (docs/triggers.md, docs/schedules.md): each source's look-back buffer, the \
+            audio kept in memory for `start --from` and `clip` (held and configured seconds, and the \
+            memory it takes; "off" with look_back_seconds = 0); for a recording with a schedule, \
+            "scheduled off, next window 04:00–09:00 UTC" or "in window until 09:00 UTC" below the \
+            recordings (state scheduled_off while outside its windows: no file open, and no gap); and one \
+            line per [[trigger]] when any is configured (state, threshold, last firing, clips today, the \
+            clip being written or the last one; `audiocap triggers` has the same as a table).
+
             Exits with 69 when the daemon cannot be reached and 77 when the socket's permissions keep you out.
 
             Examples:
               audiocap status
               audiocap status --json | jq .source.state
               audiocap status --json | jq -r '.sources[] | "\\(.name) \\(.state)"'
+              audiocap status --json | jq '.sources[] | {name, look_back}'
               audiocap status --socket /tmp/audiocap-test/control.sock
             """
     )
@@ -39,7 +48,7 @@ public struct StatusCommand: AsyncParsableCommand {
         if options.json {
             Console.line(try GlobalOptions.json(status))
         } else {
-            Console.line(Self.render(status, style: Console.outputStyle))
+            Console.line(Self.render(status, style: Console.outputStyle, times: options.times))
         }
     }
 
@@ -47,7 +56,8 @@ public struct StatusCommand: AsyncParsableCommand {
     /// `source`, `levels`, `queue` and `dropped_frames`, as before several sources), disk, clock and the
     /// recordings.
     static func render(
-        _ status: StatusResponse, style: Style = .plain, now: Double = Date().timeIntervalSince1970
+        _ status: StatusResponse, style: Style = .plain, now: Double = Date().timeIntervalSince1970,
+        times: TimeStyle = .utc
     ) -> String {
         var rows: [[String]] = []
         func row(_ label: String, _ value: String) { rows.append([label.isEmpty ? "" : label + ":", value]) }
@@ -102,9 +112,35 @@ public struct StatusCommand: AsyncParsableCommand {
                 "\nrecordings:\n"
                 + recordingsTable(
                     status.recordings, sampleRate: status.source.sampleRate, style: style, indent: "  ",
-                    sourceRates: several || RecordingsCommand.showsSource(status.recordings) ? rates : nil)
+                    sourceRates: several || RecordingsCommand.showsSource(status.recordings) ? rates : nil,
+                    now: now, times: times)
+        }
+        if let triggers = status.triggers, !triggers.isEmpty {
+            text += "\ntriggers:\n" + triggersTable(triggers, style: style, indent: "  ", times: times)
         }
         return text
+    }
+
+    /// One line per trigger: name, source, state, threshold, last firing, clips today, the clip being written
+    /// (or the last one); then the frames any trigger dropped.
+    static func triggersTable(_ triggers: [TriggerStatus], style: Style, indent: String, times: TimeStyle) -> String {
+        let rows = triggers.map { trigger in
+            [
+                indent + trigger.name, trigger.source, style.state(trigger.state),
+                TriggersCommand.threshold(trigger),
+                trigger.lastFired == nil ? "never fired" : "fired " + TriggersCommand.lastFired(trigger, times: times),
+                TextFormat.count(trigger.clipsToday, "clip") + " today", TriggersCommand.clip(trigger),
+            ]
+        }
+        let notes = TriggersCommand.notes(triggers, style: style).map { indent + $0 }
+        return ([TextFormat.table(rows)] + notes).joined(separator: "\n")
+    }
+
+    /// The look-back row of a source: `30 s of 30 s held, 11.5 MB`, or `off`.
+    static func lookBackText(_ lookBack: LookBackStatus) -> String {
+        guard lookBack.seconds > 0 else { return "off (look_back_seconds = 0)" }
+        return "\(TextFormat.duration(lookBack.heldSeconds)) of \(TextFormat.duration(lookBack.seconds)) held, "
+            + TextFormat.bytes(UInt64(max(0, lookBack.bytes)))
     }
 
     /// One line per destination (pending files and bytes, the oldest, the last error while it is newer than
@@ -203,6 +239,7 @@ public struct StatusCommand: AsyncParsableCommand {
             if let busiest, queue.consumers.count > 1 { queueLine += " (deepest: \(busiest.name))" }
             row("queue", queueLine)
         }
+        if let lookBack = source.lookBack { row("look-back", lookBackText(lookBack)) }
 
         var dropLine = "\(TextFormat.grouped(droppedFrames)) frames"
         let dropping: [QueueStatus.Consumer] = (queue?.consumers ?? []).filter { $0.droppedFrames > 0 }
@@ -217,13 +254,14 @@ public struct StatusCommand: AsyncParsableCommand {
 
     /// One line per recording: name, kind, state, current file, segments closed, frames dropped, gaps. With
     /// `sourceRates` (several sources: each source's sample rate by name) the recording's source follows its
-    /// name.
+    /// name. Below them, a line per recording with a schedule (its window at `now`, in `times`) and per error.
     static func recordingsTable(
         _ recordings: [RecordingResponse], sampleRate: Int, style: Style, indent: String,
-        sourceRates: [String: Int]? = nil
+        sourceRates: [String: Int]? = nil, now: Double = Date().timeIntervalSince1970, times: TimeStyle = .utc
     ) -> String {
         var rows: [[String]] = []
         var errors: [String] = []
+        var schedules: [String] = []
         for recording in recordings {
             let current = recording.currentFile.map { "\($0) (\(TextFormat.duration(recording.currentFileSeconds)))" }
             let sampleRate = recording.source.flatMap { sourceRates?[$0] } ?? sampleRate
@@ -239,10 +277,14 @@ public struct StatusCommand: AsyncParsableCommand {
                                 + " (\(TextFormat.duration(Double(recording.gapFrames) / Double(max(1, sampleRate)))))")
                         : "0 gaps",
                 ])
+            if let schedule = recording.schedule {
+                schedules.append(
+                    "\(indent)\(recording.name): \(ScheduleText.describe(schedule, now: now, times: times))")
+            }
             if let error = recording.lastError {
                 errors.append("\(indent)\(recording.name): \(style.red(error))")
             }
         }
-        return ([TextFormat.table(rows)] + errors).joined(separator: "\n")
+        return ([TextFormat.table(rows)] + schedules + errors).joined(separator: "\n")
     }
 }

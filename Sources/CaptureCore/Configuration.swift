@@ -197,6 +197,13 @@ public struct SourceConfiguration: Sendable, Equatable {
     /// past (`audiocap start --from -30s`, `audiocap clip`); 0 keeps none.
     public var lookBackSeconds = 30.0
     public static let lookBackRange = 0.0...3600.0
+
+    /// The default `look_back_seconds`: 30, or less for a format so fast that 30 s would take more than
+    /// 256 MiB (whole seconds, at least 1).
+    public static func defaultLookBackSeconds(for format: AudioFormat) -> Double {
+        let fits = (256 * 1_048_576 / Double(max(1, format.bytesPerSecond))).rounded(.down)
+        return max(1, min(30, fits))
+    }
     /// This source's own `[queue]` and `[levels]` (`[source.queue]`, `[source.levels]`); nil: the
     /// top-level tables apply.
     public var queue: QueueConfiguration? = nil

@@ -250,7 +250,7 @@ struct ConfigurationWalker {
     /// The valid names of the `[[source]]` tables, by index (none for a single `[source]`).
     private(set) var sourceNames: [Int: String] = [:]
     /// Whether the file writes its sources as `[[source]]` tables.
-    private var sourcesAreArray = false
+    private(set) var sourcesAreArray = false
     /// The names of the `[[destination]]` tables that a recording's `upload` may name; nil when the
     /// `destination` key is not an array of tables (reported there, not again for each recording).
     var destinationNames: [String]? = []
@@ -372,6 +372,7 @@ struct ConfigurationWalker {
         }
         resolveSchedules(in: &configuration, root: root)
         checkRetentionScope(configuration)
+        checkTriggerDirectories(configuration)
         checkQueueMemory(configuration)
         checkLookBackMemory(configuration)
         return configuration
@@ -525,7 +526,7 @@ struct ConfigurationWalker {
 
     /// Every name a `[source]` or `[[source]]` table gives, valid or not (so a recording that names a source
     /// whose name is wrong is not blamed too); nil when the sources could not be read at all.
-    private var writtenSourceNames: Set<String>? = [SourceConfiguration.defaultName]
+    private(set) var writtenSourceNames: Set<String>? = [SourceConfiguration.defaultName]
 
     /// The `[source]` table or the `[[source]]` tables; empty when there are none (the default source
     /// applies) or none can be used (a problem).
@@ -641,6 +642,8 @@ struct ConfigurationWalker {
             where: { SourceConfiguration.lookBackRange.contains($0) })
         {
             source.lookBackSeconds = value
+        } else if table["look_back_seconds"] == nil {
+            source.lookBackSeconds = SourceConfiguration.defaultLookBackSeconds(for: source.audioFormat)
         }
         if SourceConfiguration.networkInputFormats.contains(source.inputFormat) {
             checkNetworkDevice(in: table, format: source.inputFormat, at: at)
@@ -1007,7 +1010,7 @@ struct ConfigurationWalker {
 
     /// The `filename` template with the extension of `format` added when missing, or nil when absent or
     /// not allowed.
-    private mutating func filenameTemplate(
+    mutating func filenameTemplate(
         in table: TOMLTable, at prefix: String, format: RecordingFormat
     ) -> String? {
         guard let template = string("filename", in: table, at: prefix, allowEmpty: true) else { return nil }
@@ -1020,7 +1023,7 @@ struct ConfigurationWalker {
     }
 
     /// A directory that ``InputValidation/checkDirectory(_:field:)`` accepts, or nil (and a problem).
-    private mutating func directory(
+    mutating func directory(
         _ key: String, in table: TOMLTable, at prefix: String, required: String? = nil
     ) -> String? {
         guard let directory = string(key, in: table, at: prefix, required: required) else { return nil }
@@ -1071,7 +1074,8 @@ struct ConfigurationWalker {
                 let isArray = value?.array != nil
                 let written =
                     switch (prefix, suggestion) {
-                    case (nil, "recording"), (nil, "destination"), (nil, "webhook"): "[[\(suggestion)]]"
+                    case (nil, "recording"), (nil, "destination"), (nil, "webhook"), (nil, "trigger"):
+                        "[[\(suggestion)]]"
                     case (nil, "source") where isArray || sourcesAreArray: "[[source]]"
                     case (nil, _): "[\(suggestion)]"
                     default: suggestion

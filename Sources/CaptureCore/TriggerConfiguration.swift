@@ -3,7 +3,9 @@
 /// One level trigger: when the level of `source` (after an optional high-pass filter) stays over
 /// `thresholdDBFS` for `holdMilliseconds`, a clip is written from `preSeconds` before the first frame
 /// over the threshold to `postSeconds` after the last; sounds that follow within `postSeconds` extend
-/// the clip, up to `maxSeconds` (then a new clip continues at the next frame).
+/// the clip, up to `maxSeconds` (then the clip is cut and, if the sound goes on, a new clip continues at
+/// the frame where the cut one ends). ``TriggerDetector`` states the rules frame by frame;
+/// docs/triggers.md explains them to users.
 public struct TriggerConfiguration: Sendable, Equatable {
     /// `[A-Za-z0-9._-]{1,64}`, unique among triggers and recordings (it names the clips and their events).
     public var name: String
@@ -13,13 +15,15 @@ public struct TriggerConfiguration: Sendable, Equatable {
     public var thresholdDBFS = -30.0
     /// Channels listened to, counted from 1; empty: all.
     public var channels: [Int] = []
-    /// How long the level must stay over the threshold before the trigger fires, in milliseconds.
+    /// How long the level must stay over the threshold before the trigger fires, in milliseconds (dips
+    /// under it shorter than 10 ms do not count as an end); 0 fires on the first frame over.
     public var holdMilliseconds = 50.0
     /// Audio kept before the first frame over the threshold, in seconds (the trigger holds it itself).
     public var preSeconds = 3.0
     /// Audio kept after the last frame over the threshold, in seconds.
     public var postSeconds = 3.0
-    /// Longest clip, in seconds; a sound that goes on is cut there and a new clip continues.
+    /// Longest clip, in seconds, from its first frame; a sound that goes on is cut there and a new clip
+    /// continues. `preSeconds + postSeconds` may exceed it.
     public var maxSeconds = 60.0
     /// Cut-off of a high-pass filter applied before the level is measured (the clip itself is not
     /// filtered); nil: none.

@@ -70,6 +70,9 @@ import Testing
                     remote = "s3:bucket"
                     [[webhook]]
                     url = "https://hooks.example.org/in"
+                    [[trigger]]
+                    name = "bats"
+                    directory = "\($0)/clips/bats"
                     """)
         }
         let outcome = CheckConfigCommand.check(path: scratch.file, json: true, environment: environment())
@@ -79,7 +82,7 @@ import Testing
         #expect((document["problems"] as? [Any])?.isEmpty == true)
         for (table, keys) in ConfigurationLoader.keys {
             let object: [String: Any]?
-            if ["recording", "destination", "webhook"].contains(table) {
+            if ["recording", "destination", "webhook", "trigger"].contains(table) {
                 object = (document[table + "s"] as? [[String: Any]])?.first
             } else {
                 object = document[table] as? [String: Any]

@@ -370,7 +370,7 @@ struct ConfigurationLoaderTests {
             toml: "[source]\nvolume = 11", key: "source.volume", value: "11",
             message: "unknown key; the keys of [source] are `ffmpeg`, `input_format`, `device`, "
                 + "`input_options`, `sample_rate`, `channels`, `sample_format`, `chunk_ms`, "
-                + "`restart_delay_seconds`, `stall_seconds`, `gap_fill`, `output_options`"),
+                + "`restart_delay_seconds`, `stall_seconds`, `gap_fill`, `output_options`, `look_back_seconds`"),
         InvalidCase(
             toml: "[source]\ngap_fill = \"zeros\"", key: "source.gap_fill", value: "\"zeros\"",
             message: "must be one of \"none\" or \"silence\""),

@@ -53,6 +53,7 @@ import Testing
             ("metrics", configuration.metrics), ("station", configuration.station),
             ("destination", DestinationConfiguration(name: "", remote: "")),
             ("webhook", WebhookConfiguration(name: "", url: "")),
+            ("trigger", TriggerConfiguration(name: "", directory: "")),
         ]
         var result: [String: [String: Any]] = [:]
         for (table, value) in parts {
@@ -67,6 +68,7 @@ import Testing
     /// `silenceDBFS` → `silence_dbfs`, `chunkMilliseconds` → `chunk_ms`.
     static func key(_ label: String) -> String {
         if label == "chunkMilliseconds" { return "chunk_ms" }
+        if label == "holdMilliseconds" { return "hold_ms" }
         var result = ""
         var previous: Character?
         for character in label {
@@ -95,6 +97,7 @@ import Testing
         case let number as Double: return Double(code) == number
         case let text as String: return code == "\"\(text)\""
         case let list as [String]: return code == (list.isEmpty ? "[]" : "\(list)")
+        case let list as [Int]: return code == "\(list)"
         case let raw as any RawRepresentable: return self.cell(cell, states: raw.rawValue)
         default: return false
         }
@@ -108,9 +111,11 @@ import Testing
             for key in keys {
                 let row = try #require(documented[table]?[key], "[\(table)] \(key) is not in docs/configuration.md")
                 // A recording's name and directory have no default: the loader requires them.
-                if ["recording.name", "recording.directory", "destination.name", "destination.remote", "webhook.url"]
-                    .contains("\(table).\(key)")
-                {
+                if [
+                    "recording.name", "recording.directory", "destination.name", "destination.remote", "webhook.url",
+                    "trigger.name", "trigger.directory",
+                ]
+                .contains("\(table).\(key)") {
                     #expect(row == "required", "[\(table)] \(key)")
                     continue
                 }

@@ -326,7 +326,7 @@ struct SourcesConfigurationTests {
             problemTexts("[[source]]\nname = \"a\"\nvolume = 11") == [
                 "source[0].volume = 11: unknown key; the keys of [[source]] are `name`, `queue`, `levels`, `ffmpeg`, "
                     + "`input_format`, `device`, `input_options`, `sample_rate`, `channels`, `sample_format`, "
-                    + "`chunk_ms`, `restart_delay_seconds`, `stall_seconds`, `gap_fill`, `output_options`"
+                    + "`chunk_ms`, `restart_delay_seconds`, `stall_seconds`, `gap_fill`, `output_options`, `look_back_seconds`"
             ])
         #expect(
             problemTexts("[[source]]\nname = \"a\"\nnmae = \"b\"") == [
