@@ -107,11 +107,13 @@ extension EndToEnd {
                     samples.contains { $0.time < windows[0].start - 1 }, "no look at the recording before its window")
                 // From the first answer on, also before the first audio arrives.
                 for sample in samples where isOff(sample.time) {
+                    let seen =
+                        "at \(format3(sample.time)), \(format3(sample.time - windows[0].start)) s from the first window: "
+                        + "state \(String(describing: sample.state)), schedule open "
+                        + "\(String(describing: sample.schedule?.open)), file open \(sample.fileOpen)"
                     #expect(
                         sample.state == "scheduled_off" && !sample.fileOpen && sample.schedule?.open == false,
-                        "at \(format3(sample.time)), \(format3(sample.time - windows[0].start)) s from the first window: "
-                            + "state \(String(describing: sample.state)), schedule open "
-                            + "\(String(describing: sample.schedule?.open)), file open \(sample.fileOpen)")
+                        "\(seen)")
                 }
                 /// Within a chunk and the pipe's delay after a cut on the clock, one file is renamed and the next
                 /// not yet created.
