@@ -151,6 +151,10 @@ public final class SegmentWriter: ChunkConsumer, @unchecked Sendable {
                 name: recording.name, state: .recording, directory: recording.directory, currentFile: nil,
                 currentFrames: 0, segmentsClosed: 0, framesWritten: 0, bytesWritten: 0, droppedFrames: 0,
                 lastError: nil, lastSegment: nil))
+        // Outside its schedule from the start: status says so before the first audio arrives.
+        if let schedule = recording.schedule, !schedule.state(at: SystemClock.wall()).isOn {
+            shared.withLock { $0.state = .scheduledOff }
+        }
     }
 
     deinit {
