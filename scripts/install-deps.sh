@@ -1,7 +1,8 @@
 #!/bin/sh
 # install-deps.sh [--test]: installs what audiocap needs on Debian/Ubuntu (as root, or through sudo).
 #   runtime and build: ffmpeg, libasound2-dev (ALSA headers for device discovery), libflac-dev (libFLAC,
-#   which writes and repairs FLAC segments), pkg-config, make
+#   which writes and repairs FLAC segments), pkg-config, make, tzdata (the time zones of schedules in
+#   local time, and their daylight-saving changes)
 #   --test adds what the test suite's ALSA test microphone needs: alsa-utils, pulseaudio,
 #   pulseaudio-utils, libasound2-plugins; sox (an independent level reader in the tests); flac (flac and
 #   metaflac, an independent FLAC decoder and reader of the FLAC files' STREAMINFO); systemd
@@ -13,7 +14,7 @@
 #   guano (the metadata tests read the files' GUANO chunks with it).
 # The Swift toolchain (6.2 or later) is not installed here: see https://swift.org/install.
 set -eu
-packages="ffmpeg libasound2-dev libflac-dev libsqlite3-dev rclone pkg-config make"
+packages="ffmpeg libasound2-dev libflac-dev libsqlite3-dev rclone pkg-config make tzdata"
 if [ "${1:-}" = "--test" ]; then
     packages="$packages alsa-utils pulseaudio pulseaudio-utils libasound2-plugins sox flac libflac-dev python3 python3-venv systemd util-linux mount groff-base openssh-server openssh-client"
 fi
