@@ -23,7 +23,7 @@ public struct StatusCommand: AsyncParsableCommand {
             Recording on cue (docs/triggers.md, docs/schedules.md): each source's look-back buffer, the \
             audio kept in memory for `start --from` and `clip` (held and configured seconds, and the \
             memory it takes; "off" with look_back_seconds = 0); for a recording with a schedule, \
-            "scheduled off, next window 04:00–09:00 UTC" or "in window until 09:00 UTC" below the \
+            "scheduled off, next window 04:00-09:00 UTC" or "in window until 09:00 UTC" below the \
             recordings (state scheduled_off while outside its windows: no file open, and no gap); and one \
             line per [[trigger]] when any is configured (state, threshold, last firing, clips today, the \
             clip being written or the last one; `audiocap triggers` has the same as a table).

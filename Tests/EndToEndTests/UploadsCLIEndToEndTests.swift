@@ -31,7 +31,12 @@ extension EndToEnd {
                 let uploads = try ControlAPI.decoder().decode(UploadsResponse.self, from: Data(json.out.utf8))
                 #expect(uploads == UploadsResponse(station: "e2e-7", destinations: [], webhooks: []))
                 let status = try cli(["--socket", dir.socket, "status"])
-                #expect(status.out.contains("\nstation:  e2e-7\n"), "\(status.out)")
+                // The labels' column is as wide as the longest label shown (e.g. `look-back:`).
+                #expect(
+                    status.out.split(separator: "\n").contains {
+                        $0.hasPrefix("station:")
+                            && $0.dropFirst("station:".count).trimmingCharacters(in: .whitespaces) == "e2e-7"
+                    }, "\(status.out)")
                 #expect(!status.out.contains("uploads:"))
                 #expect(daemon.terminate().status == 0)
             }

@@ -135,7 +135,7 @@ struct ControlRoutes: Sendable {
         let response = try await Self.answer { () async throws(RecordingError) in
             try await service.clip(clip, format: format)
         }
-        return Self.json(response, status: .created)
+        return Self.json(response)
     }
 
     /// The domain request of a decoded body: `align` as a ``SegmentAlignment`` and `format` as a

@@ -363,11 +363,12 @@ public actor RecordingController {
         let capture = try capture(named: request.source, recording: name)
         let from = request.fromSeconds
         let to = request.toSeconds ?? 0
-        guard from.isFinite, to.isFinite, from < 0, to <= 0, from < to else {
+        let oldest = -SourceConfiguration.lookBackRange.upperBound
+        guard from.isFinite, to.isFinite, from < 0, to <= 0, from < to, from >= oldest else {
             throw RecordingError(
                 .invalid, recording: name,
-                "the span must lie in the past: --from before --to, both negative or now (e.g. --from -2m --to now); "
-                    + "got from \(from) s to \(to) s")
+                "the span must lie within the last hour (the most look_back_seconds holds): --from before --to, "
+                    + "both negative or now (e.g. --from -2m --to now); got from \(from) s to \(to) s")
         }
         guard capture.configuration.lookBackSeconds > 0 else {
             throw RecordingError(
@@ -470,6 +471,7 @@ public actor RecordingController {
 
     /// `seconds` as a person reads it: "30 s", "2.5 s".
     static func seconds(_ seconds: Double) -> String {
+        guard seconds.isFinite, abs(seconds) < 1e12 else { return "\(seconds) s" }
         let rounded = (seconds * 10).rounded() / 10
         return rounded == rounded.rounded() ? "\(Int(rounded)) s" : "\(rounded) s"
     }
