@@ -155,7 +155,13 @@ enum PipelineBenchmark {
         let logger = Logger(label: "audiocap-bench", factory: { _ in SwiftLogNoOpLogHandler() })
         let events = EventLog(logger: logger)
         let pool = ChunkPool(chunkBytes: chunkBytes, initialCount: 2)
-        let fanout = ChunkFanout()
+        // As the daemon runs by default: the fan-out keeps the source's look-back (30 s at this format).
+        source.sampleRate = format.sampleRate
+        source.channels = format.channels
+        source.sampleFormat = format.sampleFormat
+        source.lookBackSeconds = SourceConfiguration.defaultLookBackSeconds(for: format)
+        let fanout = ChunkFanout(lookBackChunks: source.lookBackChunks, sampleRate: format.sampleRate)
+        pool.grow(by: source.lookBackChunks)
         let counters = CaptureCounters()
         let queueChunks = max(2, Int((setup.queueSeconds * 1000 / Double(setup.chunkMilliseconds)).rounded(.up)))
 
@@ -174,6 +180,20 @@ enum PipelineBenchmark {
                     LevelMonitor(format: format, configuration: LevelsConfiguration(), events: events, logger: logger)
                 ),
                 ("wav", writer),
+                // A trigger that listens (high-pass filter and level on every sample, its pre_seconds held)
+                // but never fires: its steady cost per chunk.
+                (
+                    "trigger",
+                    {
+                        var trigger = TriggerConfiguration(name: "bench-trigger", directory: directory + "/clips")
+                        trigger.thresholdDBFS = 0
+                        trigger.highPassHz = 1000
+                        return TriggerRecorder(
+                            configuration: trigger, format: format,
+                            chunkSeconds: Double(setup.chunkMilliseconds) / 1000, events: events, logger: logger,
+                            options: SegmentWriter.Options())
+                    }()
+                ),
             ]
         case .trivial:
             inners = [("release-1", nil), ("release-2", nil)]
@@ -189,7 +209,10 @@ enum PipelineBenchmark {
                 name: name, inner: inner, window: setup.allocationWindow, framesPerSegment: framesPerSegment,
                 snapshots: snapshots, finished: finished)
             let channel = ChunkChannel(name: name, capacity: queueChunks)
-            pool.grow(by: channel.capacity + 1)
+            let held = (inner as? TriggerRecorder).map {
+                TriggerRecorder.heldChunks($0.configuration, chunkSeconds: Double(setup.chunkMilliseconds) / 1000)
+            }
+            pool.grow(by: channel.capacity + 1 + (held ?? 0))
             fanout.add(channel)
             consumers.append(consumer)
             threads.append(ConsumerThread(channel: channel, consumer: consumer))
