@@ -36,35 +36,12 @@ public struct StartRecordingRequest: Codable, Sendable, Equatable {
         self.align = align
     }
 
-    enum CodingKeys: String, CodingKey, CaseIterable {
+    enum CodingKeys: String, StrictFields {
         case name, segmentSeconds, filename, durationSeconds, directory, align, source, format, fromSeconds
-
-        /// The field's name on the wire (snake_case).
-        var wireName: String {
-            stringValue.reduce(into: "") { result, character in
-                if character.isUppercase { result += "_" + character.lowercased() } else { result.append(character) }
-            }
-        }
-    }
-
-    private struct AnyKey: CodingKey {
-        var stringValue: String
-        var intValue: Int? { nil }
-        init(stringValue: String) { self.stringValue = stringValue }
-        init?(intValue: Int) { nil }
     }
 
     public init(from decoder: any Decoder) throws {
-        let all = try decoder.container(keyedBy: AnyKey.self)
-        let known = Set(CodingKeys.allCases.map(\.stringValue))
-        if let unknown = all.allKeys.first(where: { !known.contains($0.stringValue) }) {
-            throw DecodingError.dataCorrupted(
-                .init(
-                    codingPath: [unknown],
-                    debugDescription:
-                        "unknown field `\(unknown.stringValue)`; allowed: \(CodingKeys.allCases.map(\.wireName).joined(separator: ", "))"
-                ))
-        }
+        try CodingKeys.refuseUnknownFields(in: decoder)
         let container = try decoder.container(keyedBy: CodingKeys.self)
         name = try container.decode(String.self, forKey: .name)
         segmentSeconds = try container.decodeIfPresent(Int.self, forKey: .segmentSeconds)

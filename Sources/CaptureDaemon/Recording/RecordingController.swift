@@ -248,29 +248,7 @@ public actor RecordingController {
         if let align = request.align {
             recording.align = align
         }
-        if let format = request.format {
-            if format == .flac, capture.format.sampleFormat.isFloat {
-                throw .invalid(
-                    InputError(
-                        code: .outOfRange, field: "format", value: "\"flac\"",
-                        message:
-                            "cannot be flac for a source that captures f32: FLAC holds integer samples only; use wav"),
-                    recording: name)
-            }
-            recording.format = format
-            recording.filename = RecordingConfiguration.defaultFilename(for: format)
-        }
-        do {
-            if let filename = request.filename {
-                recording.filename = try InputValidation.filenameTemplate(filename, format: recording.format)
-            }
-            try InputValidation.checkTarget(
-                directory: recording.directory,
-                template: FilenameTemplate(recording.filename, timeZone: recording.timeZone),
-                name: name)
-        } catch {
-            throw .invalid(error, recording: name)
-        }
+        try Self.applyFile(format: request.format, filename: request.filename, to: &recording, capture: capture)
         var replayChunks = 0
         if let from = request.fromSeconds, from != 0 {
             guard from.isFinite, from < 0, from >= -SourceConfiguration.lookBackRange.upperBound else {
@@ -381,26 +359,7 @@ public actor RecordingController {
         recording.segmentSeconds = 86_400
         recording.align = .samples
         recording.source = capture.name
-        if let format {
-            if format == .flac, capture.format.sampleFormat.isFloat {
-                throw RecordingError(
-                    .invalid, recording: name,
-                    "format cannot be flac for a source that captures f32: FLAC holds integer samples only; use wav")
-            }
-            recording.format = format
-            recording.filename = RecordingConfiguration.defaultFilename(for: format)
-        }
-        do {
-            if let filename = request.filename {
-                recording.filename = try InputValidation.filenameTemplate(filename, format: recording.format)
-            }
-            try InputValidation.checkTarget(
-                directory: recording.directory,
-                template: FilenameTemplate(recording.filename, timeZone: recording.timeZone),
-                name: name)
-        } catch {
-            throw .invalid(error, recording: name)
-        }
+        try Self.applyFile(format: format, filename: request.filename, to: &recording, capture: capture)
         let now = Date().timeIntervalSince1970
         let chunks = capture.fanout.lookBack(from: .min, to: .max)
         let rate = Double(capture.format.sampleRate)
@@ -461,6 +420,39 @@ public actor RecordingController {
             sampleRate: capture.format.sampleRate, firstFrame: info.firstFrame, startTime: info.startTime,
             fromSeconds: achieved, toSeconds: end.time - now, gaps: info.gaps.count,
             gapFrames: info.gaps.reduce(0) { $0 + $1.frames }, message: message)
+    }
+
+    /// Gives `recording` the file format and filename template a request asked for (the format's default
+    /// template when only the format is given), and checks that the files it names lie in its directory.
+    /// Throws `.invalid` for FLAC from a float source, and for a template ``InputValidation`` refuses.
+    private static func applyFile(
+        format: RecordingFormat?, filename: String?, to recording: inout RecordingConfiguration,
+        capture: SourceCapture
+    ) throws(RecordingError) {
+        let name = recording.name
+        if let format {
+            if format == .flac, capture.format.sampleFormat.isFloat {
+                throw .invalid(
+                    InputError(
+                        code: .outOfRange, field: "format", value: "\"flac\"",
+                        message:
+                            "cannot be flac for a source that captures f32: FLAC holds integer samples only; use wav"),
+                    recording: name)
+            }
+            recording.format = format
+            recording.filename = RecordingConfiguration.defaultFilename(for: format)
+        }
+        do {
+            if let filename {
+                recording.filename = try InputValidation.filenameTemplate(filename, format: recording.format)
+            }
+            try InputValidation.checkTarget(
+                directory: recording.directory,
+                template: FilenameTemplate(recording.filename, timeZone: recording.timeZone),
+                name: name)
+        } catch {
+            throw .invalid(error, recording: name)
+        }
     }
 
     /// Chunks handed to the clip's thread, which releases them.
