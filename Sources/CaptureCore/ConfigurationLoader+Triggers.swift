@@ -115,24 +115,10 @@ extension ConfigurationWalker {
             if let value = integer("max_bytes", in: table, at: at, range: 1...Int.max) {
                 trigger.maxBytes = Int64(value)
             }
-            if trigger.format == .flac, let fed, fed.sampleFormat.isFloat {
-                report(
-                    at + ".format", value: table["format"],
-                    "is \"flac\", but \(sources.count == 1 ? "the source" : "source " + Self.quote(fed.name)) captures "
-                        + "sample_format = \"\(fed.sampleFormat.rawValue)\" and FLAC holds integer samples only; "
-                        + "use format = \"wav\", or sample_format = \"s16\", \"s24\" or \"s32\"")
-            }
-            if let name, let directory, table["filename"] == nil || filename != nil {
-                do {
-                    try InputValidation.checkTarget(
-                        directory: directory,
-                        template: FilenameTemplate(trigger.filename, timeZone: trigger.timeZone),
-                        name: name)
-                } catch {
-                    let key = table["filename"] == nil ? "directory" : "filename"
-                    report(at + "." + key, value: table[key], error.message)
-                }
-            }
+            checkFiles(
+                format: trigger.format, fed: fed, sourceCount: sources.count, name: name, directory: directory,
+                template: FilenameTemplate(trigger.filename, timeZone: trigger.timeZone), filename: filename,
+                in: table, at: at)
             triggers.append(trigger)
         }
         return triggers

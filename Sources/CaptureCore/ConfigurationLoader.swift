@@ -901,28 +901,15 @@ struct ConfigurationWalker {
             }
             readDelivery(table, into: &recording, at: at)
             readSchedule(table, into: &recording, at: at)
-            if recording.format == .flac,
-                let fed = sources.first(where: { $0.name == recording.source })
+            checkFiles(
+                format: recording.format,
+                fed: sources.first(where: { $0.name == recording.source })
                     ?? (sources.count == 1 ? sources.first : nil),
-                fed.sampleFormat.isFloat
-            {
-                report(
-                    at + ".format", value: table["format"],
-                    "is \"flac\", but \(sources.count == 1 ? "the source" : "source " + Self.quote(fed.name)) captures "
-                        + "sample_format = \"\(fed.sampleFormat.rawValue)\" and FLAC holds integer samples only; "
-                        + "use format = \"wav\", or sample_format = \"s16\", \"s24\" or \"s32\"")
-            }
+                sourceCount: sources.count, name: name, directory: directory,
+                template: FilenameTemplate(recording.filename, timeZone: recording.timeZone), filename: filename,
+                in: table, at: at)
 
             if let name, let directory, table["filename"] == nil || filename != nil {
-                do {
-                    try InputValidation.checkTarget(
-                        directory: directory,
-                        template: FilenameTemplate(recording.filename, timeZone: recording.timeZone),
-                        name: name)
-                } catch {
-                    let key = table["filename"] == nil ? "directory" : "filename"
-                    report(at + "." + key, value: table[key], error.message)
-                }
                 let target = Self.targetPath(directory: directory, filename: recording.filename, name: name)
                 if let first = indexOfTarget[target] {
                     // A duplicate name is reported once, not again as a collision of files.
@@ -1010,6 +997,28 @@ struct ConfigurationWalker {
 
     /// The `filename` template with the extension of `format` added when missing, or nil when absent or
     /// not allowed.
+    /// The files of a recording or trigger: FLAC only from an integer source (`fed`), and the paths its
+    /// `template` makes inside `directory` (checked unless its `filename` was refused already).
+    mutating func checkFiles(
+        format: RecordingFormat, fed: SourceConfiguration?, sourceCount: Int, name: String?, directory: String?,
+        template: FilenameTemplate, filename: String?, in table: TOMLTable, at: String
+    ) {
+        if format == .flac, let fed, fed.sampleFormat.isFloat {
+            report(
+                at + ".format", value: table["format"],
+                "is \"flac\", but \(sourceCount == 1 ? "the source" : "source " + Self.quote(fed.name)) captures "
+                    + "sample_format = \"\(fed.sampleFormat.rawValue)\" and FLAC holds integer samples only; "
+                    + "use format = \"wav\", or sample_format = \"s16\", \"s24\" or \"s32\"")
+        }
+        guard let name, let directory, table["filename"] == nil || filename != nil else { return }
+        do {
+            try InputValidation.checkTarget(directory: directory, template: template, name: name)
+        } catch {
+            let key = table["filename"] == nil ? "directory" : "filename"
+            report(at + "." + key, value: table[key], error.message)
+        }
+    }
+
     mutating func filenameTemplate(
         in table: TOMLTable, at prefix: String, format: RecordingFormat
     ) -> String? {
