@@ -13,8 +13,7 @@ extension AudioCapDaemon {
     func statusResponse() async -> StatusResponse {
         let snapshots = await recordings.snapshots
         let triggerStatuses = await triggers.statuses
-        var triggerQueues: [String: [ChunkChannel]] = [:]
-        for capture in captures.all { triggerQueues[capture.name] = await triggers.queues(source: capture.name) }
+        let triggerQueues = await triggers.queuesBySource
         let sources = captures.all.map {
             sourceStatus($0, snapshots: snapshots, triggerQueues: triggerQueues[$0.name] ?? [])
         }

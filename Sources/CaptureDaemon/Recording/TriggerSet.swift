@@ -119,8 +119,10 @@ public actor TriggerSet {
         }
     }
 
-    /// The queues of the triggers fed by source `name`, for status.
-    public func queues(source name: String) -> [ChunkChannel] {
-        order.compactMap { entries[$0] }.filter { $0.capture.name == name }.map(\.thread.channel)
+    /// The triggers' queues by the name of the source that feeds them, for status.
+    public var queuesBySource: [String: [ChunkChannel]] {
+        Dictionary(grouping: order.compactMap { entries[$0] }, by: \.capture.name).mapValues {
+            $0.map(\.thread.channel)
+        }
     }
 }
