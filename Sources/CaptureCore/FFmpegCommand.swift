@@ -29,9 +29,22 @@ public struct FFmpegCommand: Sendable, Equatable {
         SourceConfiguration.networkInputFormats.contains(inputFormat)
     }
 
+    /// Whether ffmpeg passes the captured packets through (`-c:a copy`) instead of decoding and encoding
+    /// them again: an ALSA input already delivers the configured format unless it is s24 (captured at 32
+    /// bits, packed to 24), and no `output_options` may need a filter. Copying costs ffmpeg about a fifth
+    /// less CPU and loses nothing, but nothing converts either: ALSA may give a rate near the one asked
+    /// for, so the daemon checks the stream ffmpeg reports (``FFmpegStreamInfo``, from the input dump that
+    /// `-loglevel level+info` prints) before it records a byte, and converts when it differs.
+    public var copiesStream: Bool {
+        source.inputFormat == "alsa" && source.sampleFormat != .s24 && source.outputOptions.isEmpty
+    }
+
     /// Arguments after the executable name. `device` overrides the configured device (a resolved name).
-    public func arguments(device: String? = nil) -> [String] {
-        var args = ["-hide_banner", "-nostdin", "-nostats", "-loglevel", "level+warning"]
+    /// `convert` turns the stream copy off (after the device delivered another format than asked for).
+    public func arguments(device: String? = nil, convert: Bool = false) -> [String] {
+        let copy = copiesStream && !convert
+        // With a copy, ffmpeg's input dump (at info level) says what the device really delivers.
+        var args = ["-hide_banner", "-nostdin", "-nostats", "-loglevel", copy ? "level+info" : "level+warning"]
         if Self.isNetwork(source.inputFormat) {
             // ffmpeg probes a stream for up to 5 MB or 5 s before the first byte of audio: at 96 kB/s
             // that is longer than stall_seconds, so every run would be killed as stalled. Probe little
@@ -52,12 +65,16 @@ public struct FFmpegCommand: Sendable, Equatable {
             args += ["-channels", String(source.channels), "-sample_rate", String(source.sampleRate)]
         }
         args += ["-i", device ?? source.device]
-        args += [
-            "-map", "0:a:0",
-            "-ac", String(source.channels),
-            "-ar", String(source.sampleRate),
-            "-c:a", source.sampleFormat.ffmpegCodec,
-        ]
+        if copy {
+            args += ["-map", "0:a:0", "-c:a", "copy"]
+        } else {
+            args += [
+                "-map", "0:a:0",
+                "-ac", String(source.channels),
+                "-ar", String(source.sampleRate),
+                "-c:a", source.sampleFormat.ffmpegCodec,
+            ]
+        }
         args += source.outputOptions
         args += ["-f", source.sampleFormat.ffmpegMuxer, "pipe:1"]
         return args
@@ -65,9 +82,9 @@ public struct FFmpegCommand: Sendable, Equatable {
 
     /// ``arguments(device:)`` as they may be logged or shown: a network URL's credentials masked
     /// (see ``CredentialMask``). Never pass these to ffmpeg.
-    public func displayedArguments(device: String? = nil) -> [String] {
+    public func displayedArguments(device: String? = nil, convert: Bool = false) -> [String] {
         let mask = CredentialMask(device: device ?? source.device)
-        let arguments = arguments(device: device)
+        let arguments = arguments(device: device, convert: convert)
         return mask.isEmpty ? arguments : arguments.map(mask.mask)
     }
 }

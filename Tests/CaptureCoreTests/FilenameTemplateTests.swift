@@ -67,9 +67,46 @@ import Testing
     @Test func outputOptionsGoJustBeforeTheOutput() {
         var source = SourceConfiguration()
         source.outputOptions = ["-flush_packets", "0"]
-        let args = FFmpegCommand(source: source).arguments()
+        let command = FFmpegCommand(source: source)
+        // Output options may hold a filter: ffmpeg converts.
+        #expect(!command.copiesStream)
+        let args = command.arguments()
         #expect(Array(args.suffix(5)) == ["-flush_packets", "0", "-f", "s16le", "pipe:1"])
         #expect(args[args.count - 6] == "pcm_s16le")
+    }
+
+    @Test func alsaInTheConfiguredFormatIsCopiedAndDescribed() {
+        for format in [SampleFormat.s16, .s32, .f32] {
+            var source = SourceConfiguration()
+            source.sampleFormat = format
+            let command = FFmpegCommand(source: source)
+            #expect(command.copiesStream)
+            let args = command.arguments()
+            let input = args.firstIndex(of: "-i")!
+            #expect(
+                Array(args[(input + 2)...]) == ["-map", "0:a:0", "-c:a", "copy", "-f", format.ffmpegMuxer, "pipe:1"])
+            // The input dump (info level) is what the daemon checks the copied stream against.
+            #expect(args[args.firstIndex(of: "-loglevel")! + 1] == "level+info")
+        }
+    }
+
+    @Test func s24OtherInputsAndARefusedCopyConvert() {
+        var s24 = SourceConfiguration()
+        s24.sampleFormat = .s24
+        var lavfi = SourceConfiguration()
+        lavfi.inputFormat = "lavfi"
+        lavfi.device = "sine"
+        for source in [s24, lavfi] {
+            #expect(!FFmpegCommand(source: source).copiesStream)
+            #expect(!FFmpegCommand(source: source).arguments().contains("copy"))
+        }
+        let refused = FFmpegCommand(source: SourceConfiguration()).arguments(convert: true)
+        #expect(!refused.contains("copy"))
+        #expect(
+            Array(refused.suffix(11)) == [
+                "-map", "0:a:0", "-ac", "2", "-ar", "48000", "-c:a", "pcm_s16le", "-f", "s16le", "pipe:1",
+            ])
+        #expect(refused[refused.firstIndex(of: "-loglevel")! + 1] == "level+warning")
     }
 }
 

@@ -69,7 +69,8 @@ extension AudioCapDaemon {
                 depthChunks: consumers.map(\.depthChunks).max() ?? 0,
                 highWaterChunks: consumers.map(\.highWaterChunks).max() ?? 0, consumers: consumers),
             droppedFrames: capture.levelDrops + fed.reduce(Int64(0)) { $0 + $1.status.droppedFrames }
-                + counters.framesLostNoBuffer.load(ordering: .relaxed),
+                + counters.framesLostNoBuffer.load(ordering: .relaxed)
+                + counters.framesRefused.load(ordering: .relaxed),
             levels: capture.levelsResponse)
         response.lookBack = capture.lookBackStatus
         return response

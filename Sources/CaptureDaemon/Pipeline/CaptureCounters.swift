@@ -8,6 +8,8 @@ public final class CaptureCounters: Sendable {
     public let bytesRead = Atomic<Int64>(0)
     /// Frames thrown away because no chunk buffer was free (every consumer's queue full).
     public let framesLostNoBuffer = Atomic<Int64>(0)
+    /// Frames a stream copy delivered in another format than configured (another rate, say): not recorded.
+    public let framesRefused = Atomic<Int64>(0)
     /// Bytes of an incomplete frame left when a run ended.
     public let trailingBytesDiscarded = Atomic<Int64>(0)
     /// Monotonic time of the last byte read, as bit pattern of a Double (0 = never).

@@ -25,6 +25,12 @@ public final class PipeReader: Sendable {
         public var run: Int
         /// Frame position of the first frame this run will deliver.
         public var firstFrame: Int64
+        /// Set when ffmpeg copies the stream: the first chunk waits for its verdict, and a refused run's
+        /// audio is counted in ``CaptureCounters/framesRefused`` and never published.
+        var check: StreamCheck? = nil
+        /// Called on the reader thread when the check refused the stream: why, and the frame position and
+        /// wall time where the audio that is not recorded begins.
+        var onRefused: (@Sendable (_ reason: String, _ frame: Int64, _ time: Double) -> Void)? = nil
 
         public init(format: AudioFormat, chunkFrames: Int, run: Int, firstFrame: Int64) {
             self.format = format
@@ -97,10 +103,29 @@ public final class PipeReader: Sendable {
         let pipeBytes = max(4096, Int(audiocap_get_pipe_size(fd)))
         let longestPause = min(Double(chunkBytes), Double(pipeBytes) / 4) / bytesPerSecond
         var xrunsSeen = counters.xruns.load(ordering: .relaxed)
+        // A stream copy is checked once, before its first chunk is published; a refused one is not recorded.
+        var checked = configuration.check == nil
+        var refused = false
+        let checkTimeout = max(1, min(5, 0.8 * Double(pipeBytes) / bytesPerSecond))
 
         func finishChunk(byteCount: Int) {
             let frames = byteCount / bytesPerFrame
             guard frames > 0 else { return }
+            if !checked, let check = configuration.check {
+                checked = true
+                if case .refused(let reason) = check.verdict(timeout: checkTimeout) {
+                    refused = true
+                    configuration.onRefused?(reason, nextFrame, SystemClock.wall())
+                }
+            }
+            if refused {
+                // Not the configured format: counted, never recorded as if it were.
+                chunk?.release()
+                chunk = nil
+                lost += Int64(frames)
+                counters.framesRefused.add(Int64(frames), ordering: .relaxed)
+                return
+            }
             let end = nextFrame + Int64(frames)
             let now = SystemClock.wall()
             // How late this audio arrived; after an xrun the audio that follows is late by what was lost.

@@ -35,6 +35,8 @@ public final class CaptureSource: Sendable {
 
     enum Signal: Sendable {
         case ended(run: Int)
+        /// The run's stream copy is not the configured format (``StreamCheck``).
+        case refused(run: Int, reason: String, frame: Int64, time: Double)
         case stop
         case tick
     }
@@ -59,6 +61,8 @@ public final class CaptureSource: Sendable {
         var nextStart: Double? = nil
         var nextFrame: Int64 = 0
         var clock: FrameClock
+        /// Set once a stream copy was refused: from then on ffmpeg converts to the configured format.
+        var convert = false
     }
     private let state: Mutex<State>
 
@@ -117,8 +121,10 @@ public final class CaptureSource: Sendable {
     private func supervise() async {
         var failures = 0
         while !stopping {
-            let delivered = await runOnce()
+            let (delivered, refused) = await runOnce()
             if stopping { break }
+            // A refused stream copy: start again at once, converting; not a failure of the device.
+            if refused { continue }
             if Double(delivered) >= healthyRunSeconds * Double(configuration.sampleRate) { failures = 0 }
             let base = configuration.restartDelaySeconds * pow(2, Double(failures))
             let delay = min(maximumDelay, base) * Double.random(in: 0.8...1.2)
@@ -141,14 +147,14 @@ public final class CaptureSource: Sendable {
         }
     }
 
-    /// One ffmpeg run. Returns the frames it delivered.
-    private func runOnce() async -> Int64 {
-        let (run, firstFrame, clock) = state.withLock { state -> (Int, Int64, FrameClock) in
+    /// One ffmpeg run. Returns the frames it delivered, and whether its stream copy was refused.
+    private func runOnce() async -> (frames: Int64, refused: Bool) {
+        let (run, firstFrame, clock, convert) = state.withLock { state -> (Int, Int64, FrameClock, Bool) in
             state.status.run += 1
             state.status.phase = .starting
             var clock = state.clock
             clock.reset()
-            return (state.status.run, state.nextFrame, clock)
+            return (state.status.run, state.nextFrame, clock, state.convert)
         }
         var device = configuration.device
         if configuration.inputFormat == "alsa" {
@@ -175,38 +181,46 @@ public final class CaptureSource: Sendable {
                     ])
             }
         }
-        let arguments = FFmpegCommand(source: configuration).arguments(device: device)
+        let command = FFmpegCommand(source: configuration)
+        let copy = command.copiesStream && !convert
+        let arguments = command.arguments(device: device, convert: convert)
         var output: [Int32] = [-1, -1]
         var errors: [Int32] = [-1, -1]
         guard audiocap_pipe_cloexec(&output) == 0 else {
             events.emit(.error, "ffmpeg.failed", "could not create a pipe for ffmpeg", ["errno": .int(Int64(errno))])
-            return 0
+            return (0, false)
         }
         guard audiocap_pipe_cloexec(&errors) == 0 else {
             close(output[0]); close(output[1])
             events.emit(.error, "ffmpeg.failed", "could not create a pipe for ffmpeg", ["errno": .int(Int64(errno))])
-            return 0
+            return (0, false)
         }
         // A larger pipe holds more than a second of audio if the reader is ever descheduled.
         _ = audiocap_set_pipe_size(output[0], 1 << 20)
 
         let signals = self.signals
+        let check = copy ? StreamCheck(format: configuration.audioFormat) : nil
+        var readerConfiguration = PipeReader.Configuration(
+            format: configuration.audioFormat, chunkFrames: configuration.chunkFrames, run: run, firstFrame: firstFrame)
+        readerConfiguration.check = check
+        readerConfiguration.onRefused = { reason, frame, time in
+            signals.post(.refused(run: run, reason: reason, frame: frame, time: time))
+        }
         let reader = PipeReader(
-            fd: output[0],
-            configuration: .init(
-                format: configuration.audioFormat, chunkFrames: configuration.chunkFrames, run: run,
-                firstFrame: firstFrame),
-            clock: clock, pool: pool, fanout: fanout, counters: counters)
+            fd: output[0], configuration: readerConfiguration, clock: clock, pool: pool, fanout: fanout,
+            counters: counters)
         reader.start { _ in signals.post(.ended(run: run)) }
-        let monitor = StderrMonitor(fd: errors[0], logger: logger, counters: counters, mask: mask)
+        let monitor = StderrMonitor(fd: errors[0], logger: logger, counters: counters, mask: mask, check: check)
         monitor.start()
 
         let executable: Executable =
             configuration.ffmpeg.contains("/") ? .path(FilePath(configuration.ffmpeg)) : .name(configuration.ffmpeg)
         let startedAt = SystemClock.monotonic()
         let tornBefore = counters.trailingBytesDiscarded.load(ordering: .relaxed)
+        let refusedBefore = counters.framesRefused.load(ordering: .relaxed)
         var termination: String
         var stalled = false
+        var refused = false
         do {
             let result = try await Subprocess.run(
                 executable,
@@ -228,7 +242,7 @@ public final class CaptureSource: Sendable {
                     .info, "ffmpeg.started", "ffmpeg started",
                     [
                         "ffmpeg.pid": .int(Int64(pid)), "ffmpeg.run": .int(Int64(run)),
-                        "source.device": .string(shownDevice),
+                        "source.device": .string(shownDevice), "ffmpeg.stream_copy": .bool(copy),
                     ])
                 logger.debug(
                     "ffmpeg arguments", metadata: ["ffmpeg.arguments": "\(mask.mask(arguments.joined(separator: " ")))"]
@@ -238,7 +252,21 @@ public final class CaptureSource: Sendable {
                     switch await signals.next() {
                     case .ended(let ended) where ended == run:
                         return
-                    case .ended:
+                    case .refused(let refusedRun, let reason, let frame, let time) where refusedRun == run:
+                        refused = true
+                        state.withLock { $0.convert = true }
+                        events.emit(
+                            .warning, "ffmpeg.stream_copy_refused",
+                            "the device does not deliver the configured format; ffmpeg starts again and converts",
+                            [
+                                "reason": .string(reason), "ffmpeg.pid": .int(Int64(pid)),
+                                "drop.first_frame": .int(frame), "drop.time": .epoch(time), "drop.time_utc": .utc(time),
+                            ])
+                        if !tornDown {
+                            tornDown = true
+                            await execution.teardown(using: [.gracefulShutDown(allowedDurationToNextStep: .seconds(2))])
+                        }
+                    case .ended, .refused:
                         continue
                     case .stop:
                         if !tornDown {
@@ -289,17 +317,25 @@ public final class CaptureSource: Sendable {
             "ffmpeg.stderr_tail": .string(tail.suffix(5).joined(separator: " | ")),
         ]
         if stalled { fields["stalled"] = .bool(true) }
+        let refusedFrames = counters.framesRefused.load(ordering: .relaxed) - refusedBefore
+        if refusedFrames > 0 {
+            // The audio of a refused stream copy: not recorded, counted (and in status's dropped frames).
+            fields["refused_frames"] = .int(refusedFrames)
+            fields["refused_seconds"] = .seconds(configuration.audioFormat.seconds(frames: refusedFrames))
+        }
         let torn = counters.trailingBytesDiscarded.load(ordering: .relaxed) - tornBefore
         if torn > 0 { fields["torn_frame_bytes_discarded"] = .int(torn) }
         if stopping {
             events.emit(.info, "ffmpeg.exited", "ffmpeg stopped", fields)
+        } else if refused {
+            events.emit(.notice, "ffmpeg.exited", "ffmpeg stopped to convert the stream", fields)
         } else {
             events.emit(.warning, "ffmpeg.exited", "ffmpeg exited on its own", fields)
             if configuration.inputFormat == "alsa", outcome.frames == 0 {
                 await reportDevice(tail: tail)
             }
         }
-        return outcome.frames
+        return (outcome.frames, refused)
     }
 
     /// After ALSA capture failed to start: says which devices exist.

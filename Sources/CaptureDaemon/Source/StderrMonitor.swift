@@ -24,6 +24,8 @@ final class StderrMonitor: Sendable {
     private let tailLength: Int
     /// ffmpeg quotes the URL it failed on: its secrets are masked before a line is kept or logged.
     private let mask: CredentialMask
+    /// Fed every line when ffmpeg copies the stream: its input dump says what the device delivers.
+    private let check: StreamCheck?
     private struct State {
         var tail: [String] = []
         var lines = 0
@@ -34,9 +36,10 @@ final class StderrMonitor: Sendable {
     init(
         fd: Int32, logger: Logger, counters: CaptureCounters, window: Double = 10, burst: Int = 10,
         tailLength: Int = 20,
-        mask: CredentialMask = CredentialMask(device: "")
+        mask: CredentialMask = CredentialMask(device: ""), check: StreamCheck? = nil
     ) {
         self.mask = mask
+        self.check = check
         self.fd = fd
         self.logger = logger
         self.counters = counters
@@ -73,6 +76,13 @@ final class StderrMonitor: Sendable {
             while line.last == "\r" || line.last == " " { line.removeLast() }
             guard !line.isEmpty else { return }
             if !mask.isEmpty { line = mask.mask(line) }
+            // At `level+info` (a stream copy) ffmpeg describes its streams and says goodbye: information,
+            // logged at debug and kept out of the tail of errors.
+            if line.hasPrefix("[info]") {
+                check?.observe(line)
+                logger.debug("ffmpeg: \(line)")
+                return
+            }
             state.withLock { state in
                 state.tail.append(line)
                 if state.tail.count > tailLength { state.tail.removeFirst() }
@@ -139,5 +149,6 @@ final class StderrMonitor: Sendable {
             }
         }
         if !pending.isEmpty { handle(pending[...]) }
+        check?.finish()
     }
 }
