@@ -4,6 +4,7 @@
 #include <pthread.h>
 #include <stdio.h>
 #include <errno.h>
+#include <sys/ioctl.h>
 #include <sys/syscall.h>
 #include <string.h>
 #include <sys/timex.h>
@@ -13,6 +14,10 @@
 int audiocap_pipe_cloexec(int fds[2]) { return pipe2(fds, O_CLOEXEC); }
 int audiocap_set_pipe_size(int fd, int bytes) { return fcntl(fd, F_SETPIPE_SZ, bytes); }
 int audiocap_get_pipe_size(int fd) { return fcntl(fd, F_GETPIPE_SZ); }
+int audiocap_pipe_available(int fd) {
+    int available = 0;
+    return ioctl(fd, FIONREAD, &available) == 0 ? available : -1;
+}
 
 int audiocap_clock_synchronized(void) {
     struct timex tx;

@@ -9,6 +9,8 @@ int audiocap_set_pipe_size(int fd, int bytes);
 
 /// fcntl(fd, F_GETPIPE_SZ); returns the size or -1.
 int audiocap_get_pipe_size(int fd);
+/// Bytes waiting in the pipe `fd` (FIONREAD), or -1.
+int audiocap_pipe_available(int fd);
 
 /// Whether the kernel considers the system clock synchronised (adjtimex(2), read only): 1 yes, 0 no
 /// (TIME_ERROR or STA_UNSYNC: no NTP client has disciplined it), -1 unknown.

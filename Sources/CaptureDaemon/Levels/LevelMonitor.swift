@@ -39,7 +39,8 @@ public final class LevelMonitor: ChunkConsumer, @unchecked Sendable {
     private let events: EventLog
     private let logger: Logger
     private let meter: LevelMeter
-    private var chunk: LevelSnapshot
+    /// Where a chunk the reader did not measure is measured.
+    private var measured: LevelSnapshot
     private var interval: LevelSnapshot
     private var intervalStart: Double?
     private var silence: SilenceDetector
@@ -62,7 +63,7 @@ public final class LevelMonitor: ChunkConsumer, @unchecked Sendable {
         self.events = events
         self.logger = logger
         meter = LevelMeter(format: format)
-        chunk = LevelSnapshot(channels: format.channels)
+        measured = LevelSnapshot(channels: format.channels)
         interval = LevelSnapshot(channels: format.channels)
         silence = SilenceDetector(
             thresholdDBFS: configuration.silenceDBFS, minimumSeconds: configuration.silenceSeconds)
@@ -95,7 +96,15 @@ public final class LevelMonitor: ChunkConsumer, @unchecked Sendable {
                 ])
         }
         expectedFrame = buffer.firstFrame + Int64(buffer.frameCount)
-        meter.measure(buffer.audio, into: &chunk)
+        // The reader measured the chunk once for every consumer (``ChunkBuffer/levels``). A local copy only:
+        // holding the buffer's snapshot past this call would make the reader's next measurement copy it.
+        let chunk: LevelSnapshot
+        if let shared = buffer.levels, shared.frames == Int64(buffer.frameCount), shared.channels == format.channels {
+            chunk = shared
+        } else {
+            meter.measure(buffer.audio, into: &measured)
+            chunk = measured
+        }
         interval.accumulate(chunk)
         let frames = Int64(buffer.frameCount)
         let now = buffer.firstFrame + frames

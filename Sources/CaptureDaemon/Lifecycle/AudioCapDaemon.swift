@@ -408,20 +408,26 @@ public final class AudioCapDaemon: Service, Sendable {
         return keys
     }
 
-    /// Every second: stops on-demand recordings whose duration is over, and reports health to systemd.
-    /// Every 10 s: saves where the audio has got to (``CaptureStateFile``) and checks the disk's time left.
-    /// Every minute: checks that the clock is synchronised.
+    /// Every second while it matters (before every source is ready, and while an on-demand recording has
+    /// a duration), else every 5 s: stops on-demand recordings whose duration is over, looks for clock
+    /// steps, and reports health to systemd (the watchdog wants a ping every 15 s). Every 10 s: saves where
+    /// the audio has got to (``CaptureStateFile``) and checks the disk's time left. Every minute: checks
+    /// that the clock is synchronised. Nothing here needs to wake the daemon more often than that.
     private func housekeeping() async {
         var health = HealthMonitor(
             notifier: SystemdNotifier(), stallSeconds: configuration.sources.map(\.stallSeconds).max() ?? 5)
-        var ticks = 0
         var savedAudio: Double? = nil
+        var interval = 1.0
+        let started = SystemClock.monotonic()
+        var lastSave = started
+        var lastClockCheck = started
         while !Task.isCancelled {
-            try? await Task.sleep(for: .seconds(1))
+            try? await Task.sleep(for: .seconds(interval))
             await recordings.stopExpired()
             clockSteps.check()
-            ticks += 1
-            if ticks % 10 == 0 {
+            let now = SystemClock.monotonic()
+            if now - lastSave >= 9.9 {
+                lastSave = now
                 let last = captures.lastAudioMonotonic
                 if last != nil, last != savedAudio {
                     savedAudio = last
@@ -429,7 +435,10 @@ public final class AudioCapDaemon: Service, Sendable {
                 }
                 await checkDiskSpace()
             }
-            if ticks % 60 == 0 { clockCheck.check() }
+            if now - lastClockCheck >= 59.9 {
+                lastClockCheck = now
+                clockCheck.check()
+            }
             let snapshots = await recordings.snapshots
             health.tick(
                 captures.all.map { capture in
@@ -446,6 +455,8 @@ public final class AudioCapDaemon: Service, Sendable {
                             lastExit: status.lastExit)
                     )
                 })
+            let durations = await recordings.hasDurations
+            interval = !health.ready || durations ? 1 : 5
         }
     }
 

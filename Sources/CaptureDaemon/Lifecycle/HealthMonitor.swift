@@ -40,7 +40,8 @@ struct HealthMonitor {
     let stallSeconds: Double
     /// Seconds without progress after which a part counts as stuck.
     let stuckAfter: Double
-    private var ready = false
+    /// Whether READY=1 was sent (every source delivered audio or is being restarted).
+    private(set) var ready = false
     private var lastStatus = ""
     private var lastPing = -Double.infinity
     /// Per source: since when ffmpeg has been running without audio, and the level monitor's progress.

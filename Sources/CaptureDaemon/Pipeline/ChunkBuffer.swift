@@ -1,4 +1,5 @@
 // One reusable buffer of interleaved PCM frames, handed from the reader thread to every consumer.
+import CaptureCore
 import Synchronization
 
 /// A chunk of frame-aligned PCM bytes taken from a ``ChunkPool``.
@@ -27,6 +28,10 @@ public final class ChunkBuffer: @unchecked Sendable {
     public internal(set) var xruns = 0
     /// With `xruns`: the audio they lost, estimated from how much later than before this chunk arrived.
     public internal(set) var xrunLostSeconds = 0.0
+
+    /// Per-channel levels of the whole chunk, measured once by the reader for every consumer (the level
+    /// monitor, each writer's per-file peak and RMS); nil when the reader did not measure it.
+    public internal(set) var levels: LevelSnapshot?
 
     let references = Atomic<Int>(0)
     unowned let pool: ChunkPool

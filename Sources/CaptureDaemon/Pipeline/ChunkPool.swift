@@ -1,4 +1,5 @@
 // Preallocated chunk buffers, so the steady state allocates nothing per chunk.
+import CaptureCore
 import Synchronization
 
 /// A pool of equally sized ``ChunkBuffer``s. Buffers are handed out last-in first-out so that a pipeline
@@ -15,8 +16,13 @@ public final class ChunkPool: Sendable {
     }
     private let state = Mutex(State())
 
-    public init(chunkBytes: Int, initialCount: Int) {
+    /// Channels of the audio: each buffer gets its level snapshot when it is made, not on the reader's
+    /// first use (0: the reader makes it).
+    public let channels: Int
+
+    public init(chunkBytes: Int, initialCount: Int, channels: Int = 0) {
         self.chunkBytes = chunkBytes
+        self.channels = channels
         grow(by: initialCount)
     }
 
@@ -35,7 +41,12 @@ public final class ChunkPool: Sendable {
     public func grow(by count: Int) {
         guard count > 0 else { return }
         let slab = UnsafeMutableRawPointer.allocate(byteCount: chunkBytes * count, alignment: 64)
-        let buffers = (0..<count).map { ChunkBuffer(bytes: slab + $0 * chunkBytes, capacity: chunkBytes, pool: self) }
+        let channels = self.channels
+        let buffers = (0..<count).map { index in
+            let buffer = ChunkBuffer(bytes: slab + index * chunkBytes, capacity: chunkBytes, pool: self)
+            if channels > 0 { buffer.levels = LevelSnapshot(channels: channels) }
+            return buffer
+        }
         state.withLock { state in
             state.slabs.append(UInt(bitPattern: slab))
             state.all.append(contentsOf: buffers)

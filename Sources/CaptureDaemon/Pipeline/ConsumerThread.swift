@@ -28,9 +28,12 @@ public final class ConsumerThread: Sendable {
         let channel = self.channel
         let finished = self.finished
         DedicatedThread.start(name: "ac-\(channel.name)") {
-            while let chunk = channel.take() {
-                box.consumer.consume(chunk)
-                chunk.release()
+            // Wakes once per batch of the channel and takes every chunk waiting.
+            while channel.awaitChunks() {
+                while let chunk = channel.poll() {
+                    box.consumer.consume(chunk)
+                    chunk.release()
+                }
             }
             box.consumer.finish()
             finished.complete(())

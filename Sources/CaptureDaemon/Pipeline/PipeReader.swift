@@ -14,9 +14,10 @@ import Synchronization
 /// It never waits for a consumer: a full consumer queue drops for that consumer only, and when no
 /// buffer is free at all the audio read is counted in ``CaptureCounters/framesLostNoBuffer``.
 /// A real-time source trickles in small writes (ffmpeg writes each ALSA packet, about 512 bytes, a few
-/// hundred times a second); after such a read the thread sleeps until the rest of the chunk should be
-/// there, at most a quarter of what the pipe holds, so it wakes a few times per chunk rather than per
-/// packet and ffmpeg never finds the pipe full. A fast source fills whole reads and is never paused.
+/// hundred times a second); after a chunk, and after a short read, the thread sleeps until the rest of
+/// the next chunk should be there plus a period's margin, at most a quarter of what the pipe holds, so it
+/// wakes about once per chunk rather than per packet and ffmpeg never finds the pipe full. A fast source
+/// has whole chunks waiting and is never paused.
 /// The thread owns `fd` and closes it at end of stream.
 public final class PipeReader: Sendable {
     public struct Configuration: Sendable {
@@ -102,7 +103,11 @@ public final class PipeReader: Sendable {
         let bytesPerSecond = Double(configuration.format.bytesPerSecond)
         let pipeBytes = max(4096, Int(audiocap_get_pipe_size(fd)))
         let longestPause = min(Double(chunkBytes), Double(pipeBytes) / 4) / bytesPerSecond
+        // Devices deliver in periods of a few to some tens of milliseconds: waiting this much past the
+        // chunk's due time usually finds all of it there, so one read completes it.
+        let periodMargin = min(0.02, 0.2 * Double(chunkBytes) / bytesPerSecond)
         var xrunsSeen = counters.xruns.load(ordering: .relaxed)
+        let meter = LevelMeter(format: configuration.format)
         // A stream copy is checked once, before its first chunk is published; a refused one is not recorded.
         var checked = configuration.check == nil
         var refused = false
@@ -142,6 +147,12 @@ public final class PipeReader: Sendable {
             clock.observe(frame: end, at: now)
             if let chunk {
                 chunk.byteCount = frames * bytesPerFrame
+                // Measured once here for every consumer that wants levels; a buffer from a pool that was
+                // not told the channel count gets its snapshot the first time only.
+                if chunk.levels?.channels != meter.format.channels {
+                    chunk.levels = LevelSnapshot(channels: meter.format.channels)
+                }
+                meter.measure(chunk.audio, into: &chunk.levels!)
                 chunk.frameCount = frames
                 chunk.firstFrame = nextFrame
                 chunk.startTime = clock.time(ofFrame: nextFrame) ?? SystemClock.wall()
@@ -175,8 +186,16 @@ public final class PipeReader: Sendable {
                     finishChunk(byteCount: filled)
                     chunk = nil
                     filled = 0
+                    // A real-time source has less than the next chunk waiting: sleep until it should all be
+                    // there (and a little more, for the device's period), so the thread wakes about once per
+                    // chunk rather than once per packet. A fast source has it waiting and is never paused.
+                    let waiting = Int(audiocap_pipe_available(fd))
+                    if waiting >= 0, waiting < chunkBytes {
+                        let pause = min(longestPause, Double(chunkBytes - waiting) / bytesPerSecond + periodMargin)
+                        if pause >= 0.002 { usleep(UInt32(pause * 1_000_000)) }
+                    }
                 } else if n < chunkBytes / 8 {
-                    let pause = min(longestPause, Double(chunkBytes - filled) / bytesPerSecond)
+                    let pause = min(longestPause, Double(chunkBytes - filled) / bytesPerSecond + periodMargin)
                     if pause >= 0.002 { usleep(UInt32(pause * 1_000_000)) }
                 }
             } else if n == 0 {

@@ -126,7 +126,13 @@ public actor RecordingController {
             recording: recording, format: format, events: capture.events, logger: logger, options: options)
         options.diskGuard?.register(
             recording.name, directory: recording.directory, deleteOldestWhenLow: recording.deleteOldestWhenLow)
-        let channel = ChunkChannel(name: "rec-\(recording.name)", capacity: queueChunks + replayChunks)
+        // The writer wakes once per `sync_seconds` (at most a second) and writes what waits: the audio is
+        // in memory anyway, and each wake-up costs more than the writes.
+        let wait = min(1, recording.syncSeconds)
+        let channel = ChunkChannel(
+            name: "rec-\(recording.name)", capacity: queueChunks + replayChunks,
+            batch: ChunkChannel.batch(seconds: wait, chunkSeconds: capture.configuration.chunkSeconds),
+            longestWait: 2 * wait)
         // The recording may hold its whole queue plus the chunk it is writing (and, started in the past,
         // the look-back chunks handed to it: new audio needs buffers while it writes those).
         capture.pool.reserve(queueChunks + 1 + replayChunks)
@@ -629,6 +635,9 @@ public actor RecordingController {
     /// Stops on-demand recordings whose duration is over: their writer took exactly the duration's frames
     /// (and closed the file at the last), or the capture stalled and `stops_at` is
     /// ``durationGraceSeconds`` past. Called every second by the daemon.
+    /// Whether a recording has a duration (``stopExpired(now:)`` must look every second).
+    public var hasDurations: Bool { entries.values.contains { $0.stopsAt != nil } }
+
     public func stopExpired(now: Double = Date().timeIntervalSince1970) async {
         let due = order.filter { name in
             guard let entry = entries[name], let stopsAt = entry.stopsAt else { return false }

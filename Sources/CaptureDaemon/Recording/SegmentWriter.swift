@@ -314,7 +314,8 @@ public final class SegmentWriter: ChunkConsumer, @unchecked Sendable {
             let count = Int(min(Int64(frameCount - offset), remaining, windowFrames))
             let slice = UnsafeRawBufferPointer(
                 start: chunk.bytes + offset * bytesPerFrame, count: count * bytesPerFrame)
-            let written = write(slice)
+            // The whole chunk: its levels were measured once by the reader.
+            let written = write(slice, levels: offset == 0 && count == chunk.frameCount ? chunk.levels : nil)
             guard written == count else {
                 let rest = frameCount - offset - written
                 noteLost(
@@ -330,7 +331,8 @@ public final class SegmentWriter: ChunkConsumer, @unchecked Sendable {
             return
         }
         let now = SystemClock.monotonic()
-        if let file, now - lastSync >= recording.syncSeconds {
+        // Chunks come in batches of about `sync_seconds`: a little early is on time.
+        if let file, now - lastSync >= 0.9 * recording.syncSeconds {
             lastSync = now
             file.setGaps(count: ledger.fileGaps.count, frames: ledger.fileGaps.reduce(0) { $0 + $1.frames })
             do {
@@ -530,7 +532,8 @@ public final class SegmentWriter: ChunkConsumer, @unchecked Sendable {
 
     /// Writes `slice` to the open file; returns the frames that reached it (all of them unless the write
     /// failed, in which case the recording is now blocked and the file closed).
-    private func write(_ slice: UnsafeRawBufferPointer) -> Int {
+    /// `levels`: those of the whole slice, when they are known already.
+    private func write(_ slice: UnsafeRawBufferPointer, levels known: LevelSnapshot? = nil) -> Int {
         guard let file else { return 0 }
         let before = file.frames
         var failure: WAVWriteError? = nil
@@ -542,8 +545,12 @@ public final class SegmentWriter: ChunkConsumer, @unchecked Sendable {
         let written = Int(file.frames - before)
         if written > 0 {
             let bytes = written * format.bytesPerFrame
-            levels.measure(UnsafeRawBufferPointer(rebasing: slice[..<bytes]), into: &chunkLevels)
-            segmentLevels.accumulate(chunkLevels)
+            if let known, known.frames == Int64(written), known.channels == format.channels {
+                segmentLevels.accumulate(known)
+            } else {
+                levels.measure(UnsafeRawBufferPointer(rebasing: slice[..<bytes]), into: &chunkLevels)
+                segmentLevels.accumulate(chunkLevels)
+            }
             shared.withLock {
                 $0.currentFrames += Int64(written)
                 $0.framesWritten += Int64(written)

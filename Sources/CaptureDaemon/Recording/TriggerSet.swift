@@ -50,7 +50,11 @@ public actor TriggerSet {
         capture.pool.reserve(reserved)
         options.diskGuard?.register(trigger.name, directory: trigger.directory, deleteOldestWhenLow: false)
         let thread = ConsumerThread(
-            channel: ChunkChannel(name: "trig-\(trigger.name)", capacity: capture.queueChunks), consumer: recorder)
+            channel: ChunkChannel(
+                name: "trig-\(trigger.name)", capacity: capture.queueChunks,
+                batch: ChunkChannel.batch(seconds: 0.25, chunkSeconds: capture.configuration.chunkSeconds),
+                longestWait: 0.5),
+            consumer: recorder)
         entries[trigger.name] = Entry(recorder: recorder, thread: thread, capture: capture, reserved: reserved)
         if !order.contains(trigger.name) { order.append(trigger.name) }
         thread.start()

@@ -106,7 +106,7 @@ public final class CaptureSource: Sendable {
             let signals = self.signals
             group.addTask {
                 while !Task.isCancelled {
-                    try? await Task.sleep(for: .milliseconds(250))
+                    try? await Task.sleep(for: .seconds(self.nextTickDelay()))
                     signals.post(.tick)
                 }
             }
@@ -116,6 +116,16 @@ public final class CaptureSource: Sendable {
         state.withLock {
             $0.status.phase = .stopped; $0.status.pid = nil; $0.nextStart = nil
         }
+    }
+
+    /// When the supervision loop should look again: while audio flows, just after a stall would be due
+    /// (`stallSeconds` after the last audio), so a healthy capture wakes it every few seconds rather than
+    /// four times a second; else (ffmpeg starting, no audio yet, a restart pending) in 250 ms.
+    private func nextTickDelay() -> Double {
+        let phase = state.withLock { $0.status.phase }
+        let now = SystemClock.monotonic()
+        guard phase == .running, let last = counters.lastAudioMonotonic else { return 0.25 }
+        return min(30, max(0.25, last + stallSeconds - now + 0.05))
     }
 
     private func supervise() async {
@@ -140,8 +150,17 @@ public final class CaptureSource: Sendable {
                 [
                     "delay_seconds": .seconds(delay), "attempt": .int(Int64(failures)),
                 ])
-            while SystemClock.monotonic() < until, !stopping {
-                if case .stop = await signals.next() { break }
+            // The ticker may be asleep until a stall would have been due: this pause has its own alarm.
+            await withTaskGroup(of: Void.self) { group in
+                let signals = self.signals
+                group.addTask {
+                    try? await Task.sleep(for: .seconds(delay))
+                    signals.post(.tick)
+                }
+                while SystemClock.monotonic() < until, !stopping {
+                    if case .stop = await signals.next() { break }
+                }
+                group.cancelAll()
             }
             state.withLock { $0.nextStart = nil }
         }

@@ -60,7 +60,8 @@ public final class SourceCapture: Sendable {
         self.queueChunks = queueChunks
         fanout = ChunkFanout(lookBackChunks: configuration.lookBackChunks, sampleRate: format.sampleRate)
         // The reader holds one chunk while it fills it, and one spare.
-        let pool = ChunkPool(chunkBytes: configuration.chunkFrames * format.bytesPerFrame, initialCount: 0)
+        let pool = ChunkPool(
+            chunkBytes: configuration.chunkFrames * format.bytesPerFrame, initialCount: 0, channels: format.channels)
         pool.reserve(2)
         self.pool = pool
         source = CaptureSource(
@@ -89,7 +90,11 @@ public final class SourceCapture: Sendable {
             format: configuration.audioFormat, configuration: configuration.levels ?? LevelsConfiguration(),
             events: events, logger: logger)
         let thread = ConsumerThread(
-            channel: ChunkChannel(name: "levels-\(configuration.name)", capacity: queueChunks), consumer: monitor)
+            channel: ChunkChannel(
+                name: "levels-\(configuration.name)", capacity: queueChunks,
+                // The meter wakes four times a second, not per chunk; every chunk is still measured.
+                batch: ChunkChannel.batch(seconds: 0.25, chunkSeconds: configuration.chunkSeconds), longestWait: 0.5),
+            consumer: monitor)
         return (monitor, thread)
     }
 
