@@ -50,6 +50,54 @@ extension EndToEnd {
             }
         }
 
+        @Test func aDeviceInTheConfiguredFormatIsCopiedBitExact() throws {
+            try DaemonFixture.with(mic: true, config: { testMicConfig($0) }) { fixture in
+                let daemon = fixture.daemon
+                #expect(fixture.waitForCapture())
+                #expect(fixture.waitForMoreAudio(in: "r", bytes: 4 * 48_000))
+                #expect(daemon.terminate().status == 0)
+                // ffmpeg passed the device's packets through: no conversion, and nothing was refused.
+                #expect(daemon.lines(containing: "ffmpeg.stream_copy=true").count == 1, "\(daemon.log)")
+                #expect(daemon.lines(containing: "event=ffmpeg.stream_copy_refused").isEmpty)
+                let report = try PatternCheck.check(channels: 2, files: wavFiles(under: fixture.file("r")))
+                #expect(report.frames >= 48_000 && report.mismatchingFrames == 0 && report.discontinuities == 0, "\(report)")
+                let ledger = try LedgerReading(directory: fixture.file("r"))
+                ledger.checkInvariant(delivered: try framesDelivered(daemon))
+            }
+        }
+
+        /// `-ar 44100` among the input options makes ALSA deliver 44.1 kHz to a daemon configured for 48 kHz:
+        /// a copy would record 44.1 kHz audio as 48 kHz (played 9 % fast, no error anywhere). The daemon
+        /// reads the rate from ffmpeg's description of the stream before it records a byte, refuses the
+        /// copy, counts what it did not record, and starts ffmpeg again converting.
+        @Test func aDeviceAtAnotherRateIsNotCopiedButConverted() throws {
+            try DaemonFixture.with(
+                mic: true, config: { testMicConfig($0, source: "input_options = [\"-ar\", \"44100\"]") }
+            ) { fixture in
+                let daemon = fixture.daemon
+                #expect(daemon.waitForLog("event=ffmpeg.stream_copy_refused", timeout: 15), "\(daemon.log)")
+                #expect(fixture.waitForMoreAudio(in: "r", bytes: 4 * 48_000))
+                #expect(daemon.terminate().status == 0)
+                let refusal = try #require(daemon.lines(containing: "event=ffmpeg.stream_copy_refused").first)
+                #expect(refusal.contains("reason=\"the device delivers 44100 Hz, not 48000 Hz\""), "\(refusal)")
+                #expect(daemon.lines(containing: "ffmpeg.stream_copy=true").count == 1, "\(daemon.log)")
+                #expect(daemon.lines(containing: "ffmpeg.stream_copy=false").count == 1, "\(daemon.log)")
+                // What the refused run delivered is counted, not recorded.
+                let exited = try #require(daemon.lines(containing: "ffmpeg stopped to convert the stream").first)
+                let refused = try #require(fields(of: exited)["refused_frames"].flatMap { Int($0) }, "\(exited)")
+                #expect(refused > 0)
+                // The file holds 48 kHz audio (ffmpeg resampled), and the restart is a gap in its ledger.
+                let files = wavFiles(under: fixture.file("r"))
+                let first = try #require(files.first)
+                let probe = try ProcessRunner.run(
+                    "ffprobe", ["-v", "error", "-show_entries", "stream=sample_rate", "-of", "csv=p=0", first])
+                #expect(String(decoding: probe.stdout, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines) == "48000")
+                let ledger = try LedgerReading(directory: fixture.file("r"))
+                ledger.checkInvariant(delivered: try framesDelivered(daemon))
+                #expect(ledger.gaps("ffmpeg_restart").count <= 1, "\(ledger)")
+            }
+        }
+
         @Test(.enabled(if: isRoot, "mounting a small tmpfs needs root"))
         func aFullDiskBlocksOneRecordingWhichResumesWhenSpaceReturns() throws {
             try DaemonFixture.with(mic: true, launch: false) { dir in

@@ -410,8 +410,9 @@ public final class AudioCapDaemon: Service, Sendable {
 
     /// Every second while it matters (before every source is ready, and while an on-demand recording has
     /// a duration), else every 5 s: stops on-demand recordings whose duration is over, looks for clock
-    /// steps, and reports health to systemd (the watchdog wants a ping every 15 s). Every 10 s: saves where
-    /// the audio has got to (``CaptureStateFile``) and checks the disk's time left. Every minute: checks
+    /// steps, and reports health to systemd (the watchdog wants a ping every 15 s). Every 10 s: checks the
+    /// disk's time left. Every 30 s: saves where the audio has got to (``CaptureStateFile``: a hint for the
+    /// gap after a crash, which the repaired files' own times refine). Every minute: checks
     /// that the clock is synchronised. Nothing here needs to wake the daemon more often than that.
     private func housekeeping() async {
         var health = HealthMonitor(
@@ -420,19 +421,23 @@ public final class AudioCapDaemon: Service, Sendable {
         var interval = 1.0
         let started = SystemClock.monotonic()
         var lastSave = started
+        var lastDiskCheck = started
         var lastClockCheck = started
         while !Task.isCancelled {
             try? await Task.sleep(for: .seconds(interval))
             await recordings.stopExpired()
             clockSteps.check()
             let now = SystemClock.monotonic()
-            if now - lastSave >= 9.9 {
+            if now - lastSave >= 29.9 {
                 lastSave = now
                 let last = captures.lastAudioMonotonic
                 if last != nil, last != savedAudio {
                     savedAudio = last
                     await saveCaptureState(clean: false)
                 }
+            }
+            if now - lastDiskCheck >= 9.9 {
+                lastDiskCheck = now
                 await checkDiskSpace()
             }
             if now - lastClockCheck >= 59.9 {

@@ -153,14 +153,16 @@ public final class WAVFileWriter {
         guard fd >= 0 else { throw WAVWriteError(operation: .sync, path: partialPath, errno: EBADF) }
         guard dataBytes != syncedDataBytes || gapsChanged else { return }
         let declared = dataBytes
+        // One fdatasync per sync: it makes the audio up to `declared` durable, and with it the header the
+        // previous sync wrote. The header written now claims only audio already on disk and becomes
+        // durable with the next sync (or at close): the header on disk never claims more than is there,
+        // and after a power cut it trails the audio by at most one sync, which the start-up repair
+        // recovers from the file's length.
         if Self.syncData(fd) != 0 {
             throw WAVWriteError(operation: .sync, path: partialPath, errno: errno)
         }
         if let code = writeHeader(dataBytes: declared) {
             throw WAVWriteError(operation: .writeHeader, path: partialPath, errno: code)
-        }
-        if Self.syncData(fd) != 0 {
-            throw WAVWriteError(operation: .sync, path: partialPath, errno: errno)
         }
         syncedDataBytes = declared
     }

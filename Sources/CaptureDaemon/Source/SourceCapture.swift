@@ -92,8 +92,8 @@ public final class SourceCapture: Sendable {
         let thread = ConsumerThread(
             channel: ChunkChannel(
                 name: "levels-\(configuration.name)", capacity: queueChunks,
-                // The meter wakes four times a second, not per chunk; every chunk is still measured.
-                batch: ChunkChannel.batch(seconds: 0.25, chunkSeconds: configuration.chunkSeconds), longestWait: 0.5),
+                // The meter wakes about three times a second, not per chunk; every chunk is still measured.
+                batch: ChunkChannel.batch(seconds: 0.3, chunkSeconds: configuration.chunkSeconds), longestWait: 0.6),
             consumer: monitor)
         return (monitor, thread)
     }
