@@ -60,7 +60,9 @@ extension EndToEnd {
                 #expect(daemon.lines(containing: "ffmpeg.stream_copy=true").count == 1, "\(daemon.log)")
                 #expect(daemon.lines(containing: "event=ffmpeg.stream_copy_refused").isEmpty)
                 let report = try PatternCheck.check(channels: 2, files: wavFiles(under: fixture.file("r")))
-                #expect(report.frames >= 48_000 && report.mismatchingFrames == 0 && report.discontinuities == 0, "\(report)")
+                #expect(
+                    report.frames >= 48_000 && report.mismatchingFrames == 0 && report.discontinuities == 0, "\(report)"
+                )
                 let ledger = try LedgerReading(directory: fixture.file("r"))
                 ledger.checkInvariant(delivered: try framesDelivered(daemon))
             }
@@ -91,7 +93,9 @@ extension EndToEnd {
                 let first = try #require(files.first)
                 let probe = try ProcessRunner.run(
                     "ffprobe", ["-v", "error", "-show_entries", "stream=sample_rate", "-of", "csv=p=0", first])
-                #expect(String(decoding: probe.stdout, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines) == "48000")
+                #expect(
+                    String(decoding: probe.stdout, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+                        == "48000")
                 let ledger = try LedgerReading(directory: fixture.file("r"))
                 ledger.checkInvariant(delivered: try framesDelivered(daemon))
                 #expect(ledger.gaps("ffmpeg_restart").count <= 1, "\(ledger)")

@@ -5,9 +5,13 @@ import Foundation
 struct Options {
     enum Section: String, CaseIterable {
         case levels, pipeline, allocs
+        /// Not in the default run: it needs valgrind and takes a minute or two.
+        case instructions
     }
 
-    var sections = Section.allCases
+    var sections: [Section] = [.levels, .pipeline, .allocs]
+    /// One pipeline run only (100 ms chunks, levels + writer, flow-controlled): what `instructions` measures.
+    var single = false
     var json = false
     /// Audio seconds per pipeline run.
     var seconds = 7200.0
@@ -20,12 +24,15 @@ struct Options {
     var format = RecordingFormat.wav
 
     static let usage = """
-        usage: audiocap-bench [--only levels|pipeline|allocs] [--seconds N] [--json]
+        usage: audiocap-bench [--only levels|pipeline|allocs|instructions] [--seconds N] [--json]
                               [--signal music|pattern|noise] [--dir PATH] [--alloc-chunks N]
                               [--warmup-chunks N] [--no-trace] [--format wav|flac]
 
           --only S          run one section: levels (LevelMeter alone), pipeline (reader → queues →
-                            levels + WAV on tmpfs), allocs (heap allocations per chunk in steady state)
+                            levels + WAV on tmpfs), allocs (heap allocations per chunk in steady state),
+                            instructions (CPU instructions per audio second through the pipeline, counted
+                            by valgrind's callgrind: a figure machine noise does not move; not run by
+                            default)
           --seconds N       audio seconds per pipeline run (default 7200: 1.38 GB of stereo 48 kHz s16)
           --json            print one JSON object instead of tables
           --signal S        audio fed through (default music)
@@ -35,6 +42,7 @@ struct Options {
           --warmup-chunks N chunks before counting starts (default 1000)
           --no-trace        do not record the call stacks of allocations made while counting
           --format F        the segment writer's file format: wav (default) or flac (level 5)
+          --single          one pipeline run (100 ms chunks, levels + writer, flow-controlled)
         """
 
     /// Parses `arguments` (without the program name); exits 64 with the usage on a bad flag.
@@ -57,7 +65,7 @@ struct Options {
             case "--only":
                 let text = value(flag)
                 guard let section = Section(rawValue: text) else {
-                    fail("--only takes levels, pipeline or allocs, got \(text)")
+                    fail("--only takes levels, pipeline, allocs or instructions, got \(text)")
                 }
                 options.sections = [section]
             case "--seconds": options.seconds = positive(flag)
@@ -78,6 +86,7 @@ struct Options {
             case "--alloc-chunks": options.allocationChunks = Int(positive(flag))
             case "--warmup-chunks": options.warmupChunks = Int(positive(flag))
             case "--no-trace": options.traceAllocations = false
+            case "--single": options.single = true
             case "--help", "-h":
                 print(usage)
                 exit(0)

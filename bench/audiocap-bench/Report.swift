@@ -13,6 +13,7 @@ struct Report: Codable {
     var levels: [LevelsBenchmark.Result] = []
     var pipeline: [PipelineBenchmark.Result] = []
     var allocations: [PipelineBenchmark.Result] = []
+    var instructions: InstructionCount.Result?
 
     func json() -> String {
         let encoder = JSONEncoder()
@@ -122,6 +123,23 @@ enum Table {
             flow-controlled: the producer waits while the slowest consumer lags by more than half its queue \
             (plus the pipe), so the figure is the fastest loss-free rate. Target: ≥ 2 GB/s (2,000 MB/s).
             """)
+        return lines.joined(separator: "\n")
+    }
+
+    static func instructions(_ result: InstructionCount.Result) -> String {
+        var lines = ["", "instructions: user-space instructions per audio second through the pipeline (callgrind)"]
+        if let error = result.error {
+            lines.append("  not measured: \(error)")
+            return lines.joined(separator: "\n")
+        }
+        for run in result.runs {
+            lines.append(
+                "  \(Int(run.audioSeconds)) audio s: \(run.instructions.formatted()) instructions (all threads)")
+        }
+        lines.append(
+            "  per audio second: \(Int(result.perAudioSecond.rounded()).formatted()) instructions "
+                + "(difference of the two runs over their difference in audio: start-up and set-up cancel out; "
+                + "reader, fan-out, level monitor, WAV writer and the producer standing in for ffmpeg)")
         return lines.joined(separator: "\n")
     }
 

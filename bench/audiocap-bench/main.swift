@@ -42,12 +42,12 @@ if options.sections.contains(.levels) {
 }
 
 if options.sections.contains(.pipeline) {
-    for chunkMilliseconds in [100, 20, 500] {
+    for chunkMilliseconds in options.single ? [100] : [100, 20, 500] {
         for (consumers, pacing) in [
             (PipelineBenchmark.Consumers.levelsAndWriter, PipelineBenchmark.Pacing.flowControlled),
             (.levelsAndWriter, .freeRunning),
             (.trivial, .freeRunning),
-        ] {
+        ].prefix(options.single ? 1 : 3) {
             var setup = PipelineBenchmark.Setup()
             setup.chunkMilliseconds = chunkMilliseconds
             setup.audioSeconds = options.seconds
@@ -78,6 +78,12 @@ if options.sections.contains(.allocs) {
         report.allocations.append(PipelineBenchmark.run(setup))
     }
     show(Table.allocations(report.allocations))
+}
+
+if options.sections.contains(.instructions) {
+    let figure = InstructionCount.measure(signal: options.signal, directory: options.directory)
+    report.instructions = figure
+    show(Table.instructions(figure))
 }
 
 if options.json { print(report.json()) }
