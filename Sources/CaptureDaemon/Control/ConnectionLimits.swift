@@ -44,6 +44,13 @@ struct ConnectionLimits: Sendable {
             availableConnectionsDelegate: MaximumAvailableConnections(acceptCeiling))
     }
 
+    /// The same as the server sees it (``QuietApplicationRunner`` serves with it).
+    func serverConfiguration(address: BindAddress, serverName: String) -> ServerConfiguration {
+        ServerConfiguration(
+            address: address, serverName: serverName,
+            availableConnectionsDelegate: MaximumAvailableConnections(acceptCeiling))
+    }
+
     /// HTTP/1.1 with the idle timeout and a `ConnectionGuard` on every connection, sharing `counter`.
     func serverBuilder(counter: ConnectionCounter) -> HTTPServerBuilder {
         let limits = self

@@ -264,7 +264,12 @@ struct ControlRoutes: Sendable {
     private func followLevels(source: String?, intervalMilliseconds: Int, slot: FollowStreams.Slot) -> Response {
         let service = self.service
         let body = ResponseBody { writer in
-            defer { slot.release() }
+            // While the stream runs, the source meters every chunk as it arrives (else in batches).
+            service.followLevels(source: source, true)
+            defer {
+                service.followLevels(source: source, false)
+                slot.release()
+            }
             var lastFrames: [String: Int64] = [:]
             let clock = ContinuousClock()
             var lastWrite = clock.now

@@ -64,7 +64,9 @@ final class ControlServer: Sendable {
                     ])
             },
             logger: serverLogger)
-        try await app.run()
+        try await QuietApplicationRunner.run(
+            app,
+            configuration: limits.serverConfiguration(address: .unixDomainSocket(path: path), serverName: "audiocapd"))
     }
 
     /// Creates the socket's folder, takes the lock and removes a stale socket. Returns the lock's fd.

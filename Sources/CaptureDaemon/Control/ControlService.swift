@@ -19,6 +19,10 @@ protocol ControlService: Sendable {
     /// The newest level reading of source `source` (nil: the first); nil before its first audio arrives.
     func levelsResponse(source: String?) -> LevelsResponse?
 
+    /// A client started (`true`) or stopped following the levels of source `source` (nil: every source)
+    /// live: while one does, that source meters every chunk as it arrives.
+    func followLevels(source: String?, _ started: Bool)
+
     /// The daemon's events: the recent window and listeners for later ones.
     var events: EventLog { get }
 
@@ -55,4 +59,8 @@ protocol MetricsSource: Sendable {
 
     /// Where the endpoint reports that it listens or cannot.
     var events: EventLog { get }
+}
+
+extension ControlService {
+    func followLevels(source: String?, _ started: Bool) {}
 }

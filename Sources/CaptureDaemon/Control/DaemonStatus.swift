@@ -78,6 +78,12 @@ extension AudioCapDaemon {
 
     func sourceNames() -> [String] { captures.all.map(\.name) }
 
+    func followLevels(source: String?, _ started: Bool) {
+        for capture in source.map({ captures.named($0).map { [$0] } ?? [] }) ?? captures.all {
+            capture.followLevels(started)
+        }
+    }
+
     func levelsResponse(source: String?) -> LevelsResponse? {
         let capture = source.map { captures.named($0) } ?? captures.all.first
         return capture?.levelsResponse

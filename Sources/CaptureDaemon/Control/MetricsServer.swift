@@ -52,7 +52,10 @@ final class MetricsServer: Sendable {
             },
             logger: serverLogger)
         do {
-            try await app.run()
+            try await QuietApplicationRunner.run(
+                app,
+                configuration: limits.serverConfiguration(address: .hostname(host, port: port), serverName: "audiocapd")
+            )
         } catch {
             events.emit(
                 .error, "metrics.unavailable", "the metrics endpoint cannot listen; the daemon records without it",

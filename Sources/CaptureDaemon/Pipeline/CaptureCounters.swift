@@ -16,6 +16,9 @@ public final class CaptureCounters: Sendable {
     private let lastAudioBits = Atomic<UInt64>(0)
     public let xruns = Atomic<Int64>(0)
     public let ffmpegStarts = Atomic<Int64>(0)
+    /// Clients following this source's levels live: while there are any, the reader and the level monitor
+    /// wake per chunk, so the meter moves at the chunk rate; else they let audio gather (fewer wake-ups).
+    public let watchers = Atomic<Int>(0)
 
     public init() {}
 

@@ -13,8 +13,9 @@ import Synchronization
 public final class ChunkChannel: Sendable {
     public let name: String
     public let capacity: Int
-    /// Chunks that wake the consumer (1: every chunk).
-    public let batch: Int
+    /// Chunks that wake the consumer (1: every chunk); ``setBatch(_:)`` changes it while chunks flow.
+    public var batch: Int { batchSize.load(ordering: .relaxed) }
+    private let batchSize: Atomic<Int>
     /// With `batch` > 1: the longest a chunk waits before the consumer is woken anyway, in seconds.
     public let longestWait: Double
 
@@ -35,7 +36,7 @@ public final class ChunkChannel: Sendable {
         precondition(capacity > 0)
         self.name = name
         self.capacity = capacity
-        self.batch = min(max(1, batch), capacity)
+        self.batchSize = Atomic(min(max(1, batch), capacity))
         self.longestWait = max(0.001, longestWait)
         self.ring = Mutex(Ring(slots: Array(repeating: nil, count: capacity)))
     }
@@ -48,6 +49,14 @@ public final class ChunkChannel: Sendable {
 
     /// Queues `chunk` (taking over one reference) unless the queue is full or closed; returns whether it
     /// was queued. A refused chunk's reference stays with the caller.
+    /// Wakes the consumer every `batch` chunks from now on (the level monitor goes to every chunk while a
+    /// client follows the levels live); wakes it at once when that many wait already.
+    public func setBatch(_ batch: Int) {
+        let batch = min(max(1, batch), capacity)
+        batchSize.store(batch, ordering: .relaxed)
+        if ring.withLock({ $0.count >= batch }) { items.signal() }
+    }
+
     public func offer(_ chunk: ChunkBuffer) -> Bool {
         let batch = self.batch
         let (queued, wake) = ring.withLock { ring -> (Bool, Bool) in
@@ -70,6 +79,7 @@ public final class ChunkChannel: Sendable {
     /// returns false once it is closed and drained. Consumer thread only; then take the chunks with
     /// ``poll()`` until it returns nil.
     public func awaitChunks() -> Bool {
+        let batch = self.batch
         let ready = ring.withLock { $0.count >= batch || ($0.closed && $0.count == 0) }
         if !ready {
             if batch == 1 {

@@ -14,10 +14,12 @@ import Synchronization
 /// It never waits for a consumer: a full consumer queue drops for that consumer only, and when no
 /// buffer is free at all the audio read is counted in ``CaptureCounters/framesLostNoBuffer``.
 /// A real-time source trickles in small writes (ffmpeg writes each ALSA packet, about 512 bytes, a few
-/// hundred times a second); after a chunk, and after a short read, the thread sleeps until the rest of
-/// the next chunk should be there plus a period's margin, at most a quarter of what the pipe holds, so it
-/// wakes about once per chunk rather than per packet and ffmpeg never finds the pipe full. A fast source
-/// has whole chunks waiting and is never paused.
+/// hundred times a second); after a chunk the thread sleeps until half a second of audio should be
+/// waiting (``idleWakeSeconds``; one chunk while someone follows the levels live, see
+/// ``CaptureCounters/watchers``), at most while a quarter of the pipe fills, and then reads it as whole
+/// chunks: it wakes twice a second rather than per packet, and ffmpeg never finds the pipe full. A fast
+/// source has whole chunks waiting and is never paused. Each chunk's time comes from the front of the
+/// audio (what was read plus what waits in the pipe), so reading in bursts does not move it.
 /// The thread owns `fd` and closes it at end of stream.
 public final class PipeReader: Sendable {
     public struct Configuration: Sendable {
@@ -49,6 +51,11 @@ public final class PipeReader: Sendable {
         public var nextFrame: Int64
         public var clock: FrameClock
     }
+
+    /// How much audio the reader lets gather in the pipe between wake-ups when nobody watches the levels
+    /// live (it reads it as whole chunks at once): the timing of every chunk comes from the front of the
+    /// audio, not from when it was read, so this costs nothing but half a second of delay to the consumers.
+    static let idleWakeSeconds = 0.5
 
     private let fd: Int32
     private let configuration: Configuration
@@ -102,10 +109,13 @@ public final class PipeReader: Sendable {
         var latency = LatencyBaseline()
         let bytesPerSecond = Double(configuration.format.bytesPerSecond)
         let pipeBytes = max(4096, Int(audiocap_get_pipe_size(fd)))
-        let longestPause = min(Double(chunkBytes), Double(pipeBytes) / 4) / bytesPerSecond
+        // Never sleep while more than a quarter of the pipe fills: ffmpeg must never find it full.
+        let pipeLimit = Double(pipeBytes) / 4 / bytesPerSecond
+        let chunkSeconds = Double(chunkBytes) / bytesPerSecond
         // Devices deliver in periods of a few to some tens of milliseconds: waiting this much past the
         // chunk's due time usually finds all of it there, so one read completes it.
         let periodMargin = min(0.02, 0.2 * Double(chunkBytes) / bytesPerSecond)
+        let idleInterval = max(chunkSeconds, Self.idleWakeSeconds)
         var xrunsSeen = counters.xruns.load(ordering: .relaxed)
         let meter = LevelMeter(format: configuration.format)
         // A stream copy is checked once, before its first chunk is published; a refused one is not recorded.
@@ -133,8 +143,12 @@ public final class PipeReader: Sendable {
             }
             let end = nextFrame + Int64(frames)
             let now = SystemClock.wall()
+            // What has arrived by now is this chunk and what still waits in the pipe: the front of the
+            // audio, whatever the reader's own sleeps (it reads in bursts), is what the clock follows.
+            let waiting = Int64(Int(max(0, audiocap_pipe_available(fd))) / bytesPerFrame)
+            let front = end + waiting
             // How late this audio arrived; after an xrun the audio that follows is late by what was lost.
-            let lateness = now - Double(end) / Double(configuration.format.sampleRate)
+            let lateness = now - Double(front) / Double(configuration.format.sampleRate)
             let xruns = counters.xruns.load(ordering: .relaxed)
             var xrunLost = 0.0
             if xruns != xrunsSeen {
@@ -144,7 +158,7 @@ public final class PipeReader: Sendable {
             } else {
                 latency.observe(lateness, audioSeconds: Double(frames) / Double(configuration.format.sampleRate))
             }
-            clock.observe(frame: end, at: now)
+            clock.observe(frame: front, at: now)
             if let chunk {
                 chunk.byteCount = frames * bytesPerFrame
                 // Measured once here for every consumer that wants levels; a buffer from a pool that was
@@ -186,16 +200,18 @@ public final class PipeReader: Sendable {
                     finishChunk(byteCount: filled)
                     chunk = nil
                     filled = 0
-                    // A real-time source has less than the next chunk waiting: sleep until it should all be
-                    // there (and a little more, for the device's period), so the thread wakes about once per
-                    // chunk rather than once per packet. A fast source has it waiting and is never paused.
+                    // A real-time source has less than the next chunk waiting: sleep until the next wake's
+                    // worth should be there (and a little more, for the device's period). Idle, that is half
+                    // a second of audio, read as whole chunks in one go; while someone watches the levels
+                    // live, one chunk. A fast source has it waiting and is never paused.
                     let waiting = Int(audiocap_pipe_available(fd))
                     if waiting >= 0, waiting < chunkBytes {
-                        let pause = min(longestPause, Double(chunkBytes - waiting) / bytesPerSecond + periodMargin)
+                        let interval = counters.watchers.load(ordering: .relaxed) > 0 ? chunkSeconds : idleInterval
+                        let pause = min(pipeLimit, interval - Double(waiting) / bytesPerSecond + periodMargin)
                         if pause >= 0.002 { usleep(UInt32(pause * 1_000_000)) }
                     }
                 } else if n < chunkBytes / 8 {
-                    let pause = min(longestPause, Double(chunkBytes - filled) / bytesPerSecond + periodMargin)
+                    let pause = min(pipeLimit, Double(chunkBytes - filled) / bytesPerSecond + periodMargin)
                     if pause >= 0.002 { usleep(UInt32(pause * 1_000_000)) }
                 }
             } else if n == 0 {

@@ -83,8 +83,28 @@ public final class SourceCapture: Sendable {
             bytes: Int64(held.bytes), oldest: held.oldest?.time)
     }
 
+    /// The level monitor's batch: about a third of a second of chunks (it wakes three times a second, and
+    /// every chunk is still measured), or every chunk while a client follows the levels live.
+    private static func levelBatch(_ configuration: SourceConfiguration, watched: Bool) -> Int {
+        watched ? 1 : ChunkChannel.batch(seconds: 0.3, chunkSeconds: configuration.chunkSeconds)
+    }
+
+    /// A client started (`true`) or stopped following this source's levels live: while any does, the reader
+    /// and the level monitor wake per chunk, so the meter moves at the chunk rate.
+    func followLevels(_ started: Bool) {
+        var now = counters.watchers.add(started ? 1 : -1, ordering: .relaxed).newValue
+        if now < 0 {
+            // A follower that began on the capture a reload replaced: this one never counted it.
+            counters.watchers.store(0, ordering: .relaxed)
+            now = 0
+        }
+        let watching = now > 0
+        levelQueue.setBatch(Self.levelBatch(configuration, watched: watching))
+    }
+
     private static func levelMonitor(
-        _ configuration: SourceConfiguration, events: EventLog, logger: Logger, queueChunks: Int
+        _ configuration: SourceConfiguration, events: EventLog, logger: Logger, queueChunks: Int,
+        watched: Bool = false
     ) -> (LevelMonitor, ConsumerThread) {
         let monitor = LevelMonitor(
             format: configuration.audioFormat, configuration: configuration.levels ?? LevelsConfiguration(),
@@ -92,8 +112,7 @@ public final class SourceCapture: Sendable {
         let thread = ConsumerThread(
             channel: ChunkChannel(
                 name: "levels-\(configuration.name)", capacity: queueChunks,
-                // The meter wakes about three times a second, not per chunk; every chunk is still measured.
-                batch: ChunkChannel.batch(seconds: 0.3, chunkSeconds: configuration.chunkSeconds), longestWait: 0.6),
+                batch: levelBatch(configuration, watched: watched), longestWait: 0.6),
             consumer: monitor)
         return (monitor, thread)
     }
@@ -105,7 +124,8 @@ public final class SourceCapture: Sendable {
         var configuration = self.configuration
         configuration.levels = levels
         let (monitor, thread) = Self.levelMonitor(
-            configuration, events: events, logger: logger, queueChunks: queueChunks)
+            configuration, events: events, logger: logger, queueChunks: queueChunks,
+            watched: counters.watchers.load(ordering: .relaxed) > 0)
         let old = self.levels.withLock { state -> (thread: ConsumerThread, running: Bool)? in
             // Stopping: the queues are closed, and nothing is left to measure.
             guard !state.closed else { return nil }
