@@ -39,9 +39,23 @@ public struct FFmpegCommand: Sendable, Equatable {
         source.inputFormat == "alsa" && source.sampleFormat != .s24 && source.outputOptions.isEmpty
     }
 
+    /// The bitstream filter that renumbers a capture device's packets (`setts=ts=N`): ALSA's timestamps
+    /// jitter, and the raw muxer prints an error for every packet whose timestamp does not increase, a few
+    /// lines a second that wake the daemon to read them. Only the timestamps change, never the audio.
+    /// ffmpeg before 4.4 has no `setts`: it fails at once, and the daemon starts it again without.
+    public static let timestampFilter = ["-bsf:a", "setts=ts=N"]
+
+    /// What ffmpeg prints when it has no such bitstream filter (before 4.4).
+    public static func isMissingFilterLine(_ line: String) -> Bool {
+        let lower = line.lowercased()
+        return lower.contains("bitstream filter") && lower.contains("not found")
+            || lower.contains("unknown bitstream filter") || lower.contains("unknown bit stream filter")
+    }
+
     /// Arguments after the executable name. `device` overrides the configured device (a resolved name).
-    /// `convert` turns the stream copy off (after the device delivered another format than asked for).
-    public func arguments(device: String? = nil, convert: Bool = false) -> [String] {
+    /// `convert` turns the stream copy off (after the device delivered another format than asked for);
+    /// `renumber` false leaves out ``timestampFilter`` (an ffmpeg that has none).
+    public func arguments(device: String? = nil, convert: Bool = false, renumber: Bool = true) -> [String] {
         let copy = copiesStream && !convert
         // With a copy, ffmpeg's input dump (at info level) says what the device really delivers.
         var args = ["-hide_banner", "-nostdin", "-nostats", "-loglevel", copy ? "level+info" : "level+warning"]
@@ -75,6 +89,9 @@ public struct FFmpegCommand: Sendable, Equatable {
                 "-c:a", source.sampleFormat.ffmpegCodec,
             ]
         }
+        if renumber, Self.devicesWithCaptureOptions.contains(source.inputFormat) {
+            args += Self.timestampFilter
+        }
         args += source.outputOptions
         args += ["-f", source.sampleFormat.ffmpegMuxer, "pipe:1"]
         return args
@@ -82,9 +99,9 @@ public struct FFmpegCommand: Sendable, Equatable {
 
     /// ``arguments(device:)`` as they may be logged or shown: a network URL's credentials masked
     /// (see ``CredentialMask``). Never pass these to ffmpeg.
-    public func displayedArguments(device: String? = nil, convert: Bool = false) -> [String] {
+    public func displayedArguments(device: String? = nil, convert: Bool = false, renumber: Bool = true) -> [String] {
         let mask = CredentialMask(device: device ?? source.device)
-        let arguments = arguments(device: device, convert: convert)
+        let arguments = arguments(device: device, convert: convert, renumber: renumber)
         return mask.isEmpty ? arguments : arguments.map(mask.mask)
     }
 }

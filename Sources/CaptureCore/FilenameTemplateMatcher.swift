@@ -1,5 +1,4 @@
 // Recognises the files a filename template produced, and reads their `{seq}` numbers back.
-import Foundation
 
 /// Matches paths (relative to a recording's directory) against a ``FilenameTemplate`` expanded for one
 /// recording name: `{name}` is that name, `{seq}` any run of digits (its number is read back), and each
@@ -11,15 +10,16 @@ public struct FilenameTemplateMatcher: Sendable {
     /// How many folder levels the template's expansions have (the count of `/` in it).
     public let depth: Int
     private let hasSequence: Bool
-    // NSRegularExpression is immutable after creation and documented thread-safe for matching.
-    private nonisolated(unsafe) let regex: NSRegularExpression?
+    // Swift's own regular expressions, not NSRegularExpression: that one is ICU's, and building it loaded
+    // ICU's data (2.4 MB of the daemon's memory) and cost start-up CPU. Immutable once made, so shared.
+    private nonisolated(unsafe) let regex: Regex<AnyRegexOutput>?
 
     public init(template: FilenameTemplate, name: String) {
         let (body, hasSequence) = Self.translate(template.template, name: name)
         self.pattern = "^" + body + "(?:\\.partial|\\.json|\\.damaged)*$"
         self.hasSequence = hasSequence
         self.depth = template.template.filter { $0 == "/" }.count
-        self.regex = try? NSRegularExpression(pattern: pattern)
+        self.regex = try? Regex(pattern)
     }
 
     /// Whether `relativePath` is a file this template produced for this name (or its sidecar, its
@@ -29,14 +29,25 @@ public struct FilenameTemplateMatcher: Sendable {
     /// The `{seq}` number in `relativePath`, or nil when the path does not match or the template has no
     /// `{seq}` (or the digits do not fit an Int).
     public func sequence(in relativePath: String) -> Int? {
-        guard hasSequence, let result = match(relativePath), result.numberOfRanges > 1,
-            let range = Range(result.range(at: 1), in: relativePath)
+        guard hasSequence, let result = match(relativePath), result.output.count > 1,
+            let digits = result.output[1].substring
         else { return nil }
-        return Int(relativePath[range])
+        return Int(digits)
     }
 
-    private func match(_ path: String) -> NSTextCheckingResult? {
-        regex?.firstMatch(in: path, range: NSRange(path.startIndex..., in: path))
+    private func match(_ path: String) -> Regex<AnyRegexOutput>.Match? {
+        guard let regex else { return nil }
+        return try? regex.wholeMatch(in: path)
+    }
+
+    /// `text` with every character that means something in a regular expression escaped.
+    static func escaped(_ text: String) -> String {
+        var out = ""
+        for character in text {
+            if "\\^$.|?*+()[]{}-/#&~ ".contains(character) { out.append("\\") }
+            out.append(character)
+        }
+        return out
     }
 
     /// The regular expression for `template` with `{name}` = `name`; whether it has a `{seq}`.
@@ -45,7 +56,7 @@ public struct FilenameTemplateMatcher: Sendable {
         var literal = ""
         var hasSequence = false
         func flush() {
-            if !literal.isEmpty { out += NSRegularExpression.escapedPattern(for: literal) }
+            if !literal.isEmpty { out += Self.escaped(literal) }
             literal = ""
         }
         var rest = Substring(template)

@@ -71,8 +71,9 @@ import Testing
         // Output options may hold a filter: ffmpeg converts.
         #expect(!command.copiesStream)
         let args = command.arguments()
-        #expect(Array(args.suffix(5)) == ["-flush_packets", "0", "-f", "s16le", "pipe:1"])
-        #expect(args[args.count - 6] == "pcm_s16le")
+        // The user's options come after the daemon's own output options (the timestamp filter), so they win.
+        #expect(Array(args.suffix(7)) == ["-bsf:a", "setts=ts=N", "-flush_packets", "0", "-f", "s16le", "pipe:1"])
+        #expect(args[args.count - 8] == "pcm_s16le")
     }
 
     @Test func alsaInTheConfiguredFormatIsCopiedAndDescribed() {
@@ -84,7 +85,9 @@ import Testing
             let args = command.arguments()
             let input = args.firstIndex(of: "-i")!
             #expect(
-                Array(args[(input + 2)...]) == ["-map", "0:a:0", "-c:a", "copy", "-f", format.ffmpegMuxer, "pipe:1"])
+                Array(args[(input + 2)...]) == [
+                    "-map", "0:a:0", "-c:a", "copy", "-bsf:a", "setts=ts=N", "-f", format.ffmpegMuxer, "pipe:1",
+                ])
             // The input dump (info level) is what the daemon checks the copied stream against.
             #expect(args[args.firstIndex(of: "-loglevel")! + 1] == "level+info")
         }
@@ -100,13 +103,22 @@ import Testing
             #expect(!FFmpegCommand(source: source).copiesStream)
             #expect(!FFmpegCommand(source: source).arguments().contains("copy"))
         }
-        let refused = FFmpegCommand(source: SourceConfiguration()).arguments(convert: true)
-        #expect(!refused.contains("copy"))
+        let refused = FFmpegCommand(source: SourceConfiguration()).arguments(convert: true, renumber: false)
+        #expect(!refused.contains("copy") && !refused.contains("-bsf:a"))
         #expect(
             Array(refused.suffix(11)) == [
                 "-map", "0:a:0", "-ac", "2", "-ar", "48000", "-c:a", "pcm_s16le", "-f", "s16le", "pipe:1",
             ])
         #expect(refused[refused.firstIndex(of: "-loglevel")! + 1] == "level+warning")
+        // Only a capture device's timestamps are renumbered.
+        #expect(!FFmpegCommand(source: lavfi).arguments().contains("-bsf:a"))
+        #expect(
+            FFmpegCommand.isMissingFilterLine(
+                "[error] Error parsing bitstream filter sequence 'setts=ts=N': Bitstream filter not found"))
+        #expect(FFmpegCommand.isMissingFilterLine("Unknown bit stream filter 'setts'"))
+        #expect(
+            !FFmpegCommand.isMissingFilterLine("[error] Application provided invalid, non monotonically increasing dts")
+        )
     }
 }
 

@@ -63,6 +63,8 @@ public final class CaptureSource: Sendable {
         var clock: FrameClock
         /// Set once a stream copy was refused: from then on ffmpeg converts to the configured format.
         var convert = false
+        /// Set once ffmpeg said it has no `setts` filter (before 4.4): from then on it runs without.
+        var plainTimestamps = false
     }
     private let state: Mutex<State>
 
@@ -168,12 +170,13 @@ public final class CaptureSource: Sendable {
 
     /// One ffmpeg run. Returns the frames it delivered, and whether its stream copy was refused.
     private func runOnce() async -> (frames: Int64, refused: Bool) {
-        let (run, firstFrame, clock, convert) = state.withLock { state -> (Int, Int64, FrameClock, Bool) in
+        let (run, firstFrame, clock, convert, renumber) = state.withLock {
+            state -> (Int, Int64, FrameClock, Bool, Bool) in
             state.status.run += 1
             state.status.phase = .starting
             var clock = state.clock
             clock.reset()
-            return (state.status.run, state.nextFrame, clock, state.convert)
+            return (state.status.run, state.nextFrame, clock, state.convert, !state.plainTimestamps)
         }
         var device = configuration.device
         if configuration.inputFormat == "alsa" {
@@ -202,7 +205,7 @@ public final class CaptureSource: Sendable {
         }
         let command = FFmpegCommand(source: configuration)
         let copy = command.copiesStream && !convert
-        let arguments = command.arguments(device: device, convert: convert)
+        let arguments = command.arguments(device: device, convert: convert, renumber: renumber)
         var output: [Int32] = [-1, -1]
         var errors: [Int32] = [-1, -1]
         guard audiocap_pipe_cloexec(&output) == 0 else {
@@ -240,6 +243,8 @@ public final class CaptureSource: Sendable {
         var termination: String
         var stalled = false
         var refused = false
+        // The run failed for a reason the next one avoids (no `setts`): start again at once.
+        var again = false
         do {
             let result = try await Subprocess.run(
                 executable,
@@ -322,6 +327,16 @@ public final class CaptureSource: Sendable {
         await monitor.done()
         let outcome = await reader.outcome()
         let tail = monitor.tail
+        if renumber, monitor.missingFilter, outcome.frames == 0, !stopping {
+            // An ffmpeg older than 4.4: no `setts`. Start again at once without it (its only loss is a few
+            // harmless error lines a second about timestamps).
+            state.withLock { $0.plainTimestamps = true }
+            events.emit(
+                .notice, "ffmpeg.timestamp_filter_unavailable",
+                "this ffmpeg has no setts filter (it came with ffmpeg 4.4); starting it again without",
+                ["ffmpeg.stderr_tail": .string(tail.suffix(3).joined(separator: " | "))])
+            again = true
+        }
         state.withLock {
             $0.nextFrame = outcome.nextFrame
             $0.clock = outcome.clock
@@ -350,11 +365,11 @@ public final class CaptureSource: Sendable {
             events.emit(.notice, "ffmpeg.exited", "ffmpeg stopped to convert the stream", fields)
         } else {
             events.emit(.warning, "ffmpeg.exited", "ffmpeg exited on its own", fields)
-            if configuration.inputFormat == "alsa", outcome.frames == 0 {
+            if configuration.inputFormat == "alsa", outcome.frames == 0, !again {
                 await reportDevice(tail: tail)
             }
         }
-        return (outcome.frames, refused)
+        return (outcome.frames, refused || again)
     }
 
     /// After ALSA capture failed to start: says which devices exist.

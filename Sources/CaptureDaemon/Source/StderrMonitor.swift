@@ -29,6 +29,7 @@ final class StderrMonitor: Sendable {
     private struct State {
         var tail: [String] = []
         var lines = 0
+        var missingFilter = false
     }
     private let state = Mutex(State())
     private let finished = Completion<Void>()
@@ -58,6 +59,9 @@ final class StderrMonitor: Sendable {
     /// Waits until ffmpeg closed its stderr.
     func done() async { await finished.value() }
 
+    /// Whether ffmpeg said it has no such bitstream filter (``FFmpegCommand/timestampFilter``, ffmpeg < 4.4).
+    var missingFilter: Bool { state.withLock { $0.missingFilter } }
+
     /// The last lines ffmpeg printed, oldest first.
     var tail: [String] { state.withLock { $0.tail } }
 
@@ -83,7 +87,9 @@ final class StderrMonitor: Sendable {
                 logger.debug("ffmpeg: \(line)")
                 return
             }
+            let missingFilter = FFmpegCommand.isMissingFilterLine(line)
             state.withLock { state in
+                if missingFilter { state.missingFilter = true }
                 state.tail.append(line)
                 if state.tail.count > tailLength { state.tail.removeFirst() }
                 state.lines += 1
