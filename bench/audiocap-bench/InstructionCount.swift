@@ -27,11 +27,22 @@ enum InstructionCount {
             result.error = "valgrind is not installed (apt-get install valgrind)"
             return result
         }
-        let executable = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().path
         let scratch = FileManager.default.temporaryDirectory.appendingPathComponent(
             "audiocap-bench-callgrind-\(getpid())")
         try? FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: scratch) }
+        // Valgrind 3.19 gives up on the debug information lld writes ("possibly corrupted debuginfo"):
+        // it counts a copy without it (the totals need no symbols).
+        let original = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().path
+        var executable = original
+        if let strip = which("strip") {
+            let copy = scratch.appendingPathComponent("audiocap-bench").path
+            if (try? FileManager.default.copyItem(atPath: original, toPath: copy)) != nil,
+                run(strip, ["--strip-debug", copy]) == 0
+            {
+                executable = copy
+            }
+        }
         for seconds in audioSeconds {
             let out = scratch.appendingPathComponent("callgrind.\(Int(seconds))").path
             let process = Process()
@@ -70,6 +81,18 @@ enum InstructionCount {
             if let value = line.split(separator: " ").dropFirst().first.flatMap({ Int($0) }) { return value }
         }
         return nil
+    }
+
+    /// Runs `path` with `arguments`, output discarded; its exit status (-1 when it could not start).
+    private static func run(_ path: String, _ arguments: [String]) -> Int32 {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: path)
+        process.arguments = arguments
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        guard (try? process.run()) != nil else { return -1 }
+        process.waitUntilExit()
+        return process.terminationStatus
     }
 
     private static func which(_ name: String) -> String? {
