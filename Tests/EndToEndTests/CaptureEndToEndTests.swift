@@ -390,7 +390,7 @@ extension EndToEnd {
                 #expect(daemon.waitForLog("ffmpeg exited on its own"))
                 #expect(daemon.waitForLog("ffmpeg started", count: 2, timeout: 10), "\(daemon.log)")
                 // And half a second more after the recovery.
-                #expect(waitForAudio(under: dir.path + "/r", moreThan: partialBytes(under: dir.path + "/r")))
+                #expect(waitForAudio(under: dir.path + "/r", moreThan: audioBytes(under: dir.path + "/r")))
                 #expect(daemon.terminate().status == 0)
                 let exited = try #require(daemon.lines(containing: "ffmpeg exited on its own").first.map(fields))
                 #expect(exited["ffmpeg.status"]?.contains("signaled(9)") == true)

@@ -143,7 +143,7 @@ final class DaemonFixture: @unchecked Sendable {
     @discardableResult
     func waitForMoreAudio(in subdirectory: String, bytes: Int = 96_000, timeout: Double = 15) -> Bool {
         let directory = file(subdirectory)
-        return waitForAudio(under: directory, moreThan: partialBytes(under: directory), bytes: bytes, timeout: timeout)
+        return waitForAudio(under: directory, moreThan: audioBytes(under: directory), bytes: bytes, timeout: timeout)
     }
 
     /// Terminates every daemon still running, newest first.

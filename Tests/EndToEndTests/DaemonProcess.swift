@@ -154,10 +154,22 @@ func partialBytes(under directory: String) -> Int {
     }
 }
 
-/// Waits until the files being written under `directory` hold `bytes` more than `from`.
+/// Bytes of the audio files under `directory`, closed (`.wav`, `.flac`) and being written (`.partial`):
+/// what the recordings there have written so far. (A writer writes about a second at a time, so a file of
+/// a second or two may be opened, filled and closed between two looks: counting only `.partial` files
+/// would miss it.)
+func audioBytes(under directory: String) -> Int {
+    let all = (FileManager.default.enumerator(atPath: directory)?.allObjects as? [String]) ?? []
+    return all.filter { $0.hasSuffix(".partial") || $0.hasSuffix(".wav") || $0.hasSuffix(".flac") }.reduce(0) {
+        total, path in
+        total + ((try? FileManager.default.attributesOfItem(atPath: directory + "/" + path)[.size] as? Int) ?? 0)
+    }
+}
+
+/// Waits until the audio files under `directory` hold `bytes` more than `from` (``audioBytes(under:)``).
 @discardableResult
 func waitForAudio(under directory: String, moreThan from: Int = 0, bytes: Int = 96_000, timeout: Double = 15) -> Bool {
-    waitUntil(timeout: timeout) { partialBytes(under: directory) >= from + bytes }
+    waitUntil(timeout: timeout) { audioBytes(under: directory) >= from + bytes }
 }
 
 /// A daemon configuration on the paced test microphone (`device = "testmic"`), control API off, with the

@@ -185,7 +185,7 @@ extension EndToEnd {
 
                 // The same daemon is alive, answers, and its continuous recording goes on without a gap.
                 #expect(
-                    waitForAudio(under: root + "/main", moreThan: partialBytes(under: root + "/main"), bytes: 192_000))
+                    waitForAudio(under: root + "/main", moreThan: audioBytes(under: root + "/main"), bytes: 192_000))
                 #expect(daemon.process.isRunning)
                 let reply = RawSocket.request(socket, method: "GET", target: "/v1/status")
                 #expect(RawSocket.status(of: reply) == 200, "\(reply.prefix(300))")

@@ -107,7 +107,7 @@ extension EndToEnd {
                     // the killed run left in the pipe is written first, and a run killed before it delivers
                     // anything is no break of its own.)
                     #expect(daemon.waitForLog("ffmpeg started", count: kill + 1, timeout: 15), "\(daemon.log)")
-                    let before = partialBytes(under: dir.path + "/r")
+                    let before = audioBytes(under: dir.path + "/r")
                     #expect(waitForAudio(under: dir.path + "/r", moreThan: before, bytes: 96_000, timeout: 15))
                     recoveries.append(Date().timeIntervalSince(killedAt))
                 }
@@ -152,7 +152,7 @@ extension EndToEnd {
                 usleep(3_000_000)
                 mic = try TestMic.start(stateDirectory: state.path)
                 let pluggedAt = Date()
-                let before = partialBytes(under: dir.path + "/r")
+                let before = audioBytes(under: dir.path + "/r")
                 #expect(
                     waitForAudio(under: dir.path + "/r", moreThan: before, bytes: 96_000, timeout: 30), "\(daemon.log)")
                 let recovery = Date().timeIntervalSince(pluggedAt)
@@ -192,7 +192,7 @@ extension EndToEnd {
                 #expect(daemon.waitForLog("event=recording.dropped", timeout: 20), "\(daemon.log)")
                 let droppedAt = Date()
                 // The stalled writer is back and writes again.
-                let before = partialBytes(under: dir.path + "/slow")
+                let before = audioBytes(under: dir.path + "/slow")
                 #expect(waitForAudio(under: dir.path + "/slow", moreThan: before, bytes: 192_000, timeout: 15))
                 #expect(daemon.terminate().status == 0)
                 let delivered = try framesDelivered(daemon)

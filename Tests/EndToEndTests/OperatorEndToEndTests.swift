@@ -58,7 +58,7 @@ extension EndToEnd {
                 #expect(!second.log.contains("segment.repaired"))
                 #expect(!second.log.contains("ffmpeg started"))
                 #expect(partialFiles(under: dir.file("r")) == partials)
-                let before = partialBytes(under: dir.file("r"))
+                let before = audioBytes(under: dir.file("r"))
                 #expect(waitForAudio(under: dir.file("r"), moreThan: before), "the first daemon stopped recording")
                 #expect(first.process.isRunning)
             }

@@ -36,9 +36,14 @@ public final class ChunkChannel: Sendable {
         precondition(capacity > 0)
         self.name = name
         self.capacity = capacity
-        self.batchSize = Atomic(min(max(1, batch), capacity))
+        // At most half the queue: the consumer must wake while the rest still has room for what arrives.
+        self.batchSize = Atomic(Self.clamp(batch, capacity: capacity))
         self.longestWait = max(0.001, longestWait)
         self.ring = Mutex(Ring(slots: Array(repeating: nil, count: capacity)))
+    }
+
+    private static func clamp(_ batch: Int, capacity: Int) -> Int {
+        min(max(1, batch), max(1, capacity / 2))
     }
 
     /// The batch for a consumer that may wait `seconds` for its chunks of `chunkSeconds` each (at least 1).
@@ -52,7 +57,7 @@ public final class ChunkChannel: Sendable {
     /// Wakes the consumer every `batch` chunks from now on (the level monitor goes to every chunk while a
     /// client follows the levels live); wakes it at once when that many wait already.
     public func setBatch(_ batch: Int) {
-        let batch = min(max(1, batch), capacity)
+        let batch = Self.clamp(batch, capacity: capacity)
         batchSize.store(batch, ordering: .relaxed)
         if ring.withLock({ $0.count >= batch }) { items.signal() }
     }

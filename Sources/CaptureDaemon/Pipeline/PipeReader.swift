@@ -34,6 +34,10 @@ public final class PipeReader: Sendable {
         /// Called on the reader thread when the check refused the stream: why, and the frame position and
         /// wall time where the audio that is not recorded begins.
         var onRefused: (@Sendable (_ reason: String, _ frame: Int64, _ time: Double) -> Void)? = nil
+        /// How much audio gathers in the pipe between wake-ups when nobody watches the levels live; at most
+        /// ``PipeReader/idleWakeSeconds``. The capture gives a quarter of its queue when that is less, so
+        /// one burst of chunks never fills a consumer's queue.
+        var idleWakeSeconds = PipeReader.idleWakeSeconds
 
         public init(format: AudioFormat, chunkFrames: Int, run: Int, firstFrame: Int64) {
             self.format = format
@@ -115,7 +119,7 @@ public final class PipeReader: Sendable {
         // Devices deliver in periods of a few to some tens of milliseconds: waiting this much past the
         // chunk's due time usually finds all of it there, so one read completes it.
         let periodMargin = min(0.02, 0.2 * Double(chunkBytes) / bytesPerSecond)
-        let idleInterval = max(chunkSeconds, Self.idleWakeSeconds)
+        let idleInterval = max(chunkSeconds, min(Self.idleWakeSeconds, configuration.idleWakeSeconds))
         var xrunsSeen = counters.xruns.load(ordering: .relaxed)
         let meter = LevelMeter(format: configuration.format)
         // A stream copy is checked once, before its first chunk is published; a refused one is not recorded.

@@ -367,6 +367,19 @@ public actor RecordingController {
         recording.source = capture.name
         try Self.applyFile(format: format, filename: request.filename, to: &recording, capture: capture)
         let now = Date().timeIntervalSince1970
+        // The reader lets up to half a second gather before it reads (fewer wake-ups): wait, at most 2 s,
+        // until the audio up to the end asked for has arrived, so `--to now` means now.
+        let deadline = SystemClock.monotonic() + 2
+        while (capture.fanout.lookBackHeld().newestEnd?.time ?? .infinity) < now + to,
+            SystemClock.monotonic() < deadline
+        {
+            try? await Task.sleep(for: .milliseconds(50))
+        }
+        if entries[name] != nil {
+            throw RecordingError(
+                .conflict, recording: name,
+                "a recording named '\(name)' is running; give the clip a name of its own")
+        }
         let chunks = capture.fanout.lookBack(from: .min, to: .max)
         let rate = Double(capture.format.sampleRate)
         /// The capture frame at wall time `time`, within the held chunks (clamped to what they hold).

@@ -225,6 +225,8 @@ public final class CaptureSource: Sendable {
         var readerConfiguration = PipeReader.Configuration(
             format: configuration.audioFormat, chunkFrames: configuration.chunkFrames, run: run, firstFrame: firstFrame)
         readerConfiguration.check = check
+        readerConfiguration.idleWakeSeconds = min(
+            PipeReader.idleWakeSeconds, (configuration.queue ?? QueueConfiguration()).seconds / 4)
         readerConfiguration.onRefused = { reason, frame, time in
             signals.post(.refused(run: run, reason: reason, frame: frame, time: time))
         }
