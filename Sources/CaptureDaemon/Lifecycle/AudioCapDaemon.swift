@@ -461,7 +461,10 @@ public final class AudioCapDaemon: Service, Sendable {
                     )
                 })
             let durations = await recordings.hasDurations
-            interval = !health.ready || durations ? 1 : 5
+            // Pings go out when half the watchdog's time has passed: looking every quarter of it at most
+            // keeps them well inside it, whatever WatchdogSec a drop-in sets.
+            let watchdog = health.notifier.watchdogInterval.map { max(1, $0 / 2) } ?? 5
+            interval = !health.ready || durations ? 1 : min(5, watchdog)
         }
     }
 
