@@ -144,7 +144,13 @@ extension EndToEnd {
                 #expect(resumed.bitExact && resumed.frames >= 40_000, "\(resumed) \(ledger)")
                 let whole = try PatternCheck.check(channels: 2, sineOffset: variant, files: ledger.files)
                 #expect(whole.mismatchingFrames == 0, "\(whole)")
-                #expect(whole.discontinuities == ledger.gaps.count, "\(whole) \(ledger)")
+                // A connection that ended after a whole number of the pattern's 65,536-frame periods shows no
+                // break at all: the next one starts the counter at 0, right where it would have wrapped.
+                let invisible = ledger.gaps.filter { $0.fileFrame % 65_536 == 0 }.count
+                #expect(
+                    whole.discontinuities == ledger.gaps.count
+                        || (invisible > 0 && whole.discontinuities == ledger.gaps.count - invisible),
+                    "\(whole) \(ledger)")
                 let lost = Double(ledger.gaps.map(\.frames).reduce(0, +)) / 48_000
                 #expect(
                     lost >= outage - 1 && lost <= outage + recovery + 1,
