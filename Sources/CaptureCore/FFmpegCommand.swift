@@ -99,9 +99,9 @@ public struct FFmpegCommand: Sendable, Equatable {
 
     /// ``arguments(device:)`` as they may be logged or shown: a network URL's credentials masked
     /// (see ``CredentialMask``). Never pass these to ffmpeg.
-    public func displayedArguments(device: String? = nil, convert: Bool = false, renumber: Bool = true) -> [String] {
+    public func displayedArguments(device: String? = nil) -> [String] {
         let mask = CredentialMask(device: device ?? source.device)
-        let arguments = arguments(device: device, convert: convert, renumber: renumber)
+        let arguments = arguments(device: device)
         return mask.isEmpty ? arguments : arguments.map(mask.mask)
     }
 }

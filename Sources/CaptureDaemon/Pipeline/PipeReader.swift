@@ -127,7 +127,8 @@ public final class PipeReader: Sendable {
         var refused = false
         let checkTimeout = max(1, min(5, 0.8 * Double(pipeBytes) / bytesPerSecond))
 
-        func finishChunk(byteCount: Int) {
+        /// `pipeBytes`: what waits in the pipe now (FIONREAD, -1 when unknown), asked once per chunk.
+        func finishChunk(byteCount: Int, waitingInPipe pipeBytes: Int) {
             let frames = byteCount / bytesPerFrame
             guard frames > 0 else { return }
             if !checked, let check = configuration.check {
@@ -149,8 +150,7 @@ public final class PipeReader: Sendable {
             let now = SystemClock.wall()
             // What has arrived by now is this chunk and what still waits in the pipe: the front of the
             // audio, whatever the reader's own sleeps (it reads in bursts), is what the clock follows.
-            let waiting = Int64(Int(max(0, audiocap_pipe_available(fd))) / bytesPerFrame)
-            let front = end + waiting
+            let front = end + Int64(max(0, pipeBytes) / bytesPerFrame)
             // How late this audio arrived; after an xrun the audio that follows is late by what was lost.
             let lateness = now - Double(front) / Double(configuration.format.sampleRate)
             let xruns = counters.xruns.load(ordering: .relaxed)
@@ -201,14 +201,14 @@ public final class PipeReader: Sendable {
                 counters.bytesRead.add(Int64(n), ordering: .relaxed)
                 counters.markAudio(at: SystemClock.monotonic())
                 if filled == chunkBytes {
-                    finishChunk(byteCount: filled)
+                    let waiting = Int(audiocap_pipe_available(fd))
+                    finishChunk(byteCount: filled, waitingInPipe: waiting)
                     chunk = nil
                     filled = 0
                     // A real-time source has less than the next chunk waiting: sleep until the next wake's
                     // worth should be there (and a little more, for the device's period). Idle, that is half
                     // a second of audio, read as whole chunks in one go; while someone watches the levels
                     // live, one chunk. A fast source has it waiting and is never paused.
-                    let waiting = Int(audiocap_pipe_available(fd))
                     if waiting >= 0, waiting < chunkBytes {
                         let interval = counters.watchers.load(ordering: .relaxed) > 0 ? chunkSeconds : idleInterval
                         let pause = min(pipeLimit, interval - Double(waiting) / bytesPerSecond + periodMargin)
@@ -229,7 +229,7 @@ public final class PipeReader: Sendable {
         }
         // End of stream: publish the whole frames that are left, count a torn frame.
         let tail = filled % bytesPerFrame
-        finishChunk(byteCount: filled - tail)
+        finishChunk(byteCount: filled - tail, waitingInPipe: 0)
         if chunk != nil && filled - tail == 0 { chunk?.release() }
         if tail > 0 { counters.trailingBytesDiscarded.add(Int64(tail), ordering: .relaxed) }
         return Outcome(frames: delivered, framesLost: lost, readError: readError, nextFrame: nextFrame, clock: clock)
