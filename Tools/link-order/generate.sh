@@ -1,0 +1,83 @@
+#!/bin/sh
+# Tools/link-order/generate.sh: writes Tools/link-order/audiocapd.order, the functions audiocapd runs, which
+# `make build` hands to the linker (--symbol-ordering-file) so that they sit together at the front of the
+# binary. The kernel maps a binary's pages in 64 kB runs around each one a program touches: with the code
+# that runs scattered over 28 MB of text, audiocapd kept 17 MB of its binary resident; gathered, 10 MB
+# (bench/README.md, "Memory"). A stale list costs only memory: functions it does not name are placed after
+# the ones it does. Run it again after large changes, then compare `sh bench/compare.sh 60`'s RSS.
+#
+# How: the release build runs under valgrind's callgrind on the test microphone for SECONDS (default 25)
+# through what a recording day does: start, segments closing (WAV and FLAC), `audiocap status`, `levels`,
+# a reload (SIGHUP) and the stop; every function of the binary callgrind saw run is listed.
+# Needs: valgrind, ffmpeg, pulseaudio and pulseaudio-utils (the test microphone), a release build
+# (`make build`). Takes about a minute.
+set -eu
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(cd "$here/../.." && pwd)
+seconds=${1:-25}
+case $seconds in '' | *[!0-9]*) echo "usage: generate.sh [SECONDS]" >&2; exit 64 ;; esac
+for tool in valgrind ffmpeg nm strip; do
+    command -v $tool >/dev/null || { echo "generate.sh: $tool is missing" >&2; exit 1; }
+done
+bin=$root/.build/release
+[ -x "$bin/audiocapd" ] && [ -x "$bin/audiocap" ] || { echo "generate.sh: run make build first" >&2; exit 1; }
+work=$(mktemp -d /tmp/link-order.XXXXXX)
+mic=$work/mic
+daemon=
+cleanup() {
+    [ -n "$daemon" ] && kill "$daemon" 2>/dev/null
+    sh "$root/Tests/Fixtures/testmic/stop.sh" "$mic" >/dev/null 2>&1 || true
+    rm -rf "$work"
+}
+trap cleanup EXIT INT TERM
+export "$(sh "$root/Tests/Fixtures/testmic/start.sh" "$mic" | tail -n 1)"
+# valgrind 3.19 cannot read the debug information lld writes: it runs a copy without it (same code).
+strip --strip-debug -o "$work/audiocapd" "$bin/audiocapd"
+cat >"$work/audiocapd.toml" <<TOML
+[source]
+# An absolute path: valgrind ends a child whose execve fails, so ffmpeg is not looked up in PATH.
+ffmpeg = "$(command -v ffmpeg)"
+input_format = "alsa"
+device = "testmic"
+sample_rate = 48000
+channels = 2
+sample_format = "s16"
+
+[[recording]]
+name = "wav"
+directory = "$work/wav"
+segment_seconds = 10
+
+[[recording]]
+name = "flac"
+directory = "$work/flac"
+segment_seconds = 10
+format = "flac"
+
+[control]
+socket = "$work/control.sock"
+
+[storage]
+root = "$work"
+state = "$work/state"
+TOML
+valgrind --tool=callgrind --demangle=no --dump-instr=no --callgrind-out-file="$work/callgrind.out" \
+    "$work/audiocapd" --config "$work/audiocapd.toml" >"$work/audiocapd.log" 2>&1 &
+daemon=$!
+cli() { "$bin/audiocap" --socket "$work/control.sock" "$@" >/dev/null 2>&1; }
+waited=0
+until cli status; do
+    sleep 1; waited=$((waited + 1))
+    [ $waited -lt 60 ] || { cat "$work/audiocapd.log" >&2; echo "generate.sh: audiocapd did not answer" >&2; exit 1; }
+done
+sleep "$seconds"
+cli status; cli status --json; cli levels
+kill -HUP "$daemon"; sleep 3; cli status
+kill "$daemon"; wait "$daemon" || true
+daemon=
+find "$work/wav" -name '*.wav' | grep -q . || { cat "$work/audiocapd.log" >&2; echo "generate.sh: nothing was recorded" >&2; exit 1; }
+# Functions callgrind named (fn= and cfn= lines name each one once) that the binary defines.
+sed -n 's/^c\{0,1\}fn=([0-9]*) //p' "$work/callgrind.out" | sort -u >"$work/ran"
+nm --defined-only "$work/audiocapd" | awk '$2 ~ /^[tTwW]$/ { print $3 }' | sort -u >"$work/defined"
+comm -12 "$work/ran" "$work/defined" >"$here/audiocapd.order"
+echo "$(wc -l <"$here/audiocapd.order") functions in $here/audiocapd.order"
