@@ -69,13 +69,18 @@ public struct EnvironmentCheck: Sendable {
     public var searchPath: String
     /// Where ALSA's card ids are (`/proc/asound`).
     public var procRoot: String
-    /// The ALSA capture devices to match the device against; nil asks ALSA.
+    /// The ALSA capture devices to match the device against; nil asks ALSA through `askALSA`.
     public var alsaDevices: [String]?
+    /// Lists ALSA's capture devices when `alsaDevices` is nil (the default asks libasound in this process);
+    /// nil when they could not be listed, and the device is then not checked. The daemon asks a short-lived copy
+    /// of itself (`ALSAProbe`), so that ALSA's plugins are not loaded into it for good.
+    public var askALSA: @Sendable () -> [String]?
 
     public init(
         runsFFmpeg: Bool = true, ffmpegTimeoutSeconds: Double = 5, serviceUser: String = "audiocap",
         searchPath: String = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/local/bin:/usr/bin:/bin",
-        procRoot: String = "/proc/asound", alsaDevices: [String]? = nil
+        procRoot: String = "/proc/asound", alsaDevices: [String]? = nil,
+        askALSA: @escaping @Sendable () -> [String]? = { ALSADevices.capture().map(\.name) }
     ) {
         self.runsFFmpeg = runsFFmpeg
         self.ffmpegTimeoutSeconds = ffmpegTimeoutSeconds
@@ -83,6 +88,7 @@ public struct EnvironmentCheck: Sendable {
         self.searchPath = searchPath
         self.procRoot = procRoot
         self.alsaDevices = alsaDevices
+        self.askALSA = askALSA
     }
 
     /// Every error and warning for `configuration`, errors and warnings in the order of the file's tables.
@@ -297,7 +303,7 @@ public struct EnvironmentCheck: Sendable {
             return FileManager.default.fileExists(atPath: device)
                 ? [] : warning("does not exist now; audiocapd waits for it: is the device plugged in?")
         }
-        let names = alsaDevices ?? ALSADevices.capture().map(\.name)
+        guard let names = alsaDevices ?? askALSA() else { return [] }
         if names.contains(device) { return [] }
         if let card = Self.card(of: device) {
             let cards = Set(names.compactMap { Self.card(of: $0) })

@@ -35,7 +35,20 @@ struct AudiocapdCommand: AsyncParsableCommand {
             "Override [log] level: trace, debug, info, notice, warning, error, critical.", valueName: "level"))
     var logLevel: String?
 
+    /// The daemon's own question to ALSA, answered in a child (see `ALSAProbe`): prints JSON and exits.
+    @Flag(help: .hidden)
+    var alsaProbe = false
+
+    @Option(help: .hidden)
+    var alsaOpen: String?
+
     func run() async throws {
+        if alsaProbe {
+            ALSAProbe.printAnswer(opening: alsaOpen)
+            return
+        }
+        // ALSA is asked in a child, a copy of this program: its plugins stay out of the daemon.
+        ALSAProbe.executable = "/proc/self/exe"
         if listDevices {
             DaemonRunner.printDevices()
             return

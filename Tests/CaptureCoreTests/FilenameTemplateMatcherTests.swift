@@ -63,4 +63,19 @@ import Testing
         #expect(matcher.matches(path))
         #expect(matcher.sequence(in: path) == nil)
     }
+
+    @Test("a free-text field before {seq} takes as little as it can; suffixes stack; nothing else may follow")
+    func freeTextAndSuffixes() {
+        let matcher = FilenameTemplateMatcher(template: FilenameTemplate("%b{seq}-%e.wav"), name: "r")
+        #expect(matcher.sequence(in: "Dec000012- 1.wav") == 12)
+        #expect(matcher.sequence(in: "Dec000012-21.wav.partial.damaged") == 12)
+        #expect(matcher.sequence(in: "Dec000012-21.wav.jsonx") == nil)
+        #expect(matcher.sequence(in: "De/c000012-21.wav") == nil)
+        #expect(matcher.sequence(in: "Dec-21.wav") == nil)
+        let zone = FilenameTemplateMatcher(template: FilenameTemplate("%F_%T%z/{seq}"), name: "r")
+        #expect(zone.sequence(in: "2026-12-02_08:30:00+0100/7") == 7)
+        #expect(zone.sequence(in: "-2026-12-02_08:30:00-0100/000008.json") == 8)
+        #expect(zone.sequence(in: "2026-12-02_08:30:00 0100/7") == nil)
+        #expect(zone.depth == 1)
+    }
 }

@@ -429,6 +429,11 @@ extension EndToEnd {
                 let line = try #require(daemon.lines(containing: "event=source.device_unavailable").first)
                 #expect(line.contains("nosuchmic"))
                 #expect(fields(of: line)["alsa.capture_devices"]?.contains("testmic") == true)
+                #expect(fields(of: line)["alsa.error"]?.contains("No such file") == true, "\(line)")
+                // ALSA was asked at the start and after the failure, in a child: the PulseAudio plugin that
+                // the test mic's configuration loads (and its 25 libraries) did not stay in the daemon.
+                let maps = try String(contentsOfFile: "/proc/\(daemon.process.processIdentifier)/maps", encoding: .utf8)
+                #expect(!maps.contains("libpulse"), "ALSA's plugins were loaded into audiocapd")
                 // It keeps retrying rather than exiting, and stops cleanly.
                 #expect(daemon.waitForLog("ffmpeg will be started again", count: 2, timeout: 10))
                 #expect(daemon.process.isRunning)

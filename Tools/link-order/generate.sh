@@ -10,7 +10,8 @@
 # through what a recording day does: start, segments closing (WAV and FLAC), `audiocap status`, `levels`,
 # a reload (SIGHUP) and the stop; every function of the binary callgrind saw run is listed.
 # Needs: valgrind, ffmpeg, pulseaudio and pulseaudio-utils (the test microphone), a release build
-# (`make build`). Takes about a minute.
+# (`make build`; env AUDIOCAP_SCRATCH: SwiftPM's scratch folder, default .build), perf (optional). Takes
+# about three minutes. Then `make build` links with the new list.
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
@@ -19,7 +20,8 @@ case $seconds in '' | *[!0-9]*) echo "usage: generate.sh [SECONDS]" >&2; exit 64
 for tool in valgrind ffmpeg nm strip; do
     command -v $tool >/dev/null || { echo "generate.sh: $tool is missing" >&2; exit 1; }
 done
-bin=$root/.build/release
+scratch=${AUDIOCAP_SCRATCH:-$root/.build}
+bin=$scratch/release
 [ -x "$bin/audiocapd" ] && [ -x "$bin/audiocap" ] || { echo "generate.sh: run make build first" >&2; exit 1; }
 work=$(mktemp -d /tmp/link-order.XXXXXX)
 mic=$work/mic
@@ -61,23 +63,44 @@ socket = "$work/control.sock"
 root = "$work"
 state = "$work/state"
 TOML
-valgrind --tool=callgrind --demangle=no --dump-instr=no --callgrind-out-file="$work/callgrind.out" \
-    "$work/audiocapd" --config "$work/audiocapd.toml" >"$work/audiocapd.log" 2>&1 &
-daemon=$!
 cli() { "$bin/audiocap" --socket "$work/control.sock" "$@" >/dev/null 2>&1; }
-waited=0
-until cli status; do
-    sleep 1; waited=$((waited + 1))
-    [ $waited -lt 60 ] || { cat "$work/audiocapd.log" >&2; echo "generate.sh: audiocapd did not answer" >&2; exit 1; }
-done
-sleep "$seconds"
-cli status; cli status --json; cli levels
-kill -HUP "$daemon"; sleep 3; cli status
-kill "$daemon"; wait "$daemon" || true
-daemon=
-find "$work/wav" -name '*.wav' | grep -q . || { cat "$work/audiocapd.log" >&2; echo "generate.sh: nothing was recorded" >&2; exit 1; }
-# Functions callgrind named (fn= and cfn= lines name each one once) that the binary defines.
+# One recording day, the program started by "$@": start, SECONDS of recording, the queries, a reload, the stop.
+day() {
+    rm -rf "$work/wav" "$work/flac"
+    "$@" --config "$work/audiocapd.toml" >"$work/audiocapd.log" 2>&1 &
+    daemon=$!
+    waited=0
+    until cli status; do
+        sleep 1; waited=$((waited + 1))
+        [ $waited -lt 60 ] || { cat "$work/audiocapd.log" >&2; echo "generate.sh: audiocapd did not answer" >&2; exit 1; }
+    done
+    sleep "$seconds"
+    cli status; cli status --json; cli levels
+    # audiocapd itself: valgrind's tool runs as the process it started; perf starts it as a child.
+    target=$(pgrep -P "$daemon" -f -- "--config $work/audiocapd.toml" || echo "$daemon")
+    kill -HUP "$target"; sleep 3; cli status
+    kill -TERM "$target"; wait "$daemon" || true
+    daemon=
+    find "$work/wav" -name '*.wav' | grep -q . || { cat "$work/audiocapd.log" >&2; echo "generate.sh: nothing was recorded" >&2; exit 1; }
+}
+day valgrind --tool=callgrind --demangle=no --dump-instr=no --callgrind-out-file="$work/callgrind.out" "$work/audiocapd"
+# Functions callgrind named (fn= and cfn= lines name each one once) that the binary defines. A name defined
+# in several objects (a specialization each of them made for itself) moves every copy: `make build` compiles
+# with -function-sections, so each copy is a section of its own, a few hundred bytes.
 sed -n 's/^c\{0,1\}fn=([0-9]*) //p' "$work/callgrind.out" | sort -u >"$work/ran"
 nm --defined-only "$work/audiocapd" | awk '$2 ~ /^[tTwW]$/ { print $3 }' | sort -u >"$work/defined"
 comm -12 "$work/ran" "$work/defined" >"$here/audiocapd.order"
+# Callgrind misses a few functions that run (it names some small ones by a neighbour, such as an allocating
+# initializer by the initializer it calls). Where perf is installed, three native days follow: each links with
+# the list so far, records the page faults of the day, and adds the functions of the binary that faulted.
+if command -v perf >/dev/null; then
+    for round in 1 2 3; do
+        make -C "$root" build SCRATCH="$scratch" >/dev/null
+        day perf record -q -e page-faults -c 1 -o "$work/perf.data" -- "$bin/audiocapd"
+        perf script -i "$work/perf.data" --no-demangle -F ip,sym,dso 2>/dev/null |
+            awk '$NF ~ /release\/audiocapd\)$/ && NF == 3 { print $2 }' | sort -u >"$work/faulted"
+        echo "round $round: $(comm -23 "$work/faulted" "$here/audiocapd.order" | wc -l) functions added"
+        sort -u "$here/audiocapd.order" "$work/faulted" -o "$here/audiocapd.order"
+    done
+fi
 echo "$(wc -l <"$here/audiocapd.order") functions in $here/audiocapd.order"

@@ -39,8 +39,10 @@ public enum HookCommand {
     /// Runs `argv` (`argv[0]` a path, or a name looked up in `PATH`) with stdin on /dev/null, stdout and
     /// stderr into one pipe, default signal handling, and in a new process group. At `timeout` seconds, or
     /// once `stop()` returns true, the group gets SIGTERM and, ``killGraceSeconds`` later, SIGKILL. Returns once
-    /// the program has been reaped.
-    public static func run(_ argv: [String], timeout: Double, stop: () -> Bool) -> HookResult {
+    /// the program has been reaped. `keeping` bytes of output are kept (the tail).
+    public static func run(
+        _ argv: [String], timeout: Double, keeping limit: Int = outputLimit, stop: () -> Bool
+    ) -> HookResult {
         let started = Date()
         func seconds() -> Double { Date().timeIntervalSince(started) }
         guard let program = argv.first, !program.isEmpty else {
@@ -91,7 +93,7 @@ public enum HookCommand {
                 let count = buffer.withUnsafeMutableBytes { read(readEnd, $0.baseAddress, $0.count) }
                 if count > 0 {
                     tail.append(contentsOf: buffer[0..<count])
-                    if tail.count > outputLimit { tail.removeFirst(tail.count - outputLimit) }
+                    if tail.count > limit { tail.removeFirst(tail.count - limit) }
                     continue
                 }
                 if count < 0 && errno == EINTR { continue }

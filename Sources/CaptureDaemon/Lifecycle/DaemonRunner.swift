@@ -48,7 +48,7 @@ public enum DaemonRunner {
         let logger = Logger(label: "audiocapd")
         // What check-config would find on this machine, as warnings: the daemon starts anyway (a device may be
         // plugged in later, a folder fixed). `ffmpeg -version` is not run, so the start is not slowed.
-        for finding in EnvironmentCheck(runsFFmpeg: false).check(configuration) {
+        for finding in EnvironmentCheck(runsFFmpeg: false, askALSA: { ALSAProbe.ask()?.devices }).check(configuration) {
             logger.warning(
                 "the configuration may not work on this machine",
                 metadata: [

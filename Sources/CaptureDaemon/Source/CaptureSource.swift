@@ -193,7 +193,7 @@ public final class CaptureSource: Sendable {
                 device = name
             case .missing(let message):
                 let available = await BlockingWorker.shared.run {
-                    ALSADevices.capture().map(\.name).joined(separator: ", ")
+                    ALSAProbe.ask()?.devices.joined(separator: ", ") ?? "unknown (ALSA did not answer)"
                 }
                 events.emit(
                     .error, "source.device_unavailable", "the capture device is not there; retrying",
@@ -378,9 +378,9 @@ public final class CaptureSource: Sendable {
     private func reportDevice(tail: [String]) async {
         let device = configuration.device
         // ALSA opens the card's control device: blocking, so on the blocking-work thread.
-        let (names, openError) = await BlockingWorker.shared.run {
-            (ALSADevices.capture().map(\.name).joined(separator: ", "), ALSADevices.openError(device))
-        }
+        let answer = await BlockingWorker.shared.run { ALSAProbe.ask(opening: device) }
+        let names = answer?.devices.joined(separator: ", ") ?? "unknown (ALSA did not answer)"
+        let openError = answer?.openError
         events.emit(
             .error, "source.device_unavailable", "the ALSA capture device could not be opened; check [source] device",
             [
