@@ -67,11 +67,11 @@ STDCXX_A := $(shell clang -print-file-name=libstdc++.a 2>/dev/null)
 STDCXX_DIR = $(CURDIR)/.build/static-libstdc++
 STDCXX_FLAGS := $(if $(filter /%,$(STDCXX_A)),$(if $(wildcard $(STDCXX_A)),-Xlinker -L$(STDCXX_DIR)))
 LINK_FLAGS ?= -Xswiftc -use-ld=lld -Xlinker --no-export-dynamic $(RELR) $(ORDER_FLAGS) $(STDCXX_FLAGS)
-# SwiftPM does not see the list change: a binary older than the list is removed, so that it is linked again.
 # Every function in a section of its own (Swift puts local ones, closures and async parts, in one `.text` per
 # file otherwise), so that the list moves only what ran. SCRATCH: SwiftPM's build folder (`make build` only).
 SWIFT_FLAGS ?= -Xswiftc -Xfrontend -Xswiftc -function-sections
 SCRATCH ?= .build
+# SwiftPM does not see the list change: a binary older than the list is removed, so that it is linked again.
 RELEASE_BUILD = if [ -n "$(STDCXX_FLAGS)" ]; then mkdir -p $(STDCXX_DIR) && \
 	    echo "INPUT($(STDCXX_A))" > $(STDCXX_DIR)/libstdc++.so; fi; for p in $(PROGRAMS); do [ ! -f $(ORDER) ] || \
 	    [ ! $(ORDER) -nt $(SCRATCH)/release/$$p ] || rm -f $(SCRATCH)/release/$$p; done; \

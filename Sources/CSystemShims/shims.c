@@ -37,3 +37,10 @@ int audiocap_rename_noreplace(const char *from, const char *to) {
     return -1;
 #endif
 }
+
+#if defined(__GLIBC__)
+#include <malloc.h>
+int audiocap_limit_malloc_arenas(int arenas) { return mallopt(M_ARENA_MAX, arenas); }
+#else
+int audiocap_limit_malloc_arenas(int arenas) { (void)arenas; return 0; }
+#endif

@@ -213,9 +213,12 @@ import Testing
                 Issue.record("expected an error")
             } catch let error as ClientError {
                 #expect(error.code == .unavailable)
-                #expect(error.message.hasPrefix("no reply within"))
+                #expect(error.message == "no reply within \(Duration.milliseconds(200))")
             }
-            #expect(ContinuousClock.now - started < .seconds(5))
+            // The 200 ms given, not the 30 s default. Not a tighter bound: at the start of a full run the
+            // end-to-end suites' blocking waits hold this process's shared threads for up to ~20 s, and the
+            // client's timer waits for a thread like everything else (CI measured 12.3 s once).
+            #expect(ContinuousClock.now - started < .seconds(29))
         }
     }
 

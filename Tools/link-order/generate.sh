@@ -6,16 +6,17 @@
 # (bench/README.md, "Memory"). A stale list costs only memory: functions it does not name are placed after
 # the ones it does. Run it again after large changes, then compare `sh bench/compare.sh 60`'s RSS.
 #
-# How: the release build runs under valgrind's callgrind on the test microphone for SECONDS (default 25)
-# through what a recording day does: start, segments closing (WAV and FLAC), `audiocap status`, `levels`,
+# How: the release build runs under valgrind's callgrind on the test microphone for SECONDS (default 65: as
+# long as `bench/compare.sh 60` records, so what runs at 30 s, such as the state file, is in) through what a
+# recording day does: start, segments closing (WAV and FLAC), `audiocap status`, `levels`,
 # a reload (SIGHUP) and the stop; every function of the binary callgrind saw run is listed.
 # Needs: valgrind, ffmpeg, pulseaudio and pulseaudio-utils (the test microphone), a release build
 # (`make build`; env AUDIOCAP_SCRATCH: SwiftPM's scratch folder, default .build), perf (optional). Takes
-# about three minutes. Then `make build` links with the new list.
+# about ten minutes. Then `make build` links with the new list.
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
-seconds=${1:-25}
+seconds=${1:-65}
 case $seconds in '' | *[!0-9]*) echo "usage: generate.sh [SECONDS]" >&2; exit 64 ;; esac
 for tool in valgrind ffmpeg nm strip; do
     command -v $tool >/dev/null || { echo "generate.sh: $tool is missing" >&2; exit 1; }
@@ -56,6 +57,14 @@ directory = "$work/flac"
 segment_seconds = 10
 format = "flac"
 
+# As bench/compare.sh records.
+[[recording]]
+name = "seq"
+directory = "$work/seq"
+segment_seconds = 10
+align = "samples"
+filename = "{seq}.wav"
+
 [control]
 socket = "$work/control.sock"
 
@@ -66,7 +75,7 @@ TOML
 cli() { "$bin/audiocap" --socket "$work/control.sock" "$@" >/dev/null 2>&1; }
 # One recording day, the program started by "$@": start, SECONDS of recording, the queries, a reload, the stop.
 day() {
-    rm -rf "$work/wav" "$work/flac"
+    rm -rf "$work/wav" "$work/flac" "$work/seq"
     "$@" --config "$work/audiocapd.toml" >"$work/audiocapd.log" 2>&1 &
     daemon=$!
     waited=0
@@ -91,10 +100,14 @@ sed -n 's/^c\{0,1\}fn=([0-9]*) //p' "$work/callgrind.out" | sort -u >"$work/ran"
 nm --defined-only "$work/audiocapd" | awk '$2 ~ /^[tTwW]$/ { print $3 }' | sort -u >"$work/defined"
 comm -12 "$work/ran" "$work/defined" >"$here/audiocapd.order"
 # Callgrind misses a few functions that run (it names some small ones by a neighbour, such as an allocating
-# initializer by the initializer it calls). Where perf is installed, three native days follow: each links with
-# the list so far, records the page faults of the day, and adds the functions of the binary that faulted.
+# initializer by the initializer it calls). Where perf is installed, ROUNDS native days follow (env, default
+# 6): each links with the list so far, records the page faults of the day, and adds the functions of the
+# binary that faulted. Each round finds fewer (here 50, 21, 15, ...): a fault maps 64 kB, and the functions
+# it hid show up once it is gone.
 if command -v perf >/dev/null; then
-    for round in 1 2 3; do
+    round=0
+    while [ $round -lt "${ROUNDS:-6}" ]; do
+        round=$((round + 1))
         make -C "$root" build SCRATCH="$scratch" >/dev/null
         day perf record -q -e page-faults -c 1 -o "$work/perf.data" -- "$bin/audiocapd"
         perf script -i "$work/perf.data" --no-demangle -F ip,sym,dso 2>/dev/null |

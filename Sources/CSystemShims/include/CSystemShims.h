@@ -22,3 +22,7 @@ int audiocap_rename_noreplace(const char *from, const char *to);
 /// pthread_setname_np(pthread_self(), name): the calling thread's name as `top -H` shows it (at most 15
 /// bytes; longer names are refused). Returns 0 or an error number.
 int audiocap_set_thread_name(const char *name);
+
+/// mallopt(M_ARENA_MAX, arenas) where glibc has it: at most `arenas` malloc arenas for all threads. Returns 1
+/// when set, 0 when not (not glibc).
+int audiocap_limit_malloc_arenas(int arenas);

@@ -1,4 +1,5 @@
 // Start-up of the daemon process: load the configuration, set up logging, run the service group.
+import CSystemShims
 import CaptureCore
 import CaptureEnvironment
 import Foundation
@@ -13,6 +14,10 @@ public enum DaemonRunner {
     /// Returns the process exit code: 0 after a clean stop, 78 for a configuration error, 75 when another
     /// daemon runs with the same state folder.
     public static func run(configurationPath: String, logLevel: String?) async -> Int32 {
+        // glibc gives each thread that allocates under contention an arena of its own, up to 8 per core; each
+        // keeps its free memory resident. The daemon allocates little once it runs (nothing per chunk), so
+        // two arenas cost no measurable time (resident memory: 0.1 MB less in a 20 s run, more as threads come).
+        _ = audiocap_limit_malloc_arenas(2)
         var configuration: Configuration
         do {
             configuration = try ConfigurationLoader.load(path: configurationPath)
