@@ -119,11 +119,11 @@ extension EndToEnd {
                         sample.state == "scheduled_off" && !sample.fileOpen && sample.schedule?.open == false,
                         "\(seen)")
                 }
-                /// Within a chunk and the pipe's delay after a cut on the clock, one file is renamed and the next
-                /// not yet created.
+                /// Up to `lag` after a cut on the clock, one file may be closed and the next not yet created: the
+                /// writer opens it with its next batch of audio (once per `sync_seconds`), after the reader's burst.
                 func isAtCut(_ time: Double) -> Bool {
                     let since = time - (time / segmentSeconds).rounded(.down) * segmentSeconds
-                    return since < 0.3
+                    return since < lag
                 }
                 for sample in samples where isOn(sample.time) {
                     #expect(
@@ -140,7 +140,9 @@ extension EndToEnd {
                 var wallErrors: [Double] = []
                 for window in windows {
                     guard let on = samples.firstIndex(where: { $0.fileOpen && $0.time > window.start - 1 }), on > 0,
-                        let off = samples[on...].firstIndex(where: { !$0.fileOpen && $0.time > window.end - 1 })
+                        let off = samples[on...].firstIndex(where: {
+                            !$0.fileOpen && $0.time > window.end - 1 && !($0.time < window.end && isAtCut($0.time))
+                        })
                     else {
                         Issue.record("no file opened and closed for \(window)")
                         continue
