@@ -82,7 +82,9 @@ public struct FilenameTemplateMatcher: Sendable {
                 let limit = Swift.min(max ?? Int.max, bytes.count - at)
                 while longest < limit, set.contains(bytes[at + longest]) { longest += 1 }
                 guard longest >= min else { return false }
-                for count in lazy ? Array(min...longest) : Array((min...longest).reversed()) {
+                let counts =
+                    lazy ? stride(from: min, through: longest, by: 1) : stride(from: longest, through: min, by: -1)
+                for count in counts {
                     if match(index + 1, at + count) {
                         if capture { captured = bytes[at..<at + count] }
                         return true

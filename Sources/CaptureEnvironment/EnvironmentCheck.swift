@@ -95,6 +95,8 @@ public struct EnvironmentCheck: Sendable {
     public func check(_ configuration: Configuration) -> [Finding] {
         var findings: [Finding] = []
         var checkedFFmpeg: Set<String> = []
+        // ALSA's list, asked once for all sources and only when a source needs it.
+        var listed: [String]?? = alsaDevices.map { .some($0) }
         for (index, source) in configuration.sources.enumerated() {
             // One source is `source.KEY` as it always was; several are told apart by index and name.
             let prefix = configuration.sources.count == 1 ? "source" : "source[\(index)]"
@@ -102,7 +104,7 @@ public struct EnvironmentCheck: Sendable {
             if checkedFFmpeg.insert(source.ffmpeg).inserted {
                 findings += checkFFmpeg(source.ffmpeg, key: prefix + ".ffmpeg", table: table)
             }
-            findings += checkDevice(source, key: prefix + ".device", table: table)
+            findings += checkDevice(source, key: prefix + ".device", table: table, names: &listed)
             findings += checkSharedDevice(configuration.sources, index: index, key: prefix + ".device", table: table)
         }
         let user = serviceAccount()
@@ -289,7 +291,9 @@ public struct EnvironmentCheck: Sendable {
     // MARK: Device
 
     /// Whether an ALSA source's device is there now; other inputs (lavfi, network streams) are not checked.
-    private func checkDevice(_ source: SourceConfiguration, key: String, table: String?) -> [Finding] {
+    private func checkDevice(
+        _ source: SourceConfiguration, key: String, table: String?, names listed: inout [String]??
+    ) -> [Finding] {
         guard source.inputFormat == "alsa", !source.isNetwork else { return [] }
         let device = source.device
         func warning(_ message: String) -> [Finding] {
@@ -303,7 +307,8 @@ public struct EnvironmentCheck: Sendable {
             return FileManager.default.fileExists(atPath: device)
                 ? [] : warning("does not exist now; audiocapd waits for it: is the device plugged in?")
         }
-        guard let names = alsaDevices ?? askALSA() else { return [] }
+        if listed == nil { listed = .some(askALSA()) }
+        guard let names = listed ?? nil else { return [] }
         if names.contains(device) { return [] }
         if let card = Self.card(of: device) {
             let cards = Set(names.compactMap { Self.card(of: $0) })
