@@ -475,6 +475,26 @@ def machine_line():
     return f"{os.cpu_count()} cores, load average {load}, CLK_TCK {CLK_TCK}"
 
 
+def evict_from_page_cache(path):
+    """Drops the file's cached pages (none of them may be mapped: no daemon runs yet), so that the daemon
+    starts as after a boot, reading its binary from disk. The resident set of a program depends on how its
+    binary sits in the page cache: from Linux 6.16 on, a file that was just written (linked by `make build`,
+    copied by `make install`) is cached in large folios of whatever size the writes made, and a fault maps
+    the whole folio around the page it needs. Measured on this machine (kernel 6.18, look-back off, 25 s):
+    the same binary 20.4-21.9 MB as linked, 18.8-19.1 MB as read from disk. The anchors' binaries (arecord,
+    ffmpeg and their libraries) were read from disk long ago, so this measures all three alike."""
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError as e:
+        print(f"compare.py: could not open {path} to drop it from the page cache: {e}", file=sys.stderr)
+        return False
+    try:
+        os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
+    finally:
+        os.close(fd)
+    return True
+
+
 # ----------------------------------------------------------------------------------------------- modes
 
 def run_compare(args):
@@ -492,6 +512,8 @@ def run_compare(args):
 
     print(f"== audiocap compare: {seconds:g} s of stereo 48 kHz s16 from testmic, three recorders at once")
     print(f"machine: {machine_line()}")
+    print("audiocapd's binary: " + ("started as the page cache holds it (--keep-page-cache)" if args.keep_page_cache
+                                    else "dropped from the page cache first, read from disk as after a boot"))
     daemon = Daemon(args, work, env, ffmpeg_output_options=args.daemon_ffmpeg_output_options)
     # The same daemon with no look-back buffer: the memory the configuration holds on purpose left out.
     bare = Daemon(args, work, env, ffmpeg_output_options=args.daemon_ffmpeg_output_options, name="audiocapd-nolb",
@@ -1432,6 +1454,9 @@ def main():
     ap.add_argument("--input-options", default="", help="audiocapd's [source] input_options, shell-quoted")
     ap.add_argument("--daemon-ffmpeg-output-options", default="",
                     help="extra output options for audiocapd's ffmpeg (through a wrapper), shell-quoted")
+    ap.add_argument("--keep-page-cache", action="store_true",
+                    help="start audiocapd from its binary as the page cache holds it (default: drop it first, "
+                         "as after a boot; see evict_from_page_cache)")
     args = ap.parse_args()
     args.seconds = args.minutes = args.amount
     args.twin_seconds = max(args.seconds, 35.0)  # the twins run: at least three closed 10 s files
@@ -1445,6 +1470,8 @@ def main():
     if "ALSA_CONFIG_PATH" not in os.environ:
         sys.exit("compare.py: ALSA_CONFIG_PATH is not set; run it through bench/compare.sh")
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    if args.mode != "ffmpeg-options" and not args.keep_page_cache:
+        evict_from_page_cache(os.path.join(args.bin, "audiocapd"))
     mode = {"compare": run_compare, "soak": run_soak, "ffmpeg-options": run_ffmpeg_options,
             "sources": run_sources, "flac": run_flac}[args.mode]
     try:

@@ -20,14 +20,16 @@
 # Extra flags, before the mode: --keep (leave the temp directory with the recordings and logs),
 # --input-options 'OPTS' (audiocapd's [source] input_options), --daemon-ffmpeg-output-options 'OPTS'
 # (extra output options for audiocapd's ffmpeg, put in through a wrapper script; the Swift code is untouched),
-# --flac-level N (the FLAC recordings' flac_level, default 5).
+# --flac-level N (the FLAC recordings' flac_level, default 5), --keep-page-cache (start audiocapd from its
+# binary as the page cache holds it; by default its cached pages are dropped first, as after a boot: a binary
+# just linked or copied measures up to 3 MB more resident on Linux 6.16 and later, see bench/README.md).
 # Env: AUDIOCAP_SCRATCH (SwiftPM scratch dir, default .build); binaries are built (release) when missing.
 # Exit status: 0 every goal met, 1 a goal failed, 2 a run failed, 64 bad usage.
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/.." && pwd)
 usage() {
-    sed -n '3,25p' "$here/compare.sh" | sed 's/^# \{0,1\}//' >&2
+    sed -n '3,27p' "$here/compare.sh" | sed 's/^# \{0,1\}//' >&2
     exit 64
 }
 number() { case $1 in '' | *[!0-9.]* | *.*.*) usage ;; esac; }
@@ -37,6 +39,7 @@ extra=
 while [ $# -gt 0 ]; do
     case $1 in
     --keep) keep=1; shift ;;
+    --keep-page-cache) extra="$extra --keep-page-cache"; shift ;;
     --input-options) [ $# -ge 2 ] || usage; extra="$extra --input-options=$(printf '%s' "$2" | sed "s/'/'\\\\''/g; s/^/'/; s/\$/'/")"; shift 2 ;;
     --daemon-ffmpeg-output-options) [ $# -ge 2 ] || usage
         extra="$extra --daemon-ffmpeg-output-options=$(printf '%s' "$2" | sed "s/'/'\\\\''/g; s/^/'/; s/\$/'/")"; shift 2 ;;

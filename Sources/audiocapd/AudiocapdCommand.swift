@@ -2,9 +2,11 @@
 import ArgumentParser
 import CaptureCore
 import CaptureDaemon
+import Dispatch
+import Synchronization
 
 @main
-struct AudiocapdCommand: AsyncParsableCommand {
+struct AudiocapdCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "audiocapd",
         abstract: "Capture audio from ALSA through ffmpeg into gapless, segmented WAV files.",
@@ -42,7 +44,7 @@ struct AudiocapdCommand: AsyncParsableCommand {
     @Option(help: .hidden)
     var alsaOpen: String?
 
-    func run() async throws {
+    func run() throws {
         if alsaProbe {
             ALSAProbe.printAnswer(opening: alsaOpen)
             return
@@ -53,7 +55,30 @@ struct AudiocapdCommand: AsyncParsableCommand {
             DaemonRunner.printDevices()
             return
         }
-        let code = await DaemonRunner.run(configurationPath: config, logLevel: logLevel)
+        let configurationPath = config
+        let logLevel = logLevel
+        let code = Self.waitOnMainThread {
+            await DaemonRunner.run(configurationPath: configurationPath, logLevel: logLevel)
+        }
         if code != 0 { throw ExitCode(code) }
+    }
+
+    /// Runs `body` on Swift's shared executor while the main thread waits for it, then returns its result.
+    ///
+    /// An async `main` would hand the main thread to `dispatch_main`, which leaves it with `pthread_exit`:
+    /// that unwinds the main thread's stack through the binary's whole unwind table (`.eh_frame_hdr`,
+    /// `.eh_frame` and libgcc's unwinder, 0.9 MB kept resident for good, bench/README.md "Memory"). Nothing
+    /// in the daemon runs on the main actor or the main dispatch queue. The task is owned by this function,
+    /// which does not return before it ends.
+    private static func waitOnMainThread(_ body: @escaping @Sendable () async -> Int32) -> Int32 {
+        let result = Mutex<Int32?>(nil)
+        let done = DispatchSemaphore(value: 0)
+        Task {
+            let code = await body()
+            result.withLock { $0 = code }
+            done.signal()
+        }
+        done.wait()
+        return result.withLock { $0 } ?? 70
     }
 }
