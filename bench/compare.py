@@ -489,6 +489,7 @@ def evict_from_page_cache(path):
         print(f"compare.py: could not open {path} to drop it from the page cache: {e}", file=sys.stderr)
         return False
     try:
+        os.fsync(fd)  # pages not yet written back (a binary just linked) would stay cached
         os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
     finally:
         os.close(fd)
