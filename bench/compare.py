@@ -476,13 +476,14 @@ def machine_line():
 
 
 def evict_from_page_cache(path):
-    """Drops the file's cached pages (none of them may be mapped: no daemon runs yet), so that the daemon
-    starts as after a boot, reading its binary from disk. The resident set of a program depends on how its
-    binary sits in the page cache: from Linux 6.16 on, a file that was just written (linked by `make build`,
-    copied by `make install`) is cached in large folios of whatever size the writes made, and a fault maps
-    the whole folio around the page it needs. Measured on this machine (kernel 6.18, look-back off, 25 s):
-    the same binary 20.4-21.9 MB as linked, 18.8-19.1 MB as read from disk. The anchors' binaries (arecord,
-    ffmpeg and their libraries) were read from disk long ago, so this measures all three alike."""
+    """Drops the file's cached pages (called before any daemon has it mapped), so that the daemon starts as
+    after a boot, reading its binary from disk. The resident set of a program depends on how its binary sits
+    in the page cache. Measured on this machine (kernel 6.18, look-back off, 25 s): the same binary 20.4-21.9
+    MB as just linked or copied, 18.8-19.1 MB as read from disk; as just linked, more of its code was
+    resident than the 64 kB the kernel maps around each fault accounts for. Our reading: from Linux 6.16 on,
+    ext4 caches a file in large folios sized by how it was written, and a fault maps the folio. The anchors'
+    binaries (arecord, ffmpeg and their libraries) were read from disk long ago, so this measures all three
+    alike."""
     try:
         fd = os.open(path, os.O_RDONLY)
     except OSError as e:

@@ -109,8 +109,8 @@ if command -v perf >/dev/null; then
     while [ $round -lt "${ROUNDS:-6}" ]; do
         round=$((round + 1))
         make -C "$root" build SCRATCH="$scratch" >/dev/null
-        # From disk, as after a boot (and as bench/compare.sh starts it): a binary just linked sits in the page
-        # cache in large folios that a fault maps whole (Linux 6.16 on), which would hide functions that fault.
+        # From disk, as after a boot (and as bench/compare.sh starts it): as just linked, more of the binary is
+        # mapped per fault on Linux 6.16 and later (bench/README.md, "Memory, third pass"), hiding functions.
         sync "$bin/audiocapd" && dd if="$bin/audiocapd" iflag=nocache count=0 2>/dev/null
         day perf record -q -e page-faults -c 1 -o "$work/perf.data" -- "$bin/audiocapd"
         perf script -i "$work/perf.data" --no-demangle -F ip,sym,dso 2>/dev/null |
